@@ -1,0 +1,114 @@
+"""Artefacts on disk: atomic writes, JSON with a schema, content hashes for up-to-date checks.
+
+Every stage writes a JSON artefact holding `schema`, the `options` used and `inputs_hash`, the
+hash of everything the stage read. A stage is up to date when its artefact exists, is complete
+and records the hash its inputs have now.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pipeline import __version__
+from pipeline.errors import SyntheseError
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; rename it over `target` only if the block succeeds.
+
+    A reader (or a later run) sees either the old file or the complete new one, never a part.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_text(target: Path, text: str) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return target
+
+
+def write_bytes(target: Path, data: bytes) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    return target
+
+
+def write_json(target: Path, data: dict[str, Any]) -> Path:
+    return write_text(target, json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def read_json(path: Path, schema_prefix: str | None = None) -> dict[str, Any]:
+    """Read an artefact; a broken or foreign file is an error that names it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SyntheseError(f"{path}: file not found. Run the previous stage first.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SyntheseError(f"{path}: not a readable JSON artefact ({exc}). Delete it and re-run the stage.") from None
+    schema = data.get("schema", "") if isinstance(data, dict) else ""
+    if schema_prefix and not str(schema).startswith(schema_prefix):
+        raise SyntheseError(
+            f"{path}: expected a '{schema_prefix}' artefact, found schema {schema or 'none'!r}. "
+            "Pass the file the previous stage wrote."
+        )
+    return data
+
+
+def artefact(schema: str, inputs_hash: str, options: dict[str, Any], **payload: Any) -> dict[str, Any]:
+    """The common header every artefact carries, then its payload."""
+    return {
+        "schema": schema,
+        "generator": f"synthese {__version__}",
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "inputs_hash": inputs_hash,
+        "options": options,
+        **payload,
+    }
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hash_of(*parts: Any) -> str:
+    """Stable hash of JSON-able values and files (a Path is hashed by content)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Path):
+            digest.update(file_hash(part).encode() if part.is_file() else b"<missing>")
+        else:
+            digest.update(json.dumps(part, sort_keys=True, ensure_ascii=False, default=str).encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()[:32]
+
+
+def recorded_hash(path: Path) -> str | None:
+    """The inputs hash an artefact records, or None when it is missing or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("inputs_hash") if isinstance(data, dict) else None

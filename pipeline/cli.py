@@ -1,0 +1,190 @@
+"""The `synthese` command: parses options and calls the stage functions; nothing more.
+
+Heavy libraries are imported inside the commands so that `--help` answers at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from pipeline import __version__
+from pipeline.errors import SyntheseError
+
+log = logging.getLogger("pipeline")
+
+
+class SyntheseGroup(click.Group):
+    """Turns library errors into one `Error: ...` line and exit code 1 (traceback with --debug)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Error: interrupted. Finished stages are kept; run the same command again to resume.", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - last line of defence for users
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            if isinstance(exc, SyntheseError):
+                click.echo(f"Error: {exc}", err=True)
+            else:
+                click.echo(
+                    f"Error: unexpected {type(exc).__name__}: {exc}. Run again with --debug for details "
+                    "and report it.",
+                    err=True,
+                )
+            sys.exit(1)
+
+
+def _setup_logging(quiet: bool, debug: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
+
+
+@click.group(cls=SyntheseGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default="config.yaml",
+              show_default=True, help="The cycle's configuration file.")
+@click.option("--quiet", "-q", is_flag=True, help="Only warnings and errors; no progress bars.")
+@click.option("--debug", is_flag=True, help="Show tracebacks and detailed logs.")
+@click.version_option(__version__, prog_name="synthese")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, quiet: bool, debug: bool) -> None:
+    """Synthèse: from a webinar replay to a published synthesis organised by theme.
+
+    Stages: transcribe -> tag -> render -> publish. `synthese run` does them all for every
+    session in config.yaml, skipping what is up to date.
+    """
+    _setup_logging(quiet, debug)
+    ctx.obj = {"config_path": config_path, "quiet": quiet, "debug": debug}
+
+
+def _config(ctx: click.Context):
+    from pipeline.config import load_config
+
+    return load_config(ctx.obj["config_path"])
+
+
+@cli.command()
+@click.argument("session_ids", nargs=-1)
+@click.option("--force", is_flag=True, help="Redo every stage even if up to date.")
+@click.pass_context
+def run(ctx: click.Context, session_ids: tuple[str, ...], force: bool) -> None:
+    """Run every stage for the sessions in config.yaml (all, or SESSION_IDS) and publish."""
+    from pipeline.run import run_all
+
+    report = run_all(_config(ctx), list(session_ids) or None, force=force, quiet=ctx.obj["quiet"])
+    if report.failed:
+        failed = ", ".join(report.failed)
+        raise SyntheseError(f"{len(report.failed)} session(s) failed: {failed} (see the messages above); "
+                            "the others are published.")
+    if not any(report.done.values()) and not report.published:
+        log.info("Everything is up to date.")
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path), default=Path("transcripts"),
+              show_default=True, help="Where to write <stem>.transcript.json, .vtt, .srt and .txt.")
+@click.option("--model", help="Whisper model: base, small, medium, large-v3, turbo, or a CTranslate2 folder.")
+@click.option("--language", help="Spoken language (default from config.yaml: fr).")
+@click.pass_context
+def transcribe(ctx: click.Context, inputs: tuple[Path, ...], output_dir: Path, model: str | None,
+               language: str | None) -> None:
+    """Transcribe replays (audio/video) or import transcripts (VTT, SRT, TXT, DOCX, JSON)."""
+    from pipeline.transcribe import transcribe_inputs
+
+    transcribe_inputs(list(inputs), _config(ctx), output_dir=output_dir, model=model,
+                      language=language, quiet=ctx.obj["quiet"])
+
+
+@cli.command()
+@click.argument("transcript", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path),
+              help="Output folder (or, with --passages, the output JSONL file).")
+@click.option("--passages", type=click.Path(path_type=Path),
+              help="Classify fixed passages from a JSONL file of {\"id\", \"text\"} rows instead.")
+@click.pass_context
+def tag(ctx: click.Context, transcript: Path | None, output: Path | None, passages: Path | None) -> None:
+    """Split a transcript into passages and tag them by theme (writes <stem>.tags.json)."""
+    from pipeline.tag import classify_passages_file, tag_transcript_cli
+
+    config = _config(ctx)
+    if passages:
+        if output is None:
+            raise SyntheseError("--passages needs -o OUT.jsonl, the file to write the themes to.")
+        classify_passages_file(passages, output, config)
+    elif transcript:
+        tag_transcript_cli(transcript, config, output_dir=output)
+    else:
+        raise SyntheseError("give a TRANSCRIPT.json to tag, or --passages IN.jsonl -o OUT.jsonl.")
+
+
+@cli.command()
+@click.argument("tags", type=click.Path(path_type=Path))
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path), help="Where to write the documents.")
+@click.option("--formats", default=None, help="Comma-separated: pdf,docx,html (default from config.yaml).")
+@click.pass_context
+def render(ctx: click.Context, tags: Path, output_dir: Path | None, formats: str | None) -> None:
+    """Render a tagged session as PDF, DOCX and HTML."""
+    from pipeline.render import render_cli
+
+    chosen = [f.strip() for f in formats.split(",") if f.strip()] if formats else None
+    render_cli(tags, _config(ctx), output_dir=output_dir, formats=chosen)
+
+
+@cli.command()
+@click.pass_context
+def publish(ctx: click.Context) -> None:
+    """Build the readers' site in outputs/ from the rendered sessions (atomically)."""
+    from pipeline.publish import publish_site
+    from pipeline.workspace import Workspace
+
+    ws = Workspace(_config(ctx))
+    with ws.lock():
+        rendered = [s for s in ws.config.sessions if ws.stage_state(s, "render") == "done"]
+        site = publish_site(ws, rendered)
+    log.info("Published %d session(s) to %s", len(rendered), site)
+
+
+@cli.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Show, per session, which stages are done, stale or missing."""
+    from pipeline.workspace import STAGES, Workspace
+
+    ws = Workspace(_config(ctx))
+    rows = ws.status()
+    width = max([len("session"), *(len(i) for i, _ in rows)])
+    click.echo(f"{'session':<{width}}  " + "  ".join(f"{s:<10}" for s in STAGES[:3]))
+    for session_id, states in rows:
+        click.echo(f"{session_id:<{width}}  " + "  ".join(f"{states[s]:<10}" for s in STAGES[:3]))
+    click.echo(f"site ({ws.outputs_dir.name}/): {ws.publish_state()}")
+
+
+@cli.command()
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_context
+def serve(ctx: click.Context, port: int) -> None:
+    """Preview the published site on http://127.0.0.1:PORT/."""
+    from pipeline.publish import serve_site
+    from pipeline.workspace import Workspace
+
+    serve_site(Workspace(_config(ctx)).outputs_dir, port)
+
+
+def main() -> None:
+    cli(prog_name="synthese")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""Named exceptions: the library raises them, the CLI prints them as one `Error: ...` line."""
+
+
+class SyntheseError(Exception):
+    """An error the user can fix; its message says what happened and what to do."""
+
+
+class ConfigError(SyntheseError):
+    """config.yaml is unreadable or invalid."""
+
+
+class InputError(SyntheseError):
+    """A media or transcript file cannot be used."""
+
+
+class ModelError(SyntheseError):
+    """A model (Whisper or spaCy) cannot be loaded."""
+
+
+class LockError(SyntheseError):
+    """Another run holds the workspace."""
+
+
+class ReviewError(SyntheseError):
+    """A human review file cannot be parsed; it is left untouched."""
