@@ -169,6 +169,11 @@ def status(ctx: click.Context) -> None:
     for session_id, states in rows:
         click.echo(f"{session_id:<{width}}  " + "  ".join(f"{states[s]:<10}" for s in STAGES[:3]))
     click.echo(f"site ({ws.outputs_dir.name}/): {ws.publish_state()}")
+    for session in ws.config.sessions:
+        try:
+            ws.config.source_of(session)
+        except SyntheseError as exc:
+            click.echo(f"Warning: session {session.id}: {exc}", err=True)
 
 
 @cli.command()

@@ -1,0 +1,41 @@
+"""Shared fixtures: paths to the repository and the evaluation material, and a CLI runner."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_EVAL = REPO.parent / "shared" / "eval"
+SAMPLE_MEDIA = REPO / "transcripts" / "seance-introductive" / "seance-introductive.ogg"
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def shared_eval() -> Path:
+    if not SHARED_EVAL.is_dir():
+        pytest.skip(f"evaluation material not found at {SHARED_EVAL}")
+    return SHARED_EVAL
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run `python -m pipeline ARGS` as a user would, capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def cli():
+    return run_cli
