@@ -29,6 +29,7 @@ def run_session(ws: Workspace, session: Session, *, force: bool = False, quiet: 
     from pipeline import render, tag, transcribe
 
     config, paths, ran = ws.config, ws.paths(session), []
+    ws.clear_partial_files(session)
 
     def needed(stage: str, artefact, inputs_hash: str) -> bool:
         if not force and recorded_hash(artefact) == inputs_hash:

@@ -121,6 +121,13 @@ class Workspace:
             templates_hash(),
         )
 
+    def clear_partial_files(self, session: Session) -> None:
+        """Remove temporary files a killed run left behind (only ever called under the lock)."""
+        folder = self.paths(session).folder
+        for leftover in [*folder.glob(".*.part"), *folder.glob("render/.*.part")]:
+            log.debug("removing %s left by an interrupted run", leftover)
+            leftover.unlink(missing_ok=True)
+
     # --- status ----------------------------------------------------------------------------
 
     def stage_state(self, session: Session, stage: str) -> str:
