@@ -1,0 +1,341 @@
+"""The synthesis as a Word document (python-docx), laid out from the SynthesisDocument.
+
+Word's built-in styles (Title, Heading 1–3, Quote, Caption) carry the structure, so the
+navigation pane and Word's own table of contents work; the TOC field is refreshed by Word when
+the file opens (w:updateFields). Language is French (fr-FR) for spelling and hyphenation.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pipeline.document import Excerpt, SynthesisDocument, Table
+from pipeline.typography import NBSP, NNBSP
+
+log = logging.getLogger(__name__)
+
+LANGUAGE = "fr-FR"
+INK = "1D2B3A"
+MUTED = "5A6775"
+ACCENT = "2B5D8A"
+BODY_FONT = "DejaVu Serif Condensed"
+HEADING_FONT = "DejaVu Sans Condensed"
+
+
+def _qn(tag: str) -> str:
+    from docx.oxml.ns import qn
+
+    return qn(tag)
+
+
+def _element(tag: str, **attributes: str):
+    from docx.oxml import OxmlElement
+
+    element = OxmlElement(tag)
+    for key, value in attributes.items():
+        element.set(_qn(key), value)
+    return element
+
+
+def _add_field(paragraph, instruction: str, placeholder: str = "") -> None:
+    """A Word field (PAGE, TOC...): begin, instruction, separate, cached result, end."""
+    run = paragraph.add_run()
+    run._r.append(_element("w:fldChar", **{"w:fldCharType": "begin", "w:dirty": "true"}))
+    instr = _element("w:instrText", **{"xml:space": "preserve"})
+    instr.text = f" {instruction} "
+    paragraph.add_run()._r.append(instr)
+    paragraph.add_run()._r.append(_element("w:fldChar", **{"w:fldCharType": "separate"}))
+    paragraph.add_run(placeholder)
+    paragraph.add_run()._r.append(_element("w:fldChar", **{"w:fldCharType": "end"}))
+
+
+def _add_hyperlink(paragraph, url: str, text: str) -> None:
+    """A real w:hyperlink whose target is an external relationship of the document part."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+
+    r_id = paragraph.part.relate_to(url, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
+    link = _element("w:hyperlink", **{"r:id": r_id, "w:history": "1"})
+    run = _element("w:r")
+    properties = _element("w:rPr")
+    properties.append(_element("w:rStyle", **{"w:val": "Hyperlink"}))
+    run.append(properties)
+    text_element = _element("w:t", **{"xml:space": "preserve"})
+    text_element.text = text
+    run.append(text_element)
+    link.append(run)
+    paragraph._p.append(link)
+
+
+def _setup_styles(document) -> None:
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.shared import Pt, RGBColor
+
+    styles = document.styles
+    # Document default language: Word's proofing and hyphenation follow it.
+    defaults = styles.element.find(_qn("w:docDefaults"))
+    run_defaults = defaults.find(_qn("w:rPrDefault")).find(_qn("w:rPr"))
+    for old in run_defaults.findall(_qn("w:lang")):
+        run_defaults.remove(old)
+    run_defaults.append(_element("w:lang", **{"w:val": LANGUAGE, "w:eastAsia": LANGUAGE, "w:bidi": "ar-SA"}))
+
+    normal = styles["Normal"]
+    normal.font.name = BODY_FONT
+    normal.font.size = Pt(10.5)
+    normal.font.color.rgb = RGBColor.from_string(INK)
+    normal.paragraph_format.space_after = Pt(6)
+    normal.paragraph_format.line_spacing = 1.15
+    for name, size in (("Title", 26), ("Subtitle", 12), ("Heading 1", 17), ("Heading 2", 12), ("Heading 3", 11)):
+        style = styles[name]
+        style.font.name = HEADING_FONT
+        style.font.size = Pt(size)
+        style.font.color.rgb = RGBColor.from_string(ACCENT if name in ("Heading 2", "Heading 3") else INK)
+        style.font.bold = name != "Subtitle"
+        style.font.italic = False
+    styles["Heading 1"].paragraph_format.space_before = Pt(0)
+    styles["Heading 1"].paragraph_format.space_after = Pt(12)
+    styles["Heading 1"].paragraph_format.page_break_before = True
+    quote = styles["Quote"]
+    quote.font.italic = False
+    quote.font.color.rgb = RGBColor.from_string(INK)
+    quote.paragraph_format.left_indent = Pt(14)
+    quote.paragraph_format.space_before = Pt(10)
+    quote.paragraph_format.space_after = Pt(2)
+    quote.paragraph_format.keep_with_next = True
+    caption = styles["Caption"]
+    caption.font.name = HEADING_FONT
+    caption.font.size = Pt(8.5)
+    caption.font.bold = False
+    caption.font.italic = False
+    caption.font.color.rgb = RGBColor.from_string(MUTED)
+    if "Hyperlink" not in [s.name for s in styles]:
+        link = styles.add_style("Hyperlink", WD_STYLE_TYPE.CHARACTER)
+        link.font.color.rgb = RGBColor.from_string(ACCENT)
+        link.font.underline = True
+
+
+def _settings(document) -> None:
+    """Ask Word to update fields (the TOC, page numbers) when the file opens."""
+    settings = document.settings.element
+    for old in settings.findall(_qn("w:updateFields")):
+        settings.remove(old)
+    settings.append(_element("w:updateFields", **{"w:val": "true"}))
+
+
+def _page_setup(document, doc: SynthesisDocument) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Cm, Pt
+
+    section = document.sections[0]
+    section.page_height, section.page_width = Cm(29.7), Cm(21.0)
+    section.top_margin = section.bottom_margin = Cm(2.4)
+    section.left_margin = section.right_margin = Cm(2.3)
+    section.different_first_page_header_footer = True  # no header or number on the title page
+    header = section.header.paragraphs[0]
+    header.text = doc.running_title
+    header.runs[0].font.size = Pt(7.5)
+    footer = section.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    _add_field(footer, "PAGE", "1")
+
+
+def _small(paragraph, text: str, *, bold: bool = False, colour: str = MUTED, size: float = 9):
+    from docx.shared import Pt, RGBColor
+
+    run = paragraph.add_run(text)
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    run.font.color.rgb = RGBColor.from_string(colour)
+    return run
+
+
+def _title_page(document, doc: SynthesisDocument) -> None:
+    from docx.enum.text import WD_BREAK
+    from docx.shared import Pt
+
+    w = doc.wording
+    cycle = document.add_paragraph()
+    _small(cycle, doc.cycle_title.upper(), bold=True, colour=ACCENT, size=13)
+    if doc.cycle_subtitle:
+        _small(document.add_paragraph(), doc.cycle_subtitle, size=10.5)
+    kind = document.add_paragraph()
+    kind.paragraph_format.space_before = Pt(90)
+    session_part = doc.kicker.split(" · ")[-1] if doc.kind == "session" and doc.kicker != doc.cycle_title else ""
+    _small(kind, (doc.document_kind + (f" · {session_part}" if session_part else "")).upper(), size=11)
+    document.add_paragraph(doc.title, style="Title")
+    if doc.date:
+        date = document.add_paragraph()
+        date.add_run(doc.date + (f" · {doc.duration}" if doc.duration else "")).font.size = Pt(12)
+    if doc.description:
+        description = document.add_paragraph()
+        run = description.add_run(doc.description)
+        run.italic = True
+    if doc.speakers:
+        label = document.add_paragraph()
+        label.paragraph_format.space_before = Pt(14)
+        _small(label, w["speakers"].upper(), size=8.5)
+        for person in doc.speakers:
+            line = document.add_paragraph()
+            line.paragraph_format.space_after = Pt(2)
+            line.add_run(person.name).bold = True
+            if person.affiliation:
+                line.add_run("\n")
+                _small(line, person.affiliation)
+    if doc.replay_url:
+        replay = document.add_paragraph()
+        replay.paragraph_format.space_before = Pt(14)
+        _small(replay, f"{w['replay']}{NBSP}: ")
+        _add_hyperlink(replay, doc.replay_url, doc.replay_url)
+    organiser = document.add_paragraph()
+    organiser.paragraph_format.space_before = Pt(14)
+    _small(organiser, w["organiser"].upper() + "\n", size=8.5)
+    organiser.add_run(doc.organiser)
+    organiser.add_run().add_break(WD_BREAK.PAGE)
+
+
+def _table(document, table: Table) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    document.add_paragraph(table.caption, style="Caption")
+    grid = document.add_table(rows=1, cols=len(table.header))
+    grid.style = "Table Grid"
+    for i, text in enumerate(table.header):
+        cell = grid.rows[0].cells[i]
+        cell.text = text
+        cell.paragraphs[0].runs[0].bold = True
+    for row in table.rows:
+        cells = grid.add_row().cells
+        for i, text in enumerate(row):
+            cells[i].text = text
+            if i >= table.numeric_from:
+                cells[i].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    for row in grid.rows:
+        for cell in row.cells:
+            for paragraph in cell.paragraphs:
+                paragraph.paragraph_format.space_after = Pt(0)
+                for run in paragraph.runs:
+                    run.font.size = Pt(8.5)
+                    run.font.name = HEADING_FONT
+    document.add_paragraph()
+
+
+def _excerpt(document, excerpt: Excerpt) -> None:
+    from docx.shared import Pt
+
+    document.add_paragraph(excerpt.text, style="Quote")
+    source = document.add_paragraph(style="Caption")
+    source.paragraph_format.left_indent = document.styles["Quote"].paragraph_format.left_indent
+    source.paragraph_format.space_after = Pt(8)
+    if excerpt.session_label:
+        source.add_run(excerpt.session_label + "\n")
+    source.add_run(excerpt.speaker).bold = True
+    if excerpt.affiliation:
+        source.add_run(f", {excerpt.affiliation}")
+    source.add_run(" · ")
+    if excerpt.link:
+        _add_hyperlink(source, excerpt.link, excerpt.timestamp)
+    else:
+        source.add_run(excerpt.timestamp)
+
+
+def _picture(document, path: Path, alt: str) -> None:
+    from docx.shared import Cm
+
+    document.add_picture(str(path), width=Cm(16.0))
+    inline = document.inline_shapes[-1]._inline
+    inline.docPr.set("descr", alt)  # alt text, read by screen readers
+    inline.docPr.set("title", alt[:120])
+
+
+def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
+    """Write the document as DOCX at `target`; chart PNGs are read from `image_dir`."""
+    from docx import Document
+
+    w = doc.wording
+    document = Document()
+    _setup_styles(document)
+    _settings(document)
+    _page_setup(document, doc)
+    properties = document.core_properties
+    properties.title = f"{doc.document_kind} · {doc.title}"
+    properties.subject = doc.cycle_title
+    properties.author = doc.author
+    properties.language = LANGUAGE
+    properties.keywords = ", ".join(c.label for c in doc.chapters)
+    properties.comments = doc.kicker
+
+    _title_page(document, doc)
+
+    document.add_heading(w["toc"], level=1).paragraph_format.page_break_before = False
+    _add_field(document.add_paragraph(), 'TOC \\o "1-3" \\h \\z \\u',
+               w["toc_placeholder"])
+
+    document.add_heading(w["overview"], level=1)
+    for paragraph in doc.overview:
+        document.add_paragraph(paragraph)
+    for session in doc.sessions:
+        line = document.add_paragraph(style="List Bullet")
+        line.add_run(session.label).bold = True
+        line.add_run(f" {session.title}" + (f" ({session.date})" if session.date else ""))
+    for chart in doc.charts:
+        document.add_heading(chart.title, level=2)
+        _picture(document, image_dir / chart.image, chart.alt)
+        document.add_paragraph(chart.caption, style="Caption")
+        _table(document, chart.table)
+
+    for chapter in doc.chapters:
+        document.add_heading(f"{chapter.number}. {chapter.label}", level=1)
+        _small(document.add_paragraph(), chapter.summary)
+        document.add_paragraph(chapter.description)
+        if chapter.subthemes:
+            line = document.add_paragraph()
+            _small(line, f"{w['subthemes']}{NBSP}: ", bold=True, colour=INK)
+            _small(line, f"{NNBSP}; ".join(chapter.subthemes), colour=INK)
+        if chapter.key_terms:
+            line = document.add_paragraph()
+            _small(line, f"{w['key_terms']}{NBSP}: ", bold=True, colour=INK)
+            _small(line, ", ".join(chapter.key_terms), colour=INK)
+        document.add_heading(w["excerpts"], level=2)
+        for excerpt in chapter.excerpts:
+            _excerpt(document, excerpt)
+        if not chapter.excerpts:
+            document.add_paragraph(w["no_excerpt"])
+
+    if doc.index:
+        document.add_heading(w["index"], level=1)
+        _small(document.add_paragraph(), w["index_intro"])
+        for group in doc.index:
+            document.add_heading(group.title, level=2)
+            for entry in group.entries:
+                line = document.add_paragraph()
+                line.paragraph_format.space_after = 0
+                line.add_run(entry.name).bold = True
+                line.add_run(" ")
+                for i, ref in enumerate(entry.refs):
+                    if i:
+                        line.add_run(", ")
+                    if ref.link:
+                        _add_hyperlink(line, ref.link, ref.label)
+                    else:
+                        line.add_run(ref.label)
+
+    if doc.annex:
+        document.add_heading(w["annex"], level=1)
+        _small(document.add_paragraph(), w["annex_intro"])
+        for turn in doc.annex:
+            meta = document.add_paragraph()
+            meta.paragraph_format.space_after = 0
+            meta.paragraph_format.keep_with_next = True
+            if turn.link:
+                _add_hyperlink(meta, turn.link, turn.timestamp)
+            else:
+                _small(meta, turn.timestamp)
+            _small(meta, f"  {turn.speaker}", bold=True, colour=INK)
+            document.add_paragraph(turn.text)
+
+    document.add_heading(w["colophon"], level=1)
+    for line in doc.colophon:
+        _small(document.add_paragraph(), line, colour=INK)
+
+    document.save(str(target))

@@ -1,0 +1,380 @@
+"""The render stage: same content in PDF, DOCX and HTML; tagged PDF; Word structure; hostile text;
+atomic output with the manifest last."""
+
+from __future__ import annotations
+
+import copy
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline import render, render_docx
+from pipeline.config import load_config
+from pipeline.document import build_document, replay_link
+from pipeline.errors import SyntheseError
+
+DATA = Path(__file__).resolve().parent / "data"
+TAGS = DATA / "render_sample.tags.json"
+TRANSCRIPT = DATA / "render_sample.transcript.json"
+CONFIG = DATA / "render_config.yaml"
+
+HOSTILE_SCRIPT = "<script>alert('x')</script>"
+HOSTILE_IMG = '<img src="file:///etc/passwd">'
+HOSTILE_BRACES = "{{ 7*7 }}"
+HOSTILE = f"Calcul : {HOSTILE_BRACES} puis {HOSTILE_SCRIPT} et {HOSTILE_IMG} fin du test."
+
+
+def squeeze(text: str) -> str:
+    """Text compared across formats: without spaces or hyphens, which line breaking and
+    hyphenation add or move in the PDF."""
+    return re.sub(r"[\s\u00ad\-‐]+", "", text)
+
+
+def pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+
+
+def docx_paragraphs(path: Path) -> list:
+    import docx
+
+    return docx.Document(str(path)).paragraphs
+
+
+def html_text(path: Path) -> str:
+    return html.unescape(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config(CONFIG)
+
+
+@pytest.fixture(scope="module")
+def tags():
+    return json.loads(TAGS.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def transcript():
+    return json.loads(TRANSCRIPT.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory, config):
+    """The fixture session rendered once in every format through `synthese render`'s function."""
+    out = tmp_path_factory.mktemp("render")
+    manifest = render.render_cli(TAGS, config, output_dir=out, formats=None)
+    return manifest
+
+
+@pytest.fixture(scope="module")
+def document(config, tags, transcript):
+    return build_document(tags, transcript, config.session("seance-2"), config, stem="render_sample")
+
+
+def test_manifest_lists_the_documents(rendered):
+    data = json.loads(rendered.read_text(encoding="utf-8"))
+    assert rendered.name == "render_sample.render.json"
+    assert data["schema"] == "synthese.render/1"
+    assert data["session_id"] == "seance-2"
+    assert data["files"] == {"pdf": "render_sample.pdf", "docx": "render_sample.docx", "html": "render_sample.html"}
+    assert data["charts"] == ["render_sample-themes.png", "render_sample-timeline.png"]
+    for fmt, name in data["files"].items():
+        path = rendered.parent / name
+        assert path.stat().st_size == data["sizes"][fmt]
+        assert path.stat().st_mtime_ns <= rendered.stat().st_mtime_ns  # the manifest comes last
+    assert not list(rendered.parent.glob("*.part")) and not list(rendered.parent.glob(".*.part"))
+
+
+def test_every_format_carries_the_same_excerpts(rendered, document):
+    out = rendered.parent
+    pdf = squeeze(pdf_text(out / "render_sample.pdf"))
+    quotes = [p.text for p in docx_paragraphs(out / "render_sample.docx") if p.style.name == "Quote"]
+    page = html_text(out / "render_sample.html")
+    excerpts = [e for chapter in document.chapters for e in chapter.excerpts]
+    assert len(excerpts) >= 12
+    for excerpt in excerpts:
+        assert squeeze(excerpt.text) in pdf, excerpt.passage_id
+        assert excerpt.text in quotes, excerpt.passage_id
+        assert excerpt.text in page, excerpt.passage_id
+    assert len(quotes) == len(excerpts)
+
+
+def test_excerpts_follow_the_tags_order_and_link_to_the_replay(document, tags):
+    chapter = next(c for c in document.chapters if c.id == "sobriete")
+    assert [e.passage_id for e in chapter.excerpts] == tags["excerpts"]["sobriete"]
+    first = chapter.excerpts[0]
+    assert first.speaker == "Claire Dubreuil"
+    assert first.affiliation == "sociologue, Université de Villeneuve"
+    assert first.timestamp == "00:00:40"
+    assert first.link == "https://example.org/replays/apres-la-smart-city/seance-2#t=40"
+
+
+def test_replay_links():
+    assert replay_link(None, 12) is None
+    assert replay_link("https://example.org/v/1", 61.7) == "https://example.org/v/1#t=61"
+    assert replay_link("https://example.org/v/1#chapitre", 5) == "https://example.org/v/1#t=5"
+    assert replay_link("https://www.youtube.com/watch?v=abc", 90) == "https://www.youtube.com/watch?v=abc&t=90"
+    assert replay_link("https://youtu.be/abc?t=3", 90) == "https://youtu.be/abc?t=90"
+
+
+def test_no_replay_url_means_no_links(config, tags, transcript):
+    session = config.session("seance-2").model_copy(update={"replay_url": None})
+    doc = build_document(tags, transcript, session, config)
+    page = render.render_html(doc)
+    assert "#t=" not in page and "example.org" not in page
+    assert all(e.link is None for c in doc.chapters for e in c.excerpts)
+
+
+def test_pdf_is_tagged_pdf_ua_with_title_language_and_bookmarks(rendered, document):
+    from pypdf import PdfReader
+
+    reader = PdfReader(rendered.parent / "render_sample.pdf")
+    root = reader.trailer["/Root"]
+    assert "/StructTreeRoot" in root
+    assert bool(root["/MarkInfo"]["/Marked"]) is True
+    assert root["/Lang"] == "fr"
+    assert "Sobriété, matérialité et infrastructures" in reader.metadata.title
+    assert b"pdfuaid" in reader.xmp_metadata.stream.get_data()
+    bookmarks = [item.title for item in reader.outline if not isinstance(item, list)]
+    for chapter in document.chapters:
+        assert f"{chapter.number}. {chapter.label}" in bookmarks
+    # The table of contents gives each chapter's page number (target-counter).
+    toc_page = reader.pages[1].extract_text()
+    first = document.chapters[0]
+    assert re.search(rf"{first.number}\. {first.label}[ .]*\d+", toc_page)
+    # Running header and page numbers on a chapter page.
+    assert re.search(r"\d+ / \d+", reader.pages[3].extract_text())
+    assert "Après la smart city · Séance 2" in reader.pages[3].extract_text()
+
+
+def test_pdf_embeds_its_fonts(rendered):
+    from pypdf import PdfReader
+
+    reader = PdfReader(rendered.parent / "render_sample.pdf")
+    fonts = {}
+    for page in reader.pages[:3]:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descriptor = (font.get("/DescendantFonts", [font])[0].get_object()).get("/FontDescriptor")
+            fonts[font["/BaseFont"]] = descriptor is not None and any(
+                key in descriptor.get_object() for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+    assert fonts and all(fonts.values()), fonts
+
+
+def test_docx_structure(rendered, document):
+    import docx
+    from docx.oxml.ns import qn
+
+    path = rendered.parent / "render_sample.docx"
+    word = docx.Document(str(path))
+    headings = [(p.style.name, p.text) for p in word.paragraphs if p.style.name.startswith("Heading")]
+    assert ("Heading 1", "1. Sobriété") in headings
+    assert ("Heading 2", document.wording["excerpts"]) in headings
+    assert word.paragraphs[3].style.name == "Title"
+    assert word.paragraphs[3].text == "Sobriété, matérialité et infrastructures"
+    body = word.element.body.xml
+    assert 'TOC \\o "1-3" \\h \\z \\u' in body
+    assert word.settings.element.find(qn("w:updateFields")).get(qn("w:val")) == "true"
+    assert word.core_properties.language == "fr-FR"
+    assert word.core_properties.title == "Synthèse · Sobriété, matérialité et infrastructures"
+    default_lang = word.styles.element.find(qn("w:docDefaults")).find(".//" + qn("w:lang"))
+    assert default_lang.get(qn("w:val")) == "fr-FR"
+    # Hyperlinks are real w:hyperlink elements pointing at external relationships.
+    targets = {rel.target_ref for rel in word.part.rels.values() if rel.is_external}
+    assert "https://example.org/replays/apres-la-smart-city/seance-2#t=40" in targets
+    assert body.count("<w:hyperlink") >= len(targets)
+    # Page numbers in the footer, charts with alt text.
+    assert "PAGE" in word.sections[0].footer._element.xml
+    assert len(word.inline_shapes) == 2
+    assert all(shape._inline.docPr.get("descr") for shape in word.inline_shapes)
+    assert {"Quote", "Caption"} <= {p.style.name for p in word.paragraphs}
+
+
+def test_html_is_standalone_and_accessible(rendered, document):
+    page = (rendered.parent / "render_sample.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>\n<html lang=\"fr\">")
+    assert "<title>Synthèse · Sobriété, matérialité et infrastructures · Après la smart city</title>" in page
+    assert 'src="render_sample-themes.png" alt="Diagramme en barres' in page
+    assert "<link" not in page and "http" not in page.split("<body")[0]  # nothing fetched
+    for chapter in document.chapters:
+        assert f'id="{chapter.anchor}"' in page and f'href="#{chapter.anchor}"' in page
+    fragment = render.render_html_body(document, asset_prefix="medias/")
+    assert "<html" not in fragment and 'src="medias/render_sample-themes.png"' in fragment
+
+
+def test_hostile_text_is_printed_never_run(tmp_path, config, tags, transcript, monkeypatch):
+    tags = copy.deepcopy(tags)
+    transcript = copy.deepcopy(transcript)
+    excerpt_id = tags["excerpts"]["sobriete"][0]
+    passage = next(p for p in tags["passages"] if p["id"] == excerpt_id)
+    passage["text"] = HOSTILE
+    transcript["segments"][0]["text"] = HOSTILE
+    tags["entities"].append({"text": HOSTILE_IMG, "label": "ORG", "count": 1, "passages": [excerpt_id]})
+    (tmp_path / "render_sample.tags.json").write_text(json.dumps(tags), encoding="utf-8")
+    (tmp_path / "render_sample.transcript.json").write_text(json.dumps(transcript), encoding="utf-8")
+
+    fetchers = []
+    real_fetcher = render.restricted_fetcher
+
+    def spy(allowed):
+        fetcher = real_fetcher(allowed)
+        fetchers.append(fetcher)
+        return fetcher
+
+    monkeypatch.setattr(render, "restricted_fetcher", spy)
+    out = tmp_path / "render"
+    render.render_session(tmp_path / "render_sample.tags.json", config.session("seance-2"), config,
+                          out_dir=out, stem="hostile", inputs_hash="x", formats=["pdf", "docx", "html"])
+
+    raw_html = (out / "hostile.html").read_text(encoding="utf-8")
+    assert "<script" not in raw_html and '<img src="file:' not in raw_html
+    assert "&lt;script&gt;" in raw_html
+    texts = {
+        "html": html.unescape(raw_html),
+        "docx": "\n".join(p.text for p in docx_paragraphs(out / "hostile.docx")),
+        "pdf": pdf_text(out / "hostile.pdf"),
+    }
+    for fmt, text in texts.items():
+        flat = squeeze(text)
+        for literal in (HOSTILE_SCRIPT, HOSTILE_IMG, HOSTILE_BRACES):
+            assert squeeze(literal) in flat, (fmt, literal)
+        assert squeeze("Calcul : 49") not in flat, fmt  # the braces were not evaluated
+    assert len(fetchers) == 1
+    requested = fetchers[0].requested
+    assert requested and all(url.startswith(out.resolve().as_uri()) for url in requested)
+    assert not any("passwd" in url for url in requested)
+    assert fetchers[0].refused == []
+
+
+def test_fetcher_refuses_everything_outside_its_folders(tmp_path):
+    from weasyprint.urls import URLFetchingError, fetch
+
+    allowed = tmp_path / "out"
+    allowed.mkdir()
+    (allowed / "chart.png").write_bytes(b"\x89PNG")
+    (tmp_path / "secret.txt").write_text("secret")
+    fetcher = render.restricted_fetcher([allowed])
+    with fetch(fetcher, (allowed / "chart.png").as_uri()) as response:
+        assert response.read() == b"\x89PNG"
+    for url in ("file:///etc/passwd", (tmp_path / "secret.txt").as_uri(),
+                (allowed / ".." / "secret.txt").as_uri(), "http://example.org/x.png",
+                "data:text/plain,abc"):
+        with pytest.raises(URLFetchingError):
+            with fetch(fetcher, url):
+                pass
+    assert len(fetcher.refused) == 5
+
+
+def test_failure_leaves_no_part_file_and_no_manifest(tmp_path, config, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(render_docx, "write_docx", broken)
+    out = tmp_path / "render"
+    with pytest.raises(RuntimeError, match="disk full"):
+        render.render_session(TAGS, config.session("seance-2"), config, out_dir=out, stem="s",
+                              inputs_hash="x", formats=["html", "docx", "pdf"])
+    left = sorted(p.name for p in out.iterdir())
+    assert not [name for name in left if name.endswith(".part")]
+    assert "s.render.json" not in left
+    assert not [name for name in left if name.endswith((".html", ".docx", ".pdf"))]
+
+
+def test_render_cli_rejects_an_unknown_format(config):
+    with pytest.raises(SyntheseError) as error:
+        render.render_cli(TAGS, config, output_dir=None, formats=["pdf", "odt"])
+    assert str(error.value) == "unknown format 'odt': choose among pdf, docx, html (e.g. --formats pdf,html)."
+
+
+def test_cli_render_unknown_format_message(cli):
+    result = cli("--config", str(CONFIG), "render", str(TAGS), "--formats", "pdf,odt")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "Error: unknown format 'odt': choose among pdf, docx, html (e.g. --formats pdf,html)."
+    )
+
+
+def test_render_cli_defaults_for_an_unknown_session(tmp_path, config, tags):
+    tags = dict(tags, session_id="Séance hors programme")
+    shutil.copy(TRANSCRIPT, tmp_path / TRANSCRIPT.name)
+    path = tmp_path / "autre.tags.json"
+    path.write_text(json.dumps(tags), encoding="utf-8")
+    manifest = render.render_cli(path, config, output_dir=None, formats=["html"])
+    assert manifest == tmp_path / "render" / "autre.render.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    assert data["session_id"] == "seance-hors-programme"
+    assert data["files"] == {"html": "autre.html"}
+    assert "<h1 class=\"cover-title\">Séance hors programme</h1>" in (tmp_path / "render" / "autre.html").read_text()
+
+
+def test_render_cycle_gathers_sessions_by_theme(tmp_path, config, tags):
+    second = dict(tags, session_id="seance-3")
+    path = tmp_path / "seance-3.tags.json"
+    path.write_text(json.dumps(second), encoding="utf-8")
+    shutil.copy(TRANSCRIPT, tmp_path / TRANSCRIPT.name)
+    session_2 = config.session("seance-2")
+    session_3 = session_2.model_copy(update={"id": "seance-3", "number": 3, "title": "Instrumentation et données"})
+    files = render.render_cycle(config, [(session_2, TAGS), (session_3, path)], out_dir=tmp_path / "cycle",
+                                formats=["html", "docx"])
+    assert set(files) == {"html", "docx"}
+    assert files["html"].name == "cycle.html"
+    page = html_text(files["html"])
+    assert "Séance 2 — Sobriété, matérialité et infrastructures" in page
+    assert "Séance 3 — Instrumentation et données" in page
+    assert (tmp_path / "cycle" / "cycle-sessions.png").is_file()
+    quotes = [p.text for p in docx_paragraphs(files["docx"]) if p.style.name == "Quote"]
+    assert len(quotes) == 2 * sum(len(v) for v in tags["excerpts"].values())
+
+
+def test_annex_can_be_left_out(config, tags, transcript):
+    no_annex = config.model_copy(update={"render": config.render.model_copy(update={"transcript_annex": False})})
+    doc = build_document(tags, transcript, no_annex.session("seance-2"), no_annex)
+    assert doc.annex == []
+    assert "annex" not in [entry.anchor for entry in doc.toc]
+    with_annex = build_document(tags, transcript, config.session("seance-2"), config)
+    assert with_annex.annex[0].speaker == "François Ménard"
+    assert with_annex.annex[0].text.startswith("Bonjour à toutes et à tous")
+
+
+def test_a_session_with_no_passage_still_renders(tmp_path, config, tags):
+    empty = dict(tags, passages=[], excerpts={}, entities=[], duration_s=0)
+    path = tmp_path / "vide.tags.json"
+    path.write_text(json.dumps(empty), encoding="utf-8")
+    manifest = render.render_cli(path, config, output_dir=tmp_path / "out", formats=["html", "docx", "pdf"])
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    assert set(data["files"]) == {"html", "docx", "pdf"}
+    page = html_text(tmp_path / "out" / "vide.html")
+    assert "0 passages" in page and 'class="chapter"' not in page
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not a readable JSON artefact"),
+        ('{"schema": "synthese.transcript/1"}', "expected a 'synthese.tags/' artefact"),
+    ],
+)
+def test_broken_tags_file_is_an_error_naming_it(tmp_path, config, content, message):
+    path = tmp_path / "casse.tags.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(SyntheseError, match=message) as error:
+        render.render_cli(path, config, output_dir=tmp_path / "out", formats=["html"])
+    assert str(path) in str(error.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_without_its_transcript_the_annex_comes_from_the_passages(tmp_path, config, tags):
+    path = tmp_path / "seul.tags.json"
+    path.write_text(json.dumps(tags), encoding="utf-8")  # no transcript beside it
+    loaded, transcript = render.load_session_inputs(path)
+    assert transcript is None
+    doc = build_document(loaded, transcript, config.session("seance-2"), config)
+    assert doc.annex[0].text.startswith("Bonjour à toutes et à tous")
+    assert sum(len(p.text) for p in doc.annex) > 0.9 * sum(len(p["text"]) for p in tags["passages"])
