@@ -69,6 +69,12 @@ class Excerpt:
     link: str | None
     link_label: str
     session_label: str = ""  # set in the cycle document, where excerpts come from several sessions
+    session_id: str = ""  # likewise: passage ids restart in every session
+
+    @property
+    def anchor(self) -> str:
+        """Unique within a document, also when it gathers several sessions."""
+        return f"{self.session_id}-{self.passage_id}" if self.session_id else self.passage_id
 
 
 @dataclass(frozen=True)
@@ -335,7 +341,7 @@ class _SpeakerDirectory:
 
 
 def _excerpt(passage: dict[str, Any], speakers: _SpeakerDirectory, replay_url: str | None,
-             wording: dict[str, Any], session_label: str = "") -> Excerpt:
+             wording: dict[str, Any], session_label: str = "", session_id: str = "") -> Excerpt:
     start = float(passage["start"])
     speaker = speakers.speaker_of(passage)
     stamp = timestamp(start)
@@ -350,6 +356,7 @@ def _excerpt(passage: dict[str, Any], speakers: _SpeakerDirectory, replay_url: s
         link=replay_link(replay_url, start),
         link_label=wording["listen_at"].format(time=stamp),
         session_label=session_label,
+        session_id=session_id,
     )
 
 
@@ -626,7 +633,8 @@ def build_cycle_document(config: Config, sessions: list[tuple[Session, dict[str,
                 if pid in by_id:
                     excerpts[theme.id].append(
                         _excerpt(by_id[pid], speakers, session.replay_url, wording,
-                                 session_label=f"{label} — {french_text(session.title)}"))
+                                 session_label=f"{label} — {french_text(session.title)}",
+                                 session_id=session.id))
         for entity in tags.get("entities", []):
             refs = [IndexRef(f"{short} {timestamp(float(by_id[p]['start']))}",
                              replay_link(session.replay_url, float(by_id[p]["start"])))

@@ -57,9 +57,12 @@ class SessionPaths:
         return self.folder / f".{self.stem}.transcribe-checkpoint.json"
 
 
-def templates_hash() -> str:
-    return hash_of(*sorted(str(p.relative_to(TEMPLATES_DIR)) for p in TEMPLATES_DIR.rglob("*") if p.is_file()),
-                   *sorted(p for p in TEMPLATES_DIR.rglob("*") if p.is_file()))
+def templates_hash(folder: Path = TEMPLATES_DIR, *, exclude: str | None = "site") -> str:
+    """Hash of the template files (names and contents). The documents do not depend on the
+    site's own templates, so editing those re-publishes without re-rendering every session."""
+    files = sorted(p for p in folder.rglob("*")
+                   if p.is_file() and not (exclude and p.relative_to(folder).parts[0] == exclude))
+    return hash_of(*(str(p.relative_to(folder)) for p in files), *files)
 
 
 class Workspace:
@@ -118,7 +121,7 @@ class Workspace:
             [self.paths(s).render for s in sessions],
             self.config.cycle.model_dump(mode="json"),
             [t.model_dump(mode="json") for t in self.config.themes],
-            templates_hash(),
+            templates_hash(exclude=None),
         )
 
     def clear_partial_files(self, session: Session) -> None:

@@ -1,0 +1,178 @@
+"""The published site in a real browser: headless Chromium opens it from file://, follows its
+links, and axe-core (tests/browser/node_modules) checks every kind of page for accessibility.
+
+Needs Debian's /usr/bin/chromium and `npm install` in tests/browser (.ci/install-browser does
+both); the PyPI package `playwright` drives that Chromium (its own browsers are never installed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import re
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import pytest
+
+from pipeline import publish
+from pipeline.publish import publish_site, serve_site
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = Path(__file__).resolve().parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+# WCAG 2.1 A and AA rules, as RGAA 4.1 asks, plus axe's best practices.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+_missing = [
+    reason for reason, absent in (
+        (f"{CHROMIUM} not found (run .ci/install-browser)", not CHROMIUM.exists()),
+        (f"{AXE} not found (run .ci/install-browser)", not AXE.exists()),
+        ("the PyPI package 'playwright' is not installed", importlib.util.find_spec("playwright") is None),
+    ) if absent
+]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(bool(_missing), reason="; ".join(_missing) or "ready"),
+]
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory) -> Path:
+    from test_publish import make_workspace  # the fixture workspace of the publish tests
+
+    ws = make_workspace(tmp_path_factory.mktemp("browser-site"))
+    rendered = [s for s in ws.config.sessions if ws.stage_state(s, "render") == "done"]
+    return publish_site(ws, rendered)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True,
+            accept_downloads=True, viewport={"width": 1280, "height": 900}, locale="fr-FR",
+        )
+        yield context
+        context.close()
+
+
+@contextlib.contextmanager
+def served(outputs: Path):
+    """Run `serve_site` in a thread on a free port; yield its base URL; stop it."""
+    servers = []
+
+    class RecordingServer(publish.ThreadingHTTPServer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            servers.append(self)
+
+    original, publish.ThreadingHTTPServer = publish.ThreadingHTTPServer, RecordingServer
+    try:
+        thread = threading.Thread(target=serve_site, args=(outputs, 0), daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not servers and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        publish.ThreadingHTTPServer = original
+    try:
+        yield f"http://127.0.0.1:{servers[0].server_address[1]}/"
+    finally:
+        servers[0].shutdown()
+        thread.join(timeout=10)
+
+
+def axe_violations(page) -> list[str]:
+    """Serious and critical axe-core violations on the page, one line each."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"] if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_site_is_navigable_and_accessible(outputs, browser):
+    page = browser.new_page()
+    external: list[str] = []
+    # The site must load nothing from the network: record any request that is not a local file.
+    page.on("request", lambda request: None if request.url.startswith("file://") else external.append(request.url))
+
+    page.goto((outputs / "index.html").as_uri())
+    assert page.locator("html").get_attribute("lang") == "fr"
+    assert page.locator("h1").count() == 1
+    assert axe_violations(page) == []
+
+    # The first Tab reaches the skip link, which becomes visible and leads to <main>.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Aller au contenu"
+    box = page.locator(".skip-link").bounding_box()
+    assert box and box["y"] >= 0
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "contenu"
+
+    # From the home page to a session's synthesis.
+    page.locator(".session-card h3 a").first.click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/seances/seance-2.html")
+    assert page.locator("h1").count() == 1
+    assert page.locator("h1").inner_text() == "Sobriété, matérialité et infrastructures"
+    images = page.locator("main img")
+    assert images.count() > 0
+    for index in range(images.count()):
+        image = images.nth(index)
+        assert image.get_attribute("alt"), "chart without alt text"
+        assert image.evaluate("img => img.complete && img.naturalWidth > 0"), image.get_attribute("src")
+    assert axe_violations(page) == []
+
+    # The PDF download: the link says format and size, its target is the rendered PDF, and a
+    # static server (`synthese serve`) answers it as a PDF.
+    pdf_link = page.locator("a[href$='.pdf']").first
+    # Its accessible name is exactly what a screen reader says: no decorative arrow in it.
+    assert page.get_by_role("link", name=re.compile(r"^Synthèse \(PDF, \d+\s(Ko|octets)\)$")).count() == 1
+    target = Path(url2pathname(urlsplit(pdf_link.evaluate("a => a.href")).path))
+    assert target == outputs / "seances" / "seance-2" / "seance-2.pdf"
+    assert target.read_bytes().startswith(b"%PDF")
+    with served(outputs) as base_url:
+        relative = target.relative_to(outputs).as_posix()
+        response = page.request.get(base_url + relative)
+        assert response.status == 200
+        assert response.headers["content-type"] == "application/pdf"
+        assert response.body() == target.read_bytes()
+
+    # A theme page and the cycle's synthesis, reached through the menu and the home page.
+    page.goto((outputs / "index.html").as_uri())
+    page.locator(".theme-list a").first.click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/themes/sobriete.html")
+    assert page.locator("h1").inner_text() == "Sobriété"
+    assert page.locator("figure.site-excerpt").count() == 6
+    assert axe_violations(page) == []
+
+    page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Synthèse du cycle").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/synthese-du-cycle.html")
+    assert page.locator("h1").count() == 1
+    assert axe_violations(page) == []
+
+    # On a phone-sized screen no page scrolls sideways (WCAG 1.4.10, reflow); wide tables
+    # scroll inside their own box.
+    page.set_viewport_size({"width": 390, "height": 800})
+    for name in ("index.html", "themes/sobriete.html", "seances/seance-2.html", "synthese-du-cycle.html"):
+        page.goto((outputs / name).as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
+
+    assert external == []
+    page.close()

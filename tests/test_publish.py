@@ -1,0 +1,416 @@
+"""Stage 4, publish: the site in outputs/ for a fixture workspace of rendered sessions.
+
+The fixture workspace holds real artefacts: tags and transcripts (from tests/data), VTT subtitles,
+and a real small PDF (WeasyPrint), DOCX (python-docx) and HTML per session with a render
+manifest, so the site is built exactly as after `synthese run`.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import struct
+import threading
+import time
+import urllib.request
+import zlib
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import yaml
+
+from pipeline import publish
+from pipeline.artefacts import artefact, write_json
+from pipeline.config import load_config
+from pipeline.errors import SyntheseError
+from pipeline.publish import SITE_MANIFEST, file_size_text, publish_site, serve_site
+from pipeline.workspace import Workspace
+
+DATA = Path(__file__).resolve().parent / "data"
+
+# Rendered sessions: (id, number, date, title, replay address). seance-3's title carries markup
+# characters, which must reach the page as text.
+RENDERED = [
+    ("seance-2", 2, "2022-03-17", "Sobriété, matérialité et infrastructures",
+     "https://example.org/replays/apres-la-smart-city/seance-2"),
+    ("seance-3", 3, "2022-04-14", "Données & <capteurs> : la ville mesurée",
+     "https://www.youtube.com/watch?v=abc123"),
+]
+NOT_RENDERED = "seance-4"
+
+
+def _png(width: int = 4, height: int = 3) -> bytes:
+    """A real (tiny, grey) PNG image."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def _vtt(transcript: dict) -> str:
+    def clock(seconds: float) -> str:
+        hours, rest = divmod(seconds, 3600)
+        minutes, secs = divmod(rest, 60)
+        return f"{int(hours):02d}:{int(minutes):02d}:{secs:06.3f}"
+
+    cues = [f"{clock(s['start'])} --> {clock(s['end'])}\n<v {s.get('speaker') or 'Inconnu'}>{s['text']}"
+            for s in transcript["segments"]]
+    return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"
+
+
+def _write_rendered_session(ws: Workspace, session_id: str) -> None:
+    """The artefacts of stages 1 to 3 for one session, as `synthese run` leaves them."""
+    from docx import Document
+    from weasyprint import HTML
+
+    from pipeline.document import build_document
+
+    session = ws.config.session(session_id)
+    paths = ws.paths(session)
+    paths.render_dir.mkdir(parents=True)
+    transcript = json.loads((DATA / "render_sample.transcript.json").read_text(encoding="utf-8"))
+    tags = json.loads((DATA / "render_sample.tags.json").read_text(encoding="utf-8"))
+    tags["session_id"] = session_id
+    tags["transcript"] = paths.transcript.name
+    write_json(paths.transcript, transcript)
+    write_json(paths.tags, tags)
+    for subtitles in (paths.folder / f"{session_id}.vtt", ws.root / f"{session_id}.vtt"):  # output, source
+        subtitles.write_text(_vtt(transcript), encoding="utf-8")
+
+    page = f"<!DOCTYPE html><html lang='fr'><head><meta charset='utf-8'><title>{session_id}</title></head>" \
+           f"<body><main><h1>Synthèse {session_id}</h1><p>Texte.</p></main></body></html>"
+    (paths.render_dir / f"{session_id}.html").write_text(page, encoding="utf-8")
+    HTML(string=page).write_pdf(paths.render_dir / f"{session_id}.pdf")
+    docx = Document()
+    docx.add_heading(f"Synthèse {session_id}", level=1)
+    docx.add_paragraph("Texte.")
+    docx.save(paths.render_dir / f"{session_id}.docx")
+    # The charts the renderer draws for this document, under the names it gives them.
+    doc = build_document(tags, transcript, session, ws.config, stem=session_id)
+    for chart in doc.charts:
+        (paths.render_dir / chart.image).write_bytes(_png())
+    files = {fmt: f"{session_id}.{fmt}" for fmt in ("pdf", "docx", "html")}
+    write_json(paths.render, artefact(
+        "synthese.render/1", ws.render_hash(session), {"formats": list(files)},
+        session_id=session_id, tags=paths.tags.name, files=files,
+        sizes={fmt: (paths.render_dir / name).stat().st_size for fmt, name in files.items()},
+        charts=[chart.image for chart in doc.charts],
+    ))
+
+
+def make_workspace(root: Path) -> Workspace:
+    """A config.yaml with two rendered sessions and one that has not been run yet."""
+    config = yaml.safe_load((DATA / "render_config.yaml").read_text(encoding="utf-8"))
+    template = config["sessions"][0]
+    config["sessions"] = []
+    for session_id, number, date, title, replay in RENDERED:
+        config["sessions"].append({**template, "id": session_id, "number": number, "date": date,
+                                   "title": title, "replay_url": replay, "transcript": f"{session_id}.vtt"})
+    config["sessions"].append({"id": NOT_RENDERED, "number": 4, "title": "Séance à venir",
+                               "transcript": f"{NOT_RENDERED}.vtt"})
+    (root / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    ws = Workspace(load_config(root / "config.yaml"))
+    for session_id, *_ in RENDERED:
+        _write_rendered_session(ws, session_id)
+    (root / "outputs").mkdir()
+    (root / "outputs" / ".gitkeep").write_text("")
+    return ws
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> tuple[Workspace, Path]:
+    ws = make_workspace(tmp_path_factory.mktemp("workspace"))
+    rendered = [s for s in ws.config.sessions if ws.stage_state(s, "render") == "done"]
+    return ws, publish_site(ws, rendered)
+
+
+class PageParser(html.parser.HTMLParser):
+    """What the checks need from a page: its links, ids, headings and <html lang>."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.ids: set[str] = set()
+        self.id_list: list[str] = []
+        self.resources: list[str] = []  # what the browser loads by itself: images, stylesheets
+        self.headings: list[int] = []
+        self.lang: str | None = None
+        self.link_texts: dict[str, list[str]] = {}  # href -> the text of each link to it
+        self._open_link: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "html":
+            self.lang = attrs.get("lang")
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+            self.id_list.append(attrs["id"])
+        for name in ("href", "src"):
+            if attrs.get(name):
+                self.links.append(attrs[name])
+        if tag in ("img", "script", "iframe", "video", "audio", "source") and attrs.get("src"):
+            self.resources.append(attrs["src"])
+        if tag == "link" and attrs.get("href"):
+            self.resources.append(attrs["href"])
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            self.headings.append(int(tag[1]))
+        if tag == "a" and attrs.get("href"):
+            self._open_link = attrs["href"]
+            self.link_texts.setdefault(self._open_link, []).append("")
+
+    def handle_endtag(self, tag):
+        if tag == "a":
+            self._open_link = None
+
+    def handle_data(self, data):
+        if self._open_link:
+            self.link_texts[self._open_link][-1] += data
+
+
+def parse(page: Path) -> PageParser:
+    parser = PageParser()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# --- the site -------------------------------------------------------------------------------------
+
+def test_site_has_every_page(site):
+    ws, outputs = site
+    assert outputs == ws.outputs_dir
+    pages = sorted(str(p.relative_to(outputs)) for p in outputs.rglob("*.html"))
+    assert pages == sorted([
+        "index.html", "synthese-du-cycle.html", "cycle/cycle.html",
+        "seances/seance-2.html", "seances/seance-2/seance-2.html",
+        "seances/seance-3.html", "seances/seance-3/seance-3.html",
+        *(f"themes/{t.id}.html" for t in ws.config.themes),
+    ])
+    css = (outputs / "style.css").read_text(encoding="utf-8")
+    assert "@import" not in css and "url(" not in css  # no web font, no remote image
+    # The placeholder kept in version control survives the swap.
+    assert (outputs / ".gitkeep").is_file()
+
+
+def test_every_local_link_resolves(site):
+    _, outputs = site
+    checked = 0
+    for page in outputs.rglob("*.html"):
+        parsed = parse(page)
+        for link in parsed.links:
+            parts = urlsplit(link)
+            if parts.scheme in ("http", "https", "mailto"):
+                continue
+            assert not parts.scheme and not parts.netloc, f"{page.name}: non-relative link {link}"
+            assert not link.startswith("/"), f"{page.name}: absolute path {link} breaks file://"
+            target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+            assert target.is_relative_to(outputs.resolve()), f"{page.name}: {link} leaves the site"
+            assert target.is_file(), f"{page.relative_to(outputs)}: broken link {link}"
+            if parts.fragment and target.suffix == ".html":
+                assert parts.fragment in parse(target).ids, f"{page.name}: no #{parts.fragment} in {target.name}"
+            checked += 1
+    assert checked > 100
+
+
+def test_pages_are_french_with_one_h1_and_ordered_headings(site):
+    _, outputs = site
+    site_pages = [p for p in outputs.rglob("*.html") if p.parent.name not in ("cycle",) and
+                  p.parent.parent.name != "seances"]  # downloads are the renderer's documents
+    assert len(site_pages) == 4 + 6
+    for page in site_pages:
+        parsed = parse(page)
+        name = page.relative_to(outputs)
+        assert parsed.lang == "fr", name
+        assert parsed.headings.count(1) == 1, name
+        assert parsed.headings[0] == 1, name
+        for before, after in zip(parsed.headings, parsed.headings[1:]):
+            assert after <= before + 1, f"{name}: h{before} followed by h{after}"
+        text = page.read_text(encoding="utf-8")
+        for landmark in ("<header", "<nav", "<main", "<footer", ">Aller au contenu</a>"):
+            assert landmark in text, f"{name}: no {landmark}"
+        # No script and nothing fetched from elsewhere (protocol-relative or absolute resources).
+        assert "<script" not in text and '="//' not in text
+        assert not any(link.startswith("http") for link in parsed.resources), name
+        assert len(parsed.id_list) == len(set(parsed.id_list)), f"{name}: duplicate ids"
+
+
+def test_index_lists_the_rendered_sessions_with_downloads(site):
+    ws, outputs = site
+    index = (outputs / "index.html").read_text(encoding="utf-8")
+    parsed = parse(outputs / "index.html")
+    assert "<h1>Après la smart city</h1>" in index
+    assert "Séance 2" in index and "17 mars 2022" in index and "14 avril 2022" in index
+    assert "Claire Dubreuil (Sociologue, Université de Villeneuve)" in index
+    assert "Données &amp; &lt;capteurs&gt;\u00a0: la ville mesurée" in index  # data, escaped
+    assert "<capteurs>" not in index
+    assert "Séance à venir" not in index  # not rendered: not published
+    assert parsed.link_texts["https://example.org/replays/apres-la-smart-city/seance-2"] == [
+        "Revoir la séance séance 2 (site externe)"]
+    # Main themes: the three with most passages in the tags, linked to their pages.
+    assert parsed.link_texts["themes/sobriete.html"] == ["Sobriété"] * 3  # two sessions and the theme list
+    for session_id, *_ in RENDERED:
+        source_dir = ws.paths(ws.config.session(session_id)).render_dir
+        for fmt, name in (("pdf", "PDF"), ("docx", "DOCX"), ("html", "HTML")):
+            href = f"seances/{session_id}/{session_id}.{fmt}"
+            copied = outputs / href
+            assert copied.read_bytes() == (source_dir / f"{session_id}.{fmt}").read_bytes()
+            [text] = parsed.link_texts[href]
+            assert text.endswith(f" ({name}, {file_size_text(copied.stat().st_size)})")
+        vtt = f"seances/{session_id}/{session_id}.vtt"
+        assert (outputs / vtt).read_text(encoding="utf-8").startswith("WEBVTT")
+        assert parsed.link_texts[vtt] == [
+            f"Sous-titres de la séance ({'VTT'}, {file_size_text((outputs / vtt).stat().st_size)})"]
+    for fmt in ws.config.render.formats:
+        assert f"cycle/cycle.{fmt}" in parsed.link_texts
+    assert (outputs / "cycle" / "cycle.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_main_themes_are_those_with_most_passages(site):
+    ws, outputs = site
+    tags = {"passages": [
+        {"id": "p1", "themes": [{"id": "gouvernance"}, {"id": "societes"}]},
+        {"id": "p2", "themes": [{"id": "societes"}]},
+        {"id": "p3", "themes": [{"id": "societes"}, {"id": "sobriete"}]},
+        {"id": "p4", "themes": [{"id": "gouvernance"}]},
+        {"id": "p5", "themes": []},
+    ]}
+    counts = [(t.id, t.passages) for t in publish._theme_counts(ws.config, tags)]
+    # Most passages first; ties keep the codebook's order; absent themes last with 0.
+    assert counts == [("societes", 3), ("gouvernance", 2), ("sobriete", 1), ("instrumentation", 0),
+                      ("entreprises", 0), ("vulnerabilites", 0)]
+
+
+def test_theme_page_gathers_excerpts_across_sessions(site):
+    _, outputs = site
+    page = (outputs / "themes" / "sobriete.html").read_text(encoding="utf-8")
+    parsed = parse(outputs / "themes" / "sobriete.html")
+    assert "<h1>Sobriété</h1>" in page
+    assert "Les enjeux environnementaux du numérique" in page
+    # Three excerpts per session (tags' excerpts for sobriete: p002, p003, p004), from both sessions.
+    assert page.count('<figure class="site-excerpt">') == 6
+    assert "../seances/seance-2.html#sobriete-p002" in parsed.links
+    assert "../seances/seance-3.html#sobriete-p002" in parsed.links
+    # Replay links start at the excerpt: a media fragment, or ?t= for YouTube.
+    replay = [link for link in parsed.links if link.startswith("https://example.org/")]
+    assert replay and all("#t=" in link for link in replay)
+    assert any(link.startswith("https://www.youtube.com/watch?v=abc123&t=") for link in parsed.links)
+    assert "Réécouter à 00:" in page
+
+
+def test_session_page_embeds_the_synthesis_with_its_charts(site):
+    _, outputs = site
+    page = (outputs / "seances" / "seance-2.html").read_text(encoding="utf-8")
+    parsed = parse(outputs / "seances" / "seance-2.html")
+    assert parsed.headings.count(1) == 1
+    assert "Sobriété, matérialité et infrastructures" in page
+    charts = [link for link in parsed.links if link.endswith(".png")]
+    assert charts and all(link.startswith("seance-2/") for link in charts)
+    assert 'alt="' in page and "<table" in page  # charts have alt text and their numbers as tables
+
+
+def test_site_manifest_records_the_inputs(site):
+    ws, outputs = site
+    manifest = json.loads((outputs / SITE_MANIFEST).read_text(encoding="utf-8"))
+    rendered = [ws.config.session(session_id) for session_id, *_ in RENDERED]
+    assert manifest["schema"] == "synthese.site/1"
+    assert manifest["inputs_hash"] == ws.publish_hash(rendered)
+    assert manifest["sessions"] == ["seance-2", "seance-3"]
+    # Readable by any reader of the site (temporary files are created private).
+    assert all(p.stat().st_mode & 0o444 == 0o444 for p in outputs.rglob("*"))
+    assert "index.html" in manifest["files"] and "themes/sobriete.html" in manifest["files"]
+    assert ws.publish_state() == "done"
+
+
+def test_file_size_text():
+    assert file_size_text(0) == "0\u00a0octet"
+    assert file_size_text(812) == "812\u00a0octets"
+    assert file_size_text(245_123) == "245\u00a0Ko"
+    assert file_size_text(1_000) == "1\u00a0Ko"
+    assert file_size_text(1_234_567) == "1,2\u00a0Mo"
+    assert file_size_text(3_000_000) == "3\u00a0Mo"
+
+
+def test_writing_outside_the_site_folder_is_refused(tmp_path):
+    folder = publish.SiteFolder(tmp_path / "site")
+    with pytest.raises(SyntheseError, match="outside the site folder"):
+        folder.path("../escape.html")
+    assert folder.path("themes/a.html") == (tmp_path / "site" / "themes" / "a.html").resolve()
+
+
+# --- atomic publication ------------------------------------------------------------------------------
+
+def test_failed_build_leaves_the_previous_site_untouched(tmp_path, monkeypatch):
+    ws = make_workspace(tmp_path)
+    rendered = [ws.config.session("seance-2")]
+    # The cycle synthesis is not what this test is about: keep it quick.
+    monkeypatch.setattr(publish, "_cycle_synthesis", lambda ws, rendered, site: ([], "<h1>Cycle</h1>"))
+    outputs = publish_site(ws, rendered)
+    before = snapshot(outputs)
+    assert "index.html" in before
+
+    def broken_theme_pages(*args, **kwargs):
+        # The downloads and the cycle page are written by now: the build is half-way.
+        assert any(ws.outputs_dir.parent.glob(".outputs.tmp-*/seances/seance-3/seance-3.pdf"))
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(publish, "_theme_pages", broken_theme_pages)
+    with pytest.raises(RuntimeError, match="disk full"):
+        publish_site(ws, [ws.config.session("seance-2"), ws.config.session("seance-3")])
+    assert snapshot(outputs) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".outputs")) == []
+
+
+def test_leftovers_of_a_killed_publish_are_removed(tmp_path, monkeypatch):
+    ws = make_workspace(tmp_path)
+    monkeypatch.setattr(publish, "_cycle_synthesis", lambda ws, rendered, site: ([], "<h1>Cycle</h1>"))
+    (tmp_path / ".outputs.tmp-dead").mkdir()
+    (tmp_path / ".outputs.tmp-dead" / "index.html").write_text("half")
+    (tmp_path / ".outputs.old-dead").mkdir()
+    publish_site(ws, [])
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".outputs")) == []
+    index = (tmp_path / "outputs" / "index.html").read_text(encoding="utf-8")
+    assert "Aucune séance n’a encore été publiée." in index
+
+
+# --- preview -------------------------------------------------------------------------------------------
+
+def test_serve_site_serves_index_on_localhost(site, monkeypatch):
+    _, outputs = site
+    servers = []
+
+    class RecordingServer(publish.ThreadingHTTPServer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            servers.append(self)
+
+    monkeypatch.setattr(publish, "ThreadingHTTPServer", RecordingServer)
+    thread = threading.Thread(target=serve_site, args=(outputs, 0), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not servers and time.monotonic() < deadline:
+        time.sleep(0.02)
+    server = servers[0]
+    host, port = server.server_address[:2]
+    assert host == "127.0.0.1"
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
+            assert response.status == 200
+            assert response.read() == (outputs / "index.html").read_bytes()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/seances/seance-2/seance-2.pdf", timeout=10) as response:
+            assert response.read()[:4] == b"%PDF"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_serve_without_a_site_says_to_publish(tmp_path):
+    with pytest.raises(SyntheseError) as error:
+        serve_site(tmp_path / "outputs", 8000)
+    assert str(error.value) == f"{tmp_path / 'outputs'}: no published site there. Run `synthese publish` first."
