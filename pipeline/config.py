@@ -135,6 +135,11 @@ class TagOptions(Strict):
     keyword_weight: float = Field(default=0.6, ge=0)
     similarity_weight: float = Field(default=0.4, ge=0)
     threshold: float = Field(default=0.5, ge=0, le=1)
+    # Calibration of the two theme signals (see pipeline/themes.py, bench/bench_tag.py): distinct
+    # keywords for a keyword score of 1 - 1/e, and the relative similarity mapped to 0 and to 1.
+    keyword_saturation: float = Field(default=1.0, gt=0)
+    similarity_low: float = -0.02
+    similarity_high: float = 0.08
     excerpts_per_theme: int = Field(default=3, ge=0, le=50)
     mmr_lambda: float = Field(default=0.7, ge=0, le=1)
 
@@ -142,6 +147,8 @@ class TagOptions(Strict):
     def _lengths(self) -> TagOptions:
         if self.passage_min_words > self.passage_max_words:
             raise ValueError("passage_min_words must not exceed passage_max_words")
+        if self.similarity_low >= self.similarity_high:
+            raise ValueError("similarity_low must be below similarity_high")
         return self
 
 

@@ -1,0 +1,369 @@
+"""Stage 2, tag: a transcript split into readable passages, each tagged by the cycle's themes.
+
+transcript.json -> passages (spaCy sentences grouped by speaker and pauses) -> themes (codebook of
+config.yaml, see pipeline/themes.py) -> named entities -> excerpts per theme (maximal marginal
+relevance) -> human review decisions (pipeline/review.py) -> `<stem>.tags.json`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline.artefacts import artefact, hash_of, read_json, write_json, write_text
+from pipeline.config import Config, Session, TagOptions
+from pipeline.errors import InputError
+from pipeline.review import ReviewOutcome, apply_review, ensure_review_file, load_review, passage_key
+from pipeline.themes import ThemeClassifier, ThemeScore, above_threshold, load_nlp, mean_vector, model_label
+
+if TYPE_CHECKING:
+    import numpy as np
+    from spacy.tokens import Span
+
+__all__ = ["classify_passages_file", "ensure_review_file", "tag_file", "tag_transcript_cli"]
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "synthese.tags/1"
+ENTITY_LABELS = ("PER", "ORG", "LOC")
+
+
+@dataclass
+class Unit:
+    """A sentence (or a piece of an over-long one): the smallest thing a passage is built of."""
+
+    span: Span
+    start_char: int
+    end_char: int
+    first_segment: int
+    last_segment: int
+    words: int
+    pause_before_s: float  # silence before it when it opens a segment, else 0
+
+
+@dataclass
+class Passage:
+    span: Span
+    text: str
+    start: float
+    end: float
+    speaker: str | None
+
+
+# --------------------------------------------------------------------------- passages
+
+
+# A very long turn (a lecture, or a transcript without speakers) is parsed in pieces of about
+# this many words, cut between segments, so memory stays flat on an ordinary laptop.
+MAX_TURN_WORDS = 3000
+
+
+def _turns(segments: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Consecutive segments of one speaker; a passage never crosses a change of speaker."""
+    turns: list[list[dict[str, Any]]] = []
+    words = 0
+    for segment in segments:
+        same_speaker = bool(turns) and turns[-1][-1].get("speaker") == segment.get("speaker")
+        if same_speaker and words < MAX_TURN_WORDS:
+            turns[-1].append(segment)
+        else:
+            turns.append([segment])
+            words = 0
+        words += _word_count(str(segment["text"]))
+    return turns
+
+
+def _word_count(text: str) -> int:
+    return len(text.split())
+
+
+def _units(doc: Any, turn: list[dict[str, Any]], offsets: list[int], max_words: int) -> list[Unit]:
+    units = []
+    for sentence in doc.sents:
+        pieces = [sentence]
+        if _word_count(sentence.text) > max_words:  # e.g. unpunctuated speech: cut at max_words
+            pieces, start = [], sentence.start
+            for i in range(sentence.start, sentence.end + 1):
+                if i == sentence.end or (i > start and _word_count(doc[start:i + 1].text) > max_words):
+                    pieces.append(doc[start:i])
+                    start = i
+        for piece in pieces:
+            if not piece.text.strip():
+                continue
+            first = bisect.bisect_right(offsets, piece.start_char) - 1
+            last = bisect.bisect_right(offsets, max(piece.end_char - 1, piece.start_char)) - 1
+            opens_segment = piece.start_char == offsets[first] and first > 0
+            pause = float(turn[first]["start"]) - float(turn[first - 1]["end"]) if opens_segment else 0.0
+            units.append(Unit(piece, piece.start_char, piece.end_char, first, last,
+                              _word_count(piece.text), max(0.0, pause)))
+    return units
+
+
+def _group(units: list[Unit], options: TagOptions) -> list[list[Unit]]:
+    """Sentences grouped into passages of passage_min_words..passage_max_words words, cutting
+    preferably at a long pause and, without one, around the middle of that range."""
+    target = (options.passage_min_words + options.passage_max_words) / 2
+    groups: list[list[Unit]] = []
+    current: list[Unit] = []
+    words = 0
+    for unit in units:
+        if current and (
+            words + unit.words > options.passage_max_words
+            or (words >= options.passage_min_words and unit.pause_before_s >= options.pause_s)
+            or words >= target
+        ):
+            groups.append(current)
+            current, words = [], 0
+        current.append(unit)
+        words += unit.words
+    if current:
+        groups.append(current)
+    # A short tail joins the passage before it when the result stays readable.
+    if len(groups) > 1:
+        tail = sum(u.words for u in groups[-1])
+        before = sum(u.words for u in groups[-2])
+        if tail < options.passage_min_words and tail + before <= options.passage_max_words:
+            groups[-2].extend(groups.pop())
+    return groups
+
+
+def split_passages(segments: Sequence[dict[str, Any]], nlp: Any, options: TagOptions) -> list[Passage]:
+    """The transcript's segments as passages with start/end times taken from the segments."""
+    segments = [s for s in segments if str(s.get("text", "")).strip()]
+    turns = _turns(segments)
+    texts, all_offsets = [], []
+    for turn in turns:
+        offsets, parts, position = [], [], 0
+        for segment in turn:
+            part = str(segment["text"]).strip()
+            offsets.append(position)
+            parts.append(part)
+            position += len(part) + 1
+        texts.append(" ".join(parts))
+        all_offsets.append(offsets)
+    passages = []
+    for turn, offsets, text, doc in zip(turns, all_offsets, texts, nlp.pipe(texts)):
+        for group in _group(_units(doc, turn, offsets, options.passage_max_words), options):
+            span = doc[group[0].span.start:group[-1].span.end]
+            passages.append(Passage(
+                span=span,
+                text=text[group[0].start_char:group[-1].end_char].strip(),
+                start=round(float(turn[group[0].first_segment]["start"]), 2),
+                end=round(float(turn[group[-1].last_segment]["end"]), 2),
+                speaker=turn[0].get("speaker"),
+            ))
+    return passages
+
+
+# --------------------------------------------------------------------------- entities
+
+
+def _keep_entity(text: str) -> bool:
+    """Drop obvious NER noise: single characters, numbers, lower-case common words."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 2 and not text[0].islower() and not text.replace(" ", "").isdigit()
+
+
+# A leading article or elision is not part of a name: "l'Anssi" is indexed as "Anssi".
+LEADING_ARTICLE = re.compile(r"^(?:[ldLD]['’]|(?:la|le|les|du|des|de)\s+)")
+
+
+def passage_entities(span: Span) -> list[dict[str, str]]:
+    """The passage's people, organisations and places, each once, in order of appearance."""
+    seen: dict[tuple[str, str], None] = {}
+    for ent in span.ents:
+        text = LEADING_ARTICLE.sub("", " ".join(ent.text.split())).strip(" -'’.,;:«»\"")
+        if ent.label_ in ENTITY_LABELS and text and _keep_entity(text):
+            seen.setdefault((text, ent.label_), None)
+    return [{"text": text, "label": label} for text, label in seen]
+
+
+def entity_index(passages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every entity with how often it occurs and where, most frequent first."""
+    index: dict[tuple[str, str], dict[str, Any]] = {}
+    for passage in passages:
+        for ent in passage["entities"]:
+            entry = index.setdefault((ent["text"], ent["label"]),
+                                     {"text": ent["text"], "label": ent["label"], "count": 0, "passages": []})
+            entry["count"] += 1
+            entry["passages"].append(passage["id"])
+    return sorted(index.values(), key=lambda e: (-e["count"], e["text"].lower(), e["label"]))
+
+
+# --------------------------------------------------------------------------- excerpts
+
+
+def select_excerpts(passages: list[dict[str, Any]], vectors: dict[str, np.ndarray], theme_ids: Sequence[str],
+                    options: TagOptions, outcome: ReviewOutcome) -> dict[str, list[str]]:
+    """Per theme, pinned passages first, then the most relevant passages that do not repeat the
+    ones already chosen (maximal marginal relevance over passage vectors)."""
+    excerpts: dict[str, list[str]] = {}
+    for theme_id in theme_ids:
+        excluded = outcome.excluded.get(theme_id, set())
+        chosen = [pid for pid in outcome.pinned.get(theme_id, []) if pid not in excluded]
+        relevance = {p["id"]: t["score"] for p in passages for t in p["themes"]
+                     if t["id"] == theme_id and p["id"] not in excluded and p["id"] not in chosen}
+        while relevance and len(chosen) < options.excerpts_per_theme:
+            def mmr(pid: str) -> float:
+                redundancy = max((float(vectors[pid] @ vectors[c]) for c in chosen), default=0.0)
+                return options.mmr_lambda * relevance[pid] - (1 - options.mmr_lambda) * redundancy
+            best = max(relevance, key=lambda pid: (mmr(pid), -int(pid[1:])))
+            chosen.append(best)
+            del relevance[best]
+        excerpts[theme_id] = chosen
+    return excerpts
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+def _theme_entry(score: ThemeScore) -> dict[str, Any]:
+    return {"id": score.theme_id, "score": score.score, "evidence": list(score.evidence), "source": "tagger"}
+
+
+def codebook(config: Config) -> dict[str, Any]:
+    themes = [{"id": t.id, "label": t.label, "description": t.description, "keywords": t.all_keywords}
+              for t in config.themes]
+    version = hash_of([t.model_dump(mode="json") for t in config.themes])[:12]
+    return {"version": version, "themes": themes}
+
+
+def _read_transcript(path: Path) -> dict[str, Any]:
+    data = read_json(path, "synthese.transcript/")
+    segments = data.get("segments")
+    if not isinstance(segments, list) or any(not isinstance(s, dict) or "text" not in s for s in segments):
+        raise InputError(f"{path}: 'segments' must be a list of {{start, end, text}} objects. "
+                         "Re-run the transcribe stage to rebuild it.")
+    return data
+
+
+def tag_file(transcript_path: Path, config: Config, *, out_dir: Path, stem: str, inputs_hash: str,
+             review_path: Path, session: Session | None) -> Path:
+    """Tag one transcript and write `<stem>.tags.json` atomically into out_dir; return its path.
+
+    Human decisions in review_path are applied; the review file itself is never written here.
+    """
+    options = config.tag
+    transcript = _read_transcript(transcript_path)
+    decisions = load_review(review_path)  # before any work: a broken file stops the stage
+    nlp = load_nlp(options.spacy_model)
+    classifier = ThemeClassifier(nlp, config.themes, options)
+    theme_ids = [t.id for t in config.themes]
+    warnings: list[str] = []
+
+    found = split_passages(transcript["segments"], nlp, options)
+    if not found:
+        message = f"{transcript_path.name}: the transcript has no text, so there are no passages to tag."
+        log.warning(message)
+        warnings.append(message)
+
+    passages: list[dict[str, Any]] = []
+    all_scores: dict[str, dict[str, float]] = {}
+    vectors: dict[str, Any] = {}
+    for number, passage in enumerate(found, start=1):
+        pid = f"p{number:03d}"
+        tokens = list(passage.span)
+        scores = classifier.score(tokens)
+        all_scores[pid] = {s.theme_id: s.score for s in scores}
+        tagged = above_threshold(scores, options)
+        vectors[pid] = mean_vector(tokens)
+        passages.append({
+            "id": pid,
+            "key": passage_key(passage.start, passage.text),
+            "start": passage.start,
+            "end": passage.end,
+            "speaker": passage.speaker,
+            "text": passage.text,
+            "themes": [_theme_entry(s) for s in tagged],
+            "entities": passage_entities(passage.span),
+        })
+
+    outcome = apply_review(passages, decisions, theme_ids, all_scores)
+    warnings.extend(f"review decision not applied: {o}" for o in outcome.orphaned)
+    excerpts = select_excerpts(passages, vectors, theme_ids, options, outcome)
+
+    data = artefact(
+        SCHEMA, inputs_hash, options.model_dump(mode="json"),
+        session_id=session.id if session else None,
+        transcript=_relative(transcript_path, out_dir),
+        language=transcript.get("language", "fr"),
+        duration_s=transcript.get("duration_s"),
+        models={"asr": transcript.get("model"), "nlp": model_label(nlp)},
+        codebook=codebook(config),
+        passages=passages,
+        excerpts=excerpts,
+        entities=entity_index(passages),
+        review={"file": review_path.name, "status": "reviewed" if outcome.applied else "not reviewed",
+                "decisions_applied": outcome.applied, "orphaned": outcome.orphaned},
+        warnings=warnings,
+    )
+    target = out_dir / f"{stem}.tags.json"
+    write_json(target, data)
+    log.info("%s: %d passages, %d tagged, review %s", target.name, len(passages),
+             sum(1 for p in passages if p["themes"]), data["review"]["status"])
+    return target
+
+
+def _relative(path: Path, folder: Path) -> str:
+    """The transcript's name as seen from the tags file's folder (usually just its file name)."""
+    return Path(os.path.relpath(path.resolve(), folder.resolve())).as_posix()
+
+
+def tag_transcript_cli(transcript: Path, config: Config, *, output_dir: Path | None) -> Path:
+    """`synthese tag TRANSCRIPT.json [-o DIR]`: tag one transcript file outside `synthese run`."""
+    if not transcript.is_file():
+        raise InputError(f"{transcript}: file not found. Pass a <session>.transcript.json file.")
+    out_dir = output_dir or transcript.parent
+    name = transcript.name
+    stem = name[: -len(".transcript.json")] if name.endswith(".transcript.json") else transcript.stem
+    session = next((s for s in config.sessions if s.id == stem), None)
+    review_path = out_dir / f"{stem}.review.yaml"
+    ensure_review_file(review_path)
+    inputs_hash = hash_of("tag", transcript, config.tag.model_dump(mode="json"),
+                          [t.model_dump(mode="json") for t in config.themes], review_path)
+    return tag_file(transcript, config, out_dir=out_dir, stem=stem, inputs_hash=inputs_hash,
+                    review_path=review_path, session=session)
+
+
+def classify_passages_file(passages: Path, output: Path, config: Config) -> Path:
+    """Evaluation mode: JSONL rows {"id", "text"} in, rows {"id", "themes", "scores"} out.
+
+    Each row is classified as it is (no re-segmentation); `themes` are the ids whose score
+    reaches the threshold, best first, and `scores` holds every theme's score.
+    """
+    rows = []
+    try:
+        lines = passages.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputError(f"{passages}: file not found. Pass a JSONL file of {{\"id\", \"text\"}} rows.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{passages}: cannot read it ({exc}). Save it as UTF-8 JSONL.") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{passages.name}, line {number}: not valid JSON ({exc.msg}). Fix that line.") from None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or "id" not in row:
+            raise InputError(f"{passages.name}, line {number}: each row needs \"id\" and \"text\". Fix that line.")
+        rows.append(row)
+    options = config.tag
+    nlp = load_nlp(options.spacy_model)
+    classifier = ThemeClassifier(nlp, config.themes, options)
+    out_lines = []
+    for row, doc in zip(rows, nlp.pipe([r["text"] for r in rows])):
+        scores = classifier.score(list(doc))
+        tagged = above_threshold(scores, options)
+        out_lines.append(json.dumps({"id": row["id"], "themes": [s.theme_id for s in tagged],
+                                     "scores": {s.theme_id: s.score for s in scores}}, ensure_ascii=False))
+    write_text(output, "".join(f"{line}\n" for line in out_lines))
+    log.info("%s: %d passages classified", output.name, len(out_lines))
+    return output
