@@ -155,20 +155,45 @@ def split_passages(segments: Sequence[dict[str, Any]], nlp: Any, options: TagOpt
             passages.append(Passage(
                 span=span,
                 text=text[group[0].start_char:group[-1].end_char].strip(),
-                start=round(float(turn[group[0].first_segment]["start"]), 2),
-                end=round(float(turn[group[-1].last_segment]["end"]), 2),
+                start=round(_time_at(turn, offsets, group[0].start_char), 2),
+                end=round(_time_at(turn, offsets, group[-1].end_char), 2),
                 speaker=turn[0].get("speaker"),
             ))
     return passages
 
 
+def _time_at(turn: list[dict[str, Any]], offsets: list[int], char: int) -> float:
+    """The moment a character of the turn's text was spoken.
+
+    Segments can be long (batched Whisper gives up to 30 s), so a passage that starts inside one
+    takes its time from the segment's word timings when there are any, else by interpolating
+    over the segment's characters."""
+    index = max(0, bisect.bisect_right(offsets, char) - 1)
+    segment = turn[index]
+    start, end = float(segment["start"]), float(segment["end"])
+    text = str(segment["text"]).strip()
+    within = min(max(char - offsets[index], 0), len(text))
+    words = segment.get("words") or []
+    if words:
+        position = 0
+        for word in words:
+            position += len(str(word.get("word", "")).strip()) + 1
+            if position > within:
+                return float(word["start"]) if within < position - 1 else float(word["end"])
+        return float(words[-1]["end"])
+    return start + (end - start) * (within / len(text) if text else 0.0)
+
+
 # --------------------------------------------------------------------------- entities
 
 
-def _keep_entity(text: str) -> bool:
-    """Drop obvious NER noise: single characters, numbers, lower-case common words."""
+def _keep_entity(text: str, ent: Span | None = None) -> bool:
+    """Drop obvious NER noise: single characters, numbers, lower-case common words, and common
+    nouns or verbs capitalised at the head of a list item ("Capitaliser", "Sécurité")."""
     letters = [c for c in text if c.isalpha()]
-    return len(letters) >= 2 and not text[0].islower() and not text.replace(" ", "").isdigit()
+    if len(letters) < 2 or text[0].islower() or text.replace(" ", "").isdigit():
+        return False
+    return ent is None or any(token.pos_ == "PROPN" for token in ent)
 
 
 # A leading article or elision is not part of a name: "l'Anssi" is indexed as "Anssi".
@@ -180,7 +205,7 @@ def passage_entities(span: Span) -> list[dict[str, str]]:
     seen: dict[tuple[str, str], None] = {}
     for ent in span.ents:
         text = LEADING_ARTICLE.sub("", " ".join(ent.text.split())).strip(" -'’.,;:«»\"")
-        if ent.label_ in ENTITY_LABELS and text and _keep_entity(text):
+        if ent.label_ in ENTITY_LABELS and text and _keep_entity(text, ent):
             seen.setdefault((text, ent.label_), None)
     return [{"text": text, "label": label} for text, label in seen]
 
