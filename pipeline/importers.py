@@ -1,0 +1,336 @@
+"""Existing transcripts in, segments out: WebVTT, SRT, plain text, DOCX and our own JSON.
+
+Staff often already have a transcript (captions exported by Zoom or Teams, a text typed in Word):
+importing it skips speech recognition. Each importer returns the same `ImportedTranscript`.
+Cue text is data: markup tags are removed (a WebVTT voice tag `<v Name>` first gives the speaker)
+and nothing in the text is interpreted further.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import InputError
+
+TRANSCRIPT_SUFFIXES = (".vtt", ".srt", ".txt", ".docx", ".json")
+WORDS_PER_SECOND = 2.5  # speaking rate used to give times to a transcript that has none
+TRANSCRIPT_SCHEMA = "synthese.transcript/1"
+
+
+@dataclass
+class Segment:
+    start: float  # seconds from the start of the recording
+    end: float
+    text: str
+    speaker: str | None = None
+    words: list[dict[str, Any]] | None = None
+
+    def as_dict(self, index: int) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": index, "start": round(self.start, 3), "end": round(self.end, 3),
+                                "text": self.text, "speaker": self.speaker}
+        if self.words:
+            data["words"] = self.words
+        return data
+
+
+@dataclass
+class ImportedTranscript:
+    kind: str  # vtt, srt, txt, docx, json
+    segments: list[Segment]
+    warnings: list[str] = field(default_factory=list)
+    language: str | None = None
+
+
+# --- time stamps ------------------------------------------------------------------------------
+
+_CUE_TIME = r"(?:(\d+):)?([0-5]?\d):([0-5]\d)[.,](\d{1,3})"
+_CUE_TIMING = re.compile(rf"^\s*{_CUE_TIME}\s*-->\s*{_CUE_TIME}(?:\s+.*)?$")
+_MARKER_TIME = re.compile(r"^\[(?:(\d+):)?([0-5]?\d):([0-5]\d)(?:[.,](\d{1,3}))?\]\s*")
+# "François Ménard :" or "Zoé: " at the start of a paragraph or cue: the speaker's name.
+_NAME_PREFIX = re.compile(
+    r"^(?P<name>[A-ZÀ-ÖØ-Þ][\w.'’-]*(?:\s(?:[A-ZÀ-ÖØ-Þ0-9][\w.'’-]*|de|du|des|d’|d'|van|von|le|la)){0,4})"
+    r"\s?:\s+(?P<text>\S.*)$",
+    re.DOTALL,
+)
+_TAG = re.compile(r"<[^>]*>")
+_VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]+)>")
+
+
+def _seconds(hours: str | None, minutes: str, seconds: str, fraction: str | None) -> float:
+    ms = int((fraction or "0").ljust(3, "0"))
+    return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + ms / 1000
+
+
+def format_timestamp(seconds: float, separator: str = ".") -> str:
+    """hh:mm:ss.mmm (SRT wants a comma before the milliseconds)."""
+    total_ms = max(0, round(seconds * 1000))
+    hours, rest = divmod(total_ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, ms = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{ms:03d}"
+
+
+# --- text helpers -----------------------------------------------------------------------------
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Word and older Windows tools save text as cp1252.
+        text = data.decode("cp1252", errors="replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _clean(text: str) -> str:
+    """Markup removed, entities decoded, whitespace collapsed: the words only."""
+    return " ".join(html.unescape(_TAG.sub("", text)).split())
+
+
+def _split_speaker(text: str) -> tuple[str | None, str]:
+    match = _NAME_PREFIX.match(text)
+    if match:
+        return match.group("name").strip(), match.group("text").strip()
+    return None, text
+
+
+def _cue_text(lines: list[str]) -> tuple[str | None, str]:
+    raw = "\n".join(lines)
+    voice = _VOICE.search(raw)
+    text = _clean(raw)
+    if voice:
+        return _clean(voice.group(1)), text
+    return _split_speaker(text)
+
+
+# --- WebVTT and SRT ---------------------------------------------------------------------------
+
+def _blocks(text: str) -> list[tuple[int, list[str]]]:
+    """Blank-line separated blocks with the 1-based line number of their first line."""
+    blocks, current, first = [], [], 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        if line.strip():
+            if not current:
+                first = number
+            current.append(line.rstrip())
+        elif current:
+            blocks.append((first, current))
+            current = []
+    if current:
+        blocks.append((first, current))
+    return blocks
+
+
+def _timing_error(path: Path, line_number: int, line: str, separator: str) -> InputError:
+    example = f"00:01:02{separator}500 --> 00:01:05{separator}000"
+    return InputError(
+        f"{path.name}, line {line_number}: broken cue timing {line.strip()!r}: expected "
+        f"'{example}'. Fix or remove that cue."
+    )
+
+
+def _parse_timing(path: Path, line_number: int, line: str, separator: str) -> tuple[float, float]:
+    match = _CUE_TIMING.match(line)
+    if not match:
+        raise _timing_error(path, line_number, line, separator)
+    start, end = _seconds(*match.groups()[:4]), _seconds(*match.groups()[4:])
+    if end < start:
+        raise InputError(
+            f"{path.name}, line {line_number}: cue ends before it starts ({line.strip()!r}). "
+            "Fix the times of that cue."
+        )
+    return start, end
+
+
+def _parse_cues(path: Path, text: str, separator: str) -> list[Segment]:
+    segments = []
+    for first, lines in _blocks(text):
+        if lines[0].startswith(("WEBVTT", "NOTE", "STYLE", "REGION")) and "-->" not in lines[0]:
+            continue  # WebVTT header and comment, style and region blocks
+        # The timing is the first line, or the second after a cue identifier (a number in SRT).
+        timing_index = next((i for i, line in enumerate(lines[:2]) if "-->" in line), None)
+        if timing_index is None:
+            raise _timing_error(path, first, lines[0], separator)
+        start, end = _parse_timing(path, first + timing_index, lines[timing_index], separator)
+        speaker, body = _cue_text(lines[timing_index + 1:])
+        if body:
+            segments.append(Segment(start, end, body, speaker))
+    return segments
+
+
+def parse_vtt(path: Path) -> ImportedTranscript:
+    """WebVTT as exported by Zoom, Teams or YouTube; `<v Name>` or `Name:` gives the speaker."""
+    text = _read_text(path)
+    if not text.lstrip().startswith("WEBVTT"):
+        raise InputError(f"{path.name}, line 1: not a WebVTT file (it must start with 'WEBVTT'). "
+                         "Export the captions as .vtt again, or rename the file .srt or .txt if it is one.")
+    return ImportedTranscript("vtt", _parse_cues(path, text, "."))
+
+
+def parse_srt(path: Path) -> ImportedTranscript:
+    """SubRip captions; a `Name:` prefix in a cue gives the speaker."""
+    return ImportedTranscript("srt", _parse_cues(path, _read_text(path), ","))
+
+
+# --- paragraphs: plain text and DOCX ----------------------------------------------------------
+
+def _from_paragraphs(paragraphs: list[str], kind: str) -> ImportedTranscript:
+    """Paragraphs with optional `[hh:mm:ss]` and `Name :` markers to timed segments.
+
+    Paragraphs without a time follow the previous one, lasting their word count at 2.5 words/s.
+    """
+    entries: list[tuple[float | None, str | None, str]] = []
+    speaker: str | None = None
+    for paragraph in paragraphs:
+        text = " ".join(paragraph.split())
+        start = None
+        match = _MARKER_TIME.match(text)
+        if match:
+            start = _seconds(*match.groups())
+            text = text[match.end():]
+        named, text = _split_speaker(text)
+        # A turn goes on until the next name: unmarked paragraphs keep the last speaker.
+        speaker = named or speaker
+        text = _clean(text)
+        if text:
+            entries.append((start, speaker, text))
+    segments: list[Segment] = []
+    warnings: list[str] = []
+    if entries and all(start is None for start, _, _ in entries):
+        warnings.append(f"no times in the transcript: times estimated from the word count "
+                        f"({WORDS_PER_SECOND} words/s)")
+    clock = 0.0
+    for index, (start, speaker, text) in enumerate(entries):
+        begin = start if start is not None else clock
+        end = begin + len(text.split()) / WORDS_PER_SECOND
+        following = entries[index + 1][0] if index + 1 < len(entries) else None
+        if following is not None and following > begin:
+            end = following  # the next paragraph's time says when this one ended
+        segments.append(Segment(round(begin, 3), round(max(end, begin + 0.001), 3), text, speaker))
+        clock = segments[-1].end
+    return ImportedTranscript(kind, segments, warnings)
+
+
+def parse_txt(path: Path) -> ImportedTranscript:
+    """Plain text: paragraphs (blank-line separated, else one per line)."""
+    text = _read_text(path)
+    if re.search(r"\n\s*\n", text.strip()):
+        paragraphs = re.split(r"\n\s*\n", text)
+    else:
+        paragraphs = text.split("\n")
+    return _from_paragraphs(paragraphs, "txt")
+
+
+def parse_docx(path: Path) -> ImportedTranscript:
+    """A Word document: one segment per paragraph, with the same markers as plain text."""
+    import zipfile
+
+    from docx import Document
+    from docx.opc.exceptions import PackageNotFoundError
+
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path.name}: not a Word .docx file (it is not a zip archive). Save it as "
+                         ".docx from Word or LibreOffice, or export it as .txt.")
+    try:
+        document = Document(str(path))
+    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise InputError(f"{path.name}: cannot read this Word file ({exc}). Save it again as .docx.") from None
+    return _from_paragraphs([p.text for p in document.paragraphs], "docx")
+
+
+# --- our own JSON -----------------------------------------------------------------------------
+
+def parse_json(path: Path) -> ImportedTranscript:
+    """A `synthese.transcript/1` file written by this program (possibly corrected by hand)."""
+    try:
+        data = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path.name}, line {exc.lineno}: not valid JSON ({exc.msg}). Fix the file.") from None
+    if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("synthese.transcript/"):
+        raise InputError(f"{path.name}: not a Synthèse transcript (no 'schema': '{TRANSCRIPT_SCHEMA}'). "
+                         "Import captions as .vtt or .srt, or text as .txt or .docx.")
+    segments = []
+    for index, item in enumerate(data.get("segments") or []):
+        try:
+            start, end = float(item["start"]), float(item["end"])
+            text = _clean(str(item["text"]))
+        except (KeyError, TypeError, ValueError):
+            raise InputError(f"{path.name}: segment {index} needs numbers 'start', 'end' and a 'text'. "
+                             "Fix that segment.") from None
+        if end < start:
+            raise InputError(f"{path.name}: segment {index} ends before it starts. Fix its times.")
+        speaker = item.get("speaker")
+        if text:
+            segments.append(Segment(start, end, text, str(speaker) if speaker else None, item.get("words")))
+    language = data.get("language") if isinstance(data.get("language"), str) else None
+    return ImportedTranscript("json", segments, language=language)
+
+
+IMPORTERS: dict[str, Callable[[Path], ImportedTranscript]] = {
+    ".vtt": parse_vtt,
+    ".srt": parse_srt,
+    ".txt": parse_txt,
+    ".docx": parse_docx,
+    ".json": parse_json,
+}
+
+
+def import_transcript(path: Path) -> ImportedTranscript:
+    """Read an existing transcript; an empty one gives zero segments and a warning."""
+    importer = IMPORTERS.get(path.suffix.lower())
+    if importer is None:
+        raise InputError(f"{path.name}: unknown transcript format; use .vtt, .srt, .txt, .docx or .json.")
+    try:
+        transcript = importer(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found. Check the path.") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a transcript file.") from None
+    if not transcript.segments:
+        transcript.warnings.append(f"{path.name}: the transcript contains no text")
+    return transcript
+
+
+# --- writers ----------------------------------------------------------------------------------
+
+def _escape_cue(text: str) -> str:
+    # Text is data: a '<' in speech must not become markup in the captions.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_vtt(segments: list[Segment]) -> str:
+    """WebVTT, with a `<v Speaker>` voice tag where the speaker is known."""
+    cues = ["WEBVTT", ""]
+    for segment in segments:
+        voice = f"<v {_escape_cue(segment.speaker)}>" if segment.speaker else ""
+        cues += [f"{format_timestamp(segment.start)} --> {format_timestamp(segment.end)}",
+                 voice + _escape_cue(segment.text), ""]
+    return "\n".join(cues)
+
+
+def to_srt(segments: list[Segment]) -> str:
+    """SubRip captions, the speaker as a `Name:` prefix."""
+    cues = []
+    for index, segment in enumerate(segments, start=1):
+        prefix = f"{segment.speaker}: " if segment.speaker else ""
+        cues += [str(index), f"{format_timestamp(segment.start, ',')} --> {format_timestamp(segment.end, ',')}",
+                 prefix + segment.text, ""]
+    return "\n".join(cues)
+
+
+def to_txt(segments: list[Segment]) -> str:
+    """One line per segment, `[hh:mm:ss.mmm] Name : text`; parse_txt reads it back."""
+    lines = []
+    for segment in segments:
+        prefix = f"{segment.speaker} : " if segment.speaker else ""
+        lines.append(f"[{format_timestamp(segment.start)}] {prefix}{segment.text}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+WRITERS: dict[str, Callable[[list[Segment]], str]] = {"vtt": to_vtt, "srt": to_srt, "txt": to_txt}

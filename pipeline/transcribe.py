@@ -1,0 +1,590 @@
+"""Stage 1, transcribe: a replay (audio or video) or an existing transcript to `<stem>.transcript.json`.
+
+Audio is decoded once to 16 kHz mono float32 (PyAV) and transcribed by faster-whisper in blocks
+of a few minutes, cut in the quietest moment near each block end. Blocks keep memory flat (only
+one block's features exist at a time), drive the progress bar and the checkpoint: after a crash
+or Ctrl-C, the next run skips the blocks already done. Whisper's known failure modes (phrases
+repeated in a loop, text invented in silences, timestamps going backwards) are removed and
+counted in the artefact's `dropped`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.artefacts import artefact, file_hash, hash_of, read_json, write_json, write_text
+from pipeline.config import Config, Session
+from pipeline.errors import InputError, SyntheseError
+from pipeline.importers import (
+    TRANSCRIPT_SCHEMA,
+    TRANSCRIPT_SUFFIXES,
+    WRITERS,
+    Segment,
+    import_transcript,
+)
+from pipeline.textnorm import normalise, wer  # noqa: F401 - wer is part of this module's API
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+CHECKPOINT_SCHEMA = "synthese.transcribe-checkpoint/1"
+MAX_BLOCK_S = 300.0  # longest audio handed to Whisper at once: bounds the features in memory
+SILENT_PEAK = 1e-3  # below this amplitude everywhere, the file holds no sound at all
+# Whisper's own thresholds for its failure modes (openai/whisper transcribe.py).
+COMPRESSION_RATIO_MAX = 2.4
+NO_SPEECH_PROB_MIN = 0.6
+AVG_LOGPROB_MAX = -1.0
+# Captions that Whisper learned from subtitled videos and writes into silences, in French.
+SILENCE_PHRASES = ("amara org", "sous titres réalisés par", "sous titrage st 501", "merci d avoir regardé")
+HINTS_MAX_CHARS = 600  # about 150–200 Whisper tokens of French: well under the 224-token prompt limit
+
+
+@dataclass
+class Dropped:
+    repetition: int = 0
+    silence: int = 0
+    backwards: int = 0
+
+
+@dataclass
+class AsrResult:
+    segments: list[Segment]
+    duration_s: float
+    language: str | None
+    language_probability: float | None
+    dropped: Dropped = field(default_factory=Dropped)
+    warnings: list[str] = field(default_factory=list)
+
+
+def is_transcript_file(path: Path) -> bool:
+    """True for an existing transcript (.vtt .srt .txt .docx .json) rather than a recording."""
+    return Path(path).suffix.lower() in TRANSCRIPT_SUFFIXES
+
+
+def vocabulary_hints(config: Config, session: Session | None) -> str:
+    """A short prompt that primes Whisper with the names and words of the cycle.
+
+    Names of people and organisations and the theme vocabulary are what a general model gets
+    wrong most; "" when `transcribe.vocabulary_hints` is off.
+    """
+    if not config.transcribe.vocabulary_hints:
+        return ""
+    parts = [config.cycle.title]
+    if session is not None:
+        people = [", ".join(x for x in (s.name, s.organisation) if x) for s in session.speakers]
+        parts += [session.title, *people]
+    parts.append(", ".join(theme.label for theme in config.themes))
+    keywords = [k for theme in config.themes for k in theme.keywords[:3]]
+    parts.append(", ".join(dict.fromkeys(keywords)))
+    text = ". ".join(p.strip().rstrip(".") for p in parts if p and p.strip()) + "."
+    if len(text) > HINTS_MAX_CHARS:
+        text = text[:HINTS_MAX_CHARS].rsplit(" ", 1)[0].rstrip(",") + "."
+    return text
+
+
+# --- audio ------------------------------------------------------------------------------------
+
+def _ogg_ending_problem(path: Path) -> str | None:
+    """Why an Ogg file looks cut short, or None. FFmpeg decodes a truncated Ogg silently, but a
+    complete one ends with a whole page carrying the end-of-stream flag."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        handle.seek(max(0, size - 70_000))  # a page is at most 65,307 bytes
+        tail = handle.read()
+    start = tail.rfind(b"OggS")
+    if start < 0 or len(tail) - start < 27:
+        return "no complete Ogg page at its end"
+    header_type, segment_count = tail[start + 5], tail[start + 26]
+    lacing = tail[start + 27:start + 27 + segment_count]
+    page_end = start + 27 + segment_count + sum(lacing)
+    if len(lacing) < segment_count or page_end > len(tail):
+        return "its last Ogg page is cut off"
+    if not header_type & 0x04:
+        return "it has no end-of-stream mark"
+    return None
+
+
+def load_audio(path: Path) -> np.ndarray:
+    """Decode any audio or video file to 16 kHz mono float32, in one preallocated array.
+
+    The buffer is sized from the container's duration, so memory stays at the size of the
+    decoded audio instead of a list of chunks plus their concatenation.
+    """
+    import av
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: file not found. Check the path.")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path.name}: the file is empty (0 bytes). Copy or export the recording again.")
+    not_media = InputError(
+        f"{path.name}: not an audio or video file, or a damaged one (no decoder can read it). Check "
+        "that it is the replay, or convert it to .mp3, .m4a, .ogg, .wav or .mp4."
+    )
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError):
+        raise not_media from None
+    with container:
+        if not container.streams.audio:
+            if container.streams.video:
+                raise InputError(f"{path.name}: the video has no audio track. Export the replay with its sound.")
+            raise not_media
+        stream = container.streams.audio[0]
+        declared_s = container.duration / 1_000_000 if container.duration else None
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        capacity = int((declared_s or 1800) * SAMPLE_RATE * 1.02) + SAMPLE_RATE
+        buffer = np.empty(capacity, dtype=np.float32)
+        filled, bad_packets = 0, 0
+
+        def append(frames) -> None:
+            nonlocal buffer, filled
+            for frame in frames:
+                samples = frame.to_ndarray().reshape(-1)
+                if filled + len(samples) > len(buffer):
+                    grown = np.empty(max(len(buffer) * 3 // 2, filled + len(samples)), dtype=np.float32)
+                    grown[:filled] = buffer[:filled]
+                    buffer = grown
+                buffer[filled:filled + len(samples)] = samples
+                filled += len(samples)
+
+        try:
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except av.error.InvalidDataError:
+                    bad_packets += 1  # an isolated damaged packet is skipped, as players do
+                    continue
+                for frame in frames:
+                    append(resampler.resample(frame))
+            append(resampler.resample(None))
+        except av.error.FFmpegError as exc:
+            raise InputError(f"{path.name}: the file is truncated or corrupt ({exc}). "
+                             "Download or export the recording again.") from None
+    decoded_s = filled / SAMPLE_RATE
+    problem = None
+    if filled == 0:
+        problem = "no sound could be decoded"
+    elif bad_packets > 10:
+        problem = f"{bad_packets} damaged packets"
+    elif declared_s and decoded_s < declared_s * 0.98 - 0.5:
+        problem = f"the sound stops at {decoded_s:.1f} s of {declared_s:.1f} s"
+    else:
+        problem = _ending_problem(path)
+    if problem:
+        raise InputError(f"{path.name}: the file is truncated or corrupt ({problem}). "
+                         "Download or export the recording again.")
+    if bad_packets:
+        log.warning("%s: %d damaged packet(s) skipped", path.name, bad_packets)
+    return buffer[:filled]
+
+
+def _wav_ending_problem(path: Path) -> str | None:
+    """Why a WAV file looks cut short, or None: its header says how long the sound is."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        handle.seek(12)
+        while True:
+            header = handle.read(8)
+            if len(header) < 8:
+                return "it has no sound data"
+            chunk_id, chunk_size = header[:4], int.from_bytes(header[4:], "little")
+            if chunk_id == b"data":
+                # 0 and 0xFFFFFFFF mean "unknown length" (a recording that was streamed).
+                if chunk_size not in (0, 0xFFFFFFFF) and handle.tell() + chunk_size > size:
+                    return f"{size - handle.tell()} of {chunk_size} bytes of sound"
+                return None
+            handle.seek(chunk_size + chunk_size % 2, 1)
+
+
+def _ending_problem(path: Path) -> str | None:
+    """Formats whose truncation FFmpeg does not report: check their ending ourselves."""
+    with open(path, "rb") as handle:
+        magic = handle.read(12)
+    if magic[:4] == b"OggS":
+        return _ogg_ending_problem(path)
+    if magic[:4] == b"RIFF" and magic[8:12] == b"WAVE":
+        return _wav_ending_problem(path)
+    return None
+
+
+def _peak(audio: np.ndarray) -> float:
+    # In slices: np.abs on the whole array would briefly double the memory of a long replay.
+    step = 1 << 20
+    return max((float(np.abs(audio[i:i + step]).max()) for i in range(0, len(audio), step)), default=0.0)
+
+
+def _block_bounds(audio: np.ndarray, start: int, block_s: float) -> list[tuple[int, int]]:
+    """Cut audio[start:] into blocks of about block_s seconds, each cut at the quietest 100 ms
+    of the 5 s (at most half a block) before the target, so that no word is split between blocks."""
+    frame = SAMPLE_RATE // 10
+    block = max(int(block_s * SAMPLE_RATE), 2 * frame)
+    search = max(frame, min(5 * SAMPLE_RATE, block // 2) // frame * frame)
+    bounds = []
+    while len(audio) - start > block + search:
+        target = start + block
+        window = audio[target - search:target]
+        energy = np.square(window[: len(window) // frame * frame].reshape(-1, frame)).mean(axis=1)
+        cut = target - search + int(np.argmin(energy)) * frame + frame // 2
+        bounds.append((start, cut))
+        start = cut
+    if start < len(audio):
+        bounds.append((start, len(audio)))
+    return bounds
+
+
+# --- Whisper's failure modes ------------------------------------------------------------------
+
+def compression_ratio(text: str) -> float:
+    """How well the text compresses: a loop of one phrase compresses far better than speech."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def collapse_repetitions(text: str, min_repeats: int = 3) -> str:
+    """A phrase of 1–8 words said `min_repeats` times or more in a row is kept once."""
+    words = text.split()
+    changed = True
+    while changed:
+        changed = False
+        for size in range(1, 9):
+            i = 0
+            while i + size * min_repeats <= len(words):
+                unit = [normalise(w) for w in words[i:i + size]]
+                repeats = 1
+                while [normalise(w) for w in words[i + repeats * size:i + (repeats + 1) * size]] == unit:
+                    repeats += 1
+                if repeats >= min_repeats and any(unit):
+                    del words[i + size:i + repeats * size]
+                    changed = True
+                i += 1
+    return " ".join(words)
+
+
+def clean_segments(raw: list[Segment], scores: list[tuple[float, float]], dropped: Dropped,
+                   after_s: float = 0.0) -> list[Segment]:
+    """Remove or repair what Whisper makes up; `scores` are (no_speech_prob, avg_logprob).
+
+    - repetition loops are collapsed to one occurrence, or dropped when still loop-like;
+    - text in silence (high no-speech probability and low confidence, or a known caption that
+      Whisper writes into silences) is dropped;
+    - a segment starting before the previous one ends is moved after it, or dropped when it
+      lies entirely before (timestamps going backwards).
+    """
+    kept: list[Segment] = []
+    last_end = after_s
+    for segment, (no_speech_prob, avg_logprob) in zip(raw, scores):
+        text = " ".join(segment.text.split())
+        if not normalise(text):
+            continue
+        if no_speech_prob > NO_SPEECH_PROB_MIN and avg_logprob < AVG_LOGPROB_MAX:
+            dropped.silence += 1
+            continue
+        if any(phrase in normalise(text) for phrase in SILENCE_PHRASES):
+            dropped.silence += 1
+            continue
+        collapsed = collapse_repetitions(text)
+        if collapsed != text or compression_ratio(text) > COMPRESSION_RATIO_MAX:
+            dropped.repetition += 1
+            if compression_ratio(collapsed) > COMPRESSION_RATIO_MAX:
+                continue
+            text = collapsed
+        start, end = segment.start, segment.end
+        if end <= last_end:
+            dropped.backwards += 1
+            continue
+        if start < last_end - 0.01:
+            dropped.backwards += 1
+            start = last_end
+        kept.append(Segment(round(start, 3), round(end, 3), text, segment.speaker, segment.words))
+        last_end = end
+    return kept
+
+
+# --- checkpoints ------------------------------------------------------------------------------
+
+def _read_checkpoint(checkpoint: Path, source_sha256: str, options_key: str) -> dict[str, Any] | None:
+    if not checkpoint.is_file():
+        return None
+    try:
+        data = read_json(checkpoint, CHECKPOINT_SCHEMA)
+    except SyntheseError:
+        log.warning("%s: unreadable checkpoint ignored", checkpoint.name)
+        return None
+    if data.get("source_sha256") != source_sha256 or data.get("options_key") != options_key:
+        log.info("%s: checkpoint made from another file or other options; starting over", checkpoint.name)
+        return None
+    return data
+
+
+def _write_checkpoint(checkpoint: Path, source_sha256: str, options_key: str, done_s: float,
+                      result: AsrResult) -> None:
+    write_json(checkpoint, {
+        "schema": CHECKPOINT_SCHEMA,
+        "source_sha256": source_sha256,
+        "options_key": options_key,
+        "done_s": round(done_s, 3),
+        "language_probability": result.language_probability,
+        "segments": [s.as_dict(i) for i, s in enumerate(result.segments)],
+        "dropped": vars(result.dropped),
+        "warnings": result.warnings,
+    })
+
+
+# --- speech recognition -----------------------------------------------------------------------
+
+def _language_check(model: Any, audio: np.ndarray, language: str, name: str) -> tuple[float | None, str | None]:
+    """(probability of the configured language, warning or None), from the first minute of speech.
+
+    With a language given, faster-whisper does not detect it; one extra encoder pass on 30 s of
+    speech tells whether the file is in another language than configured.
+    """
+    head = audio[: 60 * SAMPLE_RATE]
+    try:
+        detected, probability, all_probs = model.detect_language(audio=head, vad_filter=True)
+    except (ValueError, IndexError, RuntimeError):  # no speech in the first minute
+        return None, None
+    configured = dict(all_probs).get(language, 0.0)
+    if detected != language and probability >= 0.5:
+        return round(configured, 3), (
+            f"{name}: the speech sounds like '{detected}' (probability {probability:.2f}), not "
+            f"'{language}' as configured: check the file, or set transcribe.language"
+        )
+    return round(configured, 3), None
+
+
+def _decode_options(config: Config, hints: str) -> dict[str, Any]:
+    options = config.transcribe
+    decode: dict[str, Any] = {
+        "beam_size": options.beam_size,
+        "vad_filter": options.vad,
+        "word_timestamps": options.word_timestamps,
+        "initial_prompt": hints or None,
+        "compression_ratio_threshold": COMPRESSION_RATIO_MAX,
+        "no_speech_threshold": NO_SPEECH_PROB_MIN,
+        "log_prob_threshold": AVG_LOGPROB_MAX,
+    }
+    if options.batched:
+        # Segment-level timestamps inside each 30 s chunk: finer passages for the tagger.
+        decode.update(batch_size=options.batch_size, without_timestamps=False)
+    else:
+        # Not conditioning on the previous window is what keeps long sequential runs out of loops.
+        decode["condition_on_previous_text"] = False
+    return decode
+
+
+def _transcribe_block(pipeline: Any, audio: np.ndarray, language: str | None, decode: dict[str, Any],
+                      on_segment: Callable[[float], None] | None = None):
+    """Whisper on one block: raw segments, their (no_speech_prob, avg_logprob), the language.
+
+    Segments come lazily; `on_segment` hears how far into the block each one ends.
+    """
+    segments_iter, info = pipeline.transcribe(audio, language=language, **decode)
+    raw, scores = [], []
+    for s in segments_iter:
+        if on_segment:
+            on_segment(s.end)
+        words = ([{"start": round(w.start, 3), "end": round(w.end, 3), "word": w.word} for w in s.words]
+                 if s.words else None)
+        raw.append(Segment(s.start, s.end, s.text, None, words))
+        scores.append((s.no_speech_prob, s.avg_logprob))
+    return raw, scores, info
+
+
+def _offset(segment: Segment, offset_s: float) -> Segment:
+    words = ([{**w, "start": round(w["start"] + offset_s, 3), "end": round(w["end"] + offset_s, 3)}
+              for w in segment.words] if segment.words else None)
+    return Segment(segment.start + offset_s, segment.end + offset_s, segment.text, segment.speaker, words)
+
+
+def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Path | None,
+                     quiet: bool = True, model: Any = None) -> AsrResult:
+    """Speech to segments with faster-whisper, resuming from `checkpoint` when it matches."""
+    from pipeline.whisper_model import load_whisper
+
+    options = config.transcribe
+    language = options.language if options.language not in ("", "auto") else None
+    audio = load_audio(source)
+    duration_s = len(audio) / SAMPLE_RATE
+    result = AsrResult([], round(duration_s, 3), language, None)
+    if _peak(audio) < SILENT_PEAK:
+        result.warnings.append(f"{source.name}: no sound in the recording (silence only): the transcript is empty")
+        return result
+
+    if model is None:
+        model = load_whisper(options.model, cache_dir=options.model_cache and config.resolve(options.model_cache),
+                             compute_type=options.compute_type, cpu_threads=options.cpu_threads)
+    decode = _decode_options(config, hints)
+    source_sha256 = file_hash(source)
+    options_key = hash_of(options.model_dump(mode="json"), decode, language)
+    start_s = 0.0
+    resumed = _read_checkpoint(checkpoint, source_sha256, options_key) if checkpoint else None
+    if resumed:
+        start_s = float(resumed["done_s"])
+        result.segments = [Segment(s["start"], s["end"], s["text"], s.get("speaker"), s.get("words"))
+                           for s in resumed["segments"]]
+        result.dropped = Dropped(**resumed["dropped"])
+        result.warnings = list(resumed["warnings"])
+        result.language_probability = resumed.get("language_probability")
+        log.info("%s: resuming after %.0f s already transcribed", source.name, start_s)
+    elif language:
+        result.language_probability, warning = _language_check(model, audio, language, source.name)
+        if warning:
+            result.warnings.append(warning)
+
+    if options.batched:
+        from faster_whisper import BatchedInferencePipeline
+
+        pipeline = BatchedInferencePipeline(model)
+    else:
+        pipeline = model
+    block_s = min(options.checkpoint_every_s, MAX_BLOCK_S)
+    # Blocks end a little before their target length (at a quiet moment): count blocks, not seconds.
+    blocks_per_checkpoint = max(1, round(options.checkpoint_every_s / block_s))
+    progress = _progress_bar(duration_s, start_s, quiet, source.name)
+    try:
+        bounds = _block_bounds(audio, round(start_s * SAMPLE_RATE), block_s)
+        for number, (begin, end) in enumerate(bounds, start=1):
+            offset_s = begin / SAMPLE_RATE
+            raw, scores, info = _transcribe_block(
+                pipeline, audio[begin:end], language, decode,
+                lambda seconds, offset_s=offset_s: progress.update(max(0.0, offset_s + seconds - progress.n)))
+            if result.language is None:
+                result.language, result.language_probability = info.language, round(info.language_probability, 3)
+            after_s = result.segments[-1].end if result.segments else 0.0
+            result.segments += clean_segments([_offset(s, offset_s) for s in raw], scores, result.dropped, after_s)
+            done_s = end / SAMPLE_RATE
+            progress.update(max(0.0, done_s - progress.n))
+            if checkpoint and number < len(bounds) and number % blocks_per_checkpoint == 0:
+                _write_checkpoint(checkpoint, source_sha256, options_key, done_s, result)
+    finally:
+        progress.close()
+    if not result.segments:
+        result.warnings.append(f"{source.name}: no speech found: the transcript is empty")
+    return result
+
+
+def _progress_bar(total_s: float, done_s: float, quiet: bool, name: str):
+    from tqdm import tqdm
+
+    return tqdm(total=round(total_s, 1), initial=round(done_s, 1), unit="s audio", desc=name,
+                file=sys.stderr, disable=quiet or not sys.stderr.isatty(), leave=False,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]")
+
+
+# --- the stage --------------------------------------------------------------------------------
+
+def _write_outputs(out_dir: Path, stem: str, data: dict[str, Any], segments: list[Segment]) -> Path:
+    # Captions first, the JSON last: the JSON's inputs_hash is what marks the stage done.
+    for extension, writer in WRITERS.items():
+        write_text(out_dir / f"{stem}.{extension}", writer(segments))
+    return write_json(out_dir / f"{stem}.transcript.json", data)
+
+
+def _transcribe_file(source: Path, config: Config, session: Session | None, *, out_dir: Path, stem: str,
+                     inputs_hash: str, checkpoint: Path | None, quiet: bool) -> Path:
+    source = Path(source)
+    if not source.exists():
+        raise InputError(f"{source}: file not found. Check the path.")
+    options: dict[str, Any]
+    if is_transcript_file(source):
+        imported = import_transcript(source)
+        segments, warnings = imported.segments, imported.warnings
+        options = {"import": imported.kind}
+        payload = {
+            "language": imported.language or config.transcribe.language or None,
+            "language_probability": None,
+            "duration_s": round(max((s.end for s in segments), default=0.0), 3),
+            "model": None,
+        }
+        dropped = Dropped()
+        kind = imported.kind
+    else:
+        from pipeline.whisper_model import model_description
+
+        hints = vocabulary_hints(config, session)
+        result = transcribe_audio(source, config, hints=hints, checkpoint=checkpoint, quiet=quiet)
+        segments, warnings, dropped = result.segments, result.warnings, result.dropped
+        options = {**config.transcribe.model_dump(mode="json"), "initial_prompt": hints or None}
+        payload = {
+            "language": result.language,
+            "language_probability": result.language_probability,
+            "duration_s": result.duration_s,
+            "model": model_description(config.transcribe.model, config.transcribe.compute_type),
+        }
+        kind = "audio"
+    if session is not None and len(session.speakers) == 1 and not any(s.speaker for s in segments):
+        # One declared speaker: every word is theirs.
+        for segment in segments:
+            segment.speaker = session.speakers[0].name
+    for warning in warnings:
+        log.warning("%s", warning)
+    data = artefact(
+        TRANSCRIPT_SCHEMA, inputs_hash, options,
+        source={"file": source.name, "sha256": file_hash(source), "kind": kind},
+        **payload,
+        segments=[s.as_dict(i) for i, s in enumerate(segments)],
+        dropped=vars(dropped),
+        warnings=warnings,
+    )
+    path = _write_outputs(out_dir, stem, data, segments)
+    if checkpoint:
+        checkpoint.unlink(missing_ok=True)
+    return path
+
+
+def transcribe_session(source: Path, config: Config, session: Session, *, out_dir: Path, stem: str,
+                       inputs_hash: str, checkpoint: Path, quiet: bool) -> Path:
+    """Import or transcribe a session's source into `out_dir/<stem>.transcript.json` (+ .vtt, .srt,
+    .txt); return the JSON's path. A long transcription resumes from `checkpoint`."""
+    return _transcribe_file(source, config, session, out_dir=out_dir, stem=stem, inputs_hash=inputs_hash,
+                            checkpoint=checkpoint, quiet=quiet)
+
+
+def _stem_of(path: Path) -> str:
+    name = path.name
+    for suffix in (".transcript.json", path.suffix):
+        if name.lower().endswith(suffix.lower()) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def transcribe_inputs(inputs: list[Path], config: Config, *, output_dir: Path, model: str | None,
+                      language: str | None, quiet: bool) -> list[Path]:
+    """`synthese transcribe INPUT... -o DIR`: each input to DIR/<stem>.transcript.json (+ captions).
+
+    A failing input is reported as one `Error: ...` line and the others still run; a
+    SyntheseError at the end says how many failed.
+    """
+    overrides = {k: v for k, v in (("model", model), ("language", language)) if v}
+    if overrides:
+        config = config.model_copy(update={"transcribe": config.transcribe.model_copy(update=overrides)})
+    written, failed = [], []
+    for source in inputs:
+        source = Path(source)
+        stem = _stem_of(source)
+        try:
+            if is_transcript_file(source):
+                inputs_hash = hash_of("import", source, None)
+            else:
+                inputs_hash = hash_of("transcribe", source, config.transcribe.model_dump(mode="json"),
+                                      vocabulary_hints(config, None))
+            written.append(_transcribe_file(
+                source, config, None, out_dir=Path(output_dir), stem=stem, inputs_hash=inputs_hash,
+                checkpoint=Path(output_dir) / f".{stem}.transcribe-checkpoint.json", quiet=quiet))
+            log.info("%s -> %s", source, written[-1])
+        except SyntheseError as exc:
+            log.error("Error: %s", exc)
+            failed.append(source.name)
+    if failed:
+        raise SyntheseError(f"{len(failed)} of {len(inputs)} input(s) failed: {', '.join(failed)} "
+                            "(see the messages above); the others were written.")
+    return written

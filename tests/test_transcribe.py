@@ -1,0 +1,421 @@
+"""The transcribe stage: the real Whisper base model on real French speech, broken inputs, resume.
+
+Model output is checked by invariants and by word error rate against human references; the
+deterministic parts (guards against Whisper's failure modes, hints, errors) by exact values.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline import transcribe as stage
+from pipeline import whisper_model
+from pipeline.config import Config, load_config
+from pipeline.errors import InputError, ModelError, SyntheseError
+from pipeline.importers import Segment
+from pipeline.textnorm import normalise, wer, word_errors
+from pipeline.transcribe import (
+    Dropped,
+    clean_segments,
+    collapse_repetitions,
+    load_audio,
+    transcribe_inputs,
+    transcribe_session,
+    vocabulary_hints,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+EVAL = REPO.parent / "shared" / "eval"
+ASR = EVAL / "asr"
+DATA = Path(__file__).parent / "data"
+CLIPS = sorted(ASR.glob("fleurs-fr-*.ogg"))
+
+
+def small_config(tmp: Path, **transcribe) -> Config:
+    return Config.model_validate({
+        "cycle": {"title": "Après la smart city", "organiser": "Puca"},
+        "sessions": [{"id": "s1", "title": "Séance introductive", "media": "s1.ogg",
+                      "speakers": [{"name": "François Ménard", "organisation": "Puca"}]}],
+        "themes": [
+            {"id": "sobriete", "label": "Sobriété", "description": "d",
+             "keywords": ["sobriété", "énergie", "carbone", "climat"]},
+            {"id": "gouvernance", "label": "Gouvernance publique", "description": "d",
+             "keywords": ["gouvernance", "énergie", "loi"]},
+        ],
+        "transcribe": transcribe,
+        "path": tmp / "config.yaml",
+    })
+
+
+def write_wav(path: Path, samples: np.ndarray) -> Path:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype(np.int16).tobytes())
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("whisper-cache")
+
+
+@pytest.fixture(scope="module")
+def config(model_cache) -> Config:
+    """The project's own settings (batched + VAD, hints from the cycle), with a private cache."""
+    base = load_config(REPO / "config.yaml")
+    return base.model_copy(update={"transcribe": base.transcribe.model_copy(update={"model_cache": model_cache})})
+
+
+@pytest.fixture(scope="module")
+def model(config, model_cache):
+    """Loaded once for the module; later loads hit the in-process cache."""
+    return whisper_model.load_whisper("base", cache_dir=model_cache, compute_type=config.transcribe.compute_type)
+
+
+# --- the shipped model ------------------------------------------------------------------------
+
+def test_shipped_model_is_assembled_verified_and_reused(tmp_path, monkeypatch):
+    folder = whisper_model.shipped_model_dir(tmp_path / "cache")
+    model_bin = folder / "model.bin"
+    assert model_bin.stat().st_size == whisper_model.SHIPPED_SIZE
+    marker = json.loads((folder / whisper_model.MARKER).read_text())
+    assert marker["sha256"] == whisper_model.SHIPPED_SHA256
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "config.json", "model.bin", "tokenizer.json", "verified.json", "vocabulary.txt"]
+    mtime = model_bin.stat().st_mtime_ns
+
+    # The second call trusts the marker: no copy and no hashing of 145 MB.
+    def no_hashing(path):
+        raise AssertionError("the model was hashed again")
+
+    monkeypatch.setattr(whisper_model, "_sha256", no_hashing)
+    assert whisper_model.shipped_model_dir(tmp_path / "cache") == folder
+    assert model_bin.stat().st_mtime_ns == mtime
+
+
+def test_damaged_cache_is_rebuilt(tmp_path):
+    folder = whisper_model.shipped_model_dir(tmp_path)
+    with open(folder / "model.bin", "r+b") as handle:
+        handle.truncate(1000)
+    whisper_model.shipped_model_dir(tmp_path)
+    assert (folder / "model.bin").stat().st_size == whisper_model.SHIPPED_SIZE
+
+
+def test_model_not_available_offline(tmp_path):
+    with pytest.raises(ModelError) as error:
+        whisper_model.load_whisper("medium", cache_dir=tmp_path)
+    assert str(error.value).startswith("Whisper model 'medium' is not available offline on this computer.")
+    assert "put the folder path in config.yaml (transcribe.model)" in str(error.value)
+
+
+def test_model_folder_errors(tmp_path):
+    with pytest.raises(ModelError, match=r"not a CTranslate2 Whisper model folder \(no model.bin\)"):
+        whisper_model.load_whisper(str(tmp_path))
+    with pytest.raises(ModelError, match=r"^Whisper model folder /nowhere/ct2 not found"):
+        whisper_model.load_whisper("/nowhere/ct2")
+    with pytest.raises(ModelError, match=r"^unknown Whisper model 'huge'"):
+        whisper_model.load_whisper("huge")
+
+
+# --- real speech --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def fleurs(config, model, tmp_path_factory):
+    """The evaluation clips through `synthese transcribe`'s function: {clip name: transcript artefact}."""
+    out_dir = tmp_path_factory.mktemp("fleurs")
+    paths = transcribe_inputs(CLIPS, config, output_dir=out_dir, model=None, language=None, quiet=True)
+    return out_dir, {path.name.replace(".transcript.json", ".ogg"): json.loads(path.read_text(encoding="utf-8"))
+                     for path in paths}
+
+
+@pytest.mark.slow
+def test_word_error_rate_on_french_clips(fleurs):
+    _, results = fleurs
+    assert len(results) == 5
+    errors = words = 0
+    for name, data in results.items():
+        reference = (ASR / name).with_suffix(".txt").read_text(encoding="utf-8")
+        hypothesis = " ".join(s["text"] for s in data["segments"])
+        e, n = word_errors(reference, hypothesis)
+        errors, words = errors + e, words + n
+    assert errors / words <= 0.30
+
+
+@pytest.mark.slow
+def test_transcript_invariants(fleurs):
+    out_dir, results = fleurs
+    for name, data in results.items():
+        stem = name.removesuffix(".ogg")
+        assert data["schema"] == "synthese.transcript/1"
+        assert data["language"] == "fr"
+        assert data["language_probability"] > 0.5
+        assert data["source"]["kind"] == "audio" and data["source"]["file"] == name
+        assert data["model"]["name"] == "base" and data["model"]["engine"].startswith("faster-whisper ")
+        assert data["warnings"] == []
+        segments = data["segments"]
+        assert segments and all(s["text"].strip() for s in segments)
+        assert all(0 <= s["start"] < s["end"] <= data["duration_s"] + 0.5 for s in segments)
+        assert all(a["end"] <= b["start"] + 1e-6 for a, b in zip(segments, segments[1:]))
+        assert [s["id"] for s in segments] == list(range(len(segments)))
+        assert {s["speaker"] for s in segments} == {None}  # no session, no speaker
+        for ext in ("vtt", "srt", "txt"):
+            assert (out_dir / f"{stem}.{ext}").stat().st_size > 0
+        assert not (out_dir / f".{stem}.transcribe-checkpoint.json").exists()
+        assert (out_dir / f"{stem}.vtt").read_text().startswith("WEBVTT\n\n00:00:")
+
+
+@pytest.mark.slow
+def test_wrong_language_is_a_warning(tmp_path, config, model):
+    english = config.model_copy(update={"transcribe": config.transcribe.model_copy(update={"language": "en"})})
+    result = stage.transcribe_audio(ASR / "fleurs-fr-004.ogg", english, hints="", checkpoint=None, model=model)
+    assert result.warnings[0].startswith("fleurs-fr-004.ogg: the speech sounds like 'fr' (probability ")
+    assert result.warnings[0].endswith("not 'en' as configured: check the file, or set transcribe.language")
+
+
+@pytest.mark.slow
+def test_resume_from_checkpoint_skips_the_head(tmp_path, config, model, monkeypatch):
+    # Two clips with one second of silence between: the block cut falls in the silence.
+    first, second = load_audio(ASR / "fleurs-fr-000.ogg"), load_audio(ASR / "fleurs-fr-003.ogg")
+    audio = np.concatenate([first, np.zeros(16_000, np.float32), second])
+    source = write_wav(tmp_path / "replay.wav", audio)
+    every = config.model_copy(update={"transcribe": config.transcribe.model_copy(
+        update={"checkpoint_every_s": len(first) / 16_000 + 1.0})})
+    checkpoint = tmp_path / ".replay.ckpt"
+    calls: list[int] = []
+    real_block = stage._transcribe_block
+
+    def interrupted_after_first_block(pipeline, block, *args):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(len(block))
+        return real_block(pipeline, block, *args)
+
+    monkeypatch.setattr(stage, "_transcribe_block", interrupted_after_first_block)
+    with pytest.raises(KeyboardInterrupt):
+        transcribe_session(source, every, every.sessions[0], out_dir=tmp_path, stem="replay", inputs_hash="h",
+                           checkpoint=checkpoint, quiet=True)
+    saved = json.loads(checkpoint.read_text(encoding="utf-8"))
+    done_s = saved["done_s"]
+    assert len(first) / 16_000 < done_s < len(first) / 16_000 + 1.0
+    assert saved["segments"] and all(s["end"] <= done_s for s in saved["segments"])
+    assert wer(ASR.joinpath("fleurs-fr-000.txt").read_text(), " ".join(s["text"] for s in saved["segments"])) < 0.5
+
+    # Mark the saved head: if it comes back unchanged, it was not transcribed again.
+    saved["segments"] = [{"id": 0, "start": 1.0, "end": 9.0, "text": "TÊTE DÉJÀ TRANSCRITE", "speaker": None}]
+    checkpoint.write_text(json.dumps(saved), encoding="utf-8")
+    blocks: list[int] = []
+
+    def spy(pipeline, block, *args):
+        blocks.append(len(block))
+        return real_block(pipeline, block, *args)
+
+    monkeypatch.setattr(stage, "_transcribe_block", spy)
+    path = transcribe_session(source, every, every.sessions[0], out_dir=tmp_path, stem="replay", inputs_hash="h",
+                              checkpoint=checkpoint, quiet=True)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert blocks == [len(audio) - round(done_s * 16_000)]
+    assert data["segments"][0]["text"] == "TÊTE DÉJÀ TRANSCRITE"
+    tail = data["segments"][1:]
+    assert tail and all(s["start"] >= done_s for s in tail)
+    assert wer(ASR.joinpath("fleurs-fr-003.txt").read_text(), " ".join(s["text"] for s in tail)) < 0.8
+    assert not checkpoint.exists()
+
+
+def test_checkpoint_of_another_file_is_ignored(tmp_path):
+    checkpoint = tmp_path / "ckpt.json"
+    checkpoint.write_text(json.dumps({"schema": stage.CHECKPOINT_SCHEMA, "source_sha256": "a",
+                                      "options_key": "k", "done_s": 5.0, "segments": []}))
+    assert stage._read_checkpoint(checkpoint, "b", "k") is None
+    assert stage._read_checkpoint(checkpoint, "a", "other options") is None
+    assert stage._read_checkpoint(checkpoint, "a", "k")["done_s"] == 5.0
+
+
+# --- broken and empty inputs (exact messages) ------------------------------------------------
+
+def run_stage(source: Path, tmp_path: Path, config: Config | None = None):
+    config = config or small_config(tmp_path)
+    return transcribe_session(source, config, config.sessions[0], out_dir=tmp_path / "out", stem="s1",
+                              inputs_hash="h", checkpoint=tmp_path / "out" / ".ckpt", quiet=True)
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "replay.mp3").write_bytes(b"")
+    with pytest.raises(InputError) as error:
+        run_stage(tmp_path / "replay.mp3", tmp_path)
+    assert str(error.value) == "replay.mp3: the file is empty (0 bytes). Copy or export the recording again."
+
+
+def test_text_renamed_mp3(tmp_path):
+    (tmp_path / "notes.mp3").write_text("Ceci est un compte rendu, pas un enregistrement.\n" * 50)
+    with pytest.raises(InputError) as error:
+        run_stage(tmp_path / "notes.mp3", tmp_path)
+    assert str(error.value) == (
+        "notes.mp3: not an audio or video file, or a damaged one (no decoder can read it). Check that it "
+        "is the replay, or convert it to .mp3, .m4a, .ogg, .wav or .mp4."
+    )
+
+
+def test_truncated_ogg(tmp_path):
+    data = (ASR / "fleurs-fr-001.ogg").read_bytes()
+    (tmp_path / "cut.ogg").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError) as error:
+        run_stage(tmp_path / "cut.ogg", tmp_path)
+    assert str(error.value) == (
+        "cut.ogg: the file is truncated or corrupt (its last Ogg page is cut off). "
+        "Download or export the recording again."
+    )
+
+
+def test_truncated_wav(tmp_path):
+    data = write_wav(tmp_path / "full.wav", np.zeros(16_000, np.float32)).read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[:20_044])
+    with pytest.raises(InputError) as error:
+        load_audio(tmp_path / "cut.wav")
+    assert str(error.value) == (
+        "cut.wav: the file is truncated or corrupt (20000 of 32000 bytes of sound). "
+        "Download or export the recording again."
+    )
+
+
+def test_video_without_audio_track(tmp_path):
+    import av
+
+    path = tmp_path / "muet.mp4"
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=5)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for _ in range(5):
+            frame = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with pytest.raises(InputError) as error:
+        run_stage(path, tmp_path)
+    assert str(error.value) == "muet.mp4: the video has no audio track. Export the replay with its sound."
+
+
+def test_silent_wav_gives_empty_transcript_and_warning(tmp_path):
+    source = write_wav(tmp_path / "silence.wav", np.zeros(3 * 16_000, np.float32))
+    data = json.loads(run_stage(source, tmp_path).read_text(encoding="utf-8"))
+    assert data["segments"] == []
+    assert data["duration_s"] == 3.0
+    assert data["warnings"] == ["silence.wav: no sound in the recording (silence only): the transcript is empty"]
+    assert (tmp_path / "out" / "s1.vtt").read_text() == "WEBVTT\n"
+
+
+def test_broken_vtt_through_the_stage(tmp_path):
+    with pytest.raises(InputError) as error:
+        run_stage(DATA / "broken.vtt", tmp_path)
+    assert str(error.value).startswith("broken.vtt, line 6: broken cue timing '00:00:03.000 -> 00:00:05.000'")
+
+
+def test_load_audio_is_16khz_mono_float32():
+    audio = load_audio(ASR / "fleurs-fr-000.ogg")
+    assert audio.dtype == np.float32 and audio.ndim == 1
+    assert abs(len(audio) / 16_000 - 10.207) < 0.05
+
+
+def test_decoding_memory_stays_at_the_size_of_the_audio():
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        audio = load_audio(EVAL / "sample" / "seance-introductive.ogg")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # One preallocated buffer (2 % slack), not a list of chunks plus their concatenation (2x).
+    assert audio.nbytes > 10_000_000
+    assert peak < audio.nbytes * 1.1 + 2_000_000
+
+
+# --- imports through the stage ------------------------------------------------------------------
+
+def test_import_sets_the_single_declared_speaker(tmp_path):
+    data = json.loads(run_stage(DATA / "plain.txt", tmp_path).read_text(encoding="utf-8"))
+    assert data["source"]["kind"] == "txt" and data["model"] is None
+    assert [s["speaker"] for s in data["segments"]] == ["François Ménard", "François Ménard"]
+    assert data["dropped"] == {"repetition": 0, "silence": 0, "backwards": 0}
+    assert (tmp_path / "out" / "s1.txt").read_text(encoding="utf-8") == (
+        "[00:00:00.000] François Ménard : Un deux trois quatre cinq.\n"
+        "[00:00:02.000] François Ménard : Six sept huit neuf dix.\n"
+    )
+
+
+def test_import_keeps_speakers_from_voice_tags(tmp_path):
+    data = json.loads(run_stage(DATA / "teams.vtt", tmp_path).read_text(encoding="utf-8"))
+    assert [s["speaker"] for s in data["segments"]] == ["François Ménard", "Eulalie Creusé", None, "Zoé Martin"]
+    assert data["duration_s"] == 14.5
+
+
+def test_transcribe_inputs_goes_on_after_a_failure(tmp_path, caplog):
+    empty = tmp_path / "vide.mp3"
+    empty.write_bytes(b"")
+    with caplog.at_level(logging.ERROR, logger="pipeline.transcribe"):
+        with pytest.raises(SyntheseError) as error:
+            transcribe_inputs([empty, DATA / "teams.vtt"], small_config(tmp_path), output_dir=tmp_path / "o",
+                              model=None, language=None, quiet=True)
+    assert "Error: vide.mp3: the file is empty (0 bytes). Copy or export the recording again." in caplog.messages
+    assert str(error.value) == "1 of 2 input(s) failed: vide.mp3 (see the messages above); the others were written."
+    assert (tmp_path / "o" / "teams.transcript.json").is_file()
+    assert (tmp_path / "o" / "teams.srt").is_file()
+
+
+# --- guards against Whisper's failure modes (exact) -----------------------------------------
+
+def test_collapse_repetitions():
+    assert collapse_repetitions("merci merci merci merci beaucoup") == "merci beaucoup"
+    assert collapse_repetitions("et puis, et puis, et puis, et puis la ville") == "et puis, la ville"
+    assert collapse_repetitions("nous nous sommes dit") == "nous nous sommes dit"
+
+
+def test_clean_segments_drops_and_repairs():
+    loop = "c'est la ville " * 30
+    raw = [
+        Segment(0.0, 2.0, " Bonjour à tous."),
+        Segment(2.0, 30.0, loop),                                  # repetition loop
+        Segment(30.0, 33.0, " Sous-titres réalisés par la communauté d'Amara.org"),  # silence caption
+        Segment(33.0, 36.0, " Euh"),                               # low confidence in silence
+        Segment(1.0, 1.5, " Déjà dit."),                           # entirely backwards
+        Segment(25.0, 40.0, " La suite."),                         # overlaps the previous segment
+    ]
+    scores = [(0.01, -0.2), (0.01, -0.3), (0.1, -0.5), (0.9, -1.5), (0.01, -0.3), (0.01, -0.3)]
+    dropped = Dropped()
+    kept = clean_segments(raw, scores, dropped)
+    assert [(s.start, s.end, s.text) for s in kept] == [
+        (0.0, 2.0, "Bonjour à tous."), (2.0, 30.0, "c'est la ville"), (30.0, 40.0, "La suite.")]
+    assert vars(dropped) == {"repetition": 1, "silence": 2, "backwards": 2}
+
+
+def test_normalise_and_wer():
+    assert normalise("Il a ajouté qu’« on ne devrait » l'USOC,  dix-sept.") == "il a ajouté qu on ne devrait l usoc dix sept"
+    assert wer("le chat dort", "le chien dort") == pytest.approx(1 / 3)
+    assert wer("l’accident", "L'accident") == 0.0
+
+
+# --- vocabulary hints -------------------------------------------------------------------------
+
+def test_vocabulary_hints(tmp_path):
+    config = small_config(tmp_path)
+    assert vocabulary_hints(config, config.sessions[0]) == (
+        "Après la smart city. Séance introductive. François Ménard, Puca. Sobriété, Gouvernance publique. "
+        "sobriété, énergie, carbone, gouvernance, loi."
+    )
+    assert vocabulary_hints(config, None) == (
+        "Après la smart city. Sobriété, Gouvernance publique. sobriété, énergie, carbone, gouvernance, loi."
+    )
+    assert vocabulary_hints(small_config(tmp_path, vocabulary_hints=False), config.sessions[0]) == ""
+
+
+def test_vocabulary_hints_stay_short():
+    config = load_config(REPO / "config.yaml")
+    assert 0 < len(vocabulary_hints(config, config.sessions[0])) <= stage.HINTS_MAX_CHARS
