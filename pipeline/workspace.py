@@ -118,7 +118,7 @@ class Workspace:
     def publish_hash(self, sessions: list[Session]) -> str:
         return hash_of(
             "publish",
-            [self.paths(s).render for s in sessions],
+            *(self.paths(s).render for s in sessions),  # each render artefact hashed by content
             self.config.cycle.model_dump(mode="json"),
             [t.model_dump(mode="json") for t in self.config.themes],
             templates_hash(exclude=None),
