@@ -1,0 +1,101 @@
+"""Peak memory of `synthese run` on the long session and of transcribing a 60-minute recording.
+
+Staff run Synthèse on ordinary laptops: the target is a peak resident memory of at most 2 GB.
+Each command runs as a child process; the RSS of its whole process tree is sampled every 0.2 s
+and the kernel's exact high-water mark of the largest process (wait4 ru_maxrss) is read when it
+ends; the peak is the larger of the two. The 60-minute recording is generated once by
+make_long_session.py (bench/data/long-session-60/) and reused.
+
+    .venv/bin/python bench/bench_memory.py --session-dir bench/data/long-session
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from measure import REPO, RESULTS, SYNTHESE, load_truth, print_table, run_measured, write_results
+
+DATA = REPO / "bench" / "data"
+
+
+def ensure_session(folder: Path, minutes: float) -> dict:
+    """The generated session in folder, made first if it is not there."""
+    if not (folder / "ground-truth.json").is_file():
+        print(f"generating a {minutes:.0f}-minute session in {folder}…", flush=True)
+        subprocess.run([sys.executable, str(REPO / "bench" / "make_long_session.py"), "--minutes", str(minutes),
+                        "-o", str(folder)], check=True)
+    return load_truth(folder)
+
+
+def previous_runs(path: Path) -> dict[str, dict]:
+    """The runs of the last memory.json, each with the time it was measured, to keep the figures
+    of a part skipped this time."""
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {name: {"measured": data.get("measured"), **run} for name, run in data.get("runs", {}).items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--session-dir", type=Path, default=DATA / "long-session",
+                        help="folder made by make_long_session.py for the `synthese run` measurement")
+    parser.add_argument("--long-dir", type=Path, default=DATA / "long-session-60",
+                        help="folder of the 60-minute recording (generated if missing)")
+    parser.add_argument("--long-minutes", type=float, default=60.0)
+    parser.add_argument("--synthese", type=Path, default=SYNTHESE)
+    parser.add_argument("--skip-run", action="store_true",
+                        help="skip `synthese run --force` on the session (its last figures are kept)")
+    parser.add_argument("--reuse-end-to-end", action="store_true",
+                        help="take the peak of `run --force` from results/end_to_end.json (measured the same "
+                             "way) instead of running the whole pipeline once more")
+    parser.add_argument("--skip-transcribe", action="store_true",
+                        help="skip transcribing the 60-minute recording (its last figures are kept)")
+    parser.add_argument("--target-mb", type=float, default=2048.0, help="reported, never enforced")
+    args = parser.parse_args(argv)
+
+    runs = previous_runs(RESULTS / "memory.json")
+    run_name, transcribe_name = "synthese run --force", f"synthese transcribe ({args.long_minutes:.0f} min)"
+
+    def measure(command: list[str], audio_s: float) -> dict:
+        measurement = run_measured(command)
+        if measurement.returncode != 0:
+            print(measurement.output[-4000:], file=sys.stderr)
+            sys.exit(f"{' '.join(command[3:5])} failed (exit {measurement.returncode}); its output is above.")
+        return {"audio_s": audio_s, **measurement.to_json()}
+
+    if args.reuse_end_to_end:
+        end_to_end = json.loads((RESULTS / "end_to_end.json").read_text(encoding="utf-8"))
+        runs[run_name] = {"measured": end_to_end["measured"], "from": "end_to_end.json",
+                          "audio_s": end_to_end["duration_s"], **end_to_end["steps"]["run --force"]}
+    elif not args.skip_run:
+        truth = load_truth(args.session_dir)
+        command = [str(args.synthese), "--config", str(args.session_dir / "config.yaml"), "run", "--force"]
+        runs[run_name] = measure(command, truth["duration_s"])
+    if not args.skip_transcribe:
+        truth = ensure_session(args.long_dir, args.long_minutes)
+        with tempfile.TemporaryDirectory(prefix="synthese-bench-") as out_dir:
+            command = [str(args.synthese), "--config", str(args.long_dir / "config.yaml"), "transcribe",
+                       str(args.long_dir / truth["media"]), "-o", out_dir]
+            runs[transcribe_name] = measure(command, truth["duration_s"])
+
+    rows = [(name, f"{run['audio_s'] / 60:.1f}", f"{run['peak_rss_mb']:.0f}", f"{run['peak_tree_rss_mb']:.0f}",
+             f"{run['max_rss_mb']:.0f}", f"{run['wall_s']:.0f}", f"{run.get('cpu_s', float('nan')):.0f}",
+             run.get("measured", "now"))
+            for name, run in runs.items()]
+    print_table(rows, ("command", "audio min", "peak MB", "tree MB", "maxrss MB", "wall s", "CPU s", "measured"))
+    worst = max((run["peak_rss_mb"] for run in runs.values()), default=None)
+    if worst is not None:
+        print(f"\nhighest peak: {worst:.0f} MB (target <= {args.target_mb:.0f} MB)")
+    path = write_results("memory", {"target_mb": args.target_mb, "peak_mb": worst, "runs": runs})
+    print(f"written: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

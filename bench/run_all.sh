@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Reproduce every figure in bench/README.md:  bash bench/run_all.sh
+# Results go to bench/results/*.json (git-ignored). Takes about half an hour on 2 cores; the
+# 30- and 60-minute sessions are generated once in bench/data/ (git-ignored) and reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+SESSION=bench/data/long-session
+
+# Per-stage benchmarks (each script's --help says what it measures).
+for script in bench/bench_transcribe.py bench/bench_tag.py bench/bench_render.py; do
+    if [[ -f $script ]]; then
+        echo "== $script"
+        $PY "$script"
+    fi
+done
+
+# The long realistic session: generated once (deterministic for a given --seed).
+if [[ ! -f $SESSION/ground-truth.json ]]; then
+    echo "== generating the 30-minute session"
+    $PY bench/make_long_session.py --minutes 30 -o "$SESSION"
+fi
+echo "== bench/bench_end_to_end.py"
+$PY bench/bench_end_to_end.py --session-dir "$SESSION"
+echo "== bench/bench_excerpts.py"
+$PY bench/bench_excerpts.py --session-dir "$SESSION"
+echo "== bench/bench_memory.py"
+$PY bench/bench_memory.py --session-dir "$SESSION"
