@@ -275,40 +275,15 @@ def tag_file(transcript_path: Path, config: Config, *, out_dir: Path, stem: str,
 
     Human decisions in review_path are applied; the review file itself is never written here.
     """
+    import numpy as np
+
     options = config.tag
     transcript = _read_transcript(transcript_path)
     decisions = load_review(review_path)  # before any work: a broken file stops the stage
-    nlp = load_nlp(options.spacy_model)
-    classifier = ThemeClassifier(nlp, config.themes, options)
     theme_ids = [t.id for t in config.themes]
-    warnings: list[str] = []
-
-    found = split_passages(transcript["segments"], nlp, options)
-    if not found:
-        message = f"{transcript_path.name}: the transcript has no text, so there are no passages to tag."
-        log.warning(message)
-        warnings.append(message)
-
-    passages: list[dict[str, Any]] = []
-    all_scores: dict[str, dict[str, float]] = {}
-    vectors: dict[str, Any] = {}
-    for number, passage in enumerate(found, start=1):
-        pid = f"p{number:03d}"
-        tokens = list(passage.span)
-        scores = classifier.score(tokens)
-        all_scores[pid] = {s.theme_id: s.score for s in scores}
-        tagged = above_threshold(scores, options)
-        vectors[pid] = mean_vector(tokens)
-        passages.append({
-            "id": pid,
-            "key": passage_key(passage.start, passage.text),
-            "start": passage.start,
-            "end": passage.end,
-            "speaker": passage.speaker,
-            "text": passage.text,
-            "themes": [_theme_entry(s) for s in tagged],
-            "entities": passage_entities(passage.span),
-        })
+    machine = _machine_tags(transcript_path, transcript, config, out_dir / f".{stem}.tagger-cache.json")
+    passages, all_scores, warnings = machine["passages"], machine["scores"], list(machine["warnings"])
+    vectors = {pid: np.asarray(vector, dtype=np.float32) for pid, vector in machine["vectors"].items()}
 
     outcome = apply_review(passages, decisions, theme_ids, all_scores)
     warnings.extend(f"review decision not applied: {o}" for o in outcome.orphaned)
@@ -320,7 +295,7 @@ def tag_file(transcript_path: Path, config: Config, *, out_dir: Path, stem: str,
         transcript=_relative(transcript_path, out_dir),
         language=transcript.get("language", "fr"),
         duration_s=transcript.get("duration_s"),
-        models={"asr": transcript.get("model"), "nlp": model_label(nlp)},
+        models={"asr": transcript.get("model"), "nlp": machine["nlp"]},
         codebook=codebook(config),
         passages=passages,
         excerpts=excerpts,
@@ -334,6 +309,54 @@ def tag_file(transcript_path: Path, config: Config, *, out_dir: Path, stem: str,
     log.info("%s: %d passages, %d tagged, review %s", target.name, len(passages),
              sum(1 for p in passages if p["themes"]), data["review"]["status"])
     return target
+
+
+def _machine_tags(transcript_path: Path, transcript: dict[str, Any], config: Config, cache: Path) -> dict[str, Any]:
+    """Passages with the tagger's themes, scores and vectors, before any human decision.
+
+    Kept in a cache beside the tags, keyed by what they depend on (transcript, options, codebook),
+    so that a review edit re-applies decisions in a second instead of reloading spaCy and
+    re-tagging every passage."""
+    options = config.tag
+    key = hash_of(transcript_path, options.model_dump(mode="json"), codebook(config))
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("key") == key:
+            return cached
+    except (OSError, ValueError):
+        pass
+    nlp = load_nlp(options.spacy_model)
+    classifier = ThemeClassifier(nlp, config.themes, options)
+    warnings: list[str] = []
+    found = split_passages(transcript["segments"], nlp, options)
+    if not found:
+        message = f"{transcript_path.name}: the transcript has no text, so there are no passages to tag."
+        log.warning(message)
+        warnings.append(message)
+
+    passages: list[dict[str, Any]] = []
+    scores: dict[str, dict[str, float]] = {}
+    vectors: dict[str, list[float]] = {}
+    for number, passage in enumerate(found, start=1):
+        pid = f"p{number:03d}"
+        tokens = list(passage.span)
+        theme_scores = classifier.score(tokens)
+        scores[pid] = {s.theme_id: s.score for s in theme_scores}
+        vectors[pid] = [float(x) for x in mean_vector(tokens)]
+        passages.append({
+            "id": pid,
+            "key": passage_key(passage.start, passage.text),
+            "start": passage.start,
+            "end": passage.end,
+            "speaker": passage.speaker,
+            "text": passage.text,
+            "themes": [_theme_entry(s) for s in above_threshold(theme_scores, options)],
+            "entities": passage_entities(passage.span),
+        })
+    machine = {"key": key, "nlp": model_label(nlp), "passages": passages, "scores": scores,
+               "vectors": vectors, "warnings": warnings}
+    write_text(cache, json.dumps(machine, ensure_ascii=False))
+    return machine
 
 
 def _relative(path: Path, folder: Path) -> str:

@@ -129,3 +129,26 @@ def test_review_structure_errors_name_the_line(tmp_path: Path) -> None:
     review.write_text("add:\n  - {passage: \"00:00:01 Bonjour\"}\n", encoding="utf-8")
     with pytest.raises(ReviewError, match=r"^r.review.yaml, line 2: 'passage' and 'theme' are required"):
         load_review(review)
+
+
+def test_a_review_edit_reapplies_decisions_without_retagging(config: Config, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    first = tag(tmp_path, config)
+    assert "sobriete" in themes(first, "p001")
+    review = tmp_path / "tag_sample.review.yaml"
+    review.write_text(REVIEW_TEMPLATE.replace("reject: []", f'reject:\n  - {{passage: "{P001}", theme: sobriete}}'),
+                      encoding="utf-8")
+
+    def no_model(name: str):
+        raise AssertionError("the language model was loaded again for a review edit")
+
+    monkeypatch.setattr("pipeline.tag.load_nlp", no_model)
+    second = tag(tmp_path, config)
+    assert "sobriete" not in themes(second, "p001")
+    assert [p["key"] for p in second["passages"]] == [p["key"] for p in first["passages"]]
+    assert second["review"]["decisions_applied"] == 1
+    # A codebook change is not a review edit: the passages are tagged again.
+    edited = config.model_copy(update={"themes": [config.themes[0].model_copy(update={"keywords": ["énergie"]}),
+                                                  *config.themes[1:]]})
+    with pytest.raises(AssertionError, match="loaded again"):
+        tag(tmp_path, edited)
