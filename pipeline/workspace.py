@@ -87,12 +87,14 @@ class Workspace:
 
     def transcribe_hash(self, session: Session) -> str:
         source = self.config.source_of(session)
-        from pipeline.transcribe import is_transcript_file, vocabulary_hints
+        from pipeline.transcribe import is_transcript_file
 
         if is_transcript_file(source):
             return hash_of("import", source, session.speakers and [s.model_dump() for s in session.speakers])
+        # The vocabulary hints (built from the codebook) are left out on purpose: editing a
+        # keyword must not re-transcribe hours of audio. `run --force` re-transcribes with new hints.
         options = self.config.transcribe.model_dump(mode="json")
-        return hash_of("transcribe", source, options, vocabulary_hints(self.config, session))
+        return hash_of("transcribe", source, options)
 
     def tag_hash(self, session: Session) -> str:
         paths = self.paths(session)

@@ -1,0 +1,52 @@
+"""What makes a stage stale: each stage's inputs hash follows exactly what the stage reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.config import load_config
+from pipeline.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def workspace_with(tmp_path: Path, replace: tuple[str, str] | None = None) -> Workspace:
+    text = (REPO / "config.yaml").read_text(encoding="utf-8")
+    text = text.replace("transcripts/seance-introductive/seance-introductive.ogg", str(
+        REPO / "transcripts" / "seance-introductive" / "seance-introductive.ogg"))
+    if replace:
+        assert replace[0] in text
+        text = text.replace(*replace)
+    (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
+    return Workspace(load_config(tmp_path / "config.yaml"))
+
+
+def test_a_keyword_edit_retags_without_retranscribing(tmp_path):
+    before = workspace_with(tmp_path)
+    session = before.config.sessions[0]
+    after = workspace_with(tmp_path, ('"sobriété", "sobre",', '"sobriété", "frugalité", "sobre",'))
+    assert after.transcribe_hash(session) == before.transcribe_hash(session)
+    assert after.tag_hash(session) != before.tag_hash(session)
+
+
+def test_a_model_change_retranscribes(tmp_path):
+    before = workspace_with(tmp_path)
+    session = before.config.sessions[0]
+    after = workspace_with(tmp_path, ("  model: base ", "  model: small "))
+    assert after.transcribe_hash(session) != before.transcribe_hash(session)
+
+
+def test_site_templates_do_not_make_documents_stale(tmp_path):
+    from pipeline import workspace
+
+    ws = workspace_with(tmp_path)
+    session = ws.config.sessions[0]
+    site_css = workspace.TEMPLATES_DIR / "site" / "style.css"
+    original = site_css.read_bytes()
+    render_before, publish_before = ws.render_hash(session), ws.publish_hash([session])
+    try:
+        site_css.write_bytes(original + b"\n/* edited */\n")
+        assert ws.render_hash(session) == render_before
+        assert ws.publish_hash([session]) != publish_before
+    finally:
+        site_css.write_bytes(original)
