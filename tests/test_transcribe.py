@@ -96,7 +96,7 @@ def test_shipped_model_is_assembled_verified_and_reused(tmp_path, monkeypatch):
     def no_hashing(path):
         raise AssertionError("the model was hashed again")
 
-    monkeypatch.setattr(whisper_model, "_sha256", no_hashing)
+    monkeypatch.setattr(whisper_model, "file_hash", no_hashing)
     assert whisper_model.shipped_model_dir(tmp_path / "cache") == folder
     assert model_bin.stat().st_mtime_ns == mtime
 
