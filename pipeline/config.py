@@ -115,6 +115,9 @@ class Cycle(Strict):
 class TranscribeOptions(Strict):
     model: str = "base"
     model_cache: Path | None = None
+    # Fetch a named model (small, medium, large-v3, turbo) from the Hugging Face hub when it is
+    # not on this computer. Off by default: the tool never downloads anything unless told to.
+    allow_download: bool = False
     language: str = "fr"
     compute_type: str = "int8"
     cpu_threads: int = Field(default=0, ge=0)

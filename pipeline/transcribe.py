@@ -421,7 +421,8 @@ def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Pa
 
     if model is None:
         model = load_whisper(options.model, cache_dir=options.model_cache and config.resolve(options.model_cache),
-                             compute_type=options.compute_type, cpu_threads=options.cpu_threads)
+                             compute_type=options.compute_type, cpu_threads=options.cpu_threads,
+                             allow_download=options.allow_download)
     decode = _decode_options(config, hints)
     source_sha256 = file_hash(source)
     options_key = hash_of(options.model_dump(mode="json"), decode, language)

@@ -136,7 +136,7 @@ def resolve_model(name: str, cache_dir: Path | None = None) -> str:
 
 
 def load_whisper(name: str, *, cache_dir: Path | None = None, compute_type: str = "int8",
-                 cpu_threads: int = 0) -> Any:
+                 cpu_threads: int = 0, allow_download: bool = False) -> Any:
     """A faster-whisper WhisperModel, loaded offline and kept for the rest of the process."""
     target = resolve_model(name, cache_dir)
     key = (target, compute_type, cpu_threads)
@@ -146,13 +146,14 @@ def load_whisper(name: str, *, cache_dir: Path | None = None, compute_type: str 
 
     try:
         model = WhisperModel(target, device="cpu", compute_type=compute_type, cpu_threads=cpu_threads,
-                             local_files_only=True)
+                             local_files_only=not allow_download)
     except Exception as exc:  # noqa: BLE001 - huggingface_hub and ctranslate2 raise many kinds
         if target == name:  # a name that is not on this computer
             raise ModelError(
                 f"Whisper model {name!r} is not available offline on this computer. Download its "
                 "CTranslate2 folder once (e.g. Systran/faster-whisper-" + name + ") and put the folder "
-                "path in config.yaml (transcribe.model) or pass --model PATH; or use the bundled 'base'."
+                "path in config.yaml (transcribe.model) or pass --model PATH, or set transcribe.allow_download: "
+                "true where there is network; or use the bundled 'base'."
             ) from None
         raise ModelError(f"{target}: cannot load the Whisper model ({exc}). Check the folder, or use 'base'.") from None
     _LOADED[key] = model
