@@ -372,7 +372,7 @@ def _leftover_folders(outputs_dir: Path) -> list[Path]:
 def publish_site(ws: Workspace, rendered: list[Session]) -> Path:
     """Build the whole site for the rendered sessions and swap it in place of outputs/.
 
-    The site is built in `.outputs.tmp-XXXX` beside outputs/, then the old outputs/ is renamed
+    The site is built in `.outputs.tmp-<random>` beside outputs/, then the old outputs/ is renamed
     away, the new one renamed in and the old one removed. If the build fails, the previous
     outputs/ is left as it was and the temporary folder is removed. Returns the outputs folder.
     """
