@@ -19,12 +19,12 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from pipeline import render_docx
-from pipeline.artefacts import artefact, atomic_path, hash_of, read_json, write_json
+from pipeline.artefacts import artefact, atomic_path, read_json, write_json
 from pipeline.charts import write_charts
 from pipeline.config import Config, Session
 from pipeline.document import SynthesisDocument, build_cycle_document, build_document, sort_key
 from pipeline.errors import SyntheseError
-from pipeline.workspace import TEMPLATES_DIR, templates_hash
+from pipeline.workspace import TEMPLATES_DIR, render_inputs_hash
 
 __all__ = [
     "VALID_FORMATS", "build_document", "build_cycle_document", "render_session", "render_cli",
@@ -209,11 +209,7 @@ def render_cli(tags: Path, config: Config, *, output_dir: Path | None, formats: 
     chosen = check_formats(formats if formats is not None else list(config.render.formats))
     tags_data = read_json(tags, "synthese.tags/")
     session = _session_for(tags_data, tags, config)
-    inputs_hash = hash_of(
-        "render", tags, session.model_dump(mode="json"), config.cycle.model_dump(mode="json"),
-        [t.model_dump(mode="json") for t in config.themes], config.render.model_dump(mode="json"),
-        templates_hash(),
-    )
+    inputs_hash = render_inputs_hash(tags, session, config)
     out_dir = output_dir if output_dir is not None else tags.parent / "render"
     manifest = render_session(tags, session, config, out_dir=out_dir, stem=_stem_of(tags),
                               inputs_hash=inputs_hash, formats=chosen)

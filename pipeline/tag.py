@@ -22,6 +22,7 @@ from pipeline.config import Config, Session, TagOptions
 from pipeline.errors import InputError
 from pipeline.review import ReviewOutcome, apply_review, ensure_review_file, load_review, passage_key
 from pipeline.themes import ThemeClassifier, ThemeScore, above_threshold, load_nlp, mean_vector, model_label
+from pipeline.workspace import tag_inputs_hash
 
 if TYPE_CHECKING:
     import numpy as np
@@ -374,8 +375,7 @@ def tag_transcript_cli(transcript: Path, config: Config, *, output_dir: Path | N
     session = next((s for s in config.sessions if s.id == stem), None)
     review_path = out_dir / f"{stem}.review.yaml"
     ensure_review_file(review_path)
-    inputs_hash = hash_of("tag", transcript, config.tag.model_dump(mode="json"),
-                          [t.model_dump(mode="json") for t in config.themes], review_path)
+    inputs_hash = tag_inputs_hash(transcript, review_path, config)
     return tag_file(transcript, config, out_dir=out_dir, stem=stem, inputs_hash=inputs_hash,
                     review_path=review_path, session=session)
 

@@ -31,6 +31,7 @@ from pipeline.importers import (
     import_transcript,
 )
 from pipeline.textnorm import normalise, wer  # noqa: F401 - wer is part of this module's API
+from pipeline.workspace import transcribe_inputs_hash
 
 log = logging.getLogger(__name__)
 
@@ -573,11 +574,7 @@ def transcribe_inputs(inputs: list[Path], config: Config, *, output_dir: Path, m
         source = Path(source)
         stem = _stem_of(source)
         try:
-            if is_transcript_file(source):
-                inputs_hash = hash_of("import", source, None)
-            else:
-                inputs_hash = hash_of("transcribe", source, config.transcribe.model_dump(mode="json"),
-                                      vocabulary_hints(config, None))
+            inputs_hash = transcribe_inputs_hash(source, config)
             written.append(_transcribe_file(
                 source, config, None, out_dir=Path(output_dir), stem=stem, inputs_hash=inputs_hash,
                 checkpoint=Path(output_dir) / f".{stem}.transcribe-checkpoint.json", quiet=quiet))

@@ -12,13 +12,13 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.artefacts import hash_of, recorded_hash
-from pipeline.config import Config, Session
+from pipeline.config import Config, Session, Speaker
 from pipeline.errors import LockError, SyntheseError
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,31 @@ def templates_hash(folder: Path = TEMPLATES_DIR, *, exclude: str | None = "site"
     return hash_of(*(str(p.relative_to(folder)) for p in files), *files)
 
 
+# --- what each stage reads, hashed: a change anywhere makes the stage stale -----------------
+# One function per stage, used by `synthese run` and by the stage's own command alike.
+
+
+def transcribe_inputs_hash(source: Path, config: Config, speakers: Sequence[Speaker] = ()) -> str:
+    from pipeline.transcribe import is_transcript_file
+
+    if is_transcript_file(source):
+        return hash_of("import", source, [s.model_dump() for s in speakers])
+    # The vocabulary hints (built from the codebook) are left out on purpose: editing a keyword
+    # must not re-transcribe hours of audio. `run --force` re-transcribes with new hints.
+    return hash_of("transcribe", source, config.transcribe.model_dump(mode="json"))
+
+
+def tag_inputs_hash(transcript: Path, review: Path, config: Config) -> str:
+    return hash_of("tag", transcript, config.tag.model_dump(mode="json"),
+                   [t.model_dump(mode="json") for t in config.themes], review)
+
+
+def render_inputs_hash(tags: Path, session: Session, config: Config) -> str:
+    return hash_of("render", tags, session.model_dump(mode="json"), config.cycle.model_dump(mode="json"),
+                   [t.model_dump(mode="json") for t in config.themes], config.render.model_dump(mode="json"),
+                   templates_hash())
+
+
 class Workspace:
     """The folder of a config.yaml, its sessions' artefacts and the published site."""
 
@@ -83,39 +108,15 @@ class Workspace:
     def paths(self, session: Session) -> SessionPaths:
         return SessionPaths(self.transcripts_dir / session.id, session.id)
 
-    # --- what each stage reads, hashed: a change anywhere makes the stage stale -------------
-
     def transcribe_hash(self, session: Session) -> str:
-        source = self.config.source_of(session)
-        from pipeline.transcribe import is_transcript_file
-
-        if is_transcript_file(source):
-            return hash_of("import", source, session.speakers and [s.model_dump() for s in session.speakers])
-        # The vocabulary hints (built from the codebook) are left out on purpose: editing a
-        # keyword must not re-transcribe hours of audio. `run --force` re-transcribes with new hints.
-        options = self.config.transcribe.model_dump(mode="json")
-        return hash_of("transcribe", source, options)
+        return transcribe_inputs_hash(self.config.source_of(session), self.config, session.speakers)
 
     def tag_hash(self, session: Session) -> str:
         paths = self.paths(session)
-        return hash_of(
-            "tag",
-            paths.transcript,
-            self.config.tag.model_dump(mode="json"),
-            [t.model_dump(mode="json") for t in self.config.themes],
-            paths.review,
-        )
+        return tag_inputs_hash(paths.transcript, paths.review, self.config)
 
     def render_hash(self, session: Session) -> str:
-        return hash_of(
-            "render",
-            self.paths(session).tags,
-            session.model_dump(mode="json"),
-            self.config.cycle.model_dump(mode="json"),
-            [t.model_dump(mode="json") for t in self.config.themes],
-            self.config.render.model_dump(mode="json"),
-            templates_hash(),
-        )
+        return render_inputs_hash(self.paths(session).tags, session, self.config)
 
     def publish_hash(self, sessions: list[Session]) -> str:
         return hash_of(

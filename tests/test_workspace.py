@@ -50,3 +50,16 @@ def test_site_templates_do_not_make_documents_stale(tmp_path):
         assert ws.publish_hash([session]) != publish_before
     finally:
         site_css.write_bytes(original)
+
+
+def test_stage_commands_and_run_agree_on_what_is_up_to_date(tmp_path):
+    """`synthese transcribe/tag/render FILE` and `synthese run` hash a stage's inputs the same way,
+    so a stage redone by hand is up to date for the next run."""
+    from pipeline.workspace import render_inputs_hash, tag_inputs_hash, transcribe_inputs_hash
+
+    ws = workspace_with(tmp_path)
+    session = ws.config.sessions[0]
+    paths = ws.paths(session)
+    assert transcribe_inputs_hash(ws.config.source_of(session), ws.config) == ws.transcribe_hash(session)
+    assert tag_inputs_hash(paths.transcript, paths.review, ws.config) == ws.tag_hash(session)
+    assert render_inputs_hash(paths.tags, session, ws.config) == ws.render_hash(session)
