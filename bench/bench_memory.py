@@ -1,10 +1,13 @@
-"""Peak memory of `synthese run` on the long session and of transcribing a 60-minute recording.
+"""Peak memory of `synthese run` on the long session, and of transcribing a 60-minute and a
+four-hour recording.
 
 Staff run Synthèse on ordinary laptops: the target is a peak resident memory of at most 2 GB.
 Each command runs as a child process; the RSS of its whole process tree is sampled every 0.2 s
 and the kernel's exact high-water mark of the largest process (wait4 ru_maxrss) is read when it
 ends; the peak is the larger of the two. The 60-minute recording is generated once by
-make_long_session.py (bench/data/long-session-60/) and reused.
+make_long_session.py (bench/data/long-session-60/) and reused; the four-hour one is that hour
+played four times over, written once as FLAC (bench/data/long-session-240.flac). Transcription
+decodes in blocks, so the four hours should peak where the one hour does.
 
     .venv/bin/python bench/bench_memory.py --session-dir bench/data/long-session
 """
@@ -32,6 +35,32 @@ def ensure_session(folder: Path, minutes: float) -> dict:
     return load_truth(folder)
 
 
+def repeated_recording(source: Path, times: int, target: Path) -> Path:
+    """`source` played `times` times over, as a 16 kHz mono FLAC at `target` (made once)."""
+    if target.is_file():
+        return target
+    import av
+    import numpy as np
+
+    from pipeline.transcribe import SAMPLE_RATE, decode_audio
+
+    print(f"writing {target.name}: {source.name} {times} times over…", flush=True)
+    partial = target.with_name(target.name + ".part")
+    with av.open(str(partial), "w", format="flac") as container:
+        stream = container.add_stream("flac", rate=SAMPLE_RATE, layout="mono")
+        for _ in range(times):
+            for chunk in decode_audio(source):
+                samples = (np.clip(chunk, -1.0, 1.0) * 32767).astype(np.int16)
+                frame = av.AudioFrame.from_ndarray(samples[None, :], format="s16", layout="mono")
+                frame.sample_rate = SAMPLE_RATE
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    partial.rename(target)
+    return target
+
+
 def previous_runs(path: Path) -> dict[str, dict]:
     """The runs of the last memory.json, each with the time it was measured, to keep the figures
     of a part skipped this time."""
@@ -56,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
                              "way) instead of running the whole pipeline once more")
     parser.add_argument("--skip-transcribe", action="store_true",
                         help="skip transcribing the 60-minute recording (its last figures are kept)")
+    parser.add_argument("--skip-four-hours", action="store_true",
+                        help="skip transcribing the four-hour recording (its last figures are kept)")
     parser.add_argument("--target-mb", type=float, default=2048.0, help="reported, never enforced")
     args = parser.parse_args(argv)
 
@@ -83,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
             command = [str(args.synthese), "--config", str(args.long_dir / "config.yaml"), "transcribe",
                        str(args.long_dir / truth["media"]), "-o", out_dir]
             runs[transcribe_name] = measure(command, truth["duration_s"])
+    if not args.skip_four_hours:
+        truth = ensure_session(args.long_dir, args.long_minutes)
+        four_hours = repeated_recording(args.long_dir / truth["media"], 4, DATA / "long-session-240.flac")
+        with tempfile.TemporaryDirectory(prefix="synthese-bench-") as out_dir:
+            command = [str(args.synthese), "--config", str(args.long_dir / "config.yaml"), "transcribe",
+                       str(four_hours), "-o", out_dir]
+            runs[f"synthese transcribe ({4 * args.long_minutes:.0f} min)"] = measure(command, 4 * truth["duration_s"])
 
     rows = [(name, f"{run['audio_s'] / 60:.1f}", f"{run['peak_rss_mb']:.0f}", f"{run['peak_tree_rss_mb']:.0f}",
              f"{run['max_rss_mb']:.0f}", f"{run['wall_s']:.0f}", f"{run.get('cpu_s', float('nan')):.0f}",

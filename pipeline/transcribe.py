@@ -1,9 +1,10 @@
 """Stage 1, transcribe: a replay (audio or video) or an existing transcript to `<stem>.transcript.json`.
 
-Audio is decoded once to 16 kHz mono float32 (PyAV) and transcribed by faster-whisper in blocks
-of a few minutes, cut in the quietest moment near each block end. Blocks keep memory flat (only
-one block's features exist at a time), drive the progress bar and the checkpoint: after a crash
-or Ctrl-C, the next run skips the blocks already done. Whisper's known failure modes (phrases
+Audio is decoded to 16 kHz mono float32 (PyAV) as it is read, and transcribed by faster-whisper
+in blocks of a few minutes, cut in the quietest moment near each block end. Only one block is in
+memory at a time, so a four-hour replay needs no more memory than a short one; a first decoding
+pass, keeping nothing, checks the whole file before the long work. Blocks drive the progress bar
+and the checkpoint: after a crash or Ctrl-C, the next run skips the blocks already done. Whisper's known failure modes (phrases
 repeated in a loop, text invented in silences, timestamps going backwards) are removed and
 counted in the artefact's `dropped`.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,8 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16_000
 CHECKPOINT_SCHEMA = "synthese.transcribe-checkpoint/1"
 MAX_BLOCK_S = 300.0  # longest audio handed to Whisper at once: bounds the features in memory
-SILENT_PEAK = 1e-3  # below this amplitude everywhere, the file holds no sound at all
+LANGUAGE_CHECK_S = 60.0  # of the replay's start, where the language is checked
+SILENT_PEAK = 1e-4  # -80 dBFS: below this everywhere, the file holds no sound (real quiet replays peak near -48)
 # Whisper's own thresholds for its failure modes (openai/whisper transcribe.py).
 COMPRESSION_RATIO_MAX = 2.4
 NO_SPEECH_PROB_MIN = 0.6
@@ -113,15 +115,10 @@ def _ogg_ending_problem(path: Path) -> str | None:
     return None
 
 
-def load_audio(path: Path) -> np.ndarray:
-    """Decode any audio or video file to 16 kHz mono float32, in one preallocated array.
-
-    The buffer is sized from the container's duration, so memory stays at the size of the
-    decoded audio instead of a list of chunks plus their concatenation.
-    """
+def _open_media(path: Path):
+    """The PyAV container of a replay and its audio stream, or an InputError saying what is wrong."""
     import av
 
-    path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: file not found. Check the path.")
     if path.stat().st_size == 0:
@@ -134,29 +131,31 @@ def load_audio(path: Path) -> np.ndarray:
         container = av.open(str(path), metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError):
         raise not_media from None
+    if not container.streams.audio:
+        is_video = bool(container.streams.video)
+        container.close()
+        if is_video:
+            raise InputError(f"{path.name}: the video has no audio track. Export the replay with its sound.")
+        raise not_media
+    return container, container.streams.audio[0]
+
+
+def decode_audio(path: Path) -> Iterator[np.ndarray]:
+    """The sound of any audio or video file as 16 kHz mono float32 chunks, decoded as they are
+    read: memory holds one chunk, never the recording (four hours would be 0.9 GB).
+
+    A file that is cut short or damaged raises InputError after its last chunk; `check_audio`
+    runs this once before the long work so that the error comes first.
+    """
+    import av
+
+    path = Path(path)
+    container, stream = _open_media(path)
+    declared_s = container.duration / 1_000_000 if container.duration else None
+    # Frames of one second: per-frame overhead would otherwise dominate (an MP3 frame is 72 ms).
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE, frame_size=SAMPLE_RATE)
+    decoded, bad_packets = 0, 0
     with container:
-        if not container.streams.audio:
-            if container.streams.video:
-                raise InputError(f"{path.name}: the video has no audio track. Export the replay with its sound.")
-            raise not_media
-        stream = container.streams.audio[0]
-        declared_s = container.duration / 1_000_000 if container.duration else None
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-        capacity = int((declared_s or 1800) * SAMPLE_RATE * 1.02) + SAMPLE_RATE
-        buffer = np.empty(capacity, dtype=np.float32)
-        filled, bad_packets = 0, 0
-
-        def append(frames) -> None:
-            nonlocal buffer, filled
-            for frame in frames:
-                samples = frame.to_ndarray().reshape(-1)
-                if filled + len(samples) > len(buffer):
-                    grown = np.empty(max(len(buffer) * 3 // 2, filled + len(samples)), dtype=np.float32)
-                    grown[:filled] = buffer[:filled]
-                    buffer = grown
-                buffer[filled:filled + len(samples)] = samples
-                filled += len(samples)
-
         try:
             for packet in container.demux(stream):
                 try:
@@ -165,14 +164,19 @@ def load_audio(path: Path) -> np.ndarray:
                     bad_packets += 1  # an isolated damaged packet is skipped, as players do
                     continue
                 for frame in frames:
-                    append(resampler.resample(frame))
-            append(resampler.resample(None))
+                    for resampled in resampler.resample(frame):
+                        samples = resampled.to_ndarray().reshape(-1)
+                        decoded += len(samples)
+                        yield samples
+            for resampled in resampler.resample(None):
+                samples = resampled.to_ndarray().reshape(-1)
+                decoded += len(samples)
+                yield samples
         except av.error.FFmpegError as exc:
             raise InputError(f"{path.name}: the file is truncated or corrupt ({exc}). "
                              "Download or export the recording again.") from None
-    decoded_s = filled / SAMPLE_RATE
-    problem = None
-    if filled == 0:
+    decoded_s = decoded / SAMPLE_RATE
+    if decoded == 0:
         problem = "no sound could be decoded"
     elif bad_packets > 10:
         problem = f"{bad_packets} damaged packets"
@@ -185,7 +189,78 @@ def load_audio(path: Path) -> np.ndarray:
                          "Download or export the recording again.")
     if bad_packets:
         log.warning("%s: %d damaged packet(s) skipped", path.name, bad_packets)
-    return buffer[:filled]
+
+
+@dataclass(frozen=True)
+class AudioCheck:
+    samples: int  # at 16 kHz
+    peak: float  # loudest absolute sample
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples / SAMPLE_RATE
+
+
+def check_audio(path: Path) -> AudioCheck:
+    """Decode the whole file once, keeping nothing: its exact length and loudest sample, or the
+    InputError that would otherwise come at the end of a long transcription. Decoding is cheap
+    next to Whisper: an hour of Ogg Vorbis takes about 11 s on 2 cores."""
+    samples, peak = 0, 0.0
+    for chunk in decode_audio(path):
+        samples += len(chunk)
+        if len(chunk):
+            peak = max(peak, float(np.abs(chunk).max()))
+    return AudioCheck(samples, peak)
+
+
+def load_audio(path: Path, *, max_s: float | None = None) -> np.ndarray:
+    """The file's sound as one 16 kHz mono float32 array (only its first max_s seconds if given):
+    for short clips. Long replays go through `audio_blocks`, which never holds them whole."""
+    chunks, length = [], 0
+    for chunk in decode_audio(path):
+        chunks.append(chunk)
+        length += len(chunk)
+        if max_s is not None and length >= max_s * SAMPLE_RATE:
+            break  # closes the decoder: the rest of the file is not read
+    audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return audio if max_s is None else audio[: int(max_s * SAMPLE_RATE)]
+
+
+def _quiet_cut(audio: np.ndarray, target: int, search: int) -> int:
+    """Index of the middle of the quietest 100 ms in audio[target - search:target]."""
+    frame = SAMPLE_RATE // 10
+    window = audio[target - search:target]
+    energy = np.square(window[: len(window) // frame * frame].reshape(-1, frame)).mean(axis=1)
+    return target - search + int(np.argmin(energy)) * frame + frame // 2
+
+
+def audio_blocks(chunks: Iterable[np.ndarray], block_s: float, start: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+    """Regroup decoded chunks into blocks of about block_s seconds, each cut at the quietest
+    100 ms of the 5 s (at most half a block) before its target length, so that no word is split
+    between blocks. Yields (index of the block's first sample, block); the samples before
+    `start` are skipped. Memory holds at most one block and the search window after it."""
+    frame = SAMPLE_RATE // 10
+    block = max(int(block_s * SAMPLE_RATE), 2 * frame)
+    search = max(frame, min(5 * SAMPLE_RATE, block // 2) // frame * frame)
+    pending: list[np.ndarray] = []
+    pending_samples, position, begin = 0, 0, start
+    for chunk in chunks:
+        if position + len(chunk) <= start:
+            position += len(chunk)
+            continue
+        if position < start:
+            chunk, position = chunk[start - position:], start
+        pending.append(chunk)
+        pending_samples += len(chunk)
+        position += len(chunk)
+        while pending_samples > block + search:
+            audio = np.concatenate(pending)
+            cut = _quiet_cut(audio, block, search)
+            yield begin, audio[:cut]
+            begin += cut
+            pending, pending_samples = [audio[cut:]], len(audio) - cut
+    if pending_samples:
+        yield begin, np.concatenate(pending)
 
 
 def _wav_ending_problem(path: Path) -> str | None:
@@ -215,31 +290,6 @@ def _ending_problem(path: Path) -> str | None:
     if magic[:4] == b"RIFF" and magic[8:12] == b"WAVE":
         return _wav_ending_problem(path)
     return None
-
-
-def _peak(audio: np.ndarray) -> float:
-    # In slices: np.abs on the whole array would briefly double the memory of a long replay.
-    step = 1 << 20
-    return max((float(np.abs(audio[i:i + step]).max()) for i in range(0, len(audio), step)), default=0.0)
-
-
-def _block_bounds(audio: np.ndarray, start: int, block_s: float) -> list[tuple[int, int]]:
-    """Cut audio[start:] into blocks of about block_s seconds, each cut at the quietest 100 ms
-    of the 5 s (at most half a block) before the target, so that no word is split between blocks."""
-    frame = SAMPLE_RATE // 10
-    block = max(int(block_s * SAMPLE_RATE), 2 * frame)
-    search = max(frame, min(5 * SAMPLE_RATE, block // 2) // frame * frame)
-    bounds = []
-    while len(audio) - start > block + search:
-        target = start + block
-        window = audio[target - search:target]
-        energy = np.square(window[: len(window) // frame * frame].reshape(-1, frame)).mean(axis=1)
-        cut = target - search + int(np.argmin(energy)) * frame + frame // 2
-        bounds.append((start, cut))
-        start = cut
-    if start < len(audio):
-        bounds.append((start, len(audio)))
-    return bounds
 
 
 # --- Whisper's failure modes ------------------------------------------------------------------
@@ -348,9 +398,8 @@ def _language_check(model: Any, audio: np.ndarray, language: str, name: str) -> 
     With a language given, faster-whisper does not detect it; one extra encoder pass on 30 s of
     speech tells whether the file is in another language than configured.
     """
-    head = audio[: 60 * SAMPLE_RATE]
     try:
-        detected, probability, all_probs = model.detect_language(audio=head, vad_filter=True)
+        detected, probability, all_probs = model.detect_language(audio=audio, vad_filter=True)
     except (ValueError, IndexError, RuntimeError):  # no speech in the first minute
         return None, None
     configured = dict(all_probs).get(language, 0.0)
@@ -413,10 +462,9 @@ def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Pa
 
     options = config.transcribe
     language = options.language if options.language not in ("", "auto") else None
-    audio = load_audio(source)
-    duration_s = len(audio) / SAMPLE_RATE
-    result = AsrResult([], round(duration_s, 3), language, None)
-    if _peak(audio) < SILENT_PEAK:
+    checked = check_audio(source)
+    result = AsrResult([], round(checked.duration_s, 3), language, None)
+    if checked.peak < SILENT_PEAK:
         result.warnings.append(f"{source.name}: no sound in the recording (silence only): the transcript is empty")
         return result
 
@@ -438,7 +486,8 @@ def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Pa
         result.language_probability = resumed.get("language_probability")
         log.info("%s: resuming after %.0f s already transcribed", source.name, start_s)
     elif language:
-        result.language_probability, warning = _language_check(model, audio, language, source.name)
+        head = load_audio(source, max_s=LANGUAGE_CHECK_S)
+        result.language_probability, warning = _language_check(model, head, language, source.name)
         if warning:
             result.warnings.append(warning)
 
@@ -451,21 +500,22 @@ def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Pa
     block_s = min(options.checkpoint_every_s, MAX_BLOCK_S)
     # Blocks end a little before their target length (at a quiet moment): count blocks, not seconds.
     blocks_per_checkpoint = max(1, round(options.checkpoint_every_s / block_s))
-    progress = _progress_bar(duration_s, start_s, quiet, source.name)
+    progress = _progress_bar(checked.duration_s, start_s, quiet, source.name)
     try:
-        bounds = _block_bounds(audio, round(start_s * SAMPLE_RATE), block_s)
-        for number, (begin, end) in enumerate(bounds, start=1):
+        blocks = audio_blocks(decode_audio(source), block_s, start=round(start_s * SAMPLE_RATE))
+        for number, (begin, block) in enumerate(blocks, start=1):
             offset_s = begin / SAMPLE_RATE
             raw, scores, info = _transcribe_block(
-                pipeline, audio[begin:end], language, decode,
+                pipeline, block, language, decode,
                 lambda seconds, offset_s=offset_s: progress.update(max(0.0, offset_s + seconds - progress.n)))
             if result.language is None:
                 result.language, result.language_probability = info.language, round(info.language_probability, 3)
             after_s = result.segments[-1].end if result.segments else 0.0
             result.segments += clean_segments([_offset(s, offset_s) for s in raw], scores, result.dropped, after_s)
+            end = begin + len(block)
             done_s = end / SAMPLE_RATE
             progress.update(max(0.0, done_s - progress.n))
-            if checkpoint and number < len(bounds) and number % blocks_per_checkpoint == 0:
+            if checkpoint and end < checked.samples and number % blocks_per_checkpoint == 0:
                 _write_checkpoint(checkpoint, source_sha256, options_key, done_s, result)
     finally:
         progress.close()

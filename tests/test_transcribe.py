@@ -22,8 +22,11 @@ from pipeline.importers import Segment
 from pipeline.textnorm import normalise, wer, word_errors
 from pipeline.transcribe import (
     Dropped,
+    audio_blocks,
+    check_audio,
     clean_segments,
     collapse_repetitions,
+    decode_audio,
     load_audio,
     transcribe_inputs,
     transcribe_session,
@@ -325,18 +328,42 @@ def test_load_audio_is_16khz_mono_float32():
     assert abs(len(audio) / 16_000 - 10.207) < 0.05
 
 
-def test_decoding_memory_stays_at_the_size_of_the_audio():
+def test_blocks_hold_one_block_not_the_recording():
     import tracemalloc
 
+    sample = REPO / "transcripts" / "seance-introductive" / "seance-introductive.ogg"
     tracemalloc.start()
     try:
-        audio = load_audio(REPO / "transcripts" / "seance-introductive" / "seance-introductive.ogg")
+        sizes = [len(block) for _, block in audio_blocks(decode_audio(sample), block_s=20.0)]
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    # One preallocated buffer (2 % slack), not a list of chunks plus their concatenation (2x).
-    assert audio.nbytes > 10_000_000
-    assert peak < audio.nbytes * 1.1 + 2_000_000
+    whole_bytes = sum(sizes) * 4
+    assert whole_bytes > 10_000_000 and len(sizes) > 8
+    # A block of 20 s (1.3 MB) and the window after it, twice over while one is regrouped.
+    assert peak < 6_000_000
+
+
+def test_blocks_cover_the_audio_exactly_and_cut_in_silence():
+    tone = np.sin(np.arange(16_000 * 9) / 5).astype(np.float32) * 0.5
+    tone[16_000 * 4 + 3_000:16_000 * 4 + 6_000] = 0.0  # 190 ms of silence at 4.2 s
+    chunks = np.array_split(tone, 37)  # chunk sizes unrelated to the block length
+    blocks = list(audio_blocks(chunks, block_s=5.0))
+    assert np.array_equal(np.concatenate([b for _, b in blocks]), tone)
+    assert [begin for begin, _ in blocks] == [0, len(blocks[0][1])]
+    assert 16_000 * 4 + 3_000 <= blocks[1][0] <= 16_000 * 4 + 6_000
+    resumed = list(audio_blocks(chunks, block_s=5.0, start=blocks[1][0]))
+    assert [begin for begin, _ in resumed] == [blocks[1][0]]
+    assert np.array_equal(resumed[0][1], blocks[1][1])
+
+
+def test_check_audio_measures_without_keeping():
+    loud, quiet = check_audio(ASR / "fleurs-fr-003.ogg"), check_audio(ASR / "fleurs-fr-000.ogg")
+    assert loud.samples == len(load_audio(ASR / "fleurs-fr-003.ogg"))
+    assert 0.3 < loud.peak <= 1.0
+    # A real recording made very quietly (peak at -48 dBFS) is still sound, not silence.
+    assert stage.SILENT_PEAK < quiet.peak < 0.01
+    assert len(load_audio(ASR / "fleurs-fr-003.ogg", max_s=2.0)) == 32_000
 
 
 # --- imports through the stage ------------------------------------------------------------------
