@@ -11,7 +11,8 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,12 +53,19 @@ class ImportedTranscript:
 _CUE_TIME = r"(?:(\d+):)?([0-5]?\d):([0-5]\d)[.,](\d{1,3})"
 _CUE_TIMING = re.compile(rf"^\s*{_CUE_TIME}\s*-->\s*{_CUE_TIME}(?:\s+.*)?$")
 _MARKER_TIME = re.compile(r"^\[(?:(\d+):)?([0-5]?\d):([0-5]\d)(?:[.,](\d{1,3}))?\]\s*")
-# "François Ménard :" or "Zoé: " at the start of a paragraph or cue: the speaker's name.
+# "François Ménard :" or "Zoé: " at the start of a paragraph or cue: the speaker's name, if
+# `_speaker_names` agrees.
 _NAME_PREFIX = re.compile(
     r"^(?P<name>[A-ZÀ-ÖØ-Þ][\w.'’-]*(?:\s(?:[A-ZÀ-ÖØ-Þ0-9][\w.'’-]*|de|du|des|d’|d'|van|von|le|la)){0,4})"
     r"\s?:\s+(?P<text>\S.*)$",
     re.DOTALL,
 )
+# First words of `Label :` prefixes that open a note, a heading or an aside, not a turn.
+_NOTE_LABELS = frozenset({
+    "attention", "conclusion", "définition", "exemple", "exemples", "important", "introduction",
+    "n.b", "nb", "note", "notes", "objectif", "objectifs", "ordre", "pause", "ps", "rappel",
+    "remarque", "remarques", "résumé", "source", "sources", "sujet", "synthèse", "thème", "thèmes",
+})
 _TAG = re.compile(r"<[^>]*>")
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]+)>")
 
@@ -93,20 +101,20 @@ def _clean(text: str) -> str:
     return " ".join(html.unescape(_TAG.sub("", text)).split())
 
 
-def _split_speaker(text: str) -> tuple[str | None, str]:
+def _speaker_names(texts: Iterable[str]) -> set[str]:
+    """The `Name :` prefixes of a document that name speakers: a name of two words or more
+    ("François Ménard"), or a one-word name that opens several turns ("Zoé"), never a label
+    that opens a note ("Remarque : …"), which a single capitalised word used once usually is."""
+    counts = Counter(match.group("name").strip() for text in texts if (match := _NAME_PREFIX.match(text)))
+    return {name for name, count in counts.items()
+            if name.split()[0].lower().rstrip(".") not in _NOTE_LABELS and (count >= 2 or len(name.split()) >= 2)}
+
+
+def _split_speaker(text: str, names: set[str]) -> tuple[str | None, str]:
     match = _NAME_PREFIX.match(text)
-    if match:
+    if match and match.group("name").strip() in names:
         return match.group("name").strip(), match.group("text").strip()
     return None, text
-
-
-def _cue_text(lines: list[str]) -> tuple[str | None, str]:
-    raw = "\n".join(lines)
-    voice = _VOICE.search(raw)
-    text = _clean(raw)
-    if voice:
-        return _clean(voice.group(1)), text
-    return _split_speaker(text)
 
 
 # --- WebVTT and SRT ---------------------------------------------------------------------------
@@ -149,7 +157,7 @@ def _parse_timing(path: Path, line_number: int, line: str, separator: str) -> tu
 
 
 def _parse_cues(path: Path, text: str, separator: str) -> list[Segment]:
-    segments = []
+    cues: list[tuple[float, float, str | None, str]] = []  # start, end, voice tag, text
     for first, lines in _blocks(text):
         if lines[0].startswith(("WEBVTT", "NOTE", "STYLE", "REGION")) and "-->" not in lines[0]:
             continue  # WebVTT header and comment, style and region blocks
@@ -158,7 +166,13 @@ def _parse_cues(path: Path, text: str, separator: str) -> list[Segment]:
         if timing_index is None:
             raise _timing_error(path, first, lines[0], separator)
         start, end = _parse_timing(path, first + timing_index, lines[timing_index], separator)
-        speaker, body = _cue_text(lines[timing_index + 1:])
+        raw = "\n".join(lines[timing_index + 1:])
+        voice = _VOICE.search(raw)
+        cues.append((start, end, _clean(voice.group(1)) if voice else None, _clean(raw)))
+    names = _speaker_names(text for _, _, voice, text in cues if not voice)
+    segments = []
+    for start, end, voice, text in cues:
+        speaker, body = (voice, text) if voice else _split_speaker(text, names)
         if body:
             segments.append(Segment(start, end, body, speaker))
     return segments
@@ -185,8 +199,7 @@ def _from_paragraphs(paragraphs: list[str], kind: str) -> ImportedTranscript:
 
     Paragraphs without a time follow the previous one, lasting their word count at 2.5 words/s.
     """
-    entries: list[tuple[float | None, str | None, str]] = []
-    speaker: str | None = None
+    marked: list[tuple[float | None, str]] = []
     for paragraph in paragraphs:
         text = " ".join(paragraph.split())
         start = None
@@ -194,7 +207,12 @@ def _from_paragraphs(paragraphs: list[str], kind: str) -> ImportedTranscript:
         if match:
             start = _seconds(*match.groups())
             text = text[match.end():]
-        named, text = _split_speaker(text)
+        marked.append((start, text))
+    names = _speaker_names(text for _, text in marked)
+    entries: list[tuple[float | None, str | None, str]] = []
+    speaker: str | None = None
+    for start, text in marked:
+        named, text = _split_speaker(text, names)
         # A turn goes on until the next name: unmarked paragraphs keep the last speaker.
         speaker = named or speaker
         text = _clean(text)

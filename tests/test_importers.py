@@ -182,3 +182,37 @@ def test_writers_round_trip(tmp_path):
     assert parse_txt(tmp_path / "a.txt").segments[0].speaker == "François Ménard"
     (tmp_path / "b.srt").write_text(to_srt(SEGMENTS[1:]), encoding="utf-8")
     assert parse_srt(tmp_path / "b.srt").segments[0].text == "Suite."
+
+
+def test_note_labels_and_words_before_a_colon_are_not_speakers(tmp_path):
+    path = tmp_path / "compte-rendu.txt"
+    path.write_text(
+        "[00:00:00] Zoé : Bonjour à toutes et à tous.\n"
+        "[00:00:04] Remarque : la séance est enregistrée.\n"
+        "[00:00:08] Objectifs de la séance : comprendre les données urbaines.\n"
+        "[00:00:12] Conséquence : il faut des règles. Et des moyens.\n"
+        "[00:00:16] Zoé : Je passe la parole à Karim Benali.\n"
+        "[00:00:20] Karim Benali : Merci.\n",
+        encoding="utf-8",
+    )
+    assert [(s.speaker, s.text) for s in import_transcript(path).segments] == [
+        ("Zoé", "Bonjour à toutes et à tous."),
+        ("Zoé", "Remarque : la séance est enregistrée."),
+        ("Zoé", "Objectifs de la séance : comprendre les données urbaines."),
+        ("Zoé", "Conséquence : il faut des règles. Et des moyens."),
+        ("Zoé", "Je passe la parole à Karim Benali."),
+        ("Karim Benali", "Merci."),
+    ]
+
+
+def test_a_one_word_label_used_once_in_captions_stays_text(tmp_path):
+    path = tmp_path / "captions.srt"
+    path.write_text(
+        "1\n00:00:00,000 --> 00:00:02,000\nExemple : une rue piétonne.\n\n"
+        "2\n00:00:02,000 --> 00:00:04,000\nKarim Benali : Tout à fait.\n",
+        encoding="utf-8",
+    )
+    assert [(s.speaker, s.text) for s in import_transcript(path).segments] == [
+        (None, "Exemple : une rue piétonne."),
+        ("Karim Benali", "Tout à fait."),
+    ]
