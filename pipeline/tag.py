@@ -229,22 +229,34 @@ def entity_index(passages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def select_excerpts(passages: list[dict[str, Any]], vectors: dict[str, np.ndarray], theme_ids: Sequence[str],
                     options: TagOptions, outcome: ReviewOutcome) -> dict[str, list[str]]:
     """Per theme, pinned passages first, then the most relevant passages that do not repeat the
-    ones already chosen (maximal marginal relevance over passage vectors)."""
-    excerpts: dict[str, list[str]] = {}
-    for theme_id in theme_ids:
-        excluded = outcome.excluded.get(theme_id, set())
-        chosen = [pid for pid in outcome.pinned.get(theme_id, []) if pid not in excluded]
-        relevance = {p["id"]: t["score"] for p in passages for t in p["themes"]
-                     if t["id"] == theme_id and p["id"] not in excluded and p["id"] not in chosen}
-        while relevance and len(chosen) < options.excerpts_per_theme:
-            def mmr(pid: str) -> float:
-                redundancy = max((float(vectors[pid] @ vectors[c]) for c in chosen), default=0.0)
-                return options.mmr_lambda * relevance[pid] - (1 - options.mmr_lambda) * redundancy
-            best = max(relevance, key=lambda pid: (mmr(pid), -int(pid[1:])))
-            chosen.append(best)
-            del relevance[best]
-        excerpts[theme_id] = chosen
-    return excerpts
+    ones already chosen (maximal marginal relevance over passage vectors).
+
+    A passage is quoted in one chapter only: chapters are filled together, best (theme,
+    passage) pair first, so a passage that touches several themes (an introduction listing
+    them all) goes to the theme it fits best and the others quote something of their own.
+    Reviewers' pins are kept wherever they are.
+    """
+    chosen = {theme_id: [pid for pid in outcome.pinned.get(theme_id, [])
+                         if pid not in outcome.excluded.get(theme_id, set())] for theme_id in theme_ids}
+    quoted = {pid for pids in chosen.values() for pid in pids}
+    relevance = {theme_id: {p["id"]: t["score"] for p in passages for t in p["themes"]
+                            if t["id"] == theme_id and p["id"] not in outcome.excluded.get(theme_id, set())
+                            and p["id"] not in quoted}
+                 for theme_id in theme_ids}
+
+    def mmr(theme_id: str, pid: str) -> float:
+        redundancy = max((float(vectors[pid] @ vectors[c]) for c in chosen[theme_id]), default=0.0)
+        return options.mmr_lambda * relevance[theme_id][pid] - (1 - options.mmr_lambda) * redundancy
+
+    while True:
+        open_pairs = [(theme_id, pid) for theme_id in theme_ids if len(chosen[theme_id]) < options.excerpts_per_theme
+                      for pid in relevance[theme_id]]
+        if not open_pairs:
+            return chosen
+        theme_id, best = max(open_pairs, key=lambda pair: (mmr(*pair), -int(pair[1][1:])))
+        chosen[theme_id].append(best)
+        for candidates in relevance.values():
+            candidates.pop(best, None)
 
 
 # --------------------------------------------------------------------------- the stage

@@ -11,11 +11,13 @@ import logging
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from pipeline.config import Config, load_config
+from pipeline.config import Config, TagOptions, load_config
 from pipeline.errors import InputError, ModelError
-from pipeline.tag import classify_passages_file, split_passages, tag_file, tag_transcript_cli
+from pipeline.review import ReviewOutcome
+from pipeline.tag import classify_passages_file, select_excerpts, split_passages, tag_file, tag_transcript_cli
 from pipeline.themes import load_nlp
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,8 +61,9 @@ def test_fixed_text_has_exact_passages_and_themes(tagged: dict) -> None:
     assert first["source"] == "tagger" and 0 <= first["score"] <= 1
     assert "gaz à effet de serre" in first["evidence"] and "centre de données" in first["evidence"]
     assert tagged["passages"][0]["key"] == "00:00:00 Bonjour à toutes et à tous"
+    # p002 is about two themes but quoted in one chapter only.
     assert tagged["excerpts"] == {"sobriete": ["p001"], "instrumentation": [], "gouvernance": [],
-                                  "entreprises": [], "vulnerabilites": ["p002"], "societes": ["p003", "p002"]}
+                                  "entreprises": [], "vulnerabilites": ["p002"], "societes": ["p003"]}
 
 
 def test_artefact_header_and_entities(tagged: dict) -> None:
@@ -178,3 +181,19 @@ def test_dev_micro_f1_does_not_regress(config: Config, tmp_path: Path) -> None:
     fn = sum(len(set(r["themes"]) - predicted[r["id"]]) for r in rows)
     micro_f1 = 2 * tp / (2 * tp + fp + fn)
     assert micro_f1 >= DEV_MICRO_F1_FLOOR
+
+
+def test_a_passage_is_quoted_in_one_chapter_only():
+    # p1 lists every theme (an introduction); p2 and p3 are each about one theme.
+    passages = [
+        {"id": "p1", "themes": [{"id": "a", "score": 0.9}, {"id": "b", "score": 0.8}]},
+        {"id": "p2", "themes": [{"id": "a", "score": 0.5}]},
+        {"id": "p3", "themes": [{"id": "b", "score": 0.4}]},
+    ]
+    vectors = {pid: vector for pid, vector in zip(("p1", "p2", "p3"), np.eye(3, dtype=np.float32))}
+    options = TagOptions(excerpts_per_theme=2)
+    excerpts = select_excerpts(passages, vectors, ["a", "b"], options, ReviewOutcome())
+    assert excerpts == {"a": ["p1", "p2"], "b": ["p3"]}
+    # A reviewer's pin stands, even where the passage is quoted elsewhere.
+    pinned = select_excerpts(passages, vectors, ["a", "b"], options, ReviewOutcome(pinned={"b": ["p1"]}))
+    assert pinned == {"a": ["p2"], "b": ["p1", "p3"]}
