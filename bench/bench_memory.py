@@ -7,7 +7,10 @@ and the kernel's exact high-water mark of the largest process (wait4 ru_maxrss) 
 ends; the peak is the larger of the two. The 60-minute recording is generated once by
 make_long_session.py (bench/data/long-session-60/) and reused; the four-hour one is that hour
 played four times over, written once as FLAC (bench/data/long-session-240.flac). Transcription
-decodes in blocks, so the four hours should peak where the one hour does.
+decodes in blocks, so the four hours should peak where the one hour does. The later stages of a
+four-hour session are measured on a transcript made by repeating the 30-minute session's own
+(its `synthese run` must have been done: bench_end_to_end.py does it), imported by a
+`synthese run` that tags, renders and publishes it.
 
     .venv/bin/python bench/bench_memory.py --session-dir bench/data/long-session
 """
@@ -61,6 +64,36 @@ def repeated_recording(source: Path, times: int, target: Path) -> Path:
     return target
 
 
+def repeated_transcript(session_dir: Path, times: int, folder: Path) -> Path:
+    """A workspace in `folder` whose one session is the transcript of `session_dir` repeated
+    `times` times (times shifted), imported instead of a replay; returns its config.yaml."""
+    import yaml
+
+    config = yaml.safe_load((session_dir / "config.yaml").read_text(encoding="utf-8"))
+    session = config["sessions"][0]
+    source = session_dir / "transcripts" / session["id"] / f"{session['id']}.transcript.json"
+    if not source.is_file():
+        sys.exit(f"{source}: not found. Run the session first: .venv/bin/synthese --config "
+                 f"{session_dir / 'config.yaml'} run")
+    transcript = json.loads(source.read_text(encoding="utf-8"))
+    length_s, segments = transcript["duration_s"], []
+    for turn in range(times):
+        for segment in transcript["segments"]:
+            shift = turn * length_s
+            words = [{**w, "start": w["start"] + shift, "end": w["end"] + shift} for w in segment.get("words") or []]
+            segments.append({**segment, "id": len(segments), "start": segment["start"] + shift,
+                             "end": segment["end"] + shift, "words": words or None})
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{session['id']}-x{times}"
+    (folder / f"{name}.transcript.json").write_text(
+        json.dumps({**transcript, "segments": segments, "duration_s": times * length_s}, ensure_ascii=False),
+        encoding="utf-8")
+    session = {key: value for key, value in session.items() if key != "media"}
+    config["sessions"] = [{**session, "id": name, "transcript": f"{name}.transcript.json"}]
+    (folder / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return folder / "config.yaml"
+
+
 def previous_runs(path: Path) -> dict[str, dict]:
     """The runs of the last memory.json, each with the time it was measured, to keep the figures
     of a part skipped this time."""
@@ -87,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip transcribing the 60-minute recording (its last figures are kept)")
     parser.add_argument("--skip-four-hours", action="store_true",
                         help="skip transcribing the four-hour recording (its last figures are kept)")
+    parser.add_argument("--skip-four-hour-run", action="store_true",
+                        help="skip `synthese run` on the four-hour transcript (its last figures are kept)")
     parser.add_argument("--target-mb", type=float, default=2048.0, help="reported, never enforced")
     args = parser.parse_args(argv)
 
@@ -121,6 +156,14 @@ def main(argv: list[str] | None = None) -> int:
             command = [str(args.synthese), "--config", str(args.long_dir / "config.yaml"), "transcribe",
                        str(four_hours), "-o", out_dir]
             runs[f"synthese transcribe ({4 * args.long_minutes:.0f} min)"] = measure(command, 4 * truth["duration_s"])
+    if not args.skip_four_hour_run:
+        truth = load_truth(args.session_dir)
+        times = max(1, round(4 * 3600 / truth["duration_s"]))
+        with tempfile.TemporaryDirectory(prefix="synthese-bench-") as folder:
+            config = repeated_transcript(args.session_dir, times, Path(folder))
+            command = [str(args.synthese), "--config", str(config), "run"]
+            runs[f"synthese run, {times} x {truth['duration_s'] / 60:.0f} min transcript"] = measure(
+                command, times * truth["duration_s"])
 
     rows = [(name, f"{run['audio_s'] / 60:.1f}", f"{run['peak_rss_mb']:.0f}", f"{run['peak_tree_rss_mb']:.0f}",
              f"{run['max_rss_mb']:.0f}", f"{run['wall_s']:.0f}", f"{run.get('cpu_s', float('nan')):.0f}",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,9 +140,10 @@ def _open_media(path: Path):
     return container, container.streams.audio[0]
 
 
-def decode_audio(path: Path) -> Iterator[np.ndarray]:
+def decode_audio(path: Path) -> Generator[np.ndarray, None, int]:
     """The sound of any audio or video file as 16 kHz mono float32 chunks, decoded as they are
-    read: memory holds one chunk, never the recording (four hours would be 0.9 GB).
+    read: memory holds one chunk, never the recording (four hours would be 0.9 GB). Returns the
+    number of damaged packets skipped.
 
     A file that is cut short or damaged raises InputError after its last chunk; `check_audio`
     runs this once before the long work so that the error comes first.
@@ -187,14 +188,14 @@ def decode_audio(path: Path) -> Iterator[np.ndarray]:
     if problem:
         raise InputError(f"{path.name}: the file is truncated or corrupt ({problem}). "
                          "Download or export the recording again.")
-    if bad_packets:
-        log.warning("%s: %d damaged packet(s) skipped", path.name, bad_packets)
+    return bad_packets
 
 
 @dataclass(frozen=True)
 class AudioCheck:
     samples: int  # at 16 kHz
     peak: float  # loudest absolute sample
+    damaged_packets: int = 0  # skipped, as players do: a few milliseconds of sound each
 
     @property
     def duration_s(self) -> float:
@@ -206,11 +207,15 @@ def check_audio(path: Path) -> AudioCheck:
     InputError that would otherwise come at the end of a long transcription. Decoding is cheap
     next to Whisper: an hour of Ogg Vorbis takes about 11 s on 2 cores."""
     samples, peak = 0, 0.0
-    for chunk in decode_audio(path):
+    chunks = decode_audio(path)
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration as end:
+            return AudioCheck(samples, peak, damaged_packets=end.value)
         samples += len(chunk)
         if len(chunk):
             peak = max(peak, float(np.abs(chunk).max()))
-    return AudioCheck(samples, peak)
 
 
 def load_audio(path: Path, *, max_s: float | None = None) -> np.ndarray:
@@ -464,6 +469,9 @@ def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Pa
     language = options.language if options.language not in ("", "auto") else None
     checked = check_audio(source)
     result = AsrResult([], round(checked.duration_s, 3), language, None)
+    if checked.damaged_packets:
+        result.warnings.append(f"{source.name}: {checked.damaged_packets} damaged packet(s) skipped: the sound "
+                               "has gaps of a few milliseconds there")
     if checked.peak < SILENT_PEAK:
         result.warnings.append(f"{source.name}: no sound in the recording (silence only): the transcript is empty")
         return result

@@ -7,8 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline.config import load_config
 from pipeline.errors import InputError
-from pipeline.transcribe import load_audio
+from pipeline.transcribe import check_audio, load_audio, transcribe_audio
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def write_mp3(path: Path, seconds: float) -> None:
@@ -40,3 +43,22 @@ def test_truncated_mp3_is_reported(tmp_path):
         "coupé.mp3: the file is truncated or corrupt (the sound stops at 10.0 s of 20.0 s). "
         "Download or export the recording again."
     )
+
+
+def test_a_few_damaged_packets_are_skipped_and_reported(tmp_path):
+    whole = tmp_path / "replay.mp3"
+    write_mp3(whole, 20.0)
+    data = bytearray(whole.read_bytes())
+    noise = np.random.default_rng(1).integers(0, 256, 300, dtype=np.uint8).tobytes()
+    for share in (0.3, 0.5, 0.7):  # three bursts of garbage, as a bad transfer leaves
+        at = int(len(data) * share)
+        data[at:at + len(noise)] = noise
+    damaged = tmp_path / "abîmé.mp3"
+    damaged.write_bytes(bytes(data))
+
+    checked = check_audio(damaged)
+    assert checked.damaged_packets >= 3
+    assert abs(checked.duration_s - 20.0) < 1.0
+    result = transcribe_audio(damaged, load_config(REPO / "config.yaml"), hints="", checkpoint=None)
+    assert result.warnings[0] == (f"abîmé.mp3: {checked.damaged_packets} damaged packet(s) skipped: "
+                                  "the sound has gaps of a few milliseconds there")
