@@ -64,6 +64,7 @@ class Passage:
 # A very long turn (a lecture, or a transcript without speakers) is parsed in pieces of about
 # this many words, cut between segments, so memory stays flat on an ordinary laptop.
 MAX_TURN_WORDS = 3000
+REPEAT_OVERLAP = 0.6  # share of word pairs in common from which two passages are one said twice
 
 
 def _turns(segments: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -226,6 +227,17 @@ def entity_index(passages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- excerpts
 
 
+def _word_pairs(text: str) -> set[tuple[str, str]]:
+    words = re.findall(r"\w+", text.lower())
+    return set(zip(words, words[1:]))
+
+
+def _repeats(a: set[tuple[str, str]], b: set[tuple[str, str]]) -> bool:
+    """Whether two passages say the same thing in mostly the same words (a text read twice, a
+    caption repeated): word vectors cannot tell, distinct passages on one topic reach 0.95."""
+    return bool(a and b) and len(a & b) / len(a | b) >= REPEAT_OVERLAP
+
+
 def select_excerpts(passages: list[dict[str, Any]], vectors: dict[str, np.ndarray], theme_ids: Sequence[str],
                     options: TagOptions, outcome: ReviewOutcome) -> dict[str, list[str]]:
     """Per theme, pinned passages first, then the most relevant passages that do not repeat the
@@ -234,8 +246,10 @@ def select_excerpts(passages: list[dict[str, Any]], vectors: dict[str, np.ndarra
     A passage is quoted in one chapter only: chapters are filled together, best (theme,
     passage) pair first, so a passage that touches several themes (an introduction listing
     them all) goes to the theme it fits best and the others quote something of their own.
-    Reviewers' pins are kept wherever they are.
+    Reviewers' pins are kept wherever they are. A passage that repeats one already quoted is
+    not quoted again.
     """
+    pairs = {p["id"]: _word_pairs(p.get("text", "")) for p in passages}
     chosen = {theme_id: [pid for pid in outcome.pinned.get(theme_id, [])
                          if pid not in outcome.excluded.get(theme_id, set())] for theme_id in theme_ids}
     quoted = {pid for pids in chosen.values() for pid in pids}
@@ -243,6 +257,14 @@ def select_excerpts(passages: list[dict[str, Any]], vectors: dict[str, np.ndarra
                             if t["id"] == theme_id and p["id"] not in outcome.excluded.get(theme_id, set())
                             and p["id"] not in quoted}
                  for theme_id in theme_ids}
+
+    def no_longer_candidate(quoted_pid: str) -> None:
+        for candidates in relevance.values():
+            for pid in [pid for pid in candidates if pid == quoted_pid or _repeats(pairs[pid], pairs.get(quoted_pid, set()))]:
+                del candidates[pid]
+
+    for pid in quoted:
+        no_longer_candidate(pid)
 
     def mmr(theme_id: str, pid: str) -> float:
         redundancy = max((float(vectors[pid] @ vectors[c]) for c in chosen[theme_id]), default=0.0)
@@ -255,8 +277,7 @@ def select_excerpts(passages: list[dict[str, Any]], vectors: dict[str, np.ndarra
             return chosen
         theme_id, best = max(open_pairs, key=lambda pair: (mmr(*pair), -int(pair[1][1:])))
         chosen[theme_id].append(best)
-        for candidates in relevance.values():
-            candidates.pop(best, None)
+        no_longer_candidate(best)
 
 
 # --------------------------------------------------------------------------- the stage

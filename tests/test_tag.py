@@ -197,3 +197,16 @@ def test_a_passage_is_quoted_in_one_chapter_only():
     # A reviewer's pin stands, even where the passage is quoted elsewhere.
     pinned = select_excerpts(passages, vectors, ["a", "b"], options, ReviewOutcome(pinned={"b": ["p1"]}))
     assert pinned == {"a": ["p2"], "b": ["p1", "p3"]}
+
+
+def test_a_passage_said_twice_is_quoted_once():
+    said = "La sobriété numérique commence par mesurer ce que consomment nos centres de données."
+    passages = [
+        {"id": "p1", "text": said, "themes": [{"id": "a", "score": 0.9}]},
+        {"id": "p2", "text": "Bref. " + said, "themes": [{"id": "a", "score": 0.85}, {"id": "b", "score": 0.95}]},
+        {"id": "p3", "text": "Les capteurs de trafic ne disent rien des usages.", "themes": [{"id": "a", "score": 0.3}]},
+    ]
+    vectors = {pid: vector for pid, vector in zip(("p1", "p2", "p3"), np.eye(3, dtype=np.float32))}
+    excerpts = select_excerpts(passages, vectors, ["a", "b"], TagOptions(excerpts_per_theme=3), ReviewOutcome())
+    # p2 fits b best and is quoted there; p1, the same words, is then quoted nowhere.
+    assert excerpts == {"a": ["p3"], "b": ["p2"]}
