@@ -9,7 +9,6 @@ PDF <= 10 s, DOCX <= 3 s. It never fails on time: it measures.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import random

@@ -13,7 +13,6 @@ duration) and writes bench/results/transcribe.json. Never fails on an absolute t
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys

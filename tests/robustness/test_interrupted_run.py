@@ -4,7 +4,6 @@ and never leaves a half-written document where a reader could download it."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
