@@ -25,7 +25,13 @@ sys.path.insert(0, str(REPO))
 from pipeline.artefacts import write_json  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
 from pipeline.textnorm import word_errors  # noqa: E402
-from pipeline.transcribe import check_audio, transcribe_audio, vocabulary_hints  # noqa: E402
+from pipeline.transcribe import (  # noqa: E402
+    _decode_options,
+    check_audio,
+    load_audio,
+    transcribe_audio,
+    vocabulary_hints,
+)
 from pipeline.whisper_model import load_whisper  # noqa: E402
 
 ASR = REPO.parent / "shared" / "eval" / "asr"
@@ -48,15 +54,37 @@ def run_sequential(path: Path, config, model, hints: str) -> str:
     return " ".join(s.text.strip() for s in segments)
 
 
-# The first is the stage's default; the speed ratio compares it with the last.
+def run_without_hints(path: Path, config, model, hints: str) -> str:
+    return run_default(path, config, model, "")
+
+
+def run_beam_2(path: Path, config, model, hints: str) -> str:
+    narrow = config.model_copy(update={"transcribe": config.transcribe.model_copy(update={"beam_size": 2})})
+    return run_default(path, narrow, model, hints)
+
+
+def run_without_timestamps(path: Path, config, model, hints: str) -> str:
+    """The default's decoding with one segment per voice-activity chunk (up to 30 s)."""
+    from faster_whisper import BatchedInferencePipeline
+
+    decode = {**_decode_options(config, hints), "without_timestamps": True}
+    segments, _ = BatchedInferencePipeline(model).transcribe(load_audio(path), language=config.transcribe.language,
+                                                             **decode)
+    return " ".join(s.text for s in segments)
+
+
+# The first is the stage's default; the speed ratio compares it with "sequential beam 5".
 SETTINGS = {"default (batched + VAD)": run_default, "batched: false": run_pipeline_sequential,
             "sequential beam 5": run_sequential}
+# Alternatives to the default, measured with --explore.
+EXPLORED = {"default without hints": run_without_hints, "default with beam 2": run_beam_2,
+            "default without timestamps": run_without_timestamps}
 
 
-def measure(items: list[tuple[Path, str]], config, model, hints: str) -> dict:
+def measure(items: list[tuple[Path, str]], config, model, hints: str, settings: dict) -> dict:
     """{setting: {wer, rtf, seconds, audio_s, files: [...]}} for one group of files."""
     results = {}
-    for name, runner in SETTINGS.items():
+    for name, runner in settings.items():
         errors = words = 0
         seconds = audio_s = 0.0
         files = []
@@ -79,6 +107,8 @@ def main() -> None:
     parser.add_argument("--audio", type=Path, help="a long recording to add to the comparison")
     parser.add_argument("--reference", type=Path, help="the reference text of --audio")
     parser.add_argument("--session", help="prompt --audio with this session's vocabulary hints (speakers, title)")
+    parser.add_argument("--explore", action="store_true",
+                        help="also measure alternatives: no vocabulary hints, beam 2, no timestamps")
     parser.add_argument("--config", type=Path, default=REPO / "config.yaml")
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "transcribe.json")
     args = parser.parse_args()
@@ -102,7 +132,8 @@ def main() -> None:
     print(f"{'files':<28} {'setting':<26} {'WER':>6} {'RTF':>7} {'time s':>8} {'audio s':>8}")
     for group, items in groups.items():
         session = config.session(args.session) if args.session and group != "fleurs" else None
-        results = measure(items, config, model, vocabulary_hints(config, session))
+        results = measure(items, config, model, vocabulary_hints(config, session),
+                          {**SETTINGS, **(EXPLORED if args.explore else {})})
         default, sequential = results[next(iter(SETTINGS))], results["sequential beam 5"]
         speedup = sequential["seconds"] / default["seconds"] if default["seconds"] else float("nan")
         report["groups"][group] = {"settings": results, "speedup_default_vs_sequential": round(speedup, 2)}
