@@ -66,6 +66,7 @@ class AsrResult:
     language_probability: float | None
     dropped: Dropped = field(default_factory=Dropped)
     warnings: list[str] = field(default_factory=list)
+    source_sha256: str = ""  # hashed once: a replay can be GBs
 
 
 def is_transcript_file(path: Path) -> bool:
@@ -483,7 +484,7 @@ def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Pa
     options = config.transcribe
     language = options.language if options.language not in ("", "auto") else None
     checked = check_audio(source)
-    result = AsrResult([], round(checked.duration_s, 3), language, None)
+    result = AsrResult([], round(checked.duration_s, 3), language, None, source_sha256=file_hash(source))
     if checked.damaged_packets:
         result.warnings.append(f"{source.name}: {checked.damaged_packets} damaged packet(s) skipped: the sound "
                                "has gaps of a few milliseconds there")
@@ -496,7 +497,7 @@ def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Pa
                              compute_type=options.compute_type, cpu_threads=options.cpu_threads,
                              allow_download=options.allow_download)
     decode = _decode_options(config, hints)
-    source_sha256 = file_hash(source)
+    source_sha256 = result.source_sha256
     options_key = hash_of(options.model_dump(mode="json"), decode, language)
     start_s = 0.0
     resumed = _read_checkpoint(checkpoint, source_sha256, options_key) if checkpoint else None
@@ -582,7 +583,7 @@ def _transcribe_file(source: Path, config: Config, session: Session | None, *, o
             "model": None,
         }
         dropped = Dropped()
-        kind = imported.kind
+        kind, source_sha256 = imported.kind, file_hash(source)
     else:
         from pipeline.whisper_model import model_description
 
@@ -596,7 +597,7 @@ def _transcribe_file(source: Path, config: Config, session: Session | None, *, o
             "duration_s": result.duration_s,
             "model": model_description(config.transcribe.model, config.transcribe.compute_type),
         }
-        kind = "audio"
+        kind, source_sha256 = "audio", result.source_sha256
     if session is not None and len(session.speakers) == 1 and not any(s.speaker for s in segments):
         # One declared speaker: every word is theirs.
         for segment in segments:
@@ -605,7 +606,7 @@ def _transcribe_file(source: Path, config: Config, session: Session | None, *, o
         log.warning("%s", warning)
     data = artefact(
         TRANSCRIPT_SCHEMA, inputs_hash, options,
-        source={"file": source.name, "sha256": file_hash(source), "kind": kind},
+        source={"file": source.name, "sha256": source_sha256, "kind": kind},
         **payload,
         segments=[s.as_dict(i) for i, s in enumerate(segments)],
         dropped=vars(dropped),
