@@ -254,8 +254,7 @@ def select_excerpts(passages: list[dict[str, Any]], vectors: dict[str, np.ndarra
                          if pid not in outcome.excluded.get(theme_id, set())] for theme_id in theme_ids}
     quoted = {pid for pids in chosen.values() for pid in pids}
     relevance = {theme_id: {p["id"]: t["score"] for p in passages for t in p["themes"]
-                            if t["id"] == theme_id and p["id"] not in outcome.excluded.get(theme_id, set())
-                            and p["id"] not in quoted}
+                            if t["id"] == theme_id and p["id"] not in outcome.excluded.get(theme_id, set())}
                  for theme_id in theme_ids}
 
     def no_longer_candidate(quoted_pid: str) -> None:
