@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.artefacts import write_text
+from synthese.storage import write_text
 from measure import REPO, SYNTHESE, Measurement, load_truth, print_table, run_measured, write_results
 
 
@@ -37,8 +37,8 @@ def add_review_decision(review_path: Path, tags: dict) -> str:
     """Edit the review file as a reviewer would: exclude the first excerpt of the first theme that
     has one (`exclude: [{passage: "<key>", theme: <id>}]`, the key as tags.json gives it).
     Returns the decision, described."""
-    theme, excerpts = next((t, ids) for t, ids in tags["excerpts"].items() if ids)
-    key = next(p["key"] for p in tags["passages"] if p["id"] == excerpts[0])
+    theme, quotes = next((t, quotes) for t, quotes in tags["excerpts"].items() if quotes)
+    key = next(p["key"] for p in tags["passages"] if p["id"] == quotes[0]["passage"])
     item = "{passage: " + json.dumps(key, ensure_ascii=False) + ", theme: " + theme + "}"
     text = review_path.read_text(encoding="utf-8")
     # Edit the text, comments kept, as a person would; any other layout goes through YAML.

@@ -76,9 +76,9 @@ def evaluate(tags: dict, truth: dict, k: int = 3, min_overlap_s: float = 2.0) ->
     truth_passages = truth["passages"]
     labelled_s = sum(p["end"] - p["start"] for p in truth_passages)
     themes = {}
-    for theme, excerpt_ids in tags["excerpts"].items():
+    for theme, quotes in tags["excerpts"].items():
         judged = []
-        for excerpt_id in excerpt_ids[:k]:
+        for excerpt_id in [q["passage"] for q in quotes][:k]:
             passage = passages[excerpt_id]
             verdict = judge_excerpt(passage, theme, truth_passages, min_overlap_s)
             judged.append({"id": excerpt_id, "start": passage["start"], "end": passage["end"], **verdict})

@@ -20,8 +20,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.artefacts import write_json  # noqa: E402
-from pipeline.config import load_config  # noqa: E402
+from synthese.storage import write_json  # noqa: E402
+from synthese.artefacts import Tags, Transcript  # noqa: E402
+from synthese.config import load_config  # noqa: E402
 
 SEGMENTS = 700
 PASSAGES = 250
@@ -103,35 +104,38 @@ def synthetic_session(seed: int = 7) -> tuple[dict, dict]:
         topic = topics[chunk[0]["id"]]
         tagged = []
         if topic:
+            terms = rng.sample(["consommation énergétique", "capteur", "donnée", "contrat", "start-up",
+                                "cybersécurité", "habitant", "plateforme"], 3)
             tagged.append({"id": topic, "score": round(rng.uniform(0.55, 0.95), 2),
-                           "evidence": rng.sample(["consommation énergétique", "capteur", "donnée", "contrat",
-                                                   "start-up", "cybersécurité", "habitant", "plateforme"], 3),
-                           "source": "tagger"})
+                           "evidence": [{"kind": "keyword", "term": term} for term in terms], "source": "tagger"})
             if rng.random() < 0.3:
                 other = rng.choice([t for t in themes if t != topic])
-                tagged.append({"id": other, "score": 0.52, "evidence": ["infrastructure"], "source": "tagger"})
+                tagged.append({"id": other, "score": 0.52, "evidence": [{"kind": "keyword", "term": "infrastructure"}],
+                               "source": "tagger"})
         entities = [{"text": t, "label": lab} for t, lab in rng.sample(ENTITIES, 2)] if rng.random() < 0.3 else []
-        passages.append({"id": f"p{n + 1:03d}", "start": chunk[0]["start"], "end": chunk[-1]["end"],
+        passages.append({"id": f"p{n + 1:03d}", "key": f"p{n + 1:03d}", "start": chunk[0]["start"], "end": chunk[-1]["end"],
                          "speaker": chunk[0]["speaker"], "text": " ".join(s["text"] for s in chunk),
                          "themes": tagged, "entities": entities})
-    excerpts = {t: [p["id"] for p in sorted((p for p in passages if any(x["id"] == t for x in p["themes"])),
-                                            key=lambda p: -p["themes"][0]["score"])[:3]] for t in themes}
+    excerpts = {t: [{"passage": p["id"], "start": p["start"], "end": p["end"], "text": p["text"]}
+                    for p in sorted((p for p in passages if any(x["id"] == t for x in p["themes"])),
+                                    key=lambda p: -p["themes"][0]["score"])[:3]] for t in themes}
     found: dict = {}
     for p in passages:
         for e in p["entities"]:
             found.setdefault((e["text"], e["label"]), []).append(p["id"])
-    transcript = {"schema": "synthese.transcript/1", "language": "fr", "duration_s": DURATION_S,
+    transcript = {"schema": "synthese.transcript/2", "language": "fr", "duration_s": DURATION_S,
+                  "source": {"file": "bench.ogg", "sha256": "0", "kind": "audio"},
                   "model": {"name": "small", "engine": "faster-whisper 1.2.1"}, "segments": segments}
     tags = {
-        "schema": "synthese.tags/1", "session_id": "seance-2", "transcript": "bench.transcript.json",
+        "schema": "synthese.tags/2", "session_id": "seance-2", "transcript": "bench.transcript.json",
         "language": "fr", "duration_s": DURATION_S,
         "models": {"asr": transcript["model"], "nlp": "fr_core_news_md 3.8.0"},
         "codebook": {"version": "bench", "themes": []},
         "passages": passages, "excerpts": excerpts,
         "entities": [{"text": t, "label": lab, "count": len(ps), "passages": ps} for (t, lab), ps in found.items()],
-        "review": {"status": "not reviewed", "decisions_applied": 0},
+        "review": {"file": "bench.review.yaml", "status": "not reviewed", "decisions_applied": 0},
     }
-    return tags, transcript
+    return Tags.model_validate(tags), Transcript.model_validate(transcript)
 
 
 def timed(step, *args):
@@ -147,9 +151,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per format; the best is kept")
     args = parser.parse_args()
 
-    from pipeline import render, render_docx
-    from pipeline.charts import write_charts
-    from pipeline.document import build_document
+    from synthese import render_docx
+    from synthese.charts import write_charts
+    from synthese.compose import SessionInputs, build_document
+    from synthese.render_html import render_html
+    from synthese.render_pdf import restricted_fetcher, write_pdf
 
     config = load_config(REPO / "tests" / "data" / "render_config.yaml")
     session = config.session("seance-2")
@@ -159,15 +165,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder)
         for _ in range(args.repeat):
-            doc, seconds = timed(build_document, tags, transcript, session, config)
+            doc, seconds = timed(build_document, SessionInputs(session, tags, transcript), config)
             times["document"].append(seconds)
             _, seconds = timed(write_charts, doc.charts, out)
             times["charts"].append(seconds)
-            html, seconds = timed(render.render_html, doc)
+            html, seconds = timed(render_html, doc, config.templates)
             times["html"].append(seconds)
             _, seconds = timed(render_docx.write_docx, doc, out / "bench.docx", out)
             times["docx"].append(seconds)
-            _, seconds = timed(render.write_pdf, html, out / "bench.pdf", out)
+            fetcher = restricted_fetcher([*config.templates.folders, out])
+            _, seconds = timed(write_pdf, html, out / "bench.pdf", out, fetcher)
             times["pdf"].append(seconds)
         from pypdf import PdfReader
 
@@ -178,7 +185,7 @@ def main() -> None:
     result = {
         "schema": "synthese.bench.render/1",
         "session": {"duration_s": DURATION_S, "segments": SEGMENTS, "passages": PASSAGES,
-                    "excerpts": sum(len(v) for v in tags["excerpts"].values()), "annex_paragraphs": len(doc.annex)},
+                    "excerpts": sum(len(v) for v in tags.excerpts.values()), "annex_paragraphs": len(doc.annex)},
         "seconds": best,
         "cpu_seconds": best_cpu,
         "load_average": list(os.getloadavg()),

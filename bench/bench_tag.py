@@ -26,10 +26,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.artefacts import write_json  # noqa: E402
-from pipeline.config import TagOptions, load_config  # noqa: E402
-from pipeline.tag import tag_file  # noqa: E402
-from pipeline.themes import ThemeClassifier, load_nlp  # noqa: E402
+from synthese.storage import write_json  # noqa: E402
+from synthese.config import TagOptions, load_config  # noqa: E402
+from synthese.tagging import tag_file  # noqa: E402
+from synthese.themes import ThemeClassifier, load_nlp  # noqa: E402
 
 DEV = REPO.parent / "shared" / "eval" / "themes" / "dev.jsonl"
 RESULTS = REPO / "bench" / "results" / "tag.json"
@@ -60,7 +60,7 @@ def dev_features(rows: list[dict], classifier: ThemeClassifier) -> tuple[np.ndar
 
 
 def predict(counts: np.ndarray, sims: np.ndarray, p: dict) -> np.ndarray:
-    """Vectorised pipeline.themes.combine: the score of every passage and theme."""
+    """Vectorised synthese.themes.combine: the score of every passage and theme."""
     kw = 1.0 - np.exp(-counts / p["keyword_saturation"])
     sim = np.clip((sims - p["similarity_low"]) / (p["similarity_high"] - p["similarity_low"]), 0, 1)
     weight = p["keyword_weight"]

@@ -22,17 +22,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.artefacts import write_json  # noqa: E402
-from pipeline.config import load_config  # noqa: E402
-from pipeline.textnorm import word_errors  # noqa: E402
-from pipeline.transcribe import (  # noqa: E402
+from synthese.storage import write_json  # noqa: E402
+from synthese.config import load_config  # noqa: E402
+from synthese.textnorm import word_errors  # noqa: E402
+from synthese.transcription import (  # noqa: E402
     _decode_options,
     check_audio,
     load_audio,
     transcribe_audio,
     vocabulary_hints,
 )
-from pipeline.whisper_model import load_whisper  # noqa: E402
+from synthese.whisper_model import load_whisper  # noqa: E402
 
 ASR = REPO.parent / "shared" / "eval" / "asr"
 

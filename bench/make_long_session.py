@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pipeline.artefacts import write_json, write_text
+from synthese.storage import write_json, write_text
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

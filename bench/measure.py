@@ -18,13 +18,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.artefacts import write_json
+from synthese.storage import write_json
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 SYNTHESE = REPO / ".venv" / "bin" / "synthese"
 
-# "<session>: transcribe…" and "publish: 1 session(s) into …": the stage markers pipeline.run logs.
+# "<session>: transcribe…" and "publish: 1 session(s) into …": the stage markers synthese.run logs.
 STAGE_LINE = re.compile(r"^(?P<session>[a-z0-9][a-z0-9_-]*): (?P<stage>transcribe|tag|render)…")
 PUBLISH_LINE = re.compile(r"^publish: ")
 

@@ -1,3 +1,3 @@
-from pipeline.cli import main
+from synthese.cli import main
 
 main()

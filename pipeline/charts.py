@@ -10,8 +10,8 @@ import io
 import logging
 from pathlib import Path
 
-from pipeline.artefacts import write_bytes
-from pipeline.document import Chart
+from synthese.storage import write_bytes
+from synthese.document import Chart
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import click
 
-from pipeline import __version__
-from pipeline.errors import SyntheseError
+from synthese import __version__
+from synthese.errors import SyntheseError
 
-log = logging.getLogger("pipeline")
+log = logging.getLogger("synthese")
 
 
 class SyntheseGroup(click.Group):
@@ -69,7 +69,7 @@ def cli(ctx: click.Context, config_path: Path, quiet: bool, debug: bool) -> None
 
 
 def _config(ctx: click.Context):
-    from pipeline.config import load_config
+    from synthese.config import load_config
 
     return load_config(ctx.obj["config_path"])
 
@@ -80,7 +80,7 @@ def _config(ctx: click.Context):
 @click.pass_context
 def run(ctx: click.Context, session_ids: tuple[str, ...], force: bool) -> None:
     """Run every stage for the sessions in config.yaml (all, or SESSION_IDS) and publish."""
-    from pipeline.run import run_all
+    from synthese.run import run_all
 
     report = run_all(_config(ctx), list(session_ids) or None, force=force, quiet=ctx.obj["quiet"])
     if report.failed:
@@ -101,10 +101,10 @@ def run(ctx: click.Context, session_ids: tuple[str, ...], force: bool) -> None:
 def transcribe(ctx: click.Context, inputs: tuple[Path, ...], output_dir: Path, model: str | None,
                language: str | None) -> None:
     """Transcribe replays (audio/video) or import transcripts (VTT, SRT, TXT, DOCX, JSON)."""
-    from pipeline.transcribe import transcribe_inputs
+    from synthese.run import transcribe_files
 
-    transcribe_inputs(list(inputs), _config(ctx), output_dir=output_dir, model=model,
-                      language=language, quiet=ctx.obj["quiet"])
+    transcribe_files(list(inputs), _config(ctx), output_dir=output_dir, model=model,
+                     language=language, quiet=ctx.obj["quiet"])
 
 
 @cli.command()
@@ -116,15 +116,15 @@ def transcribe(ctx: click.Context, inputs: tuple[Path, ...], output_dir: Path, m
 @click.pass_context
 def tag(ctx: click.Context, transcript: Path | None, output: Path | None, passages: Path | None) -> None:
     """Split a transcript into passages and tag them by theme (writes <stem>.tags.json)."""
-    from pipeline.tag import classify_passages_file, tag_transcript_cli
+    from synthese.run import classify_file, tag_file
 
     config = _config(ctx)
     if passages:
         if output is None:
             raise SyntheseError("--passages needs -o OUT.jsonl, the file to write the themes to.")
-        classify_passages_file(passages, output, config)
+        classify_file(passages, output, config)
     elif transcript:
-        tag_transcript_cli(transcript, config, output_dir=output)
+        tag_file(transcript, config, output_dir=output)
     else:
         raise SyntheseError("give a TRANSCRIPT.json to tag, or --passages IN.jsonl -o OUT.jsonl.")
 
@@ -136,31 +136,30 @@ def tag(ctx: click.Context, transcript: Path | None, output: Path | None, passag
 @click.pass_context
 def render(ctx: click.Context, tags: Path, output_dir: Path | None, formats: str | None) -> None:
     """Render a tagged session as PDF, DOCX and HTML."""
-    from pipeline.render import render_cli
+    from synthese.run import render_file
 
     chosen = [f.strip() for f in formats.split(",") if f.strip()] if formats else None
-    render_cli(tags, _config(ctx), output_dir=output_dir, formats=chosen)
+    render_file(tags, _config(ctx), output_dir=output_dir, formats=chosen)
 
 
 @cli.command()
 @click.pass_context
 def publish(ctx: click.Context) -> None:
     """Build the readers' site in outputs/ from the rendered sessions (atomically)."""
-    from pipeline.publish import publish_site
-    from pipeline.workspace import Workspace
+    from synthese.run import publish_workspace
+    from synthese.workspace import Workspace
 
     ws = Workspace(_config(ctx))
     with ws.lock():
-        rendered = [s for s in ws.config.sessions if ws.stage_state(s, "render") == "done"]
-        site = publish_site(ws, rendered)
-    log.info("Published %d session(s) to %s", len(rendered), site)
+        site = publish_workspace(ws)
+    log.info("Published %d session(s) to %s", len(site.sessions), ws.outputs_dir)
 
 
 @cli.command()
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Show, per session, which stages are done, stale or missing."""
-    from pipeline.workspace import STAGES, Workspace
+    from synthese.workspace import STAGES, Workspace
 
     ws = Workspace(_config(ctx))
     rows = ws.status()
@@ -174,6 +173,8 @@ def status(ctx: click.Context) -> None:
             ws.config.source_of(session)
         except SyntheseError as exc:
             click.echo(f"Warning: session {session.id}: {exc}", err=True)
+        for note in ws.notes(session):
+            click.echo(f"Note: session {session.id}: {note}")
 
 
 @cli.command()
@@ -181,10 +182,21 @@ def status(ctx: click.Context) -> None:
 @click.pass_context
 def serve(ctx: click.Context, port: int) -> None:
     """Preview the published site on http://127.0.0.1:PORT/."""
-    from pipeline.publish import serve_site
-    from pipeline.workspace import Workspace
+    from synthese.serve import serve_site
+    from synthese.workspace import Workspace
 
     serve_site(Workspace(_config(ctx)).outputs_dir, port)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+def init(folder: Path) -> None:
+    """Create a new cycle's folder: a commented config.yaml with the codebook, transcripts/, outputs/."""
+    from synthese.scaffold import create_cycle_folder
+
+    config = create_cycle_folder(folder)
+    log.info("Created %s. Edit it (the cycle, its sessions), put the replays in %s, then run:\n"
+             "  synthese --config %s run", config, folder / "transcripts", config)
 
 
 def main() -> None:

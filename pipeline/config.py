@@ -14,7 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipeline.errors import ConfigError
+from synthese.errors import ConfigError
+from synthese.resources import TemplateSet
 
 SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 THEME_ID = SESSION_ID
@@ -159,6 +160,9 @@ class RenderOptions(Strict):
     formats: list[Literal["pdf", "docx", "html"]] = ["pdf", "docx", "html"]
     transcript_annex: bool = True
     author: str = ""
+    # A folder of templates, stylesheets or wording.fr.yaml that replace the shipped ones file by
+    # file (relative to config.yaml); the rest comes from the package.
+    templates: Path | None = None
 
 
 class PublishOptions(Strict):
@@ -210,6 +214,19 @@ class Config(Strict):
         """'config.yaml, line N' for a key, to point staff at the place to fix."""
         line = self.lines.get(_loc_key(loc))
         return f"{self.path.name}, line {line}" if line else self.path.name
+
+    @property
+    def templates(self) -> TemplateSet:
+        """The templates and wording this cycle's documents and site use."""
+        folder = self.render.templates
+        if folder is None:
+            return TemplateSet()
+        path = self.resolve(folder)
+        if not path.is_dir():
+            raise ConfigError(f"{self.where('render', 'templates')}: render.templates: folder not found: {folder}. "
+                              f"Fix the path (relative to {self.path.name}) or remove the key to use the "
+                              "templates shipped with Synthèse.")
+        return TemplateSet(path.resolve())
 
     def source_of(self, session: Session) -> Path:
         """The session's input file, checked: a missing file names the key and the line to fix."""

@@ -13,6 +13,10 @@ class InputError(SyntheseError):
     """A media or transcript file cannot be used."""
 
 
+class ArtefactError(SyntheseError):
+    """A stage's artefact is missing, of another kind or version, or malformed."""
+
+
 class ModelError(SyntheseError):
     """A model (Whisper or spaCy) cannot be loaded."""
 

@@ -8,6 +8,7 @@ and nothing in the text is interpreted further.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -17,11 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputError
+from synthese.errors import InputError
 
 TRANSCRIPT_SUFFIXES = (".vtt", ".srt", ".txt", ".docx", ".json")
 WORDS_PER_SECOND = 2.5  # speaking rate used to give times to a transcript that has none
-TRANSCRIPT_SCHEMA = "synthese.transcript/1"
+TRANSCRIPT_SCHEMAS = ("synthese.transcript/1", "synthese.transcript/2")
+
+
+def is_transcript_file(path: Path) -> bool:
+    """True for an existing transcript (.vtt .srt .txt .docx .json) rather than a recording."""
+    return Path(path).suffix.lower() in TRANSCRIPT_SUFFIXES
 
 
 @dataclass
@@ -60,12 +66,17 @@ _NAME_PREFIX = re.compile(
     r"\s?:\s+(?P<text>\S.*)$",
     re.DOTALL,
 )
-# First words of `Label :` prefixes that open a note, a heading or an aside, not a turn.
-_NOTE_LABELS = frozenset({
-    "attention", "conclusion", "définition", "exemple", "exemples", "important", "introduction",
-    "n.b", "nb", "note", "notes", "objectif", "objectifs", "ordre", "pause", "ps", "rappel",
-    "remarque", "remarques", "résumé", "source", "sources", "sujet", "synthèse", "thème", "thèmes",
-})
+
+
+@functools.lru_cache(maxsize=1)
+def _note_labels() -> frozenset[str]:
+    """First words of `Label :` prefixes that open a note, a heading or an aside, not a turn
+    (the wording's `note_labels`)."""
+    from synthese.resources import TemplateSet
+
+    return frozenset(label.lower() for label in TemplateSet().wording()["note_labels"])
+
+
 _TAG = re.compile(r"<[^>]*>")
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)?\s+([^>]+)>")
 
@@ -107,7 +118,7 @@ def _speaker_names(texts: Iterable[str]) -> set[str]:
     that opens a note ("Remarque : …"), which a single capitalised word used once usually is."""
     counts = Counter(match.group("name").strip() for text in texts if (match := _NAME_PREFIX.match(text)))
     return {name for name, count in counts.items()
-            if name.split()[0].lower().rstrip(".") not in _NOTE_LABELS and (count >= 2 or len(name.split()) >= 2)}
+            if name.split()[0].lower().rstrip(".") not in _note_labels() and (count >= 2 or len(name.split()) >= 2)}
 
 
 def _split_speaker(text: str, names: set[str]) -> tuple[str | None, str]:
@@ -270,8 +281,8 @@ def parse_json(path: Path) -> ImportedTranscript:
         data = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path.name}, line {exc.lineno}: not valid JSON ({exc.msg}). Fix the file.") from None
-    if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("synthese.transcript/"):
-        raise InputError(f"{path.name}: not a Synthèse transcript (no 'schema': '{TRANSCRIPT_SCHEMA}'). "
+    if not isinstance(data, dict) or data.get("schema") not in TRANSCRIPT_SCHEMAS:
+        raise InputError(f"{path.name}: not a Synthèse transcript (no 'schema': '{TRANSCRIPT_SCHEMAS[-1]}'). "
                          "Import captions as .vtt or .srt, or text as .txt or .docx.")
     segments = []
     for index, item in enumerate(data.get("segments") or []):

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from pipeline.document import Excerpt, SynthesisDocument, Table
-from pipeline.typography import NBSP, NNBSP
+from synthese.document import Excerpt, SynthesisDocument, Table
+from synthese.typography import NBSP, NNBSP
 
 log = logging.getLogger(__name__)
 
@@ -339,3 +339,10 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
         _small(document.add_paragraph(), line, colour=INK)
 
     document.save(str(target))
+
+
+class DocxWriter:
+    extension = "docx"
+
+    def write(self, doc: SynthesisDocument, target: Path, assets_dir: Path, templates, html: str) -> None:
+        write_docx(doc, target, assets_dir)

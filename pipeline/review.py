@@ -16,12 +16,13 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from pipeline.artefacts import write_text
-from pipeline.errors import ReviewError
+from synthese.artefacts import Evidence, Passage, ThemeTag
+from synthese.errors import ReviewError
+from synthese.excerpts import ExcerptChoices
+from synthese.storage import write_text
 
 log = logging.getLogger(__name__)
 
@@ -30,42 +31,6 @@ EXCERPT_DECISIONS = ("pin", "exclude")
 DECISIONS = THEME_DECISIONS + EXCERPT_DECISIONS
 KEY_WORDS = 6  # words of the passage's beginning in its key
 
-REVIEW_TEMPLATE = """\
-# Relecture humaine des thèmes et des extraits / Human review of themes and excerpts
-#
-# Ce fichier est lu à chaque étiquetage (`synthese run`, `synthese tag`) ; le programme ne le
-# réécrit jamais. Vos décisions sont conservées quand on relance l'étiquetage (nouveaux seuils,
-# nouveaux mots-clés).
-# This file is read at every tagging run and never rewritten by the program; your decisions are
-# kept when tagging is re-run with new thresholds or keywords.
-#
-# Chaque décision désigne un passage par sa clé (champ "key" des passages dans <séance>.tags.json) :
-# l'heure de début HH:MM:SS suivie des premiers mots du passage, entre guillemets.
-# Each decision names a passage by its key (the "key" of the passages in <session>.tags.json):
-# its start time HH:MM:SS then its first words, in quotes.
-#
-#   accept  : confirmer un thème proposé / keep a proposed theme whatever the thresholds
-#   reject  : retirer un thème / remove a theme from the passage
-#   add     : ajouter un thème / add a theme the tagger missed
-#   pin     : imposer le passage comme extrait du thème / always show it as an excerpt of the theme
-#   exclude : ne jamais le montrer comme extrait du thème / never show it as an excerpt of the theme
-#
-# Exemple / example:
-#   add:
-#     - {passage: "00:12:34 Les capteurs installés dans la ville", theme: instrumentation}
-#   pin:
-#     - {passage: "00:12:34 Les capteurs installés dans la ville", theme: instrumentation}
-#
-# Thèmes / theme ids: ceux de config.yaml (themes[].id).
-# Une décision dont le passage n'existe plus est signalée (review.orphaned dans tags.json),
-# jamais supprimée. / A decision whose passage no longer exists is reported, never dropped.
-
-accept: []
-reject: []
-add: []
-pin: []
-exclude: []
-"""
 
 
 @dataclass(frozen=True)
@@ -85,18 +50,15 @@ class ReviewOutcome:
 
     applied: int = 0
     orphaned: list[str] = field(default_factory=list)
-    pinned: dict[str, list[str]] = field(default_factory=dict)  # theme id -> passage ids, in file order
-    excluded: dict[str, set[str]] = field(default_factory=dict)  # theme id -> passage ids
+    choices: ExcerptChoices = field(default_factory=ExcerptChoices)
 
 
-def ensure_review_file(path: Path) -> None:
-    """Create the review file with its explanations and empty decision lists, if it is missing.
-
-    An existing file is never touched, whatever it holds.
-    """
+def ensure_review_file(path: Path, template: str) -> None:
+    """Create the review file from `template` (its explanations and empty decision lists), if it
+    is missing. An existing file is never touched, whatever it holds."""
     if path.exists():
         return
-    write_text(path, REVIEW_TEMPLATE)
+    write_text(path, template)
     log.info("created review file %s", path)
 
 
@@ -127,14 +89,14 @@ def _split_key(key: str) -> tuple[str | None, str]:
     return None, _normalise(key)
 
 
-def find_passage(key: str, passages: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+def find_passage(key: str, passages: Sequence[Passage]) -> Passage | None:
     """The passage a key names: same time and first words; else the only passage with those
     first words (the times moved, e.g. after a new transcription); else None."""
     time, words = _split_key(key)
     if not words:
         return None
-    candidates = [p for p in passages if _split_key(p["key"])[1] == words]
-    exact = [p for p in candidates if _split_key(p["key"])[0] == time]
+    candidates = [p for p in passages if _split_key(p.key)[1] == words]
+    exact = [p for p in candidates if _split_key(p.key)[0] == time]
     if exact:
         return exact[0]
     return candidates[0] if len(candidates) == 1 else None
@@ -196,7 +158,7 @@ def _decision(kind: str, node: yaml.Node, name: str) -> Decision:
     return Decision(kind, fields["passage"], fields["theme"], line)
 
 
-def apply_review(passages: list[dict[str, Any]], decisions: Sequence[Decision], theme_ids: Sequence[str],
+def apply_review(passages: list[Passage], decisions: Sequence[Decision], theme_ids: Sequence[str],
                  scores: dict[str, dict[str, float]]) -> ReviewOutcome:
     """Apply the decisions to the passages' themes (in place) and collect the excerpt choices.
 
@@ -218,26 +180,25 @@ def apply_review(passages: list[dict[str, Any]], decisions: Sequence[Decision], 
             outcome.orphaned.append(message)
             continue
         assert passage is not None
-        _apply(decision, passage, scores.get(passage["id"], {}), outcome)
+        _apply(decision, passage, scores.get(passage.id, {}), outcome.choices)
         outcome.applied += 1
     return outcome
 
 
-def _apply(decision: Decision, passage: dict[str, Any], scores: dict[str, float], outcome: ReviewOutcome) -> None:
-    themes = passage["themes"]
-    current = next((t for t in themes if t["id"] == decision.theme), None)
+def _apply(decision: Decision, passage: Passage, scores: dict[str, float], choices: ExcerptChoices) -> None:
+    current = passage.theme(decision.theme)
     if decision.kind in ("accept", "add"):
         if current is None:
-            current = {"id": decision.theme, "score": scores.get(decision.theme, 0.0),
-                       "evidence": ["ajouté à la relecture"]}
-            themes.append(current)
-        current["source"] = "review"
-        themes.sort(key=lambda t: -t["score"])
+            current = ThemeTag(id=decision.theme, score=scores.get(decision.theme, 0.0),
+                               evidence=[Evidence(kind="review")])
+            passage.themes.append(current)
+        current.source = "review"
+        passage.themes.sort(key=lambda t: -t.score)
     elif decision.kind == "reject":
-        passage["themes"] = [t for t in themes if t["id"] != decision.theme]
+        passage.themes = [t for t in passage.themes if t.id != decision.theme]
     elif decision.kind == "pin":
-        pinned = outcome.pinned.setdefault(decision.theme, [])
-        if passage["id"] not in pinned:
-            pinned.append(passage["id"])
+        pinned = choices.pinned.setdefault(decision.theme, [])
+        if passage.id not in pinned:
+            pinned.append(passage.id)
     else:
-        outcome.excluded.setdefault(decision.theme, set()).add(passage["id"])
+        choices.excluded.setdefault(decision.theme, set()).add(passage.id)

@@ -1,20 +1,37 @@
-"""`synthese run`: every stage for every session, skipping what is up to date.
+"""Running the pipeline: every stage for the sessions of config.yaml, and each stage alone on files.
 
-A session that fails is reported and the others go on; the site is published with the sessions
-that rendered.
+This layer holds what the stages leave to their callers: where artefacts live and how they are
+saved, whether a stage is up to date (the inputs hashes of workspace.py), the tagger's cache and
+the workspace lock. The stages themselves (transcribe, tag, render, publish) are functions of
+their inputs.
+
+`run_all` brings every session up to date; a session that fails, for any reason, is reported
+with its id and the others still complete and are published.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from pipeline.artefacts import recorded_hash
-from pipeline.config import Config, Session
-from pipeline.errors import SyntheseError
-from pipeline.workspace import Workspace
+from synthese.artefacts import RenderManifest, SiteManifest, Tags, Transcript, recorded_hash
+from synthese.compose import SessionInputs
+from synthese.config import Config, Session
+from synthese.errors import InputError, SyntheseError
+from synthese.storage import hash_of, write_text
+from synthese.workspace import (
+    Workspace,
+    render_inputs_hash,
+    tag_inputs_hash,
+    transcribe_inputs_hash,
+)
 
 log = logging.getLogger(__name__)
+
+REVIEW_TEMPLATE = "review.fr.yaml"
 
 
 @dataclass
@@ -24,14 +41,142 @@ class RunReport:
     published: bool = False
 
 
+# --- saving and loading artefacts -----------------------------------------------------------------
+
+def save_transcript(transcript: Transcript, folder: Path, stem: str) -> Path:
+    """The transcript and its captions (.vtt, .srt, .txt); the JSON last, since its inputs hash
+    is what marks the stage done."""
+    from synthese.importers import WRITERS
+
+    for extension, writer in WRITERS.items():
+        write_text(folder / f"{stem}.{extension}", writer(transcript.segments))
+    return transcript.save(folder / f"{stem}.transcript.json")
+
+
+def transcript_beside(tags: Tags) -> Transcript | None:
+    """The transcript a tags artefact names, read from beside it (never elsewhere); None when it
+    is missing, then the annex is built from the passages."""
+    if not tags.transcript or tags.path is None:
+        return None
+    path = tags.path.parent / Path(tags.transcript).name
+    if not path.is_file():
+        log.warning("%s: transcript %s not found; the annex is built from the passages", tags.path, path)
+        return None
+    return Transcript.load(path)
+
+
+def machine_tags_cached(transcript: Transcript, config: Config, cache: Path):
+    """The tagger's work on a transcript, from `cache` when the transcript, the tag options and
+    the codebook are those it was made with: a review edit is then re-applied in a second."""
+    from synthese.tagging import MachineTags, codebook, machine_tags
+
+    key = hash_of(transcript.path, config.tag.model_dump(mode="json"), codebook(config).model_dump(),
+                  config.templates.wording()["name_articles"])
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("key") == key:
+            return MachineTags.from_json(cached)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    machine = machine_tags(transcript, config)
+    write_text(cache, json.dumps({"key": key, **machine.to_json()}, ensure_ascii=False))
+    return machine
+
+
+# --- one stage for one session of the workspace ------------------------------------------------------
+
+def transcribe_session(ws: Workspace, session: Session, *, quiet: bool = False) -> Path:
+    from synthese.transcription import transcribe
+
+    paths = ws.paths(session)
+    transcript = transcribe(ws.config.source_of(session), ws.config, session,
+                                       checkpoint=paths.checkpoint, quiet=quiet)
+    transcript.inputs_hash = ws.transcribe_hash(session)
+    saved = save_transcript(transcript, paths.folder, paths.stem)
+    paths.checkpoint.unlink(missing_ok=True)
+    return saved
+
+
+def ensure_review(config: Config, path: Path) -> None:
+    from synthese.review import ensure_review_file
+
+    ensure_review_file(path, config.templates.read_text(REVIEW_TEMPLATE))
+
+
+def tag_session(ws: Workspace, session: Session | None, *, transcript_path: Path, folder: Path, stem: str) -> Path:
+    """Tag a transcript and save `<stem>.tags.json` in `folder`, with its review file beside."""
+    from synthese.review import load_review
+    from synthese.tagging import tag
+
+    config = ws.config
+    review = folder / f"{stem}.review.yaml"
+    ensure_review(config, review)
+    inputs_hash = tag_inputs_hash(transcript_path, review, config)
+    decisions = load_review(review)  # before any work: a broken file stops the stage
+    transcript = Transcript.load(transcript_path)
+    machine = machine_tags_cached(transcript, config, folder / f".{stem}.tagger-cache.json")
+    tags = tag(transcript, config, decisions=decisions, review_file=review.name,
+               session_id=session.id if session else None, machine=machine)
+    tags.inputs_hash = inputs_hash
+    return tags.save(folder / f"{stem}.tags.json")
+
+
+def render_session(ws: Workspace, session: Session, tags_path: Path, *, out_dir: Path, stem: str,
+                   formats: Sequence[str] | None = None) -> Path:
+    from synthese import rendering
+
+    inputs_hash = render_inputs_hash(tags_path, session, ws.config)
+    tags = Tags.load(tags_path)
+    manifest = rendering.render_session(SessionInputs(session, tags, transcript_beside(tags)), ws.config,
+                                     out_dir=out_dir, stem=stem, formats=formats)
+    manifest.inputs_hash = inputs_hash
+    return manifest.save(out_dir / f"{stem}.render.json")
+
+
+def render_cycle(ws: Workspace, sessions: Sequence[Session]) -> Path:
+    """The cycle's synthesis from the sessions' tags, in transcripts/_cycle/render/."""
+    from synthese import rendering
+
+    paths = ws.cycle_paths
+    inputs_hash = ws.cycle_hash(sessions)
+    inputs = []
+    for session in sessions:
+        tags = Tags.load(ws.paths(session).tags)
+        inputs.append(SessionInputs(session, tags, transcript_beside(tags)))
+    manifest = rendering.render_cycle(inputs, ws.config, out_dir=paths.render_dir, stem=paths.stem)
+    manifest.inputs_hash = inputs_hash
+    return manifest.save(paths.render)
+
+
+def publish_workspace(ws: Workspace) -> SiteManifest:
+    """Lay out the site from the sessions rendered with the current settings (and the cycle's
+    synthesis); a session whose documents are out of date is an error saying what to run."""
+    from synthese.publishing import PublishedSession, publish
+
+    rendered = [s for s in ws.config.sessions if ws.paths(s).render.is_file()]
+    stale = [s.id for s in rendered if ws.stage_state(s, "render") != "done"]
+    if stale:
+        raise SyntheseError(f"session(s) {', '.join(stale)}: the documents are out of date (the transcript, "
+                            "tags, config.yaml or templates changed since they were rendered). Run `synthese run` "
+                            "to render them again and publish.")
+    cycle = None
+    if rendered:
+        if ws.cycle_state(rendered) != "done":
+            render_cycle(ws, rendered)
+        cycle = RenderManifest.load(ws.cycle_paths.render)
+    sessions = [PublishedSession(s, ws.load_render(s), ws.paths(s).subtitles) for s in rendered]
+    return publish(ws.config, sessions, cycle, output_dir=ws.outputs_dir, protected=ws.protected(),
+                   inputs_hash=ws.publish_hash(rendered))
+
+
+# --- `synthese run` ----------------------------------------------------------------------------------
+
 def run_session(ws: Workspace, session: Session, *, force: bool = False, quiet: bool = False) -> list[str]:
     """Bring one session's artefacts up to date; return the stages that did work."""
-    from pipeline import render, tag, transcribe
-
     config, paths, ran = ws.config, ws.paths(session), []
     ws.clear_partial_files(session)
 
-    def needed(stage: str, artefact, inputs_hash: str) -> bool:
+    def needed(stage: str, artefact: Path, inputs_hash: str) -> bool:
         if not force and recorded_hash(artefact) == inputs_hash:
             log.info("%s: %s up to date", session.id, stage)
             return False
@@ -39,37 +184,21 @@ def run_session(ws: Workspace, session: Session, *, force: bool = False, quiet: 
         ran.append(stage)
         return True
 
-    inputs_hash = ws.transcribe_hash(session)
-    if needed("transcribe", paths.transcript, inputs_hash):
-        transcribe.transcribe_session(
-            ws.config.source_of(session),
-            config,
-            session,
-            out_dir=paths.folder,
-            stem=paths.stem,
-            inputs_hash=inputs_hash,
-            checkpoint=paths.checkpoint,
-            quiet=quiet,
-        )
-
-    tag.ensure_review_file(paths.review)
-    inputs_hash = ws.tag_hash(session)
-    if needed("tag", paths.tags, inputs_hash):
-        tag.tag_file(paths.transcript, config, out_dir=paths.folder, stem=paths.stem,
-                     inputs_hash=inputs_hash, review_path=paths.review, session=session)
-
-    inputs_hash = ws.render_hash(session)
-    if needed("render", paths.render, inputs_hash):
-        render.render_session(paths.tags, session, config, out_dir=paths.render_dir, stem=paths.stem,
-                              inputs_hash=inputs_hash, formats=config.render.formats)
+    if needed("transcribe", paths.transcript, ws.transcribe_hash(session)):
+        transcribe_session(ws, session, quiet=quiet)
+    for note in ws.notes(session):
+        log.warning("%s: %s", session.id, note)
+    ensure_review(config, paths.review)
+    if needed("tag", paths.tags, ws.tag_hash(session)):
+        tag_session(ws, session, transcript_path=paths.transcript, folder=paths.folder, stem=paths.stem)
+    if needed("render", paths.render, ws.render_hash(session)):
+        render_session(ws, session, paths.tags, out_dir=paths.render_dir, stem=paths.stem)
     return ran
 
 
-def run_all(config: Config, session_ids: list[str] | None = None, *, force: bool = False,
+def run_all(config: Config, session_ids: Sequence[str] | None = None, *, force: bool = False,
             quiet: bool = False) -> RunReport:
     """Run the pipeline on the chosen sessions (all by default), then publish the site."""
-    from pipeline import publish
-
     ws = Workspace(config)
     sessions = [config.session(i) for i in session_ids] if session_ids else list(config.sessions)
     report = RunReport()
@@ -80,11 +209,142 @@ def run_all(config: Config, session_ids: list[str] | None = None, *, force: bool
             except SyntheseError as exc:
                 log.error("Error: session %s: %s", session.id, exc)
                 report.failed[session.id] = str(exc)
-        rendered = [s for s in config.sessions if ws.stage_state(s, "render") == "done"]
+            except Exception as exc:  # noqa: BLE001 - one session's failure must not stop the others
+                log.debug("session %s failed", session.id, exc_info=True)
+                message = f"unexpected {type(exc).__name__}: {exc} (run with --debug for details and report it)"
+                log.error("Error: session %s: %s", session.id, message)
+                report.failed[session.id] = message
+        rendered = ws.rendered_sessions()
+        if rendered and (force or ws.cycle_state(rendered) != "done"):
+            log.info("cycle: render…")
+            render_cycle(ws, rendered)
         if force or ws.publish_state() != "done":
             log.info("publish: %d session(s) into %s…", len(rendered), ws.outputs_dir)
-            publish.publish_site(ws, rendered)
+            publish_workspace(ws)
             report.published = True
         else:
             log.info("publish up to date")
     return report
+
+
+# --- each stage alone, on files (`synthese transcribe/tag/render FILE`) -----------------------------
+
+def _stem_of(path: Path, suffix: str) -> str:
+    name = path.name
+    for ending in (suffix, path.suffix):
+        if ending and name.lower().endswith(ending.lower()) and len(name) > len(ending):
+            return name[: -len(ending)]
+    return name
+
+
+def transcribe_files(inputs: Sequence[Path], config: Config, *, output_dir: Path, model: str | None = None,
+                     language: str | None = None, quiet: bool = False) -> list[Path]:
+    """`synthese transcribe INPUT... -o DIR`: each input to DIR/<stem>.transcript.json (+ captions).
+
+    A failing input is reported as one `Error: ...` line and the others still run; a
+    SyntheseError at the end says how many failed.
+    """
+    from synthese.transcription import transcribe
+
+    overrides = {k: v for k, v in (("model", model), ("language", language)) if v}
+    if overrides:
+        config = config.model_copy(update={"transcribe": config.transcribe.model_copy(update=overrides)})
+    written, failed = [], []
+    for source in map(Path, inputs):
+        stem = _stem_of(source, ".transcript.json")
+        try:
+            inputs_hash = transcribe_inputs_hash(source, config)
+            transcript = transcribe(source, config, None, checkpoint=output_dir / f".{stem}.transcribe-checkpoint.json",
+                                    quiet=quiet)
+            transcript.inputs_hash = inputs_hash
+            written.append(save_transcript(transcript, output_dir, stem))
+            (output_dir / f".{stem}.transcribe-checkpoint.json").unlink(missing_ok=True)
+            log.info("%s -> %s", source, written[-1])
+        except SyntheseError as exc:
+            log.error("Error: %s", exc)
+            failed.append(source.name)
+    if failed:
+        raise SyntheseError(f"{len(failed)} of {len(inputs)} input(s) failed: {', '.join(failed)} "
+                            "(see the messages above); the others were written.")
+    return written
+
+
+def tag_file(transcript: Path, config: Config, *, output_dir: Path | None = None) -> Path:
+    """`synthese tag TRANSCRIPT.json [-o DIR]`: tag one transcript file outside `synthese run`."""
+    if not transcript.is_file():
+        raise InputError(f"{transcript}: file not found. Pass a <session>.transcript.json file.")
+    if not transcript.name.endswith(".json"):
+        raise InputError(f"{transcript}: `synthese tag` reads the transcript the transcribe stage writes. Run "
+                         f"`synthese transcribe {transcript}` first, then tag the .transcript.json it writes.")
+    stem = _stem_of(transcript, ".transcript.json")
+    session = next((s for s in config.sessions if s.id == stem), None)
+    folder = output_dir or transcript.parent
+    ws = Workspace(config)
+    return tag_session(ws, session, transcript_path=transcript, folder=folder, stem=stem)
+
+
+def _session_for(tags: Tags, stem: str, config: Config) -> Session:
+    """The config session the tags belong to, or a minimal one named after the file."""
+    import re
+
+    from synthese.document import sort_key
+
+    for session in config.sessions:
+        if session.id == tags.session_id:
+            return session
+    # A folder-safe id: accents dropped ('Séance 4' -> 'seance-4'), anything else to '-'.
+    plain = sort_key(tags.session_id or stem)
+    safe_id = re.sub(r"[^a-z0-9_-]+", "-", plain).strip("-_")[:64] or "seance"
+    return Session(id=safe_id, title=tags.session_id or stem, transcript=tags.path or Path(stem))
+
+
+def render_file(tags_path: Path, config: Config, *, output_dir: Path | None = None,
+                formats: Sequence[str] | None = None) -> Path:
+    """`synthese render TAGS.json [-o DIR]`: render the session the tags belong to (default
+    output folder: `render/` beside the tags); return the manifest's path."""
+    from synthese.rendering import check_formats
+
+    chosen = check_formats(formats if formats is not None else config.render.formats)
+    tags = Tags.load(tags_path)
+    stem = _stem_of(tags_path, ".tags.json")
+    session = _session_for(tags, stem, config)
+    out_dir = output_dir if output_dir is not None else tags_path.parent / "render"
+    manifest = render_session(Workspace(config), session, tags_path, out_dir=out_dir, stem=stem, formats=chosen)
+    log.info("Rendered %s into %s", ", ".join(chosen), out_dir)
+    return manifest
+
+
+def classify_file(passages: Path, output: Path, config: Config) -> Path:
+    """Evaluation mode: JSONL rows {"id", "text"} in, rows {"id", "themes", "scores"} out.
+
+    Each row is classified as it is (no re-segmentation); `themes` are the ids whose score
+    reaches the threshold, best first, and `scores` holds every theme's score.
+    """
+    from synthese.tagging import classify_texts
+    from synthese.themes import above_threshold
+
+    rows = []
+    try:
+        lines = passages.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputError(f"{passages}: file not found. Pass a JSONL file of {{\"id\", \"text\"}} rows.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{passages}: cannot read it ({exc}). Save it as UTF-8 JSONL.") from None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{passages.name}, line {number}: not valid JSON ({exc.msg}). Fix that line.") from None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or "id" not in row:
+            raise InputError(f"{passages.name}, line {number}: each row needs \"id\" and \"text\". Fix that line.")
+        rows.append(row)
+    out_lines = []
+    for row, scores in zip(rows, classify_texts([r["text"] for r in rows], config)):
+        tagged = above_threshold(scores, config.tag)
+        out_lines.append(json.dumps({"id": row["id"], "themes": [s.theme_id for s in tagged],
+                                     "scores": {s.theme_id: s.score for s in scores}}, ensure_ascii=False))
+    write_text(output, "".join(f"{line}\n" for line in out_lines))
+    log.info("%s: %d passages classified", output.name, len(out_lines))
+    return output

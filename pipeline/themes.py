@@ -27,8 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pipeline.config import TagOptions, Theme
-from pipeline.errors import ModelError
+from synthese.config import TagOptions, Theme
+from synthese.errors import ModelError
 
 if TYPE_CHECKING:  # spaCy is a heavy import: only for type names here.
     import numpy as np
@@ -37,7 +37,6 @@ if TYPE_CHECKING:  # spaCy is a heavy import: only for type names here.
 
 log = logging.getLogger(__name__)
 
-SIMILARITY_EVIDENCE = "proximité sémantique avec la description du thème"
 # Keyword occurrences are scaled down beyond this many words: the length of the longest labelled
 # passages the options were calibrated on (37-89 words), so a 130-word passage needs
 # proportionally more mentions of a theme than a calibrated one.
@@ -118,7 +117,7 @@ class ThemeScore:
     score: float
     keyword_score: float
     similarity_score: float
-    evidence: tuple[str, ...]
+    keywords: tuple[str, ...]  # codebook keywords found: the evidence a reader can check
 
 
 def keyword_score(count: float, options: TagOptions) -> float:
@@ -136,8 +135,7 @@ def combine(features: ThemeFeatures, options: TagOptions) -> ThemeScore:
     sim = similarity_score(features.similarity, options)
     total_weight = options.keyword_weight + options.similarity_weight
     score = (options.keyword_weight * kw + options.similarity_weight * sim) / total_weight if total_weight else 0.0
-    evidence = features.keywords or ((SIMILARITY_EVIDENCE,) if sim > 0 else ())
-    return ThemeScore(features.theme_id, round(score, 4), round(kw, 4), round(sim, 4), tuple(evidence))
+    return ThemeScore(features.theme_id, round(score, 4), round(kw, 4), round(sim, 4), features.keywords)
 
 
 class ThemeClassifier:

@@ -110,3 +110,9 @@ def join_list(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " et " + items[-1]
+
+
+def counted(forms: dict[str, str], n: int) -> str:
+    """A number with its word in agreement: {"one": "{n} passage", "many": "{n} passages"} gives
+    '1 passage', '0 passage', '3 passages' (in French, 0 and 1 take the singular)."""
+    return forms["one" if abs(n) < 2 else "many"].format(n=n)

@@ -15,8 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pipeline.artefacts import atomic_path, file_hash, write_text
-from pipeline.errors import ModelError
+from synthese.storage import atomic_path, file_hash, write_text
+from synthese.errors import ModelError
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,14 @@
-"""The workspace: where each session's artefacts live, which stages are up to date, and `run`.
+"""The workspace: where each session's artefacts live, which stages are up to date, and the lock.
 
 Layout, relative to config.yaml:
     transcripts/<session-id>/<id>.transcript.json (+ .vtt .srt .txt)   stage 1
     transcripts/<session-id>/<id>.tags.json, <id>.review.yaml          stage 2
     transcripts/<session-id>/render/<id>.pdf .docx .html .render.json  stage 3
+    transcripts/_cycle/render/cycle.pdf .docx .html .render.json       stage 3, the whole cycle
     outputs/                                                           stage 4 (the site)
+
+A stage is up to date when its artefact records the hash its inputs have now: each stage's
+inputs are hashed by one function here, used by `synthese run` and the stage commands alike.
 """
 
 from __future__ import annotations
@@ -17,14 +21,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.artefacts import hash_of, recorded_hash
-from pipeline.config import Config, Session, Speaker
-from pipeline.errors import LockError, SyntheseError
+from synthese.artefacts import RenderManifest, SiteManifest, Transcript, recorded_hash
+from synthese.config import Config, Session, Speaker
+from synthese.errors import LockError, SyntheseError
+from synthese.importers import is_transcript_file
+from synthese.storage import hash_of
+from synthese.typography import timestamp
 
 log = logging.getLogger(__name__)
 
 STAGES = ("transcribe", "tag", "render", "publish")
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+CYCLE_FOLDER = "_cycle"  # session ids start with a letter or digit, so this can never be one
+CYCLE_STEM = "cycle"
 
 
 @dataclass(frozen=True)
@@ -37,12 +45,20 @@ class SessionPaths:
         return self.folder / f"{self.stem}.transcript.json"
 
     @property
+    def subtitles(self) -> Path:
+        return self.folder / f"{self.stem}.vtt"
+
+    @property
     def tags(self) -> Path:
         return self.folder / f"{self.stem}.tags.json"
 
     @property
     def review(self) -> Path:
         return self.folder / f"{self.stem}.review.yaml"
+
+    @property
+    def tagger_cache(self) -> Path:
+        return self.folder / f".{self.stem}.tagger-cache.json"
 
     @property
     def render_dir(self) -> Path:
@@ -57,21 +73,9 @@ class SessionPaths:
         return self.folder / f".{self.stem}.transcribe-checkpoint.json"
 
 
-def templates_hash(folder: Path = TEMPLATES_DIR, *, exclude: str | None = "site") -> str:
-    """Hash of the template files (names and contents). The documents do not depend on the
-    site's own templates, so editing those re-publishes without re-rendering every session."""
-    files = sorted(p for p in folder.rglob("*")
-                   if p.is_file() and not (exclude and p.relative_to(folder).parts[0] == exclude))
-    return hash_of(*(str(p.relative_to(folder)) for p in files), *files)
-
-
 # --- what each stage reads, hashed: a change anywhere makes the stage stale -----------------
-# One function per stage, used by `synthese run` and by the stage's own command alike.
-
 
 def transcribe_inputs_hash(source: Path, config: Config, speakers: Sequence[Speaker] = ()) -> str:
-    from pipeline.transcribe import is_transcript_file
-
     if is_transcript_file(source):
         return hash_of("import", source, [s.model_dump() for s in speakers])
     # The vocabulary hints (built from the codebook) are left out on purpose: editing a keyword
@@ -81,13 +85,27 @@ def transcribe_inputs_hash(source: Path, config: Config, speakers: Sequence[Spea
 
 def tag_inputs_hash(transcript: Path, review: Path, config: Config) -> str:
     return hash_of("tag", transcript, config.tag.model_dump(mode="json"),
-                   [t.model_dump(mode="json") for t in config.themes], review)
+                   [t.model_dump(mode="json") for t in config.themes], review,
+                   config.templates.wording()["name_articles"])
 
 
 def render_inputs_hash(tags: Path, session: Session, config: Config) -> str:
     return hash_of("render", tags, session.model_dump(mode="json"), config.cycle.model_dump(mode="json"),
                    [t.model_dump(mode="json") for t in config.themes], config.render.model_dump(mode="json"),
-                   templates_hash())
+                   config.templates.hash(include_site=False))
+
+
+def cycle_inputs_hash(tags: Sequence[Path], sessions: Sequence[Session], config: Config) -> str:
+    return hash_of("cycle", *tags, [s.model_dump(mode="json") for s in sessions],
+                   config.cycle.model_dump(mode="json"), [t.model_dump(mode="json") for t in config.themes],
+                   config.render.model_dump(mode="json"), config.templates.hash(include_site=False))
+
+
+def publish_inputs_hash(manifests: Sequence[Path], config: Config) -> str:
+    return hash_of("publish", *manifests,  # each render manifest hashed by content
+                   [s.model_dump(mode="json") for s in config.sessions],
+                   config.cycle.model_dump(mode="json"), [t.model_dump(mode="json") for t in config.themes],
+                   config.publish.model_dump(mode="json"), config.templates.hash(include_site=True))
 
 
 class Workspace:
@@ -108,6 +126,21 @@ class Workspace:
     def paths(self, session: Session) -> SessionPaths:
         return SessionPaths(self.transcripts_dir / session.id, session.id)
 
+    @property
+    def cycle_paths(self) -> SessionPaths:
+        return SessionPaths(self.transcripts_dir / CYCLE_FOLDER, CYCLE_STEM)
+
+    def protected(self) -> list[Path]:
+        """The project's own files and folders, which publishing may never replace."""
+        paths = [self.config.path, self.transcripts_dir]
+        for session in self.config.sessions:
+            source = self.config.resolve(session.source)
+            if source.exists():
+                paths.append(source)
+        if self.config.render.templates is not None:
+            paths.append(self.config.resolve(self.config.render.templates))
+        return paths
+
     def transcribe_hash(self, session: Session) -> str:
         return transcribe_inputs_hash(self.config.source_of(session), self.config, session.speakers)
 
@@ -118,14 +151,18 @@ class Workspace:
     def render_hash(self, session: Session) -> str:
         return render_inputs_hash(self.paths(session).tags, session, self.config)
 
-    def publish_hash(self, sessions: list[Session]) -> str:
-        return hash_of(
-            "publish",
-            *(self.paths(s).render for s in sessions),  # each render artefact hashed by content
-            self.config.cycle.model_dump(mode="json"),
-            [t.model_dump(mode="json") for t in self.config.themes],
-            templates_hash(exclude=None),
-        )
+    def rendered_sessions(self) -> list[Session]:
+        """The sessions whose documents are up to date, in config order."""
+        return [s for s in self.config.sessions if self.stage_state(s, "render") == "done"]
+
+    def cycle_hash(self, sessions: Sequence[Session]) -> str:
+        return cycle_inputs_hash([self.paths(s).tags for s in sessions], sessions, self.config)
+
+    def publish_hash(self, sessions: Sequence[Session]) -> str:
+        manifests = [self.paths(s).render for s in sessions]
+        if sessions:
+            manifests.append(self.cycle_paths.render)
+        return publish_inputs_hash(manifests, self.config)
 
     def clear_partial_files(self, session: Session) -> None:
         """Remove temporary files a killed run left behind (only ever called under the lock)."""
@@ -149,20 +186,38 @@ class Workspace:
             return "stale"
         return "done" if recorded == current else "stale"
 
-    def publish_state(self) -> str:
-        from pipeline.publish import SITE_MANIFEST
-
-        recorded = recorded_hash(self.outputs_dir / SITE_MANIFEST)
+    def cycle_state(self, sessions: Sequence[Session]) -> str:
+        recorded = recorded_hash(self.cycle_paths.render)
         if recorded is None:
             return "missing"
-        rendered = [s for s in self.config.sessions if self.paths(s).render.is_file()]
-        return "done" if recorded == self.publish_hash(rendered) else "stale"
+        return "done" if recorded == self.cycle_hash(sessions) else "stale"
+
+    def publish_state(self) -> str:
+        recorded = recorded_hash(self.outputs_dir / SiteManifest.FILE)
+        if recorded is None:
+            return "missing"
+        return "done" if recorded == self.publish_hash(self.rendered_sessions()) else "stale"
 
     def status(self) -> list[tuple[str, dict[str, str]]]:
-        rows = []
-        for session in self.config.sessions:
-            rows.append((session.id, {stage: self.stage_state(session, stage) for stage in STAGES[:3]}))
-        return rows
+        return [(s.id, {stage: self.stage_state(s, stage) for stage in STAGES[:3]}) for s in self.config.sessions]
+
+    def notes(self, session: Session) -> list[str]:
+        """What staff should know about a session's transcript: gaps, voices, warnings."""
+        path = self.paths(session).transcript
+        if not path.is_file():
+            return []
+        try:
+            transcript = Transcript.load(path)
+        except SyntheseError as exc:
+            return [str(exc)]
+        notes = []
+        for gap in transcript.gaps:
+            notes.append(f"speech not transcribed {timestamp(gap.start)}–{timestamp(gap.end)} "
+                         f"({gap.reason.replace('_', ' ')})")
+        return notes
+
+    def load_render(self, session: Session) -> RenderManifest:
+        return RenderManifest.load(self.paths(session).render)
 
     # --- locking ---------------------------------------------------------------------------
 
@@ -193,3 +248,4 @@ class Workspace:
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
             handle.close()
+

@@ -26,9 +26,9 @@ def shared_eval() -> Path:
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run `python -m pipeline ARGS` as a user would, capturing its output."""
+    """Run `python -m synthese ARGS` as a user would, capturing its output."""
     return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
+        [sys.executable, "-m", "synthese", *args],
         cwd=cwd or REPO,
         capture_output=True,
         text=True,

@@ -18,8 +18,9 @@ from urllib.request import url2pathname
 
 import pytest
 
-from pipeline import publish
-from pipeline.publish import publish_site, serve_site
+from synthese import serve
+from synthese.run import publish_workspace
+from synthese.serve import serve_site
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
@@ -48,8 +49,8 @@ def outputs(tmp_path_factory) -> Path:
     from test_publish import make_workspace  # the fixture workspace of the publish tests
 
     ws = make_workspace(tmp_path_factory.mktemp("browser-site"))
-    rendered = [s for s in ws.config.sessions if ws.stage_state(s, "render") == "done"]
-    return publish_site(ws, rendered)
+    publish_workspace(ws)
+    return ws.outputs_dir
 
 
 @pytest.fixture(scope="module")
@@ -71,12 +72,12 @@ def served(outputs: Path):
     """Run `serve_site` in a thread on a free port; yield its base URL; stop it."""
     servers = []
 
-    class RecordingServer(publish.ThreadingHTTPServer):
+    class RecordingServer(serve.ThreadingHTTPServer):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             servers.append(self)
 
-    original, publish.ThreadingHTTPServer = publish.ThreadingHTTPServer, RecordingServer
+    original, serve.ThreadingHTTPServer = serve.ThreadingHTTPServer, RecordingServer
     try:
         thread = threading.Thread(target=serve_site, args=(outputs, 0), daemon=True)
         thread.start()
@@ -84,7 +85,7 @@ def served(outputs: Path):
         while not servers and time.monotonic() < deadline:
             time.sleep(0.02)
     finally:
-        publish.ThreadingHTTPServer = original
+        serve.ThreadingHTTPServer = original
     try:
         yield f"http://127.0.0.1:{servers[0].server_address[1]}/"
     finally:

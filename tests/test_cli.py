@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import cli as synthese_cli
+from synthese.cli import cli as synthese_cli
 
 COMMANDS = ["run", "transcribe", "tag", "render", "publish", "status", "serve"]
 
@@ -61,7 +61,7 @@ def test_help_imports_no_heavy_library():
     code = (
         "import sys\n"
         "from click.testing import CliRunner\n"
-        "from pipeline.cli import cli\n"
+        "from synthese.cli import cli\n"
         "for args in (['--help'], ['run', '--help'], ['transcribe', '--help']):\n"
         "    assert CliRunner().invoke(cli, args).exit_code == 0\n"
         "heavy = {'faster_whisper', 'ctranslate2', 'spacy', 'weasyprint', 'docx', 'matplotlib'}\n"
@@ -155,7 +155,7 @@ def test_unknown_session_id(cli, tmp_path):
 
 
 def test_repository_config_is_valid():
-    from pipeline.config import load_config
+    from synthese.config import load_config
 
     config = load_config(Path(__file__).resolve().parents[1] / "config.yaml")
     assert [t.id for t in config.themes] == [

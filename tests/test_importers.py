@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import InputError
-from pipeline.importers import (
+from synthese.errors import InputError
+from synthese.importers import (
     Segment,
     format_timestamp,
     import_transcript,

@@ -1,31 +1,29 @@
 """Stage 4, publish: the site in outputs/ for a fixture workspace of rendered sessions.
 
-The fixture workspace holds real artefacts: tags and transcripts (from tests/data), VTT subtitles,
-and a real small PDF (WeasyPrint), DOCX (python-docx) and HTML per session with a render
-manifest, so the site is built exactly as after `synthese run`.
+The fixture workspace holds real artefacts: transcripts and tags (from tests/data), VTT
+subtitles, and each session rendered by the render stage (PDF, DOCX, HTML, charts, the site's
+fragment and page summary), so the site is built exactly as after `synthese run`.
 """
 
 from __future__ import annotations
 
 import html.parser
 import json
-import struct
-import threading
-import time
-import urllib.request
-import zlib
+import os
+import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
 
-from pipeline import publish
-from pipeline.artefacts import artefact, write_json
-from pipeline.config import load_config
-from pipeline.errors import SyntheseError
-from pipeline.publish import SITE_MANIFEST, file_size_text, publish_site, serve_site
-from pipeline.workspace import Workspace
+from synthese import publishing as publish
+from synthese.artefacts import Tags, Transcript
+from synthese.config import load_config
+from synthese.errors import SyntheseError
+from synthese.publishing import SITE_MANIFEST, file_size_text
+from synthese.run import publish_workspace, render_session
+from synthese.workspace import Workspace
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -40,68 +38,32 @@ RENDERED = [
 NOT_RENDERED = "seance-4"
 
 
-def _png(width: int = 4, height: int = 3) -> bytes:
-    """A real (tiny, grey) PNG image."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-
-
-def _vtt(transcript: dict) -> str:
+def _vtt(transcript: Transcript) -> str:
     def clock(seconds: float) -> str:
         hours, rest = divmod(seconds, 3600)
         minutes, secs = divmod(rest, 60)
         return f"{int(hours):02d}:{int(minutes):02d}:{secs:06.3f}"
 
-    cues = [f"{clock(s['start'])} --> {clock(s['end'])}\n<v {s.get('speaker') or 'Inconnu'}>{s['text']}"
-            for s in transcript["segments"]]
+    cues = [f"{clock(s.start)} --> {clock(s.end)}\n<v {s.speaker or 'Inconnu'}>{s.text}" for s in transcript.segments]
     return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"
 
 
 def _write_rendered_session(ws: Workspace, session_id: str) -> None:
     """The artefacts of stages 1 to 3 for one session, as `synthese run` leaves them."""
-    from docx import Document
-    from weasyprint import HTML
-
-    from pipeline.document import build_document
-
     session = ws.config.session(session_id)
     paths = ws.paths(session)
-    paths.render_dir.mkdir(parents=True)
-    transcript = json.loads((DATA / "render_sample.transcript.json").read_text(encoding="utf-8"))
-    tags = json.loads((DATA / "render_sample.tags.json").read_text(encoding="utf-8"))
-    tags["session_id"] = session_id
-    tags["transcript"] = paths.transcript.name
-    write_json(paths.transcript, transcript)
-    write_json(paths.tags, tags)
-    for subtitles in (paths.folder / f"{session_id}.vtt", ws.root / f"{session_id}.vtt"):  # output, source
+    paths.folder.mkdir(parents=True)
+    transcript = Transcript.load(DATA / "render_sample.transcript.json")
+    tags = Tags.load(DATA / "render_sample.tags.json").model_copy(
+        update={"session_id": session_id, "transcript": paths.transcript.name})
+    transcript.save(paths.transcript)
+    tags.save(paths.tags)
+    for subtitles in (paths.subtitles, ws.root / f"{session_id}.vtt"):  # output, source
         subtitles.write_text(_vtt(transcript), encoding="utf-8")
-
-    page = f"<!DOCTYPE html><html lang='fr'><head><meta charset='utf-8'><title>{session_id}</title></head>" \
-           f"<body><main><h1>Synthèse {session_id}</h1><p>Texte.</p></main></body></html>"
-    (paths.render_dir / f"{session_id}.html").write_text(page, encoding="utf-8")
-    HTML(string=page).write_pdf(paths.render_dir / f"{session_id}.pdf")
-    docx = Document()
-    docx.add_heading(f"Synthèse {session_id}", level=1)
-    docx.add_paragraph("Texte.")
-    docx.save(paths.render_dir / f"{session_id}.docx")
-    # The charts the renderer draws for this document, under the names it gives them.
-    doc = build_document(tags, transcript, session, ws.config, stem=session_id)
-    for chart in doc.charts:
-        (paths.render_dir / chart.image).write_bytes(_png())
-    files = {fmt: f"{session_id}.{fmt}" for fmt in ("pdf", "docx", "html")}
-    write_json(paths.render, artefact(
-        "synthese.render/1", ws.render_hash(session), {"formats": list(files)},
-        session_id=session_id, tags=paths.tags.name, files=files,
-        sizes={fmt: (paths.render_dir / name).stat().st_size for fmt, name in files.items()},
-        charts=[chart.image for chart in doc.charts],
-    ))
+    render_session(ws, session, paths.tags, out_dir=paths.render_dir, stem=session_id)
 
 
-def make_workspace(root: Path) -> Workspace:
+def make_workspace(root: Path, *, rendered: tuple[str, ...] = ("seance-2", "seance-3")) -> Workspace:
     """A config.yaml with two rendered sessions and one that has not been run yet."""
     config = yaml.safe_load((DATA / "render_config.yaml").read_text(encoding="utf-8"))
     template = config["sessions"][0]
@@ -113,7 +75,7 @@ def make_workspace(root: Path) -> Workspace:
                                "transcript": f"{NOT_RENDERED}.vtt"})
     (root / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     ws = Workspace(load_config(root / "config.yaml"))
-    for session_id, *_ in RENDERED:
+    for session_id in rendered:
         _write_rendered_session(ws, session_id)
     (root / "outputs").mkdir()
     (root / "outputs" / ".gitkeep").write_text("")
@@ -123,8 +85,8 @@ def make_workspace(root: Path) -> Workspace:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> tuple[Workspace, Path]:
     ws = make_workspace(tmp_path_factory.mktemp("workspace"))
-    rendered = [s for s in ws.config.sessions if ws.stage_state(s, "render") == "done"]
-    return ws, publish_site(ws, rendered)
+    publish_workspace(ws)
+    return ws, ws.outputs_dir
 
 
 class PageParser(html.parser.HTMLParser):
@@ -272,15 +234,15 @@ def test_index_lists_the_rendered_sessions_with_downloads(site):
 
 
 def test_main_themes_are_those_with_most_passages(site):
+    from synthese import rendering as render
+    from synthese.artefacts import Passage, ThemeTag
+
     ws, outputs = site
-    tags = {"passages": [
-        {"id": "p1", "themes": [{"id": "gouvernance"}, {"id": "societes"}]},
-        {"id": "p2", "themes": [{"id": "societes"}]},
-        {"id": "p3", "themes": [{"id": "societes"}, {"id": "sobriete"}]},
-        {"id": "p4", "themes": [{"id": "gouvernance"}]},
-        {"id": "p5", "themes": []},
-    ]}
-    counts = [(t.id, t.passages) for t in publish._theme_counts(ws.config, tags)]
+    themes = [["gouvernance", "societes"], ["societes"], ["societes", "sobriete"], ["gouvernance"], []]
+    tags = Tags.load(DATA / "render_sample.tags.json").model_copy(update={"passages": [
+        Passage(id=f"p{i}", key=f"p{i}", start=0, end=1, text="x", themes=[ThemeTag(id=t, score=1) for t in ids])
+        for i, ids in enumerate(themes)]})
+    counts = [(t.id, t.passages) for t in render._theme_counts(ws.config, [tags])]
     # Most passages first; ties keep the codebook's order; absent themes last with 0.
     assert counts == [("societes", 3), ("gouvernance", 2), ("sobriete", 1), ("instrumentation", 0),
                       ("entreprises", 0), ("vulnerabilites", 0)]
@@ -318,7 +280,7 @@ def test_site_manifest_records_the_inputs(site):
     ws, outputs = site
     manifest = json.loads((outputs / SITE_MANIFEST).read_text(encoding="utf-8"))
     rendered = [ws.config.session(session_id) for session_id, *_ in RENDERED]
-    assert manifest["schema"] == "synthese.site/1"
+    assert manifest["schema"] == "synthese.site/2"
     assert manifest["inputs_hash"] == ws.publish_hash(rendered)
     assert manifest["sessions"] == ["seance-2", "seance-3"]
     # Readable by any reader of the site (temporary files are created private).
@@ -347,70 +309,129 @@ def test_writing_outside_the_site_folder_is_refused(tmp_path):
 
 def test_failed_build_leaves_the_previous_site_untouched(tmp_path, monkeypatch):
     ws = make_workspace(tmp_path)
-    rendered = [ws.config.session("seance-2")]
-    # The cycle synthesis is not what this test is about: keep it quick.
-    monkeypatch.setattr(publish, "_cycle_synthesis", lambda ws, rendered, site: ([], "<h1>Cycle</h1>"))
-    outputs = publish_site(ws, rendered)
+    publish_workspace(ws)
+    outputs = ws.outputs_dir
     before = snapshot(outputs)
     assert "index.html" in before
+    real_render = publish._Pages.render
 
-    def broken_theme_pages(*args, **kwargs):
-        # The downloads and the cycle page are written by now: the build is half-way.
-        assert any(ws.outputs_dir.parent.glob(".outputs.tmp-*/seances/seance-3/seance-3.pdf"))
-        raise RuntimeError("disk full")
+    def broken_theme_pages(self, name, **context):
+        if name == "theme.html.j2":
+            # The downloads and the cycle page are written by now: the build is half-way.
+            assert any(tmp_path.glob(".outputs.tmp-*/seances/seance-3/seance-3.pdf"))
+            raise RuntimeError("disk full")
+        return real_render(self, name, **context)
 
-    monkeypatch.setattr(publish, "_theme_pages", broken_theme_pages)
+    monkeypatch.setattr(publish._Pages, "render", broken_theme_pages)
+    (ws.root / "config.yaml").write_text((ws.root / "config.yaml").read_text().replace(
+        "Sociologue", "Sociologue urbaine"), encoding="utf-8")
+    ws = Workspace(load_config(ws.root / "config.yaml"))
+    for session in ws.config.sessions[:2]:
+        render_session(ws, session, ws.paths(session).tags, out_dir=ws.paths(session).render_dir, stem=session.id)
     with pytest.raises(RuntimeError, match="disk full"):
-        publish_site(ws, [ws.config.session("seance-2"), ws.config.session("seance-3")])
+        publish_workspace(ws)
     assert snapshot(outputs) == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".outputs")) == []
 
 
-def test_leftovers_of_a_killed_publish_are_removed(tmp_path, monkeypatch):
-    ws = make_workspace(tmp_path)
-    monkeypatch.setattr(publish, "_cycle_synthesis", lambda ws, rendered, site: ([], "<h1>Cycle</h1>"))
-    (tmp_path / ".outputs.tmp-dead").mkdir()
-    (tmp_path / ".outputs.tmp-dead" / "index.html").write_text("half")
-    (tmp_path / ".outputs.old-dead").mkdir()
-    publish_site(ws, [])
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".outputs")) == []
+def test_leftovers_of_a_killed_publish_are_removed_and_only_those(tmp_path):
+    ws = make_workspace(tmp_path, rendered=())
+    dead = tmp_path / ".outputs.tmp-dead"
+    dead.mkdir()
+    (dead / publish.BUILD_MARKER).touch()
+    (dead / "index.html").write_text("half")
+    old = tmp_path / ".outputs.old-dead"
+    old.mkdir()
+    (old / SITE_MANIFEST).write_text("{}")
+    (old / "sub").mkdir()
+    os.chmod(old / "sub", 0o555)  # a read-only part does not stop the clean-up
+    someone_elses = tmp_path / ".outputs.old-notes"  # the same name pattern, not made by Synthèse
+    someone_elses.mkdir()
+    (someone_elses / "notes.txt").write_text("mine")
+    publish_workspace(ws)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".outputs")) == [".outputs.old-notes"]
+    assert (someone_elses / "notes.txt").read_text() == "mine"
     index = (tmp_path / "outputs" / "index.html").read_text(encoding="utf-8")
     assert "Aucune séance n’a encore été publiée." in index
 
 
-# --- preview -------------------------------------------------------------------------------------------
+# --- what publishing may replace ---------------------------------------------------------------------
 
-def test_serve_site_serves_index_on_localhost(site, monkeypatch):
-    _, outputs = site
-    servers = []
-
-    class RecordingServer(publish.ThreadingHTTPServer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            servers.append(self)
-
-    monkeypatch.setattr(publish, "ThreadingHTTPServer", RecordingServer)
-    thread = threading.Thread(target=serve_site, args=(outputs, 0), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not servers and time.monotonic() < deadline:
-        time.sleep(0.02)
-    server = servers[0]
-    host, port = server.server_address[:2]
-    assert host == "127.0.0.1"
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
-            assert response.status == 200
-            assert response.read() == (outputs / "index.html").read_bytes()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/seances/seance-2/seance-2.pdf", timeout=10) as response:
-            assert response.read()[:4] == b"%PDF"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-    assert not thread.is_alive()
+def with_output_dir(ws: Workspace, output_dir: str) -> Workspace:
+    text = (ws.root / "config.yaml").read_text(encoding="utf-8")
+    config = yaml.safe_load(text)
+    config["publish"] = {"output_dir": output_dir}
+    (ws.root / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return Workspace(load_config(ws.root / "config.yaml"))
 
 
-def test_serve_without_a_site_says_to_publish(tmp_path):
+@pytest.mark.parametrize("output_dir", [".", "transcripts", "transcripts/site", "..", "{root}", "{parent}"])
+def test_publishing_never_replaces_the_project(tmp_path, output_dir):
+    project = tmp_path / "cycle"
+    project.mkdir()
+    ws = make_workspace(project, rendered=())
+    ws = with_output_dir(ws, output_dir.format(root=project, parent=tmp_path))
+    before = snapshot(tmp_path)
+    with pytest.raises(SyntheseError, match=r"^publish.output_dir .* (is the project folder or contains it|overlaps)"):
+        publish_workspace(ws)
+    assert snapshot(tmp_path) == before
+
+
+def test_publishing_never_replaces_a_folder_it_did_not_create(tmp_path):
+    ws = make_workspace(tmp_path, rendered=())
+    elsewhere = tmp_path / "documents"
+    elsewhere.mkdir()
+    (elsewhere / "rapport.odt").write_text("précieux")
+    ws = with_output_dir(ws, str(elsewhere))
     with pytest.raises(SyntheseError) as error:
-        serve_site(tmp_path / "outputs", 8000)
-    assert str(error.value) == f"{tmp_path / 'outputs'}: no published site there. Run `synthese publish` first."
+        publish_workspace(ws)
+    assert str(error.value) == (f"publish.output_dir {elsewhere} holds files that are not a site Synthèse published "
+                                "(no site.json): publishing would delete them. Empty it, or choose another folder.")
+    assert (elsewhere / "rapport.odt").read_text() == "précieux"
+    # An empty folder, or a previous site, may be replaced.
+    (elsewhere / "rapport.odt").unlink()
+    publish_workspace(ws)
+    assert (elsewhere / SITE_MANIFEST).is_file()
+    publish_workspace(ws)
+    assert (elsewhere / "index.html").is_file()
+
+
+def test_a_symlinked_output_folder_is_published_into_and_kept(tmp_path):
+    ws = make_workspace(tmp_path, rendered=())
+    web_root = tmp_path / "www" / "synthese"
+    web_root.mkdir(parents=True)
+    shutil.rmtree(ws.outputs_dir)
+    ws.outputs_dir.symlink_to(web_root, target_is_directory=True)
+    publish_workspace(ws)
+    publish_workspace(ws)
+    assert ws.outputs_dir.is_symlink() and ws.outputs_dir.resolve() == web_root.resolve()
+    assert (web_root / "index.html").is_file() and (web_root / SITE_MANIFEST).is_file()
+    leftovers = [p.name for p in [*tmp_path.iterdir(), *web_root.parent.iterdir()] if ".old-" in p.name or ".tmp-" in p.name]
+    assert leftovers == []
+
+
+def test_a_read_only_site_is_reported_not_replaced(tmp_path):
+    ws = make_workspace(tmp_path, rendered=())
+    publish_workspace(ws)
+    os.chmod(ws.outputs_dir / "themes", 0o555)
+    try:
+        before = snapshot(ws.outputs_dir)
+        with pytest.raises(SyntheseError, match=r"themes is read-only: the previous site cannot be replaced. "
+                                                r"Make it writable \(chmod -R u\+w"):
+            publish_workspace(ws)
+        assert snapshot(ws.outputs_dir) == before
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".outputs")]
+    finally:
+        os.chmod(ws.outputs_dir / "themes", 0o755)
+
+
+def test_publish_refuses_documents_rendered_with_other_settings(tmp_path):
+    ws = make_workspace(tmp_path, rendered=("seance-2",))
+    (ws.root / "config.yaml").write_text((ws.root / "config.yaml").read_text().replace(
+        "Sobriété, matérialité et infrastructures", "Sobriété et infrastructures"), encoding="utf-8")
+    ws = Workspace(load_config(ws.root / "config.yaml"))
+    with pytest.raises(SyntheseError) as error:
+        publish_workspace(ws)
+    assert str(error.value).startswith("session(s) seance-2: the documents are out of date")
+    assert "Run `synthese run`" in str(error.value)
+    assert not (ws.outputs_dir / SITE_MANIFEST).exists()

@@ -12,10 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import render, render_docx
-from pipeline.config import load_config
-from pipeline.document import build_document, replay_link
-from pipeline.errors import SyntheseError
+from synthese import render_docx, render_pdf
+from synthese import rendering as render
+from synthese.artefacts import IndexedEntity, Tags, Transcript
+from synthese.compose import SessionInputs, build_document
+from synthese.config import load_config
+from synthese.document import replay_link
+from synthese.errors import SyntheseError
+from synthese.render_html import render_html, render_html_body
+from synthese.resources import TemplateSet
+from synthese.run import render_file, transcript_beside
 
 DATA = Path(__file__).resolve().parent / "data"
 TAGS = DATA / "render_sample.tags.json"
@@ -57,32 +63,43 @@ def config():
 
 @pytest.fixture(scope="module")
 def tags():
-    return json.loads(TAGS.read_text(encoding="utf-8"))
+    return Tags.load(TAGS)
 
 
 @pytest.fixture(scope="module")
 def transcript():
-    return json.loads(TRANSCRIPT.read_text(encoding="utf-8"))
+    return Transcript.load(TRANSCRIPT)
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory, config):
     """The fixture session rendered once in every format through `synthese render`'s function."""
     out = tmp_path_factory.mktemp("render")
-    manifest = render.render_cli(TAGS, config, output_dir=out, formats=None)
+    manifest = render_file(TAGS, config, output_dir=out, formats=None)
     return manifest
+
+
+def inputs(config, tags, transcript, session_id="seance-2"):
+    return SessionInputs(config.session(session_id), tags, transcript)
 
 
 @pytest.fixture(scope="module")
 def document(config, tags, transcript):
-    return build_document(tags, transcript, config.session("seance-2"), config, stem="render_sample")
+    return build_document(inputs(config, tags, transcript), config, stem="render_sample")
+
+
+def save_tags(tags: Tags, path: Path) -> Path:
+    return Tags.model_validate(tags.model_dump(by_alias=True)).save(path)
 
 
 def test_manifest_lists_the_documents(rendered):
     data = json.loads(rendered.read_text(encoding="utf-8"))
     assert rendered.name == "render_sample.render.json"
-    assert data["schema"] == "synthese.render/1"
+    assert data["schema"] == "synthese.render/2"
     assert data["session_id"] == "seance-2"
+    assert data["fragment"] == "render_sample.site.html"
+    assert data["page"]["title"] == "Sobriété, matérialité et infrastructures"
+    assert data["page"]["excerpts"]["sobriete"][0]["anchor"] == "sobriete-p002"
     assert data["files"] == {"pdf": "render_sample.pdf", "docx": "render_sample.docx", "html": "render_sample.html"}
     assert data["charts"] == ["render_sample-themes.png", "render_sample-timeline.png"]
     for fmt, name in data["files"].items():
@@ -108,7 +125,7 @@ def test_every_format_carries_the_same_excerpts(rendered, document):
 
 def test_excerpts_follow_the_tags_order_and_link_to_the_replay(document, tags):
     chapter = next(c for c in document.chapters if c.id == "sobriete")
-    assert [e.passage_id for e in chapter.excerpts] == tags["excerpts"]["sobriete"]
+    assert [e.passage_id for e in chapter.excerpts] == [q.passage for q in tags.excerpts["sobriete"]]
     first = chapter.excerpts[0]
     assert first.speaker == "Claire Dubreuil"
     assert first.affiliation == "sociologue, Université de Villeneuve"
@@ -126,8 +143,8 @@ def test_replay_links():
 
 def test_no_replay_url_means_no_links(config, tags, transcript):
     session = config.session("seance-2").model_copy(update={"replay_url": None})
-    doc = build_document(tags, transcript, session, config)
-    page = render.render_html(doc)
+    doc = build_document(SessionInputs(session, tags, transcript), config)
+    page = render_html(doc, config.templates)
     assert "#t=" not in page and "example.org" not in page
     assert all(e.link is None for c in doc.chapters for e in c.excerpts)
 
@@ -205,33 +222,33 @@ def test_html_is_standalone_and_accessible(rendered, document):
     assert "<link" not in page and "http" not in page.split("<body")[0]  # nothing fetched
     for chapter in document.chapters:
         assert f'id="{chapter.anchor}"' in page and f'href="#{chapter.anchor}"' in page
-    fragment = render.render_html_body(document, asset_prefix="medias/")
+    fragment = render_html_body(document, TemplateSet(), asset_prefix="medias/")
     assert "<html" not in fragment and 'src="medias/render_sample-themes.png"' in fragment
 
 
 def test_hostile_text_is_printed_never_run(tmp_path, config, tags, transcript, monkeypatch):
-    tags = copy.deepcopy(tags)
-    transcript = copy.deepcopy(transcript)
-    excerpt_id = tags["excerpts"]["sobriete"][0]
-    passage = next(p for p in tags["passages"] if p["id"] == excerpt_id)
-    passage["text"] = HOSTILE
-    transcript["segments"][0]["text"] = HOSTILE
-    tags["entities"].append({"text": HOSTILE_IMG, "label": "ORG", "count": 1, "passages": [excerpt_id]})
-    (tmp_path / "render_sample.tags.json").write_text(json.dumps(tags), encoding="utf-8")
-    (tmp_path / "render_sample.transcript.json").write_text(json.dumps(transcript), encoding="utf-8")
+    tags = tags.model_copy(deep=True)
+    transcript = transcript.model_copy(deep=True)
+    quote = tags.excerpts["sobriete"][0]
+    tags.excerpts["sobriete"][0] = quote.model_copy(update={"text": HOSTILE})
+    tags.passage(quote.passage).text = HOSTILE
+    transcript.segments[0].text = HOSTILE
+    tags.entities.append(IndexedEntity(text=HOSTILE_IMG, label="ORG", count=1, passages=[quote.passage]))
+    transcript.save(tmp_path / "render_sample.transcript.json")
+    save_tags(tags, tmp_path / "render_sample.tags.json")
 
     fetchers = []
-    real_fetcher = render.restricted_fetcher
+    real_fetcher = render_pdf.restricted_fetcher
 
     def spy(allowed):
         fetcher = real_fetcher(allowed)
         fetchers.append(fetcher)
         return fetcher
 
-    monkeypatch.setattr(render, "restricted_fetcher", spy)
+    monkeypatch.setattr(render_pdf, "restricted_fetcher", spy)
     out = tmp_path / "render"
-    render.render_session(tmp_path / "render_sample.tags.json", config.session("seance-2"), config,
-                          out_dir=out, stem="hostile", inputs_hash="x", formats=["pdf", "docx", "html"])
+    render.render_session(inputs(config, Tags.load(tmp_path / "render_sample.tags.json"), transcript), config,
+                          out_dir=out, stem="hostile", formats=["pdf", "docx", "html"])
 
     raw_html = (out / "hostile.html").read_text(encoding="utf-8")
     assert "<script" not in raw_html and '<img src="file:' not in raw_html
@@ -260,7 +277,7 @@ def test_fetcher_refuses_everything_outside_its_folders(tmp_path):
     allowed.mkdir()
     (allowed / "chart.png").write_bytes(b"\x89PNG")
     (tmp_path / "secret.txt").write_text("secret")
-    fetcher = render.restricted_fetcher([allowed])
+    fetcher = render_pdf.restricted_fetcher([allowed])
     with fetch(fetcher, (allowed / "chart.png").as_uri()) as response:
         assert response.read() == b"\x89PNG"
     for url in ("file:///etc/passwd", (tmp_path / "secret.txt").as_uri(),
@@ -279,17 +296,16 @@ def test_failure_leaves_no_part_file_and_no_manifest(tmp_path, config, monkeypat
     monkeypatch.setattr(render_docx, "write_docx", broken)
     out = tmp_path / "render"
     with pytest.raises(RuntimeError, match="disk full"):
-        render.render_session(TAGS, config.session("seance-2"), config, out_dir=out, stem="s",
-                              inputs_hash="x", formats=["html", "docx", "pdf"])
+        render_file(TAGS, config, output_dir=out, formats=["html", "docx", "pdf"])
     left = sorted(p.name for p in out.iterdir())
     assert not [name for name in left if name.endswith(".part")]
-    assert "s.render.json" not in left
+    assert "render_sample.render.json" not in left
     assert not [name for name in left if name.endswith((".html", ".docx", ".pdf"))]
 
 
-def test_render_cli_rejects_an_unknown_format(config):
+def test_render_file_rejects_an_unknown_format(config):
     with pytest.raises(SyntheseError) as error:
-        render.render_cli(TAGS, config, output_dir=None, formats=["pdf", "odt"])
+        render_file(TAGS, config, output_dir=None, formats=["pdf", "odt"])
     assert str(error.value) == "unknown format 'odt': choose among pdf, docx, html (e.g. --formats pdf,html)."
 
 
@@ -301,12 +317,10 @@ def test_cli_render_unknown_format_message(cli):
     )
 
 
-def test_render_cli_defaults_for_an_unknown_session(tmp_path, config, tags):
-    tags = dict(tags, session_id="Séance hors programme")
+def test_render_file_defaults_for_an_unknown_session(tmp_path, config, tags):
     shutil.copy(TRANSCRIPT, tmp_path / TRANSCRIPT.name)
-    path = tmp_path / "autre.tags.json"
-    path.write_text(json.dumps(tags), encoding="utf-8")
-    manifest = render.render_cli(path, config, output_dir=None, formats=["html"])
+    path = save_tags(tags.model_copy(update={"session_id": "Séance hors programme"}), tmp_path / "autre.tags.json")
+    manifest = render_file(path, config, output_dir=None, formats=["html"])
     assert manifest == tmp_path / "render" / "autre.render.json"
     data = json.loads(manifest.read_text(encoding="utf-8"))
     assert data["session_id"] == "seance-hors-programme"
@@ -314,67 +328,67 @@ def test_render_cli_defaults_for_an_unknown_session(tmp_path, config, tags):
     assert "<h1 class=\"cover-title\">Séance hors programme</h1>" in (tmp_path / "render" / "autre.html").read_text()
 
 
-def test_render_cycle_gathers_sessions_by_theme(tmp_path, config, tags):
-    second = dict(tags, session_id="seance-3")
-    path = tmp_path / "seance-3.tags.json"
-    path.write_text(json.dumps(second), encoding="utf-8")
-    shutil.copy(TRANSCRIPT, tmp_path / TRANSCRIPT.name)
+def test_render_cycle_gathers_sessions_by_theme(tmp_path, config, tags, transcript):
     session_2 = config.session("seance-2")
     session_3 = session_2.model_copy(update={"id": "seance-3", "number": 3, "title": "Instrumentation et données"})
-    files = render.render_cycle(config, [(session_2, TAGS), (session_3, path)], out_dir=tmp_path / "cycle",
-                                formats=["html", "docx"])
-    assert set(files) == {"html", "docx"}
-    assert files["html"].name == "cycle.html"
-    page = html_text(files["html"])
+    second = tags.model_copy(update={"session_id": "seance-3"})
+    manifest = render.render_cycle([SessionInputs(session_2, tags, transcript), SessionInputs(session_3, second, None)],
+                                   config, out_dir=tmp_path / "cycle", formats=["html", "docx"])
+    assert manifest.kind == "cycle" and set(manifest.files) == {"html", "docx"}
+    assert manifest.files["html"] == "cycle.html"
+    page = html_text(tmp_path / "cycle" / "cycle.html")
     assert "Séance 2 — Sobriété, matérialité et infrastructures" in page
     assert "Séance 3 — Instrumentation et données" in page
     assert (tmp_path / "cycle" / "cycle-sessions.png").is_file()
-    quotes = [p.text for p in docx_paragraphs(files["docx"]) if p.style.name == "Quote"]
-    assert len(quotes) == 2 * sum(len(v) for v in tags["excerpts"].values())
+    quotes = [p.text for p in docx_paragraphs(tmp_path / "cycle" / "cycle.docx") if p.style.name == "Quote"]
+    assert len(quotes) == 2 * sum(len(v) for v in tags.excerpts.values())
+    assert manifest.fragment == "cycle.site.html" and 'src="cycle/cycle-themes.png"' in (
+        tmp_path / "cycle" / "cycle.site.html").read_text(encoding="utf-8")
 
 
 def test_annex_can_be_left_out(config, tags, transcript):
     no_annex = config.model_copy(update={"render": config.render.model_copy(update={"transcript_annex": False})})
-    doc = build_document(tags, transcript, no_annex.session("seance-2"), no_annex)
+    doc = build_document(inputs(no_annex, tags, transcript), no_annex)
     assert doc.annex == []
     assert "annex" not in [entry.anchor for entry in doc.toc]
-    with_annex = build_document(tags, transcript, config.session("seance-2"), config)
+    with_annex = build_document(inputs(config, tags, transcript), config)
     assert with_annex.annex[0].speaker == "François Ménard"
     assert with_annex.annex[0].text.startswith("Bonjour à toutes et à tous")
 
 
 def test_a_session_with_no_passage_still_renders(tmp_path, config, tags):
-    empty = dict(tags, passages=[], excerpts={}, entities=[], duration_s=0)
-    path = tmp_path / "vide.tags.json"
-    path.write_text(json.dumps(empty), encoding="utf-8")
-    manifest = render.render_cli(path, config, output_dir=tmp_path / "out", formats=["html", "docx", "pdf"])
+    empty = tags.model_copy(update={"passages": [], "excerpts": {}, "entities": [], "duration_s": 0})
+    path = save_tags(empty, tmp_path / "vide.tags.json")
+    manifest = render_file(path, config, output_dir=tmp_path / "out", formats=["html", "docx", "pdf"])
     data = json.loads(manifest.read_text(encoding="utf-8"))
     assert set(data["files"]) == {"html", "docx", "pdf"}
     page = html_text(tmp_path / "out" / "vide.html")
-    assert "0 passages" in page and 'class="chapter"' not in page
+    assert "en 0\xa0passage," in page or "en 0 passage," in page
+    assert 'class="chapter"' not in page
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "not a readable JSON artefact"),
-        ('{"schema": "synthese.transcript/1"}', "expected a 'synthese.tags/' artefact"),
+        ("{not json", "not a readable JSON file"),
+        ('{"schema": "synthese.transcript/2"}', r"expected a tag artefact \(synthese.tags/2\), found schema"),
+        ('{"schema": "synthese.tags/1"}', r"written by an older version of Synthèse \(synthese.tags/1"),
+        ('{"schema": "synthese.tags/9"}', r"written by a newer version of Synthèse"),
     ],
 )
 def test_broken_tags_file_is_an_error_naming_it(tmp_path, config, content, message):
     path = tmp_path / "casse.tags.json"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(SyntheseError, match=message) as error:
-        render.render_cli(path, config, output_dir=tmp_path / "out", formats=["html"])
+        render_file(path, config, output_dir=tmp_path / "out", formats=["html"])
     assert str(path) in str(error.value)
     assert not (tmp_path / "out").exists()
 
 
 def test_without_its_transcript_the_annex_comes_from_the_passages(tmp_path, config, tags):
-    path = tmp_path / "seul.tags.json"
-    path.write_text(json.dumps(tags), encoding="utf-8")  # no transcript beside it
-    loaded, transcript = render.load_session_inputs(path)
-    assert transcript is None
-    doc = build_document(loaded, transcript, config.session("seance-2"), config)
+    path = save_tags(tags, tmp_path / "seul.tags.json")  # no transcript beside it
+    loaded = Tags.load(path)
+    assert transcript_beside(loaded) is None
+    doc = build_document(inputs(config, loaded, None), config)
     assert doc.annex[0].text.startswith("Bonjour à toutes et à tous")
-    assert sum(len(p.text) for p in doc.annex) > 0.9 * sum(len(p["text"]) for p in tags["passages"])
+    assert sum(len(p.text) for p in doc.annex) > 0.9 * sum(len(p.text) for p in tags.passages)

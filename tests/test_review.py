@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Config, load_config
-from pipeline.errors import ReviewError
-from pipeline.review import REVIEW_TEMPLATE, ensure_review_file, load_review, passage_key
-from pipeline.tag import tag_transcript_cli
+from synthese.config import Config, load_config
+from synthese.errors import ReviewError
+from synthese.resources import TemplateSet
+from synthese.review import ensure_review_file, load_review, passage_key
+from synthese.run import tag_file
+
+REVIEW_TEMPLATE = TemplateSet().read_text("review.fr.yaml")
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "tests" / "data" / "tag_sample.transcript.json"
@@ -34,7 +37,7 @@ def tag(folder: Path, config: Config) -> dict:
     transcript = folder / "tag_sample.transcript.json"
     if not transcript.exists():
         shutil.copy(SAMPLE, transcript)
-    return json.loads(tag_transcript_cli(transcript, config, output_dir=None).read_text(encoding="utf-8"))
+    return json.loads(tag_file(transcript, config).read_text(encoding="utf-8"))
 
 
 def themes(data: dict, pid: str) -> dict[str, str]:
@@ -44,11 +47,11 @@ def themes(data: dict, pid: str) -> dict[str, str]:
 
 def test_review_file_is_created_once_and_never_rewritten(tmp_path: Path) -> None:
     path = tmp_path / "s.review.yaml"
-    ensure_review_file(path)
+    ensure_review_file(path, REVIEW_TEMPLATE)
     assert path.read_text(encoding="utf-8") == REVIEW_TEMPLATE
     assert load_review(path) == []
     path.write_text("accept:\n  - {passage: \"00:00:00 x\", theme: sobriete}\n", encoding="utf-8")
-    ensure_review_file(path)
+    ensure_review_file(path, REVIEW_TEMPLATE)
     assert path.read_text(encoding="utf-8").startswith("accept:")
 
 
@@ -75,7 +78,8 @@ def test_decisions_survive_a_rerun_with_other_thresholds(config: Config, tmp_pat
         assert themes(data, "p001")["instrumentation"] == "review"
         assert "societes" not in themes(data, "p002")
         assert themes(data, "p003")["gouvernance"] == "review"
-        assert data["excerpts"]["societes"][0] == "p002" and "p003" not in data["excerpts"]["societes"]
+        quoted = [q["passage"] for q in data["excerpts"]["societes"]]
+        assert "p002" in quoted and "p003" not in quoted
         assert data["review"] == {"file": "tag_sample.review.yaml", "status": "reviewed",
                                   "decisions_applied": 5, "orphaned": []}
     assert themes(data, "p001")["sobriete"] == "tagger"
@@ -96,7 +100,7 @@ def test_orphaned_decision_is_reported(config: Config, tmp_path: Path, caplog: p
         'reject:\n  - {passage: "00:10:00 Un passage disparu depuis", theme: gouvernance}\n'
         f'add:\n  - {{passage: "{P001}", theme: mobilite}}\n',
         encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="pipeline.review"):
+    with caplog.at_level(logging.WARNING, logger="synthese.review"):
         data = tag(tmp_path, config)
     assert data["review"]["decisions_applied"] == 1 and data["review"]["status"] == "reviewed"
     assert data["review"]["orphaned"] == [
@@ -142,7 +146,7 @@ def test_a_review_edit_reapplies_decisions_without_retagging(config: Config, tmp
     def no_model(name: str):
         raise AssertionError("the language model was loaded again for a review edit")
 
-    monkeypatch.setattr("pipeline.tag.load_nlp", no_model)
+    monkeypatch.setattr("synthese.tagging.load_nlp", no_model)
     second = tag(tmp_path, config)
     assert "sobriete" not in themes(second, "p001")
     assert [p["key"] for p in second["passages"]] == [p["key"] for p in first["passages"]]

@@ -14,11 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.config import Config, TagOptions, load_config
-from pipeline.errors import InputError, ModelError
-from pipeline.review import ReviewOutcome
-from pipeline.tag import classify_passages_file, select_excerpts, split_passages, tag_file, tag_transcript_cli
-from pipeline.themes import load_nlp
+from synthese.artefacts import Passage, Segment, Tags, ThemeTag, Transcript
+from synthese.config import Config, TagOptions, load_config
+from synthese.errors import InputError, ModelError
+from synthese.excerpts import ExcerptChoices, select_excerpts
+from synthese.passages import split_passages
+from synthese.run import classify_file, tag_file
+from synthese.tagging import tag
+from synthese.themes import load_nlp
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "tests" / "data" / "tag_sample.transcript.json"
@@ -37,7 +40,8 @@ def config() -> Config:
 def tagged(config: Config, tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("tag")
     shutil.copy(SAMPLE, out / "tag_sample.transcript.json")
-    path = tag_transcript_cli(out / "tag_sample.transcript.json", config, output_dir=None)
+    path = tag_file(out / "tag_sample.transcript.json", config)
+    Tags.load(path)  # the file has the current shape
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -46,7 +50,7 @@ def themes_of(data: dict) -> dict[str, list[str]]:
 
 
 def test_fixed_text_has_exact_passages_and_themes(tagged: dict) -> None:
-    assert tagged["schema"] == "synthese.tags/1"
+    assert tagged["schema"] == "synthese.tags/2"
     assert [(p["id"], p["start"], p["end"], p["speaker"]) for p in tagged["passages"]] == [
         ("p001", 0.0, 28.0, "Claire Dubois"),  # ends at the 3 s pause before "Autre sujet"
         ("p002", 31.0, 53.0, "Claire Dubois"),
@@ -59,11 +63,15 @@ def test_fixed_text_has_exact_passages_and_themes(tagged: dict) -> None:
     }
     first = tagged["passages"][0]["themes"][0]
     assert first["source"] == "tagger" and 0 <= first["score"] <= 1
-    assert "gaz à effet de serre" in first["evidence"] and "centre de données" in first["evidence"]
+    terms = [e["term"] for e in first["evidence"] if e["kind"] == "keyword"]
+    assert "gaz à effet de serre" in terms and "centre de données" in terms
     assert tagged["passages"][0]["key"] == "00:00:00 Bonjour à toutes et à tous"
     # p002 is about two themes but quoted in one chapter only.
-    assert tagged["excerpts"] == {"sobriete": ["p001"], "instrumentation": [], "gouvernance": [],
-                                  "entreprises": [], "vulnerabilites": ["p002"], "societes": ["p003"]}
+    assert {theme: [q["passage"] for q in quotes] for theme, quotes in tagged["excerpts"].items()} == {
+        "sobriete": ["p001"], "instrumentation": [], "gouvernance": [],
+        "entreprises": [], "vulnerabilites": ["p002"], "societes": ["p003"]}
+    quote = tagged["excerpts"]["sobriete"][0]
+    assert (quote["start"], quote["end"], quote["text"]) == (0.0, 28.0, tagged["passages"][0]["text"])
 
 
 def test_artefact_header_and_entities(tagged: dict) -> None:
@@ -89,7 +97,8 @@ def test_passages_never_cross_speakers_and_stay_within_bounds(config: Config) ->
                          "text": "Nous parlons de la ville et de ses habitants et des services publics locaux."})
     segments += [{"id": 99, "start": 200.0, "end": 260.0, "speaker": "Anne",
                   "text": " ".join(["la donnée circule entre les services"] * 40)}]  # one unpunctuated run
-    passages = split_passages(segments, load_nlp(config.tag.spacy_model), config.tag)
+    passages = split_passages([Segment.model_validate(s) for s in segments], load_nlp(config.tag.spacy_model),
+                              config.tag)
     for passage in passages:
         # Times may fall inside a long segment: every segment the passage overlaps is its speaker's.
         inside = [s for s in segments if s["start"] < passage.end and s["end"] > passage.start]
@@ -109,8 +118,8 @@ def test_empty_transcript_gives_no_passages_and_a_warning(config: Config, tmp_pa
     data["segments"] = []
     transcript = tmp_path / "vide.transcript.json"
     transcript.write_text(json.dumps(data), encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="pipeline.tag"):
-        result = json.loads(tag_transcript_cli(transcript, config, output_dir=None).read_text(encoding="utf-8"))
+    with caplog.at_level(logging.WARNING, logger="synthese.tagging"):
+        result = json.loads(tag_file(transcript, config).read_text(encoding="utf-8"))
     assert result["passages"] == [] and result["entities"] == []
     assert result["excerpts"] == {t.id: [] for t in config.themes}
     assert result["warnings"] == ["vide.transcript.json: the transcript has no text, so there are no passages to tag."]
@@ -122,11 +131,10 @@ def test_codebook_edit_changes_tags_without_code_change(config: Config, tmp_path
               if t.id == "gouvernance" else t for t in config.themes]
     edited = config.model_copy(update={"themes": themes})
     shutil.copy(SAMPLE, tmp_path / "tag_sample.transcript.json")
-    result = json.loads(tag_transcript_cli(tmp_path / "tag_sample.transcript.json", edited,
-                                           output_dir=None).read_text(encoding="utf-8"))
+    result = json.loads(tag_file(tmp_path / "tag_sample.transcript.json", edited).read_text(encoding="utf-8"))
     p003 = next(p for p in result["passages"] if p["id"] == "p003")
     governance = next(t for t in p003["themes"] if t["id"] == "gouvernance")
-    assert governance["evidence"] == ["personne âgée", "droit", "atelier"]
+    assert [e["term"] for e in governance["evidence"]] == ["personne âgée", "droit", "atelier"]
     assert "droit" in next(t for t in result["codebook"]["themes"] if t["id"] == "gouvernance")["keywords"]
 
 
@@ -134,18 +142,28 @@ def test_missing_spacy_model_names_the_package(config: Config, tmp_path: Path) -
     broken = config.model_copy(update={"tag": config.tag.model_copy(update={"spacy_model": "fr_core_news_zz"})})
     shutil.copy(SAMPLE, tmp_path / "tag_sample.transcript.json")
     with pytest.raises(ModelError, match="fr_core_news_zz"):
-        tag_transcript_cli(tmp_path / "tag_sample.transcript.json", broken, output_dir=None)
+        tag_file(tmp_path / "tag_sample.transcript.json", broken)
 
 
 def test_tag_file_writes_into_out_dir(config: Config, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    path = tag_file(SAMPLE, config, out_dir=out, stem="s", inputs_hash="h", review_path=out / "s.review.yaml",
-                    session=None)
-    assert path == out / "s.tags.json"
+    path = tag_file(SAMPLE, config, output_dir=out)
+    assert path == out / "tag_sample.tags.json"
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["inputs_hash"] == "h" and data["options"]["threshold"] == config.tag.threshold
-    assert (out / data["transcript"]).resolve() == SAMPLE.resolve()
-    assert not (out / "s.review.yaml").exists()  # tag_file reads the review file, never creates it
+    assert data["inputs_hash"] and data["options"]["threshold"] == config.tag.threshold
+    assert data["transcript"] == SAMPLE.name
+    assert (out / "tag_sample.review.yaml").is_file()
+
+
+def test_the_tag_stage_is_pure(config: Config, tmp_path: Path) -> None:
+    """`tag` reads a Transcript and returns Tags: it writes nothing, and the same input gives
+    the same passages and quotes."""
+    transcript = Transcript.load(SAMPLE)
+    before = sorted(p.name for p in SAMPLE.parent.iterdir())
+    first, second = tag(transcript, config), tag(transcript, config)
+    assert sorted(p.name for p in SAMPLE.parent.iterdir()) == before
+    assert first.passages == second.passages and first.excerpts == second.excerpts
+    assert first.inputs_hash == "" and first.transcript == SAMPLE.name
 
 
 def test_evaluation_mode_output_format(config: Config, tmp_path: Path) -> None:
@@ -153,7 +171,7 @@ def test_evaluation_mode_output_format(config: Config, tmp_path: Path) -> None:
             {"id": 7, "text": "Il fait beau aujourd'hui et nous irons nous promener au bord de la rivière."}]
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    out = classify_passages_file(source, tmp_path / "out.jsonl", config)
+    out = classify_file(source, tmp_path / "out.jsonl", config)
     result = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in result] == ["a", 7]
     assert result[0]["themes"] == ["sobriete"] and result[1]["themes"] == []
@@ -167,14 +185,14 @@ def test_evaluation_mode_rejects_a_bad_row(config: Config, tmp_path: Path) -> No
     source = tmp_path / "in.jsonl"
     source.write_text('{"id": 1, "text": "ok"}\n{"id": 2}\n', encoding="utf-8")
     with pytest.raises(InputError, match=r"in.jsonl, line 2: each row needs"):
-        classify_passages_file(source, tmp_path / "out.jsonl", config)
+        classify_file(source, tmp_path / "out.jsonl", config)
 
 
 def test_dev_micro_f1_does_not_regress(config: Config, tmp_path: Path) -> None:
     if not DEV.is_file():
         pytest.skip(f"evaluation material not found at {DEV}")
     rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
-    out = classify_passages_file(DEV, tmp_path / "dev.out.jsonl", config)
+    out = classify_file(DEV, tmp_path / "dev.out.jsonl", config)
     predicted = {r["id"]: set(r["themes"]) for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     tp = sum(len(set(r["themes"]) & predicted[r["id"]]) for r in rows)
     fp = sum(len(predicted[r["id"]] - set(r["themes"])) for r in rows)
@@ -183,30 +201,31 @@ def test_dev_micro_f1_does_not_regress(config: Config, tmp_path: Path) -> None:
     assert micro_f1 >= DEV_MICRO_F1_FLOOR
 
 
+def _passage(pid: str, themes: dict[str, float], text: str = "") -> Passage:
+    return Passage(id=pid, key=pid, start=0.0, end=1.0, text=text or pid,
+                   themes=[ThemeTag(id=theme, score=score) for theme, score in themes.items()])
+
+
 def test_a_passage_is_quoted_in_one_chapter_only():
     # p1 lists every theme (an introduction); p2 and p3 are each about one theme.
-    passages = [
-        {"id": "p1", "themes": [{"id": "a", "score": 0.9}, {"id": "b", "score": 0.8}]},
-        {"id": "p2", "themes": [{"id": "a", "score": 0.5}]},
-        {"id": "p3", "themes": [{"id": "b", "score": 0.4}]},
-    ]
+    passages = [_passage("p1", {"a": 0.9, "b": 0.8}), _passage("p2", {"a": 0.5}), _passage("p3", {"b": 0.4})]
     vectors = {pid: vector for pid, vector in zip(("p1", "p2", "p3"), np.eye(3, dtype=np.float32))}
     options = TagOptions(excerpts_per_theme=2)
-    excerpts = select_excerpts(passages, vectors, ["a", "b"], options, ReviewOutcome())
+    excerpts = select_excerpts(passages, vectors, ["a", "b"], options, ExcerptChoices())
     assert excerpts == {"a": ["p1", "p2"], "b": ["p3"]}
     # A reviewer's pin stands, even where the passage is quoted elsewhere.
-    pinned = select_excerpts(passages, vectors, ["a", "b"], options, ReviewOutcome(pinned={"b": ["p1"]}))
+    pinned = select_excerpts(passages, vectors, ["a", "b"], options, ExcerptChoices(pinned={"b": ["p1"]}))
     assert pinned == {"a": ["p2"], "b": ["p1", "p3"]}
 
 
 def test_a_passage_said_twice_is_quoted_once():
     said = "La sobriété numérique commence par mesurer ce que consomment nos centres de données."
     passages = [
-        {"id": "p1", "text": said, "themes": [{"id": "a", "score": 0.9}]},
-        {"id": "p2", "text": "Bref. " + said, "themes": [{"id": "a", "score": 0.85}, {"id": "b", "score": 0.95}]},
-        {"id": "p3", "text": "Les capteurs de trafic ne disent rien des usages.", "themes": [{"id": "a", "score": 0.3}]},
+        _passage("p1", {"a": 0.9}, said),
+        _passage("p2", {"a": 0.85, "b": 0.95}, "Bref. " + said),
+        _passage("p3", {"a": 0.3}, "Les capteurs de trafic ne disent rien des usages."),
     ]
     vectors = {pid: vector for pid, vector in zip(("p1", "p2", "p3"), np.eye(3, dtype=np.float32))}
-    excerpts = select_excerpts(passages, vectors, ["a", "b"], TagOptions(excerpts_per_theme=3), ReviewOutcome())
+    excerpts = select_excerpts(passages, vectors, ["a", "b"], TagOptions(excerpts_per_theme=3), ExcerptChoices())
     # p2 fits b best and is quoted there; p1, the same words, is then quoted nowhere.
     assert excerpts == {"a": ["p3"], "b": ["p2"]}

@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import transcribe as stage
-from pipeline import whisper_model
-from pipeline.config import Config, load_config
-from pipeline.errors import InputError, ModelError, SyntheseError
-from pipeline.importers import Segment
-from pipeline.textnorm import normalise, wer, word_errors
-from pipeline.transcribe import (
+from synthese import transcription as stage
+from synthese import whisper_model
+from synthese.config import Config, load_config
+from synthese.errors import InputError, ModelError, SyntheseError
+from synthese.importers import Segment
+from synthese.textnorm import normalise, wer, word_errors
+from synthese.transcription import (
     Dropped,
     audio_blocks,
     check_audio,
@@ -28,10 +28,19 @@ from pipeline.transcribe import (
     collapse_repetitions,
     decode_audio,
     load_audio,
-    transcribe_inputs,
-    transcribe_session,
     vocabulary_hints,
 )
+from synthese.run import save_transcript
+from synthese.run import transcribe_files as transcribe_inputs
+
+
+def transcribe_session(source, config, session, *, out_dir, stem, checkpoint, quiet):
+    """The stage on one replay, saved as `synthese run` saves it; returns the JSON's path."""
+    transcript = stage.transcribe(source, config, session, checkpoint=checkpoint, quiet=quiet)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = save_transcript(transcript, out_dir, stem)
+    checkpoint.unlink(missing_ok=True)
+    return path
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL = REPO.parent / "shared" / "eval"
@@ -158,7 +167,7 @@ def test_transcript_invariants(fleurs):
     out_dir, results = fleurs
     for name, data in results.items():
         stem = name.removesuffix(".ogg")
-        assert data["schema"] == "synthese.transcript/1"
+        assert data["schema"] == "synthese.transcript/2"
         assert data["language"] == "fr"
         assert data["language_probability"] > 0.5
         assert data["source"]["kind"] == "audio" and data["source"]["file"] == name
@@ -204,7 +213,7 @@ def test_resume_from_checkpoint_skips_the_head(tmp_path, config, model, monkeypa
 
     monkeypatch.setattr(stage, "_transcribe_block", interrupted_after_first_block)
     with pytest.raises(KeyboardInterrupt):
-        transcribe_session(source, every, every.sessions[0], out_dir=tmp_path, stem="replay", inputs_hash="h",
+        transcribe_session(source, every, every.sessions[0], out_dir=tmp_path, stem="replay",
                            checkpoint=checkpoint, quiet=True)
     saved = json.loads(checkpoint.read_text(encoding="utf-8"))
     done_s = saved["done_s"]
@@ -222,7 +231,7 @@ def test_resume_from_checkpoint_skips_the_head(tmp_path, config, model, monkeypa
         return real_block(pipeline, block, *args)
 
     monkeypatch.setattr(stage, "_transcribe_block", spy)
-    path = transcribe_session(source, every, every.sessions[0], out_dir=tmp_path, stem="replay", inputs_hash="h",
+    path = transcribe_session(source, every, every.sessions[0], out_dir=tmp_path, stem="replay",
                               checkpoint=checkpoint, quiet=True)
     data = json.loads(path.read_text(encoding="utf-8"))
     assert blocks == [len(audio) - round(done_s * 16_000)]
@@ -247,7 +256,7 @@ def test_checkpoint_of_another_file_is_ignored(tmp_path):
 def run_stage(source: Path, tmp_path: Path, config: Config | None = None):
     config = config or small_config(tmp_path)
     return transcribe_session(source, config, config.sessions[0], out_dir=tmp_path / "out", stem="s1",
-                              inputs_hash="h", checkpoint=tmp_path / "out" / ".ckpt", quiet=True)
+                              checkpoint=tmp_path / "out" / ".ckpt", quiet=True)
 
 
 def test_empty_file(tmp_path):
@@ -388,7 +397,7 @@ def test_import_keeps_speakers_from_voice_tags(tmp_path):
 def test_transcribe_inputs_goes_on_after_a_failure(tmp_path, caplog):
     empty = tmp_path / "vide.mp3"
     empty.write_bytes(b"")
-    with caplog.at_level(logging.ERROR, logger="pipeline.transcribe"):
+    with caplog.at_level(logging.ERROR, logger="synthese.run"):
         with pytest.raises(SyntheseError) as error:
             transcribe_inputs([empty, DATA / "teams.vtt"], small_config(tmp_path), output_dir=tmp_path / "o",
                               model=None, language=None, quiet=True)

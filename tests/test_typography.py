@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from pipeline.typography import (
+from synthese.typography import (
     NBSP,
     NNBSP,
     decimal,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.config import load_config
-from pipeline.workspace import Workspace
+from synthese.config import load_config
+from synthese.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,11 +37,11 @@ def test_a_model_change_retranscribes(tmp_path):
 
 
 def test_site_templates_do_not_make_documents_stale(tmp_path):
-    from pipeline import workspace
+    from synthese.resources import default_templates_dir
 
     ws = workspace_with(tmp_path)
     session = ws.config.sessions[0]
-    site_css = workspace.TEMPLATES_DIR / "site" / "style.css"
+    site_css = default_templates_dir() / "site" / "style.css"
     original = site_css.read_bytes()
     render_before, publish_before = ws.render_hash(session), ws.publish_hash([session])
     try:
@@ -55,7 +55,7 @@ def test_site_templates_do_not_make_documents_stale(tmp_path):
 def test_stage_commands_and_run_agree_on_what_is_up_to_date(tmp_path):
     """`synthese transcribe/tag/render FILE` and `synthese run` hash a stage's inputs the same way,
     so a stage redone by hand is up to date for the next run."""
-    from pipeline.workspace import render_inputs_hash, tag_inputs_hash, transcribe_inputs_hash
+    from synthese.workspace import render_inputs_hash, tag_inputs_hash, transcribe_inputs_hash
 
     ws = workspace_with(tmp_path)
     session = ws.config.sessions[0]

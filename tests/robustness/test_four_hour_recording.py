@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.textnorm import wer
-from pipeline.transcribe import SAMPLE_RATE, load_audio
+from synthese.textnorm import wer
+from synthese.transcription import SAMPLE_RATE, load_audio
 
 REPO = Path(__file__).resolve().parents[2]
 ASR = REPO.parent / "shared" / "eval" / "asr"
@@ -58,7 +58,7 @@ def write_long_flac(path: Path, hours: float, clip: np.ndarray) -> list[float]:
 
 def transcribe_measured(source: Path, out: Path) -> tuple[dict, float]:
     """`synthese transcribe` in a child process: (its transcript, its peak resident memory in MB)."""
-    command = [sys.executable, "-m", "pipeline", "--config", str(REPO / "config.yaml"), "--quiet",
+    command = [sys.executable, "-m", "synthese", "--config", str(REPO / "config.yaml"), "--quiet",
                "transcribe", str(source), "-o", str(out)]
     child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stderr = child.stderr.read()

@@ -43,7 +43,7 @@ def make_workspace(root: Path) -> Path:
 
 
 def start_run(config: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "pipeline", "--config", str(config), "run"],
+    return subprocess.Popen([sys.executable, "-m", "synthese", "--config", str(config), "run"],
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=REPO)
 
 
@@ -73,7 +73,7 @@ def test_killed_run_resumes_with_the_unfinished_stage(tmp_path, stage):
     assert not (render_dir / "s1.render.json").exists()
     assert not (tmp_path / "outputs" / "site.json").exists()
 
-    resumed = subprocess.run([sys.executable, "-m", "pipeline", "--config", str(config), "run"],
+    resumed = subprocess.run([sys.executable, "-m", "synthese", "--config", str(config), "run"],
                              capture_output=True, text=True, cwd=REPO)
     assert resumed.returncode == 0, resumed.stderr
     log = resumed.stderr.splitlines()

@@ -25,7 +25,7 @@ def test_killed_transcription_resumes_near_where_it_stopped(tmp_path):
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     checkpoint = tmp_path / "transcripts" / "s1" / ".s1.transcribe-checkpoint.json"
-    command = [sys.executable, "-m", "pipeline", "--config", str(config_path), "run"]
+    command = [sys.executable, "-m", "synthese", "--config", str(config_path), "run"]
 
     first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_config
-from pipeline.errors import LockError
-from pipeline.workspace import Workspace
+from synthese.config import load_config
+from synthese.errors import LockError
+from synthese.workspace import Workspace
 
 CONFIG = """\
 cycle: {title: "Cycle", organiser: "Organisme"}
@@ -36,8 +36,8 @@ def hold_lock_in_child(root: Path) -> subprocess.Popen:
     """Start a real process that takes the workspace lock and sleeps."""
     code = textwrap.dedent(f"""
         import sys, time
-        from pipeline.config import load_config
-        from pipeline.workspace import Workspace
+        from synthese.config import load_config
+        from synthese.workspace import Workspace
         ws = Workspace(load_config({str(root / 'config.yaml')!r}))
         with ws.lock():
             print("locked", flush=True)

@@ -22,18 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.artefacts import artefact, file_hash, hash_of, read_json, write_json, write_text
-from pipeline.config import Config, Session
-from pipeline.errors import InputError, SyntheseError
-from pipeline.importers import (
-    TRANSCRIPT_SCHEMA,
-    TRANSCRIPT_SUFFIXES,
-    WRITERS,
-    Segment,
-    import_transcript,
-)
-from pipeline.textnorm import normalise, wer  # noqa: F401 - wer is part of this module's API
-from pipeline.workspace import transcribe_inputs_hash
+from synthese import artefacts
+from synthese.artefacts import SourceFile, Transcript
+from synthese.config import Config, Session
+from synthese.errors import InputError, SyntheseError
+from synthese.importers import Segment, import_transcript, is_transcript_file
+from synthese.storage import file_hash, hash_of, read_json, write_json
+from synthese.textnorm import normalise, wer  # noqa: F401 - wer is part of this module's API
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +62,6 @@ class AsrResult:
     dropped: Dropped = field(default_factory=Dropped)
     warnings: list[str] = field(default_factory=list)
     source_sha256: str = ""  # hashed once: a replay can be GBs
-
-
-def is_transcript_file(path: Path) -> bool:
-    """True for an existing transcript (.vtt .srt .txt .docx .json) rather than a recording."""
-    return Path(path).suffix.lower() in TRANSCRIPT_SUFFIXES
 
 
 def vocabulary_hints(config: Config, session: Session | None) -> str:
@@ -373,8 +363,10 @@ def _read_checkpoint(checkpoint: Path, source_sha256: str, options_key: str) -> 
     if not checkpoint.is_file():
         return None
     try:
-        data = read_json(checkpoint, CHECKPOINT_SCHEMA)
+        data = read_json(checkpoint)
     except SyntheseError:
+        data = None
+    if not isinstance(data, dict) or data.get("schema") != CHECKPOINT_SCHEMA:
         log.warning("%s: unreadable checkpoint ignored", checkpoint.name)
         return None
     if data.get("source_sha256") != source_sha256 or data.get("options_key") != options_key:
@@ -479,7 +471,7 @@ def _offset(segment: Segment, offset_s: float) -> Segment:
 def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Path | None,
                      quiet: bool = True, model: Any = None) -> AsrResult:
     """Speech to segments with faster-whisper, resuming from `checkpoint` when it matches."""
-    from pipeline.whisper_model import load_whisper
+    from synthese.whisper_model import load_whisper
 
     options = config.transcribe
     language = options.language if options.language not in ("", "auto") else None
@@ -559,105 +551,55 @@ def _progress_bar(total_s: float, done_s: float, quiet: bool, name: str):
 
 # --- the stage --------------------------------------------------------------------------------
 
-def _write_outputs(out_dir: Path, stem: str, data: dict[str, Any], segments: list[Segment]) -> Path:
-    # Captions first, the JSON last: the JSON's inputs_hash is what marks the stage done.
-    for extension, writer in WRITERS.items():
-        write_text(out_dir / f"{stem}.{extension}", writer(segments))
-    return write_json(out_dir / f"{stem}.transcript.json", data)
+def _artefact_segments(segments: list[Segment]) -> list[artefacts.Segment]:
+    result = []
+    for index, s in enumerate(segments):
+        words = [artefacts.Word(start=w["start"], end=w["end"], text=str(w.get("word", w.get("text", ""))).strip(),
+                                p=w.get("probability", w.get("p")))
+                 for w in s.words or []]
+        result.append(artefacts.Segment(id=index, start=round(s.start, 3), end=round(s.end, 3), text=s.text,
+                                        speaker=s.speaker, words=words))
+    return result
 
 
-def _transcribe_file(source: Path, config: Config, session: Session | None, *, out_dir: Path, stem: str,
-                     inputs_hash: str, checkpoint: Path | None, quiet: bool) -> Path:
+def transcribe(source: Path, config: Config, session: Session | None = None, *,
+               checkpoint: Path | None = None, quiet: bool = True) -> Transcript:
+    """Transcribe a replay (audio or video), or import an existing transcript (VTT, SRT, TXT,
+    DOCX, JSON). A long transcription resumes from `checkpoint` when given."""
     source = Path(source)
     if not source.exists():
         raise InputError(f"{source}: file not found. Check the path.")
-    options: dict[str, Any]
     if is_transcript_file(source):
         imported = import_transcript(source)
         segments, warnings = imported.segments, imported.warnings
-        options = {"import": imported.kind}
-        payload = {
-            "language": imported.language or config.transcribe.language or None,
-            "language_probability": None,
-            "duration_s": round(max((s.end for s in segments), default=0.0), 3),
-            "model": None,
-        }
-        dropped = Dropped()
-        kind, source_sha256 = imported.kind, file_hash(source)
+        transcript = Transcript(
+            options={"import": imported.kind},
+            source=SourceFile(file=source.name, sha256=file_hash(source), kind=imported.kind),
+            language=imported.language or config.transcribe.language or None,
+            duration_s=round(max((s.end for s in segments), default=0.0), 3),
+            dropped=vars(Dropped()),
+        )
     else:
-        from pipeline.whisper_model import model_description
+        from synthese.whisper_model import model_description
 
         hints = vocabulary_hints(config, session)
         result = transcribe_audio(source, config, hints=hints, checkpoint=checkpoint, quiet=quiet)
-        segments, warnings, dropped = result.segments, result.warnings, result.dropped
-        options = {**config.transcribe.model_dump(mode="json"), "initial_prompt": hints or None}
-        payload = {
-            "language": result.language,
-            "language_probability": result.language_probability,
-            "duration_s": result.duration_s,
-            "model": model_description(config.transcribe.model, config.transcribe.compute_type),
-        }
-        kind, source_sha256 = "audio", result.source_sha256
+        segments, warnings = result.segments, result.warnings
+        transcript = Transcript(
+            options={**config.transcribe.model_dump(mode="json"), "initial_prompt": hints or None},
+            source=SourceFile(file=source.name, sha256=result.source_sha256, kind="audio"),
+            language=result.language,
+            language_probability=result.language_probability,
+            duration_s=result.duration_s,
+            model=model_description(config.transcribe.model, config.transcribe.compute_type),
+            dropped=vars(result.dropped),
+        )
     if session is not None and len(session.speakers) == 1 and not any(s.speaker for s in segments):
         # One declared speaker: every word is theirs.
         for segment in segments:
             segment.speaker = session.speakers[0].name
     for warning in warnings:
         log.warning("%s", warning)
-    data = artefact(
-        TRANSCRIPT_SCHEMA, inputs_hash, options,
-        source={"file": source.name, "sha256": source_sha256, "kind": kind},
-        **payload,
-        segments=[s.as_dict(i) for i, s in enumerate(segments)],
-        dropped=vars(dropped),
-        warnings=warnings,
-    )
-    path = _write_outputs(out_dir, stem, data, segments)
-    if checkpoint:
-        checkpoint.unlink(missing_ok=True)
-    return path
-
-
-def transcribe_session(source: Path, config: Config, session: Session, *, out_dir: Path, stem: str,
-                       inputs_hash: str, checkpoint: Path, quiet: bool) -> Path:
-    """Import or transcribe a session's source into `out_dir/<stem>.transcript.json` (+ .vtt, .srt,
-    .txt); return the JSON's path. A long transcription resumes from `checkpoint`."""
-    return _transcribe_file(source, config, session, out_dir=out_dir, stem=stem, inputs_hash=inputs_hash,
-                            checkpoint=checkpoint, quiet=quiet)
-
-
-def _stem_of(path: Path) -> str:
-    name = path.name
-    for suffix in (".transcript.json", path.suffix):
-        if name.lower().endswith(suffix.lower()) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def transcribe_inputs(inputs: list[Path], config: Config, *, output_dir: Path, model: str | None,
-                      language: str | None, quiet: bool) -> list[Path]:
-    """`synthese transcribe INPUT... -o DIR`: each input to DIR/<stem>.transcript.json (+ captions).
-
-    A failing input is reported as one `Error: ...` line and the others still run; a
-    SyntheseError at the end says how many failed.
-    """
-    overrides = {k: v for k, v in (("model", model), ("language", language)) if v}
-    if overrides:
-        config = config.model_copy(update={"transcribe": config.transcribe.model_copy(update=overrides)})
-    written, failed = [], []
-    for source in inputs:
-        source = Path(source)
-        stem = _stem_of(source)
-        try:
-            inputs_hash = transcribe_inputs_hash(source, config)
-            written.append(_transcribe_file(
-                source, config, None, out_dir=Path(output_dir), stem=stem, inputs_hash=inputs_hash,
-                checkpoint=Path(output_dir) / f".{stem}.transcribe-checkpoint.json", quiet=quiet))
-            log.info("%s -> %s", source, written[-1])
-        except SyntheseError as exc:
-            log.error("Error: %s", exc)
-            failed.append(source.name)
-    if failed:
-        raise SyntheseError(f"{len(failed)} of {len(inputs)} input(s) failed: {', '.join(failed)} "
-                            "(see the messages above); the others were written.")
-    return written
+    transcript.segments = _artefact_segments(segments)
+    transcript.warnings = warnings
+    return transcript

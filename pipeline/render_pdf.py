@@ -1,0 +1,59 @@
+"""The synthesis as tagged PDF/UA-1: the standalone HTML laid out by WeasyPrint, which may read
+only the templates folders and the folder of the charts."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from synthese.document import SynthesisDocument
+from synthese.resources import TemplateSet
+
+log = logging.getLogger(__name__)
+
+
+def restricted_fetcher(allowed_dirs: list[Path]):
+    """A WeasyPrint URL fetcher that reads files under `allowed_dirs` only and refuses any other
+    URL (other files, http, data:...). It records what was asked (`requested`, `refused`)."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    roots = [d.resolve() for d in allowed_dirs]
+
+    class FolderFetcher(URLFetcher):
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols=("file",))
+            self.requested: list[str] = []
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            self.requested.append(url)
+            parts = urlsplit(url)
+            if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+                path = Path(url2pathname(parts.path)).resolve()
+                if path.is_file() and any(path.is_relative_to(root) for root in roots):
+                    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                    return URLFetcherResponse(url, body=path.read_bytes(), headers={"Content-Type": kind})
+            self.refused.append(url)
+            log.warning("PDF: refused to read %s (only the templates and output folders are read)", url)
+            raise ValueError(f"refused: {url}")
+
+    return FolderFetcher()
+
+
+def write_pdf(html: str, target: Path, image_dir: Path, fetcher) -> None:
+    """Lay out the HTML as a tagged PDF/UA-1 file (fonts embedded, bookmarks from headings)."""
+    from weasyprint import HTML
+
+    document = HTML(string=html, base_url=image_dir.resolve().as_uri() + "/", url_fetcher=fetcher)
+    document.write_pdf(target, pdf_variant="pdf/ua-1", pdf_tags=True)
+
+
+class PdfWriter:
+    extension = "pdf"
+
+    def write(self, doc: SynthesisDocument, target: Path, assets_dir: Path, templates: TemplateSet, html: str) -> None:
+        write_pdf(html, target, assets_dir, restricted_fetcher([*templates.folders, assets_dir]))

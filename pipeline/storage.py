@@ -1,0 +1,90 @@
+"""Files on disk: atomic writes, JSON reading with clear errors, content hashes.
+
+Every file the pipeline writes goes through `atomic_path`, so a reader (or a later run) sees either
+the previous file or the complete new one, never a part. Hashes of inputs decide whether a stage
+is up to date (see workspace.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from synthese.errors import SyntheseError
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `target`; rename it over `target` only if the block succeeds.
+
+    A reader (or a later run) sees either the old file or the complete new one, never a part.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb") as handle:
+            os.fsync(handle.fileno())
+        # mkstemp makes private files; artefacts and documents are meant to be read by others.
+        os.chmod(tmp_path, 0o666 & ~_UMASK)
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def write_text(target: Path, text: str) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return target
+
+
+def write_bytes(target: Path, data: bytes) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    return target
+
+
+def write_json(target: Path, data: dict[str, Any]) -> Path:
+    return write_text(target, json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file; a missing, unreadable or broken file is an error that names it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SyntheseError(f"{path}: file not found. Run the previous stage first.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SyntheseError(f"{path}: not a readable JSON file ({exc}). Re-run the stage that writes it.") from None
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hash_of(*parts: Any) -> str:
+    """Stable hash of JSON-able values and files (a Path is hashed by content)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Path):
+            digest.update(file_hash(part).encode() if part.is_file() else b"<missing>")
+        else:
+            digest.update(json.dumps(part, sort_keys=True, ensure_ascii=False, default=str).encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()[:32]
