@@ -351,7 +351,7 @@ def _machine_tags(transcript_path: Path, transcript: dict[str, Any], config: Con
     so that a review edit re-applies decisions in a second instead of reloading spaCy and
     re-tagging every passage."""
     options = config.tag
-    key = hash_of(transcript_path, options.model_dump(mode="json"), codebook(config))
+    key = hash_of(transcript_path, options.model_dump(mode="json"), codebook(config), config.acronyms)
     try:
         cached = json.loads(cache.read_text(encoding="utf-8"))
         if cached.get("key") == key:
@@ -359,7 +359,7 @@ def _machine_tags(transcript_path: Path, transcript: dict[str, Any], config: Con
     except (OSError, ValueError):
         pass
     nlp = load_nlp(options.spacy_model)
-    classifier = ThemeClassifier(nlp, config.themes, options)
+    classifier = ThemeClassifier(nlp, config.themes, options, config.acronyms)
     warnings: list[str] = []
     found = split_passages(transcript["segments"], nlp, options)
     if not found:
@@ -370,10 +370,10 @@ def _machine_tags(transcript_path: Path, transcript: dict[str, Any], config: Con
     passages: list[dict[str, Any]] = []
     scores: dict[str, dict[str, float]] = {}
     vectors: dict[str, list[float]] = {}
-    for number, passage in enumerate(found, start=1):
+    all_theme_scores = classifier.score_many([passage.span for passage in found])
+    for number, (passage, theme_scores) in enumerate(zip(found, all_theme_scores), start=1):
         pid = f"p{number:03d}"
         tokens = list(passage.span)
-        theme_scores = classifier.score(tokens)
         scores[pid] = {s.theme_id: s.score for s in theme_scores}
         vectors[pid] = [float(x) for x in mean_vector(tokens)]
         passages.append({
@@ -386,7 +386,7 @@ def _machine_tags(transcript_path: Path, transcript: dict[str, Any], config: Con
             "themes": [_theme_entry(s) for s in above_threshold(theme_scores, options)],
             "entities": passage_entities(passage.span),
         })
-    machine = {"key": key, "nlp": model_label(nlp), "passages": passages, "scores": scores,
+    machine = {"key": key, "nlp": model_label(nlp, options), "passages": passages, "scores": scores,
                "vectors": vectors, "warnings": warnings}
     write_text(cache, json.dumps(machine, ensure_ascii=False))
     return machine
@@ -437,10 +437,9 @@ def classify_passages_file(passages: Path, output: Path, config: Config) -> Path
         rows.append(row)
     options = config.tag
     nlp = load_nlp(options.spacy_model)
-    classifier = ThemeClassifier(nlp, config.themes, options)
+    classifier = ThemeClassifier(nlp, config.themes, options, config.acronyms)
     out_lines = []
-    for row, doc in zip(rows, nlp.pipe([r["text"] for r in rows])):
-        scores = classifier.score(list(doc))
+    for row, scores in zip(rows, classifier.score_many(list(nlp.pipe([r["text"] for r in rows])))):
         tagged = above_threshold(scores, options)
         out_lines.append(json.dumps({"id": row["id"], "themes": [s.theme_id for s in tagged],
                                      "scores": {s.theme_id: s.score for s in scores}}, ensure_ascii=False))
