@@ -70,6 +70,9 @@ def repeated_transcript(session_dir: Path, times: int, folder: Path) -> Path:
     import yaml
 
     config = yaml.safe_load((session_dir / "config.yaml").read_text(encoding="utf-8"))
+    weights = (config.get("tag") or {}).get("weights_file")
+    if weights and not Path(weights).is_absolute():
+        config["tag"]["weights_file"] = str((session_dir / weights).resolve())
     session = config["sessions"][0]
     source = session_dir / "transcripts" / session["id"] / f"{session['id']}.transcript.json"
     if not source.is_file():
@@ -82,7 +85,7 @@ def repeated_transcript(session_dir: Path, times: int, folder: Path) -> Path:
             shift = turn * length_s
             words = [{**w, "start": w["start"] + shift, "end": w["end"] + shift} for w in segment.get("words") or []]
             segments.append({**segment, "id": len(segments), "start": segment["start"] + shift,
-                             "end": segment["end"] + shift, "words": words or None})
+                             "end": segment["end"] + shift, "words": words})
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{session['id']}-x{times}"
     (folder / f"{name}.transcript.json").write_text(

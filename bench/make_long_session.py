@@ -289,6 +289,9 @@ def session_config(repo_config: Path, session_id: str, media_name: str, speakers
                    duration_s: float) -> dict:
     """The repository's configuration with one session: the generated recording."""
     data = yaml.safe_load(repo_config.read_text(encoding="utf-8"))
+    weights = (data.get("tag") or {}).get("weights_file")
+    if weights and not Path(weights).is_absolute():  # the codebook's weights stay where they are
+        data["tag"]["weights_file"] = str((repo_config.parent / weights).resolve())
     data["sessions"] = [{
         "id": session_id,
         "number": 99,

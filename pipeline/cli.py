@@ -113,11 +113,24 @@ def transcribe(ctx: click.Context, inputs: tuple[Path, ...], output_dir: Path, m
               help="Output folder (or, with --passages, the output JSONL file).")
 @click.option("--passages", type=click.Path(path_type=Path),
               help="Classify fixed passages from a JSONL file of {\"id\", \"text\"} rows instead.")
+@click.option("--export-labels", type=click.Path(path_type=Path),
+              help="Write the reviewed passages of a <session>.tags.json (given instead of a transcript) "
+                   "to this JSONL file, as labels for `synthese calibrate`.")
+@click.option("--every-passage", is_flag=True, help="With --export-labels: every passage of a reviewed "
+              "session, not only those with a decision.")
 @click.pass_context
-def tag(ctx: click.Context, transcript: Path | None, output: Path | None, passages: Path | None) -> None:
+def tag(ctx: click.Context, transcript: Path | None, output: Path | None, passages: Path | None,
+        export_labels: Path | None, every_passage: bool) -> None:
     """Split a transcript into passages and tag them by theme (writes <stem>.tags.json)."""
     from synthese.run import classify_file, tag_file
 
+    if export_labels:
+        from synthese.run import export_labels_file
+
+        if transcript is None:
+            raise SyntheseError("--export-labels needs the <session>.tags.json to export from.")
+        export_labels_file(transcript, export_labels, every_passage=every_passage)
+        return
     config = _config(ctx)
     if passages:
         if output is None:
@@ -127,6 +140,18 @@ def tag(ctx: click.Context, transcript: Path | None, output: Path | None, passag
         tag_file(transcript, config, output_dir=output)
     else:
         raise SyntheseError("give a TRANSCRIPT.json to tag, or --passages IN.jsonl -o OUT.jsonl.")
+
+
+@cli.command()
+@click.argument("labels", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="The weights file to write (YAML); point tag.weights_file in config.yaml at it to use it.")
+@click.pass_context
+def calibrate(ctx: click.Context, labels: tuple[Path, ...], output: Path) -> None:
+    """Estimate the keywords' weights from labelled passages (JSONL: id, text, themes)."""
+    from synthese.run import calibrate_files
+
+    calibrate_files(list(labels), output, _config(ctx))
 
 
 @cli.command()

@@ -7,6 +7,8 @@ and the key, and says what to do.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import math
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -17,8 +19,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from synthese.errors import ConfigError
 from synthese.resources import TemplateSet
 
+log = logging.getLogger(__name__)
+
 SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 THEME_ID = SESSION_ID
+ACRONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9&-]{1,11}$")
+WEIGHTS_SCHEMA = "synthese.weights/1"
 
 
 class Strict(BaseModel):
@@ -72,18 +78,70 @@ class Session(Strict):
         return self.transcript or self.media  # type: ignore[return-value]
 
 
+class KeywordSetting(Strict):
+    """How much one keyword counts, when staff set it in config.yaml rather than leave it to calibration.
+
+    `weight` is in points: a passage is tagged with a theme when its points reach the bar of
+    tag.threshold (1 point at the default 0.5), so a keyword of weight 1 tags alone and one of
+    0.4 needs other evidence. `weak: true` marks a generic word that never tags a passage alone,
+    whatever its weight or calibration says.
+    """
+
+    weight: float | None = Field(default=None, ge=0, le=10)
+    weak: bool = False
+
+
+def _keyword_entries(value: Any) -> tuple[list[str], dict[str, KeywordSetting]]:
+    """Keyword entries as written (a string, or {term, weight} / {term, weak}) split into the
+    plain terms and the settings of those that carry any."""
+    if not isinstance(value, list):
+        return value, {}
+    terms: list[str] = []
+    settings: dict[str, KeywordSetting] = {}
+    for index, entry in enumerate(value):
+        if isinstance(entry, dict):
+            unknown = sorted(set(entry) - {"term", "weight", "weak"})
+            if unknown:
+                raise ValueError(f"keyword entry {index}: unknown key '{unknown[0]}' (a keyword is a string "
+                                 "or {term: \"...\", weight: 0.8} or {term: \"...\", weak: true})")
+            term = entry.get("term")
+            if not isinstance(term, str) or not term.strip():
+                raise ValueError(f"keyword entry {index}: 'term' is missing; write {{term: \"...\", weight: 0.8}}")
+            settings[term.strip()] = KeywordSetting(**{k: v for k, v in entry.items() if k != "term"})
+            terms.append(term.strip())
+        else:
+            terms.append(entry)
+    return terms, settings
+
+
 class SubTheme(Strict):
     label: str
     keywords: list[str] = []
+    keyword_settings: dict[str, KeywordSetting] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _entries(cls, data: Any) -> Any:
+        return _split_entries(data)
 
 
 class Theme(Strict):
     id: str
     label: str
     description: str
+    # Plain terms, whatever form they were written in; weights and weak flags written with a
+    # term go to keyword_settings, and weights read from tag.weights_file to calibrated_weights
+    # (both part of the codebook, so changing them re-tags).
     keywords: list[str]
     subthemes: list[SubTheme] = []
     examples: list[str] = []
+    keyword_settings: dict[str, KeywordSetting] = {}
+    calibrated_weights: dict[str, float] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _entries(cls, data: Any) -> Any:
+        return _split_entries(data)
 
     @field_validator("id")
     @classmethod
@@ -102,6 +160,20 @@ class Theme(Strict):
     @property
     def all_keywords(self) -> list[str]:
         return [*self.keywords, *(k for sub in self.subthemes for k in sub.keywords)]
+
+    def setting(self, term: str) -> KeywordSetting:
+        """The weight and weak flag staff gave a keyword (defaults when none)."""
+        for settings in (self.keyword_settings, *(sub.keyword_settings for sub in self.subthemes)):
+            if term in settings:
+                return settings[term]
+        return KeywordSetting()
+
+
+def _split_entries(data: Any) -> Any:
+    if isinstance(data, dict) and "keywords" in data:
+        terms, settings = _keyword_entries(data["keywords"])
+        data = {**data, "keywords": terms, "keyword_settings": {**data.get("keyword_settings", {}), **settings}}
+    return data
 
 
 class Cycle(Strict):
@@ -136,14 +208,31 @@ class TagOptions(Strict):
     passage_min_words: int = Field(default=40, ge=1)
     passage_max_words: int = Field(default=130, ge=10)
     pause_s: float = Field(default=1.5, ge=0)
-    keyword_weight: float = Field(default=0.6, ge=0)
-    similarity_weight: float = Field(default=0.4, ge=0)
-    threshold: float = Field(default=0.5, ge=0, le=1)
-    # Calibration of the two theme signals (see pipeline/themes.py, bench/bench_tag.py): distinct
-    # keywords for a keyword score of 1 - 1/e, and the relative similarity mapped to 0 and to 1.
-    keyword_saturation: float = Field(default=1.0, gt=0)
-    similarity_low: float = -0.02
-    similarity_high: float = 0.08
+    # A theme is tagged when its score, 1 - 2^-points, reaches the threshold: 0.5 is 1 point.
+    threshold: float = Field(default=0.5, gt=0, lt=1)
+    # Weights (points) of keywords that neither config.yaml nor tag.weights_file weighs: a
+    # phrase of several words alone tags at the default threshold, a single word needs support.
+    phrase_weight: float = Field(default=1.3, ge=0, le=10)
+    word_weight: float = Field(default=0.5, ge=0, le=10)
+    # A weak keyword ({term: ..., weak: true}) is capped at this share of the bar, so it never
+    # tags alone whatever its weight.
+    weak_share: float = Field(default=0.5, ge=0, lt=1)
+    # Calibration of the weights from labelled passages (pipeline/calibrate.py): each keyword's
+    # precision is pulled towards its default by this many pseudo-passages.
+    calibration_prior_passages: float = Field(default=4.0, gt=0)
+    # Beyond this many words, keyword points are scaled down: the labelled passages the weights
+    # come from have 35-89 words, so a longer passage needs proportionally more evidence.
+    reference_words: int = Field(default=90, ge=10)
+    # The meaning signal (pipeline/meaning.py): the passage's similarity to each theme's
+    # description, examples and sub-themes, relative to the other themes, mapped linearly from
+    # similarity_low (0 points) to similarity_high (similarity_points).
+    meaning: Literal["sentence-encoder", "none"] = "sentence-encoder"
+    similarity_points: float = Field(default=1.2, ge=0, le=10)
+    similarity_low: float = 0.03
+    similarity_high: float = 0.15
+    # Weights written by `synthese calibrate` (a YAML file, relative to config.yaml). Only read
+    # when set here; keyword weights in themes[].keywords take precedence over it.
+    weights_file: Path | None = None
     excerpts_per_theme: int = Field(default=3, ge=0, le=50)
     mmr_lambda: float = Field(default=0.7, ge=0, le=1)
 
@@ -154,6 +243,11 @@ class TagOptions(Strict):
         if self.similarity_low >= self.similarity_high:
             raise ValueError("similarity_low must be below similarity_high")
         return self
+
+    @property
+    def bar_points(self) -> float:
+        """The points at which a theme's score reaches the threshold."""
+        return -math.log2(1.0 - self.threshold)
 
 
 class RenderOptions(Strict):
@@ -173,6 +267,9 @@ class Config(Strict):
     cycle: Cycle
     sessions: list[Session]
     themes: list[Theme]
+    # Acronyms of the field and what they stand for: an acronym in a passage counts as its
+    # expansion, so "RGPD" finds the keywords of "règlement général sur la protection des données".
+    acronyms: dict[str, str] = {}
     transcribe: TranscribeOptions = TranscribeOptions()
     tag: TagOptions = TagOptions()
     render: RenderOptions = RenderOptions()
@@ -190,6 +287,17 @@ class Config(Strict):
         if not value:
             raise ValueError("the codebook needs at least one theme")
         _no_duplicates([t.id for t in value], "theme id")
+        return value
+
+    @field_validator("acronyms")
+    @classmethod
+    def _acronyms(cls, value: dict[str, str]) -> dict[str, str]:
+        for acronym, expansion in value.items():
+            if not ACRONYM.match(str(acronym)):
+                raise ValueError(f"acronym {acronym!r} must be 2 to 12 letters or digits, e.g. RGPD")
+            if not str(expansion).strip():
+                raise ValueError(f"acronym {acronym!r} needs what it stands for, e.g. RGPD: \"règlement général "
+                                 "sur la protection des données\"")
         return value
 
     # Filled in by load_config: where the file is, so relative paths resolve against it.
@@ -328,4 +436,67 @@ def load_config(path: Path | str = "config.yaml") -> Config:
     for key in ("path", "lines"):
         if key in data:
             raise ConfigError(f"{name}, line {lines.get(key)}: unknown key '{key}'. Remove it or fix its spelling.")
+    if config.tag.weights_file is not None:
+        config = _with_calibrated_weights(config)
     return config
+
+
+def _with_calibrated_weights(config: Config) -> Config:
+    """The config with the weights of tag.weights_file given to its themes' keywords."""
+    assert config.tag.weights_file is not None
+    path = config.resolve(config.tag.weights_file)
+    where = config.where("tag", "weights_file")
+    if not path.is_file():
+        raise ConfigError(f"{where}: tag.weights_file: file not found: {config.tag.weights_file}. Write it with "
+                          "`synthese calibrate LABELS.jsonl -o FILE`, or remove the key to use the default weights.")
+    weights = read_weights_file(path)
+    known = {t.id: set(t.all_keywords) for t in config.themes}
+    unknown_themes = sorted(set(weights) - set(known))
+    if unknown_themes:
+        raise ConfigError(f"{path.name}: theme {unknown_themes[0]!r} is not in {config.path.name}. Re-run "
+                          "`synthese calibrate` with this codebook, or remove that theme from the file.")
+    stale = sum(1 for theme_id, terms in weights.items() for term in terms if term not in known[theme_id])
+    if stale:
+        log.warning("%s: %d weight(s) are for keywords no longer in the codebook and are not used; "
+                    "re-run `synthese calibrate` to refresh the file.", path.name, stale)
+    themes = [t.model_copy(update={"calibrated_weights": {term: w for term, w in weights.get(t.id, {}).items()
+                                                          if term in known[t.id]}})
+              for t in config.themes]
+    return config.model_copy(update={"themes": themes})
+
+
+def read_weights_file(path: Path) -> dict[str, dict[str, float]]:
+    """Keyword weights (points) per theme id, from a file written by `synthese calibrate`."""
+    name = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the weights file ({exc}). Write it again with `synthese calibrate`.") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{name}, line {mark.line + 1}" if mark else name
+        raise ConfigError(f"{where}: YAML syntax error: {getattr(exc, 'problem', None) or exc}. "
+                          "Write the file again with `synthese calibrate`.") from None
+    lines = _line_map(node) if node is not None else {}
+    if not isinstance(data, dict) or data.get("schema") != WEIGHTS_SCHEMA:
+        raise ConfigError(f"{name}: not a weights file (expected 'schema: {WEIGHTS_SCHEMA}' at the top). "
+                          "Point tag.weights_file at a file written by `synthese calibrate`.")
+    weights = data.get("weights")
+    if not isinstance(weights, dict):
+        raise ConfigError(f"{name}, line {lines.get('schema')}: 'weights' is missing: expected theme ids, each "
+                          "with keyword: weight lines. Write the file again with `synthese calibrate`.")
+    result: dict[str, dict[str, float]] = {}
+    for theme_id, terms in weights.items():
+        if not isinstance(terms, dict):
+            raise ConfigError(f"{name}, line {lines.get(_loc_key(('weights', theme_id)))}: weights.{theme_id} must "
+                              "map each keyword to a number of points.")
+        result[str(theme_id)] = {}
+        for term, weight in terms.items():
+            if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 10:
+                line = lines.get(_loc_key(("weights", theme_id, term)))
+                raise ConfigError(f"{name}, line {line}: weights.{theme_id}.{term}: {weight!r} is not a weight "
+                                  "between 0 and 10 points. Fix it or write the file again with `synthese calibrate`.")
+            result[str(theme_id)][str(term)] = float(weight)
+    return result

@@ -71,7 +71,7 @@ def machine_tags_cached(transcript: Transcript, config: Config, cache: Path):
     from synthese.tagging import MachineTags, codebook, machine_tags
 
     key = hash_of(transcript.path, config.tag.model_dump(mode="json"), codebook(config).model_dump(),
-                  config.templates.wording()["name_articles"])
+                  config.acronyms, config.templates.wording()["name_articles"])
     try:
         cached = json.loads(cache.read_text(encoding="utf-8"))
         if cached.get("key") == key:
@@ -347,4 +347,34 @@ def classify_file(passages: Path, output: Path, config: Config) -> Path:
                                      "scores": {s.theme_id: s.score for s in scores}}, ensure_ascii=False))
     write_text(output, "".join(f"{line}\n" for line in out_lines))
     log.info("%s: %d passages classified", output.name, len(out_lines))
+    return output
+
+
+# --- keyword weights from labelled passages ----------------------------------------------------
+
+def export_labels_file(tags_path: Path, output: Path, *, every_passage: bool = False) -> Path:
+    """`synthese tag SESSION.tags.json --export-labels OUT.jsonl`: the reviewed passages as labels."""
+    from synthese.calibrate import export_labels
+    from synthese.review import load_review
+
+    tags = Tags.load(tags_path)
+    if tags.review.status != "reviewed":
+        log.warning("%s: not reviewed (no decision applied), so there are no labels to export", tags_path.name)
+    review = tags_path.parent / Path(tags.review.file).name if tags.review.file else None
+    decisions = load_review(review) if review is not None else []
+    rows = export_labels(tags, decisions, every_passage=every_passage)
+    write_text(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    log.info("%s: %d labelled passages from %s", output.name, len(rows), tags_path.name)
+    return output
+
+
+def calibrate_files(label_paths: Sequence[Path], output: Path, config: Config) -> Path:
+    """`synthese calibrate LABELS.jsonl... -o FILE`: estimate the keywords' weights and write FILE."""
+    from synthese.calibrate import calibrate, weights_yaml
+
+    weights, counts, passages = calibrate(label_paths, config)
+    write_text(output, weights_yaml(weights, counts, sources=[p.name for p in label_paths], passages=passages,
+                                    options=config.tag))
+    log.info("%s: weights of %d keywords from %d labelled passages; point tag.weights_file at it to use them",
+             output.name, sum(len(w) for w in weights.values()), passages)
     return output

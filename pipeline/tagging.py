@@ -61,7 +61,7 @@ def theme_tag(score: ThemeScore) -> ThemeTag:
     """A theme the tagger gives, with what a reader can check: the keywords found, or the
     closeness in meaning to the theme's description when no keyword was said."""
     evidence = [Evidence(kind="keyword", term=k) for k in score.keywords]
-    if not evidence and score.similarity_score > 0:
+    if not evidence and score.meaning_points > 0:
         evidence = [Evidence(kind="similarity")]
     return ThemeTag(id=score.theme_id, score=score.score, source="tagger", evidence=evidence)
 
@@ -70,7 +70,7 @@ def machine_tags(transcript: Transcript, config: Config) -> MachineTags:
     """Cut the transcript into passages and score every theme on each (loads spaCy)."""
     options = config.tag
     nlp = load_nlp(options.spacy_model)
-    classifier = ThemeClassifier(nlp, config.themes, options)
+    classifier = ThemeClassifier(nlp, config.themes, options, config.acronyms)
     articles = leading_article(config.templates.wording()["name_articles"])
     warnings: list[str] = []
     found = split_passages(transcript.segments, nlp, options)
@@ -82,10 +82,10 @@ def machine_tags(transcript: Transcript, config: Config) -> MachineTags:
     passages: list[Passage] = []
     scores: dict[str, dict[str, float]] = {}
     vectors: dict[str, list[float]] = {}
-    for number, found_passage in enumerate(found, start=1):
+    all_theme_scores = classifier.score_many([found_passage.span for found_passage in found])
+    for number, (found_passage, theme_scores) in enumerate(zip(found, all_theme_scores), start=1):
         pid = f"p{number:03d}"
         tokens = list(found_passage.span)
-        theme_scores = classifier.score(tokens)
         scores[pid] = {s.theme_id: s.score for s in theme_scores}
         vectors[pid] = [round(float(x), 6) for x in mean_vector(tokens)]
         passages.append(Passage(
@@ -100,7 +100,7 @@ def machine_tags(transcript: Transcript, config: Config) -> MachineTags:
             themes=[theme_tag(s) for s in above_threshold(theme_scores, options)],
             entities=passage_entities(found_passage.span, articles),
         ))
-    return MachineTags(model_label(nlp), passages, scores, vectors, warnings)
+    return MachineTags(model_label(nlp, options), passages, scores, vectors, warnings)
 
 
 def tag(transcript: Transcript, config: Config, *, decisions: Sequence[Decision] = (),
@@ -139,5 +139,5 @@ def tag(transcript: Transcript, config: Config, *, decisions: Sequence[Decision]
 def classify_texts(texts: Sequence[str], config: Config) -> list[list[ThemeScore]]:
     """Evaluation mode: every theme's score for each text, classified as it is (no passages)."""
     nlp = load_nlp(config.tag.spacy_model)
-    classifier = ThemeClassifier(nlp, config.themes, config.tag)
-    return [classifier.score(list(doc)) for doc in nlp.pipe(texts)]
+    classifier = ThemeClassifier(nlp, config.themes, config.tag, config.acronyms)
+    return classifier.score_many(list(nlp.pipe(texts)))

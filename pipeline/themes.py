@@ -1,46 +1,44 @@
 """Theme classifier: the codebook of config.yaml applied to passages of French text.
 
-Two signals per theme, combined into one score in [0, 1]:
+A theme's evidence in a passage is counted in points:
 
-* keywords (precision): the theme's keywords, matched on lower-cased lemmas with spaCy's
-  PhraseMatcher, multiword phrases included ("gaz à effet de serre" also matches "gaz à effets de
-  serre"); every occurrence counts (a theme named three times weighs more than one named once),
-  scaled down for passages longer than the labelled ones the scores were calibrated on, and the
-  count saturates (1 - exp(-count / keyword_saturation));
-* similarity (recall): how close the passage's content words are to the words of the theme's
-  description, keywords and examples in the model's word vectors ("soft" keyword matching: each
-  passage word is paired with its nearest theme word), taken relative to the other themes so that a
-  passage's general vocabulary does not lift every theme at once.
+* keywords (pipeline/keywords.py: inflected and derived forms, compounds, acronyms, phrases
+  with words in between): each distinct keyword found adds its weight. A weight is what the
+  keyword alone says of the theme: specific phrases weigh 1 point or more and tag a passage
+  alone, generic words less and need other evidence. Weights come, by order of precedence, from
+  the keyword's `weight:` in config.yaml, from tag.weights_file (written by `synthese
+  calibrate` from labelled passages, pipeline/calibrate.py), else from tag.phrase_weight or
+  tag.word_weight. A keyword marked `weak: true` is capped below the bar: it never tags alone.
+  Passages longer than tag.reference_words have their keyword points scaled down;
+* meaning (pipeline/meaning.py): the passage's similarity to the theme's description, examples
+  and sub-themes relative to the other themes, worth 0 to tag.similarity_points.
 
-score = keyword_weight * keyword_score + similarity_weight * similarity_score, divided by the sum
-of the weights; a theme is tagged when its score reaches the threshold. Everything about the
-themes comes from the codebook; the few numbers are options of config.yaml (tag:) calibrated on
-the labelled passages in the evaluation set (see bench/bench_tag.py).
+score = 1 - 2^-points, in [0, 1); a theme is tagged when its score reaches tag.threshold (0.5,
+i.e. 1 point, by default). Weights are log-odds in base 2 of a keyword's precision: a keyword
+found in passages about the theme 3 times out of 4 weighs -log2(1 - 0.75) = 2 points.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from synthese.config import TagOptions, Theme
 from synthese.errors import ModelError
+from synthese.keywords import KeywordMatcher, Match
 
 if TYPE_CHECKING:  # spaCy is a heavy import: only for type names here.
     import numpy as np
     from spacy.language import Language
-    from spacy.tokens import Token
+    from spacy.tokens import Doc, Token
+
+    from synthese.meaning import ThemeMeaning
 
 log = logging.getLogger(__name__)
 
-# Keyword occurrences are scaled down beyond this many words: the length of the longest labelled
-# passages the options were calibrated on (37-89 words), so a 130-word passage needs
-# proportionally more mentions of a theme than a calibrated one.
-REFERENCE_WORDS = 90
 
 
 @functools.lru_cache(maxsize=2)
@@ -61,158 +59,150 @@ def load_nlp(model_name: str) -> Language:
     return nlp
 
 
-def model_label(nlp: Language) -> str:
-    """'fr_core_news_md 3.8.0', as recorded in the tags artefact."""
+def model_label(nlp: Language, options: TagOptions | None = None) -> str:
+    """'fr_core_news_md 3.8.0' (with the sentence encoder when it is used), as recorded in the
+    tags artefact."""
     meta = nlp.meta
-    return f"{meta.get('lang', '')}_{meta.get('name', '')} {meta.get('version', '')}".strip()
+    label = f"{meta.get('lang', '')}_{meta.get('name', '')} {meta.get('version', '')}".strip()
+    if options is not None and options.meaning == "sentence-encoder":
+        from synthese.meaning import encoder_label
+
+        label = f"{label} + {encoder_label()}"
+    return label
 
 
-def _lemma(token: Token) -> str:
-    return token.lemma_.lower().replace("’", "'") or token.lower_
-
-
-def _lower(token: Token) -> str:
-    return token.lower_.replace("’", "'")
-
-
-def content_tokens(tokens: Iterable[Token]) -> list[Token]:
+def content_tokens(tokens: Sequence[Token]) -> list[Token]:
     """Words that carry meaning: alphabetic, not stop words, with a vector."""
     return [t for t in tokens if t.is_alpha and not t.is_stop and len(t) > 2 and t.has_vector]
 
 
-def unit_vectors(tokens: Sequence[Token]) -> np.ndarray:
+def mean_vector(tokens: Sequence[Token]) -> np.ndarray:
+    """Unit-length mean of the content words' vectors (zeros when there are none); the excerpt
+    selection compares passages with it."""
     import numpy as np
 
-    if not tokens:
-        return np.zeros((0, 300), dtype="float32")
-    vectors = np.array([t.vector for t in tokens], dtype="float32")
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-9)
-
-
-def mean_vector(tokens: Iterable[Token]) -> np.ndarray:
-    """Unit-length mean of the content words' vectors (zeros when there are none)."""
-    import numpy as np
-
-    vectors = unit_vectors(content_tokens(tokens))
-    if not len(vectors):
-        return np.zeros(vectors.shape[1], dtype="float32")
+    words = content_tokens(tokens)
+    if not words:
+        return np.zeros(300, dtype="float32")
+    vectors = np.array([t.vector for t in words], dtype="float32")
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     mean = vectors.mean(axis=0)
     return mean / max(float(np.linalg.norm(mean)), 1e-9)
 
 
 @dataclass(frozen=True)
-class ThemeFeatures:
-    """What the classifier saw for one theme in one passage, before any threshold."""
+class ThemeEvidence:
+    """What the classifier found for one theme in one passage, before any weight."""
 
     theme_id: str
-    keywords: tuple[str, ...]  # codebook keywords found, in order of first occurrence
-    keyword_count: float  # occurrences, scaled to REFERENCE_WORDS for longer passages
-    similarity: float  # soft similarity relative to the mean over themes (about -0.1 .. 0.1)
+    keywords: tuple[str, ...]  # codebook keywords found, each once, in order of first occurrence
+    occurrences: tuple[int, ...]  # how many times each was found
+    words: int  # the passage's length, as text.split() counts
+    similarity: float  # meaning: similarity to the theme minus the mean over themes
 
 
 @dataclass(frozen=True)
 class ThemeScore:
     theme_id: str
     score: float
-    keyword_score: float
-    similarity_score: float
-    keywords: tuple[str, ...]  # codebook keywords found: the evidence a reader can check
+    keyword_points: float
+    meaning_points: float
+    keywords: tuple[str, ...]  # the codebook keywords found: the evidence a reader can check
 
 
-def keyword_score(count: float, options: TagOptions) -> float:
-    return 1.0 - math.exp(-count / options.keyword_saturation)
+def keyword_weights(theme: Theme, kinds: dict[str, str], options: TagOptions) -> dict[str, float]:
+    """Every keyword's weight in points: config.yaml's weight, else the calibrated one, else the
+    default for its kind; weak keywords capped below the bar."""
+    weights = {}
+    for term, kind in kinds.items():
+        setting = theme.setting(term)
+        if setting.weight is not None:
+            weight = setting.weight
+        elif term in theme.calibrated_weights:
+            weight = theme.calibrated_weights[term]
+        else:
+            weight = default_weight(kind, options)
+        if setting.weak:
+            weight = min(weight, options.weak_share * options.bar_points)
+        weights[term] = weight
+    return weights
 
 
-def similarity_score(similarity: float, options: TagOptions) -> float:
+def default_weight(kind: str, options: TagOptions) -> float:
+    """A phrase or a compound prefix is specific; a single word is not, until data says so."""
+    return options.phrase_weight if kind in ("phrase", "prefix") else options.word_weight
+
+
+def meaning_points(similarity: float, options: TagOptions) -> float:
     low, high = options.similarity_low, options.similarity_high
-    return min(1.0, max(0.0, (similarity - low) / (high - low)))
+    return options.similarity_points * min(1.0, max(0.0, (similarity - low) / (high - low)))
 
 
-def combine(features: ThemeFeatures, options: TagOptions) -> ThemeScore:
-    """Score one theme from its features: pure arithmetic, so calibration can replay it cheaply."""
-    kw = keyword_score(features.keyword_count, options)
-    sim = similarity_score(features.similarity, options)
-    total_weight = options.keyword_weight + options.similarity_weight
-    score = (options.keyword_weight * kw + options.similarity_weight * sim) / total_weight if total_weight else 0.0
-    return ThemeScore(features.theme_id, round(score, 4), round(kw, 4), round(sim, 4), features.keywords)
+def combine(evidence: ThemeEvidence, weights: dict[str, float], options: TagOptions) -> ThemeScore:
+    """Score one theme from its evidence: pure arithmetic, so calibration can replay it cheaply."""
+    length_factor = min(1.0, options.reference_words / max(evidence.words, 1))
+    keyword = sum(weights.get(term, 0.0) for term in evidence.keywords) * length_factor
+    meaning = meaning_points(evidence.similarity, options) if options.meaning != "none" else 0.0
+    score = 1.0 - 2.0 ** -(keyword + meaning)
+    return ThemeScore(evidence.theme_id, round(score, 4), round(keyword, 4), round(meaning, 4),
+                      tuple(evidence.keywords))
 
 
 class ThemeClassifier:
-    """The codebook compiled against a spaCy pipeline: keyword matcher and theme vocabularies."""
+    """The codebook compiled against a spaCy pipeline: keyword matcher, weights, theme meanings."""
 
-    def __init__(self, nlp: Language, themes: Sequence[Theme], options: TagOptions):
-        from spacy.matcher import PhraseMatcher
-
+    def __init__(self, nlp: Language, themes: Sequence[Theme], options: TagOptions,
+                 acronyms: dict[str, str] | None = None):
         self.nlp = nlp
         self.themes = list(themes)
         self.options = options
-        self.matcher = PhraseMatcher(nlp.vocab)
-        # The matcher runs over a copy of the passage whose words are lower-cased lemmas, and over
-        # one whose words are the lower-cased text: the first finds inflected forms, the second
-        # keywords the lemmatiser gets wrong (it turns "données" into "donner" out of context).
-        for theme in self.themes:
-            keywords = [k.strip() for k in theme.all_keywords if k.strip()]
-            for keyword, doc in zip(keywords, nlp.pipe(keywords)):
-                patterns = {tuple(_lower(t) for t in doc)}
-                if len(doc) > 1:  # a single keyword is written as its lemma already
-                    patterns.add(tuple(_lemma(t) for t in doc))
-                self.matcher.add(self._key(theme.id, keyword), [self._words_doc(p) for p in patterns])
-        self.vocabularies = [self._theme_vocabulary(theme) for theme in self.themes]
+        self.matcher = KeywordMatcher(nlp, self.themes, acronyms)
+        kinds: dict[str, dict[str, str]] = {t.id: {} for t in self.themes}
+        for keyword in self.matcher.keywords:
+            kinds[keyword.theme_id][keyword.term] = keyword.kind
+        self.kinds = kinds
+        self.weights = {t.id: keyword_weights(t, kinds[t.id], options) for t in self.themes}
+        self._meaning: ThemeMeaning | None = None
 
-    @staticmethod
-    def _key(theme_id: str, keyword: str) -> str:
-        return f"{theme_id}\x1f{keyword}"
+    @property
+    def meaning(self) -> ThemeMeaning | None:
+        if self.options.meaning == "none":
+            return None
+        if self._meaning is None:
+            from synthese.meaning import ThemeMeaning
 
-    def _words_doc(self, words: Sequence[str]) -> Any:
-        from spacy.tokens import Doc
+            self._meaning = ThemeMeaning(self.themes)
+        return self._meaning
 
-        return Doc(self.nlp.vocab, words=list(words))
+    def matches(self, tokens: Sequence[Token]) -> list[Match]:
+        return self.matcher.match(tokens)
 
-    def _theme_vocabulary(self, theme: Theme) -> np.ndarray:
-        texts = [theme.label, theme.description, *theme.all_keywords, *theme.examples,
-                 *(sub.label for sub in theme.subthemes)]
-        tokens = [t for doc in self.nlp.pipe(texts) for t in content_tokens(doc)]
-        unique: dict[str, Token] = {}
-        for token in tokens:
-            unique.setdefault(token.lower_, token)
-        return unit_vectors(list(unique.values()))
-
-    def features(self, tokens: Sequence[Token]) -> list[ThemeFeatures]:
-        """Keywords found and relative similarity, for every theme, in codebook order."""
-        found: dict[str, list[tuple[int, int, str]]] = {t.id: [] for t in self.themes}
-        for words in ([_lemma(t) for t in tokens], [_lower(t) for t in tokens]):
-            doc = self._words_doc(words)
-            for match_id, start, end in self.matcher(doc):
-                theme_id, keyword = self.nlp.vocab.strings[match_id].split("\x1f", 1)
-                found[theme_id].append((start, end, keyword))
-        passage_vectors = unit_vectors(content_tokens(tokens))
-        similarities = []
-        for vocabulary in self.vocabularies:
-            if not len(passage_vectors) or not len(vocabulary):
-                similarities.append(0.0)
-                continue
-            # Each passage word paired with its nearest theme word, averaged over the passage.
-            nearest = (passage_vectors @ vocabulary.T).max(axis=1)
-            similarities.append(float(nearest.mean()))
-        mean_similarity = sum(similarities) / len(similarities)
-        # A word inside a longer keyword of any theme belongs to that phrase: "données" in
-        # "centre de données" is not evidence of data instruments.
-        spans = {(s, e) for matches in found.values() for s, e, _ in matches}
-        words = 1 + sum(1 for t in tokens[:-1] if t.whitespace_)  # as text.split() would count
-        length_factor = min(1.0, REFERENCE_WORDS / words)
+    def evidence_many(self, passages: Sequence[Sequence[Token] | Doc]) -> list[list[ThemeEvidence]]:
+        """Keywords found and meaning similarity for every theme of every passage, in codebook
+        order (the sentence encoder runs once over all passages)."""
+        token_lists = [list(p) for p in passages]
+        texts = ["".join(t.text_with_ws for t in tokens).strip() for tokens in token_lists]
+        meaning = self.meaning
+        similarities = meaning.similarities(texts) if meaning is not None else None
         result = []
-        for theme, similarity in zip(self.themes, similarities):
-            kept = {m for m in found[theme.id] if not _nested(m[0], m[1], spans)}
-            occurrences = len({(start, end) for start, end, _ in kept})
-            result.append(ThemeFeatures(theme.id, _distinct_keywords(list(kept)),
-                                        round(occurrences * length_factor, 4),
-                                        round(similarity - mean_similarity, 5)))
+        for index, (tokens, text) in enumerate(zip(token_lists, texts)):
+            found: dict[str, dict[str, int]] = {t.id: {} for t in self.themes}
+            for match in self.matcher.match(tokens):
+                found[match.theme_id][match.term] = found[match.theme_id].get(match.term, 0) + 1
+            words = len(text.split())
+            result.append([ThemeEvidence(theme.id, tuple(found[theme.id]), tuple(found[theme.id].values()), words,
+                                         float(similarities[index, j]) if similarities is not None else 0.0)
+                           for j, theme in enumerate(self.themes)])
         return result
 
-    def score(self, tokens: Sequence[Token]) -> list[ThemeScore]:
-        """Scores for every theme, in codebook order (tagged or not)."""
-        return [combine(f, self.options) for f in self.features(tokens)]
+    def score_many(self, passages: Sequence[Sequence[Token] | Doc]) -> list[list[ThemeScore]]:
+        """Scores for every theme of every passage, in codebook order (tagged or not)."""
+        return [[combine(e, self.weights[e.theme_id], self.options) for e in evidence]
+                for evidence in self.evidence_many(passages)]
+
+    def score(self, tokens: Sequence[Token] | Doc) -> list[ThemeScore]:
+        """Scores for every theme of one passage, in codebook order (tagged or not)."""
+        return self.score_many([tokens])[0]
 
 
 def above_threshold(scores: Sequence[ThemeScore], options: TagOptions) -> list[ThemeScore]:
@@ -220,13 +210,7 @@ def above_threshold(scores: Sequence[ThemeScore], options: TagOptions) -> list[T
     return sorted((s for s in scores if s.score >= options.threshold), key=lambda s: -s.score)
 
 
-def _nested(start: int, end: int, spans: set[tuple[int, int]]) -> bool:
-    return any(s <= start and end <= e and (s, e) != (start, end) for s, e in spans)
-
-
-def _distinct_keywords(matches: list[tuple[int, int, str]]) -> tuple[str, ...]:
-    """Each keyword once, in order of first occurrence in the passage."""
-    ordered: dict[str, None] = {}
-    for _, _, keyword in sorted(set(matches)):
-        ordered.setdefault(keyword, None)
-    return tuple(ordered)
+def describe_weights(classifier: ThemeClassifier) -> dict[str, Any]:
+    """Each theme's keywords with their weights, for people checking what the codebook says."""
+    return {theme_id: dict(sorted(weights.items(), key=lambda item: (-item[1], item[0])))
+            for theme_id, weights in classifier.weights.items()}

@@ -84,8 +84,9 @@ def transcribe_inputs_hash(source: Path, config: Config, speakers: Sequence[Spea
 
 
 def tag_inputs_hash(transcript: Path, review: Path, config: Config) -> str:
+    weights = config.resolve(config.tag.weights_file) if config.tag.weights_file else None
     return hash_of("tag", transcript, config.tag.model_dump(mode="json"),
-                   [t.model_dump(mode="json") for t in config.themes], review,
+                   [t.model_dump(mode="json") for t in config.themes], config.acronyms, weights, review,
                    config.templates.wording()["name_articles"])
 
 

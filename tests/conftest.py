@@ -39,3 +39,15 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subpro
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def repository_config() -> dict:
+    """The repository's config.yaml as data, its paths made absolute so that a test can write it
+    into another folder (the codebook's weights file stays where it is)."""
+    import yaml
+
+    data = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    weights = data.get("tag", {}).get("weights_file")
+    if weights:
+        data["tag"]["weights_file"] = str(REPO / weights)
+    return data

@@ -236,8 +236,13 @@ def test_init_makes_a_cycle_folder_with_the_codebook(tmp_path, cli):
     assert (folder / "transcripts").is_dir() and (folder / "outputs").is_dir()
     config = load_config(folder / "config.yaml")
     assert config.sessions == []
+    # The scaffold carries this repository's codebook and settings (when config.yaml or
+    # themes.weights.yaml change, copy them into templates/init/, without the sessions).
     repository = load_config(REPO / "config.yaml")
-    assert config.themes == repository.themes  # the scaffold's codebook is the cycle's own
+    assert config.themes == repository.themes and config.acronyms == repository.acronyms
+    for section in ("transcribe", "tag", "render", "publish"):
+        assert getattr(config, section) == getattr(repository, section), section
+    assert (folder / "themes.weights.yaml").read_bytes() == (REPO / "themes.weights.yaml").read_bytes()
     assert (folder / "config.yaml").read_text(encoding="utf-8").count("\n#") > 10  # commented for staff
     again = cli("init", str(folder), cwd=tmp_path)
     assert again.returncode == 1

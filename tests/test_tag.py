@@ -25,10 +25,12 @@ from synthese.themes import load_nlp
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "tests" / "data" / "tag_sample.transcript.json"
-DEV = REPO.parent / "shared" / "eval" / "themes" / "dev.jsonl"
-# micro-F1 on dev with config.yaml was 0.800 when calibrated (bench/bench_tag.py); a small margin
-# lets keyword edits breathe, a real regression fails.
-DEV_MICRO_F1_FLOOR = 0.78
+EVAL = REPO.parent / "shared" / "eval" / "themes"
+# micro-F1 with config.yaml as measured by bench/bench_tag.py (weights calibrated on dev + dev2,
+# so these are fits, kept as regression floors): dev 0.769, dev2 0.790. The margin of 0.03 lets
+# the codebook be edited; a real regression fails. The honest figure is the bench's
+# source-held-out one (0.741).
+MICRO_F1_FLOORS = {"dev.jsonl": 0.739, "dev2.jsonl": 0.760}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,7 @@ def test_fixed_text_has_exact_passages_and_themes(tagged: dict) -> None:
     ]
     assert themes_of(tagged) == {
         "p001": ["sobriete"],
-        "p002": ["vulnerabilites", "societes"],
+        "p002": ["vulnerabilites"],  # the data leak "expose les habitants": not substantially about them
         "p003": ["societes"],
     }
     first = tagged["passages"][0]["themes"][0]
@@ -66,7 +68,9 @@ def test_fixed_text_has_exact_passages_and_themes(tagged: dict) -> None:
     terms = [e["term"] for e in first["evidence"] if e["kind"] == "keyword"]
     assert "gaz à effet de serre" in terms and "centre de données" in terms
     assert tagged["passages"][0]["key"] == "00:00:00 Bonjour à toutes et à tous"
-    # p002 is about two themes but quoted in one chapter only.
+    security = [e["term"] for e in tagged["passages"][1]["themes"][0]["evidence"]]
+    assert "cyber*" in security  # "cybersécurité", "cyberattaque": a compound prefix of the codebook
+    assert "sécurité de l'information" in security  # "l'Anssi", an acronym of the codebook
     assert {theme: [q["passage"] for q in quotes] for theme, quotes in tagged["excerpts"].items()} == {
         "sobriete": ["p001"], "instrumentation": [], "gouvernance": [],
         "entreprises": [], "vulnerabilites": ["p002"], "societes": ["p003"]}
@@ -127,7 +131,7 @@ def test_empty_transcript_gives_no_passages_and_a_warning(config: Config, tmp_pa
 
 
 def test_codebook_edit_changes_tags_without_code_change(config: Config, tmp_path: Path) -> None:
-    themes = [t.model_copy(update={"keywords": [*t.keywords, "droit", "personne âgée", "atelier"]})
+    themes = [t.model_copy(update={"keywords": [*t.keywords, "personne âgée", "atelier"]})
               if t.id == "gouvernance" else t for t in config.themes]
     edited = config.model_copy(update={"themes": themes})
     shutil.copy(SAMPLE, tmp_path / "tag_sample.transcript.json")
@@ -135,7 +139,7 @@ def test_codebook_edit_changes_tags_without_code_change(config: Config, tmp_path
     p003 = next(p for p in result["passages"] if p["id"] == "p003")
     governance = next(t for t in p003["themes"] if t["id"] == "gouvernance")
     assert [e["term"] for e in governance["evidence"]] == ["personne âgée", "droit", "atelier"]
-    assert "droit" in next(t for t in result["codebook"]["themes"] if t["id"] == "gouvernance")["keywords"]
+    assert "atelier" in next(t for t in result["codebook"]["themes"] if t["id"] == "gouvernance")["keywords"]
 
 
 def test_missing_spacy_model_names_the_package(config: Config, tmp_path: Path) -> None:
@@ -188,17 +192,19 @@ def test_evaluation_mode_rejects_a_bad_row(config: Config, tmp_path: Path) -> No
         classify_file(source, tmp_path / "out.jsonl", config)
 
 
-def test_dev_micro_f1_does_not_regress(config: Config, tmp_path: Path) -> None:
-    if not DEV.is_file():
-        pytest.skip(f"evaluation material not found at {DEV}")
-    rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
-    out = classify_file(DEV, tmp_path / "dev.out.jsonl", config)
+@pytest.mark.parametrize("name", sorted(MICRO_F1_FLOORS))
+def test_micro_f1_does_not_regress(config: Config, tmp_path: Path, name: str) -> None:
+    labelled = EVAL / name
+    if not labelled.is_file():
+        pytest.skip(f"evaluation material not found at {labelled}")
+    rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines() if line.strip()]
+    out = classify_file(labelled, tmp_path / "out.jsonl", config)
     predicted = {r["id"]: set(r["themes"]) for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     tp = sum(len(set(r["themes"]) & predicted[r["id"]]) for r in rows)
     fp = sum(len(predicted[r["id"]] - set(r["themes"])) for r in rows)
     fn = sum(len(set(r["themes"]) - predicted[r["id"]]) for r in rows)
     micro_f1 = 2 * tp / (2 * tp + fp + fn)
-    assert micro_f1 >= DEV_MICRO_F1_FLOOR
+    assert micro_f1 >= MICRO_F1_FLOORS[name]
 
 
 def _passage(pid: str, themes: dict[str, float], text: str = "") -> Passage:

@@ -14,6 +14,7 @@ def workspace_with(tmp_path: Path, replace: tuple[str, str] | None = None) -> Wo
     text = (REPO / "config.yaml").read_text(encoding="utf-8")
     text = text.replace("transcripts/seance-introductive/seance-introductive.ogg", str(
         REPO / "transcripts" / "seance-introductive" / "seance-introductive.ogg"))
+    text = text.replace("weights_file: themes.weights.yaml", f"weights_file: {REPO / 'themes.weights.yaml'}")
     if replace:
         assert replace[0] in text
         text = text.replace(*replace)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import repository_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,7 +32,7 @@ def make_workspace(root: Path) -> Path:
     """A copy of the repository's config.yaml with one imported-transcript session."""
     import yaml
 
-    config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    config = repository_config()
     config["sessions"] = [{
         "id": "s1", "number": 1, "date": "2024-03-14", "title": "Séance d'essai",
         "transcript": "s1.vtt", "replay_url": "https://example.org/replay/s1",

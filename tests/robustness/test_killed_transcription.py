@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import repository_config
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "transcripts" / "seance-introductive" / "seance-introductive.ogg"
@@ -19,7 +20,7 @@ SAMPLE = REPO / "transcripts" / "seance-introductive" / "seance-introductive.ogg
 
 @pytest.mark.slow
 def test_killed_transcription_resumes_near_where_it_stopped(tmp_path):
-    config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    config = repository_config()
     config["sessions"] = [{"id": "s1", "title": "Séance", "media": str(SAMPLE)}]
     config["transcribe"]["checkpoint_every_s"] = 60  # the 220 s sample in blocks of about a minute
     config_path = tmp_path / "config.yaml"
