@@ -292,7 +292,9 @@ class Codebook(Record):
 class ReviewSummary(Record):
     file: str
     status: Literal["reviewed", "not reviewed"]
-    decisions_applied: int = 0
+    decisions_applied: int = 0  # on themes and excerpts
+    corrections: int = 0  # misheard words corrected in the transcript
+    speakers: dict[str, str] = {}  # voices named: label -> name
     orphaned: list[str] = []
 
 

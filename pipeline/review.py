@@ -1,11 +1,13 @@
-"""Human review of the tags: `<stem>.review.yaml`, written by staff, read at every tagging.
+"""Human review: `<stem>.review.yaml`, written by staff, read at every tagging and rendering.
 
-Staff accept, reject or add a theme on a passage, and pin or exclude a passage as an excerpt of a
-theme. Passages are named by a stable key, "HH:MM:SS first words of the passage" (the `key` of
-each passage in `<stem>.tags.json`), so decisions survive a re-run with new thresholds or
-keywords. A decision whose passage can no longer be found is kept in the file, reported in the
-log and listed in the artefact's `review.orphaned`. The file is only ever created, never
-rewritten: it belongs to the people who edit it.
+Staff accept, reject or add a theme on a passage, pin or exclude a passage as an excerpt of a
+theme, name the voices the recording was cut into ("Intervenant 1": a person's name) and
+correct words the recogniser misheard. Passages are named by a stable key, "HH:MM:SS first words
+of the passage" (the `key` of each passage in `<stem>.tags.json`), so decisions survive a re-run
+with new thresholds or keywords; a correction is anchored to the moment and the words as they
+were transcribed. A decision that can no longer be applied (its passage, voice or words are
+gone, after a new transcription say) is kept in the file, reported in the log and listed in the
+artefact's `review.orphaned`: never dropped, never applied elsewhere.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from synthese.artefacts import Evidence, Passage, ThemeTag
+from synthese.artefacts import Evidence, Passage, Segment, ThemeTag, Transcript, Word
 from synthese.errors import ReviewError
 from synthese.excerpts import ExcerptChoices
 from synthese.storage import write_text
@@ -29,7 +31,11 @@ log = logging.getLogger(__name__)
 THEME_DECISIONS = ("accept", "reject", "add")
 EXCERPT_DECISIONS = ("pin", "exclude")
 DECISIONS = THEME_DECISIONS + EXCERPT_DECISIONS
+SECTIONS = (*DECISIONS, "speakers", "corrections")
 KEY_WORDS = 6  # words of the passage's beginning in its key
+# How far from its time a correction looks for the words it corrects: times move a little when
+# a replay is transcribed again, and segments last up to 30 s.
+CORRECTION_WINDOW_S = 45.0
 
 
 
@@ -42,6 +48,33 @@ class Decision:
 
     def describe(self) -> str:
         return f"{self.kind} {self.theme} on \"{self.passage}\" (line {self.line})"
+
+
+@dataclass(frozen=True)
+class Correction:
+    """Words the recogniser misheard, as transcribed (`original`) and as said (`corrected`)."""
+
+    at_s: float  # where they were said (the HH:MM:SS written in the file)
+    original: str
+    corrected: str
+    line: int
+
+    def describe(self) -> str:
+        return f"correction \"{self.original}\" -> \"{self.corrected}\" at {format_time(self.at_s)} (line {self.line})"
+
+
+@dataclass
+class Review:
+    """Everything a review file says."""
+
+    decisions: list[Decision] = field(default_factory=list)
+    speakers: dict[str, str] = field(default_factory=dict)  # voice label -> the person's name
+    speaker_lines: dict[str, int] = field(default_factory=dict)
+    corrections: list[Correction] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.decisions or self.speakers or self.corrections)
 
 
 @dataclass
@@ -99,18 +132,28 @@ def find_passage(key: str, passages: Sequence[Passage]) -> Passage | None:
     exact = [p for p in candidates if _split_key(p.key)[0] == time]
     if exact:
         return exact[0]
-    return candidates[0] if len(candidates) == 1 else None
+    if len(candidates) == 1:
+        return candidates[0]
+    # The first words changed (a correction, a new transcription) but the passage starts at the
+    # same second: it is the same passage.
+    same_time = [p for p in passages if time is not None and _split_key(p.key)[0] == time]
+    return same_time[0] if len(same_time) == 1 and not candidates else None
 
 
-def load_review(path: Path) -> list[Decision]:
-    """Read the decisions; a file that does not parse raises ReviewError with its line."""
+def load_review(path: Path) -> Review:
+    """Read a review file; one that does not parse raises ReviewError with its line."""
     if not path.is_file():
-        return []
+        return Review()
     name = path.name
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ReviewError(f"{name}: cannot read the review file ({exc}). Save it as UTF-8 text.") from None
+    return parse_review(text, name)
+
+
+def parse_review(text: str, name: str) -> Review:
+    """The review file's text as a Review; ReviewError naming the line where it is wrong."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -120,30 +163,39 @@ def load_review(path: Path) -> list[Decision]:
         raise ReviewError(
             f"{where}: YAML syntax error: {problem}. Fix the review file (it was left unchanged) and re-run."
         ) from None
+    review = Review()
     if root is None:
-        return []
+        return review
     if not isinstance(root, yaml.MappingNode):
         raise ReviewError(f"{name}, line {root.start_mark.line + 1}: expected the lists "
-                          f"{', '.join(DECISIONS)} at the top level. Fix the review file and re-run.")
-    decisions = []
+                          f"{', '.join(SECTIONS)} at the top level. Fix the review file and re-run.")
     for key_node, value_node in root.value:
         kind, line = str(key_node.value), key_node.start_mark.line + 1
-        if kind not in DECISIONS:
+        if kind not in SECTIONS:
             raise ReviewError(f"{name}, line {line}: unknown list '{kind}' (expected one of "
-                              f"{', '.join(DECISIONS)}). Fix its spelling and re-run.")
+                              f"{', '.join(SECTIONS)}). Fix its spelling and re-run.")
         if isinstance(value_node, yaml.ScalarNode) and value_node.value in ("", "~", "null"):
             continue
+        if kind == "speakers":
+            _speakers(value_node, review, name)
+            continue
         if not isinstance(value_node, yaml.SequenceNode):
+            usage = CORRECTION_USAGE if kind == "corrections" else f"{{passage: \"HH:MM:SS first words\", theme: ID}}"
             raise ReviewError(f"{name}, line {value_node.start_mark.line + 1}: '{kind}' must be a list "
-                              f"of {{passage: \"HH:MM:SS first words\", theme: ID}}. Fix it and re-run.")
+                              f"of {usage}. Fix it and re-run.")
         for item in value_node.value:
-            decisions.append(_decision(kind, item, name))
-    return decisions
+            if kind == "corrections":
+                review.corrections.append(_correction(item, name))
+            else:
+                review.decisions.append(_decision(kind, item, name))
+    return review
 
 
-def _decision(kind: str, node: yaml.Node, name: str) -> Decision:
+CORRECTION_USAGE = '{at: "HH:MM:SS", original: "words as transcribed", corrected: "words as said"}'
+
+
+def _scalars(node: yaml.Node, name: str, usage: str) -> dict[str, str]:
     line = node.start_mark.line + 1
-    usage = f"each item of '{kind}' must be {{passage: \"HH:MM:SS first words\", theme: ID}}"
     if not isinstance(node, yaml.MappingNode):
         raise ReviewError(f"{name}, line {line}: {usage}. Fix it and re-run.")
     fields: dict[str, str] = {}
@@ -151,6 +203,46 @@ def _decision(kind: str, node: yaml.Node, name: str) -> Decision:
         if not isinstance(value_node, yaml.ScalarNode):
             raise ReviewError(f"{name}, line {value_node.start_mark.line + 1}: {usage}. Fix it and re-run.")
         fields[str(key_node.value)] = str(value_node.value).strip()
+    return fields
+
+
+def _speakers(node: yaml.Node, review: Review, name: str) -> None:
+    usage = "'speakers' must map each voice to a name, e.g. {\"Intervenant 1\": \"François Ménard\"}"
+    if not isinstance(node, yaml.MappingNode):
+        raise ReviewError(f"{name}, line {node.start_mark.line + 1}: {usage}. Fix it and re-run.")
+    for key_node, value_node in node.value:
+        line = key_node.start_mark.line + 1
+        if not isinstance(value_node, yaml.ScalarNode) or not str(value_node.value).strip():
+            raise ReviewError(f"{name}, line {line}: {usage}. Fix it and re-run.")
+        label = str(key_node.value).strip()
+        review.speakers[label] = " ".join(str(value_node.value).split())
+        review.speaker_lines[label] = line
+
+
+def _correction(node: yaml.Node, name: str) -> Correction:
+    line = node.start_mark.line + 1
+    usage = f"each item of 'corrections' must be {CORRECTION_USAGE}"
+    fields = _scalars(node, name, usage)
+    unknown = sorted(set(fields) - {"at", "original", "corrected", "note"})
+    time = _parse_time(fields.get("at", ""))
+    if unknown or time is None or not fields.get("original") or "corrected" not in fields:
+        detail = f"unknown key '{unknown[0]}'" if unknown else "'at' (HH:MM:SS), 'original' and 'corrected' are required"
+        raise ReviewError(f"{name}, line {line}: {detail}; {usage}. Fix it and re-run.")
+    return Correction(time, fields["original"], fields["corrected"], line)
+
+
+def _parse_time(text: str) -> float | None:
+    match = re.match(r"^\s*(?:(\d{1,2}):)?(\d{1,2}):(\d{2})(?:[.,](\d+))?\s*$", text)
+    if not match:
+        return None
+    hours, minutes, seconds, fraction = match.groups()
+    return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + float(f"0.{fraction or 0}")
+
+
+def _decision(kind: str, node: yaml.Node, name: str) -> Decision:
+    line = node.start_mark.line + 1
+    usage = f"each item of '{kind}' must be {{passage: \"HH:MM:SS first words\", theme: ID}}"
+    fields = _scalars(node, name, usage)
     unknown = sorted(set(fields) - {"passage", "theme", "note"})
     if unknown or not fields.get("passage") or not fields.get("theme"):
         detail = f"unknown key '{unknown[0]}'" if unknown else "'passage' and 'theme' are required"
@@ -202,3 +294,66 @@ def _apply(decision: Decision, passage: Passage, scores: dict[str, float], choic
             pinned.append(passage.id)
     else:
         choices.excluded.setdefault(decision.theme, set()).add(passage.id)
+
+
+# --- what the review changes in the transcript: names of voices, corrected words ----------------
+
+_TOKEN = re.compile(r"\S+")
+
+
+def _bare(token: str) -> str:
+    """A word as corrections compare it: case, accents kept; punctuation around it dropped."""
+    return token.strip(".,;:!?«»\"'’()[]…").lower().replace("’", "'")
+
+
+def _correct_segment(segment: Segment, correction: Correction) -> bool:
+    """Replace the correction's words in the segment's text (and words); False if not there."""
+    tokens = list(_TOKEN.finditer(segment.text))
+    wanted = [_bare(w) for w in correction.original.split()]
+    bare = [_bare(t.group()) for t in tokens]
+    for start in range(len(tokens) - len(wanted) + 1):
+        if bare[start:start + len(wanted)] != wanted:
+            continue
+        first, last = tokens[start], tokens[start + len(wanted) - 1]
+        # Punctuation around the words stays: "centaires," corrected to "centers" keeps its comma.
+        lead = first.group()[: len(first.group()) - len(first.group().lstrip(".,;:!?«»\"'’()[]…"))]
+        trail = last.group()[len(last.group().rstrip(".,;:!?«»\"'’()[]…")):]
+        replacement = f"{lead}{correction.corrected.strip()}{trail}" if correction.corrected.strip() else ""
+        text = segment.text[: first.start()] + replacement + segment.text[last.end():]
+        if segment.words and len(segment.words) == len(tokens):
+            replaced = segment.words[start:start + len(wanted)]
+            new_tokens = replacement.split()
+            span_start, span_end = replaced[0].start, replaced[-1].end
+            step = (span_end - span_start) / max(len(new_tokens), 1)
+            words = [Word(start=round(span_start + i * step, 3), end=round(span_start + (i + 1) * step, 3),
+                          text=token, speaker=replaced[0].speaker) for i, token in enumerate(new_tokens)]
+            segment.words = [*segment.words[:start], *words, *segment.words[start + len(wanted):]]
+        segment.text = " ".join(text.split())
+        return True
+    return False
+
+
+def revise_transcript(transcript: Transcript, review: Review) -> tuple[Transcript, list[str]]:
+    """The transcript as staff corrected it: misheard words replaced, voices named. Returns it
+    (a copy) and the decisions that could not be applied, described."""
+    revised = transcript.model_copy(deep=True)
+    orphaned: list[str] = []
+    for correction in review.corrections:
+        window = [s for s in revised.segments
+                  if s.start - CORRECTION_WINDOW_S <= correction.at_s <= s.end + CORRECTION_WINDOW_S]
+        window.sort(key=lambda s: abs((s.start + s.end) / 2 - correction.at_s))
+        if not any(_correct_segment(segment, correction) for segment in window):
+            orphaned.append(f"{correction.describe()}: words not found near that time")
+    labels = {s.speaker for s in revised.segments if s.speaker}
+    for label, line in review.speaker_lines.items():
+        if label not in labels:
+            orphaned.append(f"speakers: \"{label}\" (line {line}): no voice of that name in the transcript")
+    if review.speakers:
+        for segment in revised.segments:
+            segment.speaker = review.speakers.get(segment.speaker, segment.speaker) if segment.speaker else None
+            for word in segment.words:
+                if word.speaker:
+                    word.speaker = review.speakers.get(word.speaker, word.speaker)
+    for message in orphaned:
+        log.warning("review: %s; it is kept in the file but not applied", message)
+    return revised, orphaned

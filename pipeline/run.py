@@ -54,24 +54,32 @@ def save_transcript(transcript: Transcript, folder: Path, stem: str) -> Path:
 
 
 def transcript_beside(tags: Tags) -> Transcript | None:
-    """The transcript a tags artefact names, read from beside it (never elsewhere); None when it
-    is missing, then the annex is built from the passages."""
+    """The transcript a tags artefact names, read from beside it (never elsewhere), as the
+    review file beside it revises it; None when it is missing, then the annex is built from the
+    passages."""
+    from synthese.review import load_review, revise_transcript
+
     if not tags.transcript or tags.path is None:
         return None
     path = tags.path.parent / Path(tags.transcript).name
     if not path.is_file():
         log.warning("%s: transcript %s not found; the annex is built from the passages", tags.path, path)
         return None
-    return Transcript.load(path)
+    transcript = Transcript.load(path)
+    if not tags.review.file:
+        return transcript
+    review = load_review(tags.path.parent / Path(tags.review.file).name)
+    return revise_transcript(transcript, review)[0]
 
 
 def machine_tags_cached(transcript: Transcript, config: Config, cache: Path):
-    """The tagger's work on a transcript, from `cache` when the transcript, the tag options and
-    the codebook are those it was made with: a review edit is then re-applied in a second."""
+    """The tagger's work on a (revised) transcript, from `cache` when the transcript, the tag
+    options and the codebook are those it was made with: a review edit of themes or excerpts
+    is then re-applied in a second."""
     from synthese.tagging import MachineTags, codebook, machine_tags
 
-    key = hash_of(transcript.path, config.tag.model_dump(mode="json"), codebook(config).model_dump(),
-                  config.acronyms, config.templates.wording()["name_articles"])
+    key = hash_of([s.model_dump(mode="json") for s in transcript.segments], config.tag.model_dump(mode="json"),
+                  codebook(config).model_dump(), config.acronyms, config.templates.wording()["name_articles"])
     try:
         cached = json.loads(cache.read_text(encoding="utf-8"))
         if cached.get("key") == key:
@@ -105,17 +113,18 @@ def ensure_review(config: Config, path: Path) -> None:
 
 def tag_session(ws: Workspace, session: Session | None, *, transcript_path: Path, folder: Path, stem: str) -> Path:
     """Tag a transcript and save `<stem>.tags.json` in `folder`, with its review file beside."""
-    from synthese.review import load_review
+    from synthese.review import load_review, revise_transcript
     from synthese.tagging import tag
 
     config = ws.config
-    review = folder / f"{stem}.review.yaml"
-    ensure_review(config, review)
-    inputs_hash = tag_inputs_hash(transcript_path, review, config)
-    decisions = load_review(review)  # before any work: a broken file stops the stage
+    review_path = folder / f"{stem}.review.yaml"
+    ensure_review(config, review_path)
+    inputs_hash = tag_inputs_hash(transcript_path, review_path, config)
+    review = load_review(review_path)  # before any work: a broken file stops the stage
     transcript = Transcript.load(transcript_path)
-    machine = machine_tags_cached(transcript, config, folder / f".{stem}.tagger-cache.json")
-    tags = tag(transcript, config, decisions=decisions, review_file=review.name,
+    revised, _ = revise_transcript(transcript, review)
+    machine = machine_tags_cached(revised, config, folder / f".{stem}.tagger-cache.json")
+    tags = tag(transcript, config, review=review, review_file=review_path.name,
                session_id=session.id if session else None, machine=machine)
     tags.inputs_hash = inputs_hash
     return tags.save(folder / f"{stem}.tags.json")
@@ -361,7 +370,7 @@ def export_labels_file(tags_path: Path, output: Path, *, every_passage: bool = F
     if tags.review.status != "reviewed":
         log.warning("%s: not reviewed (no decision applied), so there are no labels to export", tags_path.name)
     review = tags_path.parent / Path(tags.review.file).name if tags.review.file else None
-    decisions = load_review(review) if review is not None else []
+    decisions = load_review(review).decisions if review is not None else []
     rows = export_labels(tags, decisions, every_passage=every_passage)
     write_text(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     log.info("%s: %d labelled passages from %s", output.name, len(rows), tags_path.name)

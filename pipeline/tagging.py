@@ -20,7 +20,7 @@ from synthese.config import Config
 from synthese.entities import entity_index, leading_article, passage_entities
 from synthese.excerpts import quotes, select_excerpts
 from synthese.passages import split_passages
-from synthese.review import Decision, apply_review, passage_key
+from synthese.review import Review, apply_review, passage_key, revise_transcript
 from synthese.storage import hash_of
 from synthese.themes import ThemeClassifier, ThemeScore, above_threshold, load_nlp, mean_vector, model_label
 
@@ -103,17 +103,22 @@ def machine_tags(transcript: Transcript, config: Config) -> MachineTags:
     return MachineTags(model_label(nlp, options), passages, scores, vectors, warnings)
 
 
-def tag(transcript: Transcript, config: Config, *, decisions: Sequence[Decision] = (),
-        review_file: str = "", session_id: str | None = None, machine: MachineTags | None = None) -> Tags:
-    """Tag a transcript: the machine's tags (computed here unless given), then the reviewers'
-    decisions, then the quotes of each theme. Pure: reads and writes no file."""
+def tag(transcript: Transcript, config: Config, *, review: Review | None = None, review_file: str = "",
+        session_id: str | None = None, machine: MachineTags | None = None) -> Tags:
+    """Tag a transcript: the reviewers' corrections and names of voices applied to it, the
+    machine's tags (computed here unless given, from that revised transcript), then the
+    reviewers' decisions on themes and excerpts, then the quotes of each theme. Pure: reads and
+    writes no file."""
     import numpy as np
 
-    machine = machine or machine_tags(transcript, config)
+    review = review or Review()
+    revised, revision_orphans = revise_transcript(transcript, review)
+    machine = machine or machine_tags(revised, config)
     passages = [p.model_copy(deep=True) for p in machine.passages]
     theme_ids = [t.id for t in config.themes]
-    outcome = apply_review(passages, decisions, theme_ids, machine.scores)
-    warnings = [*machine.warnings, *(f"review decision not applied: {o}" for o in outcome.orphaned)]
+    outcome = apply_review(passages, review.decisions, theme_ids, machine.scores)
+    orphaned = [*revision_orphans, *outcome.orphaned]
+    warnings = [*machine.warnings, *(f"review decision not applied: {o}" for o in orphaned)]
     vectors = {pid: np.asarray(vector, dtype=np.float32) for pid, vector in machine.vectors.items()}
     chosen = select_excerpts(passages, vectors, theme_ids, config.tag, outcome.choices)
     tags = Tags(
@@ -127,8 +132,12 @@ def tag(transcript: Transcript, config: Config, *, decisions: Sequence[Decision]
         passages=passages,
         excerpts=quotes(passages, chosen),
         entities=entity_index(passages),
-        review=ReviewSummary(file=review_file, status="reviewed" if outcome.applied else "not reviewed",
-                             decisions_applied=outcome.applied, orphaned=outcome.orphaned),
+        review=ReviewSummary(file=review_file, status="reviewed" if outcome.applied or not review.empty
+                             else "not reviewed", decisions_applied=outcome.applied,
+                             corrections=len(review.corrections) - sum(o.startswith("correction") for o in orphaned),
+                             speakers={k: v for k, v in review.speakers.items()
+                                       if any(s.speaker == k for s in transcript.segments)},
+                             orphaned=orphaned),
         warnings=warnings,
     )
     log.info("%d passages, %d tagged, review %s", len(passages), sum(1 for p in passages if p.themes),

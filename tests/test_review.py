@@ -12,7 +12,8 @@ import pytest
 from synthese.config import Config, load_config
 from synthese.errors import ReviewError
 from synthese.resources import TemplateSet
-from synthese.review import ensure_review_file, load_review, passage_key
+from synthese.artefacts import Segment, SourceFile, Transcript, Word
+from synthese.review import ensure_review_file, load_review, parse_review, passage_key, revise_transcript
 from synthese.run import tag_file
 
 REVIEW_TEMPLATE = TemplateSet().read_text("review.fr.yaml")
@@ -49,7 +50,7 @@ def test_review_file_is_created_once_and_never_rewritten(tmp_path: Path) -> None
     path = tmp_path / "s.review.yaml"
     ensure_review_file(path, REVIEW_TEMPLATE)
     assert path.read_text(encoding="utf-8") == REVIEW_TEMPLATE
-    assert load_review(path) == []
+    assert load_review(path).empty
     path.write_text("accept:\n  - {passage: \"00:00:00 x\", theme: sobriete}\n", encoding="utf-8")
     ensure_review_file(path, REVIEW_TEMPLATE)
     assert path.read_text(encoding="utf-8").startswith("accept:")
@@ -81,7 +82,7 @@ def test_decisions_survive_a_rerun_with_other_thresholds(config: Config, tmp_pat
         quoted = [q["passage"] for q in data["excerpts"]["societes"]]
         assert "p002" in quoted and "p003" not in quoted
         assert data["review"] == {"file": "tag_sample.review.yaml", "status": "reviewed",
-                                  "decisions_applied": 5, "orphaned": []}
+                                  "decisions_applied": 5, "corrections": 0, "speakers": {}, "orphaned": []}
     assert themes(data, "p001")["sobriete"] == "tagger"
     assert review.read_text(encoding="utf-8") == before
 
@@ -156,3 +157,77 @@ def test_a_review_edit_reapplies_decisions_without_retagging(config: Config, tmp
                                                   *config.themes[1:]]})
     with pytest.raises(AssertionError, match="loaded again"):
         tag(tmp_path, edited)
+
+
+# --- corrections and names of voices ----------------------------------------------------------------
+
+def _transcript(*segments: tuple[float, float, str, str | None], words: bool = False) -> Transcript:
+    result = []
+    for index, (start, end, text, speaker) in enumerate(segments):
+        tokens = text.split()
+        step = (end - start) / len(tokens)
+        result.append(Segment(id=index, start=start, end=end, text=text, speaker=speaker,
+                              words=[Word(start=start + i * step, end=start + (i + 1) * step, text=token, speaker=speaker)
+                                     for i, token in enumerate(tokens)] if words else []))
+    return Transcript(source=SourceFile(file="s.ogg", sha256="0", kind="audio"), language="fr", duration_s=60,
+                      segments=result)
+
+
+def test_a_correction_replaces_the_misheard_words_where_they_were_said():
+    transcript = _transcript((0, 10, "Les data centaires émettent des gars à effet de serre.", "Intervenant 1"),
+                             (50, 60, "Ailleurs, des gars à effet de serre encore.", "Intervenant 2"), words=True)
+    review = parse_review('corrections:\n'
+                          '  - {at: "00:00:04", original: "gars à effet de serre", corrected: "gaz à effet de serre"}\n'
+                          '  - {at: "00:00:02", original: "data centaires", corrected: "data centers"}\n', "r.yaml")
+    revised, orphaned = revise_transcript(transcript, review)
+    assert orphaned == []
+    assert revised.segments[0].text == "Les data centers émettent des gaz à effet de serre."
+    # The other occurrence, said later, is left: a correction applies where it was said.
+    assert revised.segments[1].text == "Ailleurs, des gars à effet de serre encore."
+    words = revised.segments[0].words
+    assert [w.text for w in words] == "Les data centers émettent des gaz à effet de serre.".split()
+    assert all(a.end <= b.start + 1e-6 for a, b in zip(words, words[1:]))
+    assert transcript.segments[0].text.startswith("Les data centaires")  # the original is untouched
+
+
+def test_a_correction_whose_words_are_gone_is_reported_not_applied_elsewhere():
+    transcript = _transcript((0, 10, "Les centres de données consomment.", None),
+                             (200, 210, "Les data centaires consomment.", None))
+    review = parse_review('corrections:\n  - {at: "00:00:05", original: "data centaires", corrected: "data centers"}\n',
+                          "r.yaml")
+    revised, orphaned = revise_transcript(transcript, review)
+    assert orphaned == ['correction "data centaires" -> "data centers" at 00:00:05 (line 2): words not found '
+                        'near that time']
+    assert [s.text for s in revised.segments] == [s.text for s in transcript.segments]
+
+
+def test_named_voices_replace_their_labels_and_a_stale_name_is_reported():
+    transcript = _transcript((0, 5, "Bonjour à tous.", "Intervenant 1"), (5, 9, "Merci, bonjour.", "Intervenant 2"),
+                             words=True)
+    review = parse_review('speakers:\n  Intervenant 1: François Ménard\n  Intervenant 3: Zoé Martin\n', "r.yaml")
+    revised, orphaned = revise_transcript(transcript, review)
+    assert [s.speaker for s in revised.segments] == ["François Ménard", "Intervenant 2"]
+    assert {w.speaker for w in revised.segments[0].words} == {"François Ménard"}
+    assert orphaned == ['speakers: "Intervenant 3" (line 3): no voice of that name in the transcript']
+
+
+def test_review_sections_are_checked():
+    with pytest.raises(ReviewError, match=r"^r.yaml, line 2: 'at' \(HH:MM:SS\), 'original' and 'corrected' are "
+                                          r"required"):
+        parse_review('corrections:\n  - {at: "vers 3 min", original: "x", corrected: "y"}\n', "r.yaml")
+    with pytest.raises(ReviewError, match=r"^r.yaml, line 1: 'speakers' must map each voice to a name"):
+        parse_review("speakers: [Intervenant 1]\n", "r.yaml")
+
+
+def test_corrections_and_names_reach_the_tags(config: Config, tmp_path: Path) -> None:
+    first = tag(tmp_path, config)
+    text = first["passages"][0]["text"]
+    word = text.split()[3]
+    (tmp_path / "tag_sample.review.yaml").write_text(
+        f'corrections:\n  - {{at: "00:00:01", original: "{word}", corrected: "ÉCRIT-JUSTE"}}\n'
+        'speakers:\n  Claire Dubois: Claire Dubois-Martin\n', encoding="utf-8")
+    second = tag(tmp_path, config)
+    assert "ÉCRIT-JUSTE" in second["passages"][0]["text"] and word not in second["passages"][0]["text"].split()[3]
+    assert second["passages"][0]["speaker"] == "Claire Dubois-Martin"
+    assert second["review"]["corrections"] == 1 and second["review"]["speakers"] == {"Claire Dubois": "Claire Dubois-Martin"}
+    assert second["review"]["status"] == "reviewed"
