@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline import __version__
+from pipeline import __version__, limits
 from pipeline.errors import SyntheseError
 
 
@@ -63,17 +63,27 @@ def write_json(target: Path, data: dict[str, Any]) -> Path:
 
 
 def read_json(path: Path, schema_prefix: str | None = None) -> dict[str, Any]:
-    """Read an artefact; a broken or foreign file is an error that names it."""
+    """Read an artefact; a broken or foreign file is an error that names it. The JSON is read
+    within limits.loads_json's bounds (nesting, finite numbers); a named pipe is refused."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        limits.input_file(path)
+        data = limits.loads_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SyntheseError(f"{path}: file not found. Run the previous stage first.") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SyntheseError(f"{path}: not a readable JSON artefact ({exc}). Delete it and re-run the stage.") from None
+    except IsADirectoryError:
+        raise SyntheseError(f"{path}: is a folder, not a JSON artefact. Pass the file the previous stage wrote.") \
+            from None
+    except OSError as exc:
+        raise SyntheseError(f"{path}: cannot read it ({exc.strerror}). Check the file, or delete it and re-run "
+                            "the stage.") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        reason = limits.shorten(exc, 200)
+        raise SyntheseError(f"{path}: not a readable JSON artefact ({reason}). Delete it and re-run the stage.") \
+            from None
     schema = data.get("schema", "") if isinstance(data, dict) else ""
     if schema_prefix and not str(schema).startswith(schema_prefix):
         raise SyntheseError(
-            f"{path}: expected a '{schema_prefix}' artefact, found schema {schema or 'none'!r}. "
+            f"{path}: expected a '{schema_prefix}' artefact, found schema {limits.quote(schema or 'none')}. "
             "Pass the file the previous stage wrote."
         )
     return data
@@ -114,7 +124,8 @@ def hash_of(*parts: Any) -> str:
 def recorded_hash(path: Path) -> str | None:
     """The inputs hash an artefact records, or None when it is missing or unreadable."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        limits.input_file(path)
+        data = limits.loads_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, SyntheseError):
         return None
     return data.get("inputs_hash") if isinstance(data, dict) else None

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.artefacts import artefact, hash_of, read_json, write_json, write_text
 from pipeline.config import Config, Session, TagOptions
 from pipeline.errors import InputError
+from pipeline.limits import split_long_segments, split_long_turns
 from pipeline.review import ReviewOutcome, apply_review, ensure_review_file, load_review, passage_key
 from pipeline.themes import ThemeClassifier, ThemeScore, above_threshold, load_nlp, mean_vector, model_label
 from pipeline.workspace import tag_inputs_hash
@@ -138,8 +139,8 @@ def _group(units: list[Unit], options: TagOptions) -> list[list[Unit]]:
 
 def split_passages(segments: Sequence[dict[str, Any]], nlp: Any, options: TagOptions) -> list[Passage]:
     """The transcript's segments as passages with start/end times taken from the segments."""
-    segments = [s for s in segments if str(s.get("text", "")).strip()]
-    turns = _turns(segments)
+    segments = split_long_segments([s for s in segments if str(s.get("text", "")).strip()], nlp.max_length)
+    turns = split_long_turns(_turns(segments), nlp.max_length)
     texts, all_offsets = [], []
     for turn in turns:
         offsets, parts, position = [], [], 0
