@@ -143,8 +143,9 @@ def restricted_fetcher(allowed_dirs: list[Path]):
 
 def write_pdf(html: str, target: Path, image_dir: Path, fetcher=None) -> None:
     """Lay out the HTML as a tagged PDF/UA-1 file (fonts embedded, bookmarks from headings)."""
-    from weasyprint import HTML
+    from pipeline.environment import load_weasyprint
 
+    HTML = load_weasyprint().HTML  # checks the fonts first: without any, Pango crashes the process
     fetcher = fetcher or restricted_fetcher([TEMPLATES_DIR, image_dir])
     document = HTML(string=html, base_url=image_dir.resolve().as_uri() + "/", url_fetcher=fetcher)
     document.write_pdf(target, pdf_variant="pdf/ua-1", pdf_tags=True)
@@ -169,6 +170,10 @@ WRITERS = {"html": _write_html, "docx": _write_docx, "pdf": _write_pdf}
 
 def write_documents(doc: SynthesisDocument, out_dir: Path, formats: list[str]) -> tuple[dict[str, Path], list[Path]]:
     """Write the charts, then every document; the documents appear together or not at all."""
+    if "pdf" in formats:
+        from pipeline.environment import load_weasyprint
+
+        load_weasyprint()  # a missing font or Pango is reported before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     charts = write_charts(doc.charts, out_dir)
     html = render_html(doc)

@@ -400,6 +400,9 @@ def _relative(path: Path, folder: Path) -> str:
 
 def tag_transcript_cli(transcript: Path, config: Config, *, output_dir: Path | None) -> Path:
     """`synthese tag TRANSCRIPT.json [-o DIR]`: tag one transcript file outside `synthese run`."""
+    if transcript.suffix.lower() in (".vtt", ".srt", ".txt", ".docx"):
+        raise InputError(f"{transcript.name}: `synthese tag` reads a .transcript.json file. Import this one first "
+                         f"with `synthese transcribe {transcript}`, then tag the .transcript.json it writes.")
     if not transcript.is_file():
         raise InputError(f"{transcript}: file not found. Pass a <session>.transcript.json file.")
     out_dir = output_dir or transcript.parent
