@@ -215,8 +215,12 @@ def status(ctx: click.Context) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.pass_context
 def serve(ctx: click.Context, port: int) -> None:
-    """Preview the published site on http://127.0.0.1:PORT/."""
-    from pipeline.publish import serve_site
+    """Preview the published site on http://127.0.0.1:PORT/.
+
+    A preview on this computer: the site in outputs/ is static (HTML, CSS, images, downloads; no
+    script), so any web server can host that folder as it is.
+    """
+    from pipeline.serve import serve_site
     from pipeline.workspace import Workspace
 
     serve_site(Workspace(_config(ctx)).outputs_dir, port)

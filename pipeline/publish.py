@@ -17,7 +17,6 @@ reader never sees a half-written site and a failed build leaves the previous one
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
@@ -26,7 +25,6 @@ import tempfile
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +34,7 @@ from pipeline.errors import SyntheseError
 from pipeline.typography import NBSP, duration_text, french_date, french_text, join_list, timestamp
 from pipeline.workspace import TEMPLATES_DIR, Workspace
 
-__all__ = ["SITE_MANIFEST", "SCHEMA", "publish_site", "serve_site", "file_size_text"]
+__all__ = ["SITE_MANIFEST", "SCHEMA", "publish_site", "file_size_text"]
 
 log = logging.getLogger(__name__)
 
@@ -425,29 +423,3 @@ def _swap_in(build_dir: Path, outputs_dir: Path) -> None:
         raise
     if old_dir is not None:
         shutil.rmtree(old_dir, ignore_errors=True)
-
-
-# --- preview ---------------------------------------------------------------------------------------
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    """Serves files; requests go to the debug log rather than to stderr."""
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
-        log.debug("serve: " + format, *args)
-
-
-def serve_site(outputs_dir: Path, port: int) -> None:
-    """Serve the published site on http://127.0.0.1:PORT/ (this machine only) until Ctrl-C."""
-    if not (outputs_dir / "index.html").is_file():
-        raise SyntheseError(f"{outputs_dir}: no published site there. Run `synthese publish` first.")
-    handler = functools.partial(_QuietHandler, directory=str(outputs_dir))
-    try:
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    except OSError as exc:
-        raise SyntheseError(f"cannot serve on port {port} ({exc.strerror}). Choose another with --port.") from None
-    with server:
-        host, bound_port = server.server_address[:2]
-        log.info("Serving %s on http://%s:%d/ (Ctrl-C to stop)", outputs_dir, host, bound_port)
-        with contextlib.suppress(KeyboardInterrupt):
-            server.serve_forever()
-    log.info("Stopped.")

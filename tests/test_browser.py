@@ -11,15 +11,14 @@ import contextlib
 import importlib.util
 import re
 import threading
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import pytest
 
-from pipeline import publish
-from pipeline.publish import publish_site, serve_site
+from pipeline.publish import publish_site
+from pipeline.serve import PreviewServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
@@ -68,27 +67,14 @@ def browser(tmp_path_factory):
 
 @contextlib.contextmanager
 def served(outputs: Path):
-    """Run `serve_site` in a thread on a free port; yield its base URL; stop it."""
-    servers = []
-
-    class RecordingServer(publish.ThreadingHTTPServer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            servers.append(self)
-
-    original, publish.ThreadingHTTPServer = publish.ThreadingHTTPServer, RecordingServer
+    """Run the preview server (`synthese serve`) in a thread on a free port; yield its base URL."""
+    server = PreviewServer(outputs, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     try:
-        thread = threading.Thread(target=serve_site, args=(outputs, 0), daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not servers and time.monotonic() < deadline:
-            time.sleep(0.02)
+        yield server.url
     finally:
-        publish.ThreadingHTTPServer = original
-    try:
-        yield f"http://127.0.0.1:{servers[0].server_address[1]}/"
-    finally:
-        servers[0].shutdown()
+        server.shutdown()
         thread.join(timeout=10)
 
 
@@ -175,4 +161,44 @@ def test_site_is_navigable_and_accessible(outputs, browser):
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
 
     assert external == []
+    page.close()
+
+
+def test_pages_render_under_the_preview_servers_security_policy(outputs, browser, tmp_path):
+    """`synthese serve` sends a Content-Security-Policy (no script, only the site's own styles and
+    images): every kind of page, and the standalone HTML download with its inlined stylesheet,
+    must still load every stylesheet and image under it."""
+    import json
+
+    from pipeline import render
+    from pipeline.config import load_config
+    from pipeline.document import build_document
+
+    data = Path(__file__).resolve().parent / "data"
+    config = load_config(data / "render_config.yaml")
+    tags = json.loads((data / "render_sample.tags.json").read_text(encoding="utf-8"))
+    transcript = json.loads((data / "render_sample.transcript.json").read_text(encoding="utf-8"))
+    document = build_document(tags, transcript, config.session("seance-2"), config, stem="seance-2")
+    standalone = tmp_path / "standalone"
+    render.write_documents(document, standalone, ["html"])  # the real download, CSS inlined, charts beside
+    pages = [(outputs, name) for name in (
+        "index.html", "seances/seance-2.html", "themes/sobriete.html", "synthese-du-cycle.html")]
+    pages.append((standalone, f"{document.stem}.html"))
+    page = browser.new_page()
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    for site, name in pages:
+        with served(site) as base_url:
+            response = page.goto(base_url + name)
+            assert response.status == 200
+            assert "default-src 'none'" in response.headers["content-security-policy"]
+            page.wait_for_load_state("load")
+            # Every stylesheet (linked or inline) applied, every image decoded.
+            sheets = page.evaluate("document.styleSheets.length")
+            styles = page.evaluate("document.querySelectorAll('style, link[rel=stylesheet]').length")
+            assert sheets == styles and sheets > 0, name
+            assert page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)"), name
+            assert page.evaluate("getComputedStyle(document.body).fontFamily") != "\"Times New Roman\"", name
+    assert violations == []
     page.close()

@@ -10,9 +10,6 @@ from __future__ import annotations
 import html.parser
 import json
 import struct
-import threading
-import time
-import urllib.request
 import zlib
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -24,7 +21,7 @@ from pipeline import publish
 from pipeline.artefacts import artefact, write_json
 from pipeline.config import load_config
 from pipeline.errors import SyntheseError
-from pipeline.publish import SITE_MANIFEST, file_size_text, publish_site, serve_site
+from pipeline.publish import SITE_MANIFEST, file_size_text, publish_site
 from pipeline.workspace import Workspace
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -376,41 +373,3 @@ def test_leftovers_of_a_killed_publish_are_removed(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".outputs")) == []
     index = (tmp_path / "outputs" / "index.html").read_text(encoding="utf-8")
     assert "Aucune séance n’a encore été publiée." in index
-
-
-# --- preview -------------------------------------------------------------------------------------------
-
-def test_serve_site_serves_index_on_localhost(site, monkeypatch):
-    _, outputs = site
-    servers = []
-
-    class RecordingServer(publish.ThreadingHTTPServer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            servers.append(self)
-
-    monkeypatch.setattr(publish, "ThreadingHTTPServer", RecordingServer)
-    thread = threading.Thread(target=serve_site, args=(outputs, 0), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not servers and time.monotonic() < deadline:
-        time.sleep(0.02)
-    server = servers[0]
-    host, port = server.server_address[:2]
-    assert host == "127.0.0.1"
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
-            assert response.status == 200
-            assert response.read() == (outputs / "index.html").read_bytes()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/seances/seance-2/seance-2.pdf", timeout=10) as response:
-            assert response.read()[:4] == b"%PDF"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-    assert not thread.is_alive()
-
-
-def test_serve_without_a_site_says_to_publish(tmp_path):
-    with pytest.raises(SyntheseError) as error:
-        serve_site(tmp_path / "outputs", 8000)
-    assert str(error.value) == f"{tmp_path / 'outputs'}: no published site there. Run `synthese publish` first."
