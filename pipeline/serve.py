@@ -23,6 +23,7 @@ import logging
 import mimetypes
 import os
 import resource
+import socket
 import stat
 import threading
 from collections.abc import Callable, Iterable
@@ -41,6 +42,9 @@ CONNECTION_LIMIT = 2000  # open connections at once (idle ones included); more w
 IDLE_TIMEOUT_S = 15  # a connection with no request for this long is closed
 MAX_REQUEST_HEADER_BYTES = 16_384
 MAX_REQUEST_BODY_BYTES = 16_384  # GET and HEAD carry none
+# waitress reads a file in pieces the size of the socket's send buffer, which Linux grows to
+# ~4 MB on a fast link: a fixed buffer keeps each download's share of memory small.
+SEND_BUFFER_BYTES = 262_144
 # The site has no script and loads nothing from elsewhere: its pages may use only its own
 # stylesheets (the standalone HTML downloads inline theirs) and images.
 CONTENT_SECURITY_POLICY = (
@@ -252,6 +256,10 @@ class PreviewServer:
             max_request_header_size=MAX_REQUEST_HEADER_BYTES, max_request_body_size=MAX_REQUEST_BODY_BYTES,
             log_socket_errors=False, expose_tracebacks=False, ident="synthese",
         )
+        # Applied to every accepted connection (no keyword for it in create_server).
+        adjustments = self._server.adj
+        adjustments.socket_options = [*adjustments.socket_options,
+                                      (socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)]
         self.host, self.port = self._server.effective_host, self._server.effective_port
 
     @property
