@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.artefacts import artefact, hash_of, read_json, write_json, write_text
 from pipeline.config import Config, Session, TagOptions
 from pipeline.errors import InputError
-from pipeline.limits import split_long_segments, split_long_turns
+from pipeline.limits import loads_json, split_long_segments, split_long_turns
 from pipeline.review import ReviewOutcome, apply_review, ensure_review_file, load_review, passage_key
 from pipeline.themes import ThemeClassifier, ThemeScore, above_threshold, load_nlp, mean_vector, model_label
 from pipeline.workspace import tag_inputs_hash
@@ -433,9 +433,11 @@ def classify_passages_file(passages: Path, output: Path, config: Config) -> Path
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = loads_json(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{passages.name}, line {number}: not valid JSON ({exc.msg}). Fix that line.") from None
+        except ValueError as exc:
+            raise InputError(f"{passages.name}, line {number}: {exc}. Fix that line.") from None
         if not isinstance(row, dict) or not isinstance(row.get("text"), str) or "id" not in row:
             raise InputError(f"{passages.name}, line {number}: each row needs \"id\" and \"text\". Fix that line.")
         rows.append(row)

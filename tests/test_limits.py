@@ -411,3 +411,18 @@ def test_a_transcript_too_long_to_tag_is_refused(monkeypatch):
     monkeypatch.setattr(limits, "MAX_TRANSCRIPT_WORDS", 5)
     with pytest.raises(InputError, match=r"^the transcript: 6 words, more than the 5 a session may have"):
         limits.split_long_segments([{"start": 0, "end": 1, "text": "un deux trois quatre cinq six"}], 1_000_000)
+
+
+def test_evaluation_passages_with_deep_nesting_or_nan_are_refused_by_line(tmp_path):
+    from pipeline.tag import classify_passages_file
+
+    config = load_config(write_config(tmp_path))
+    rows = tmp_path / "passages.jsonl"
+    rows.write_text('{"id": "a", "text": "Bonjour."}\n{"id": "b", "text": "x", "score": NaN}\n', encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        classify_passages_file(rows, tmp_path / "out.jsonl", config)
+    assert str(error.value) == ("passages.jsonl, line 2: NaN is not a number here (NaN and Infinity are not "
+                                "allowed). Fix that line.")
+    rows.write_text('{"id": "a", "text": ' + "[" * 100_000 + "]" * 100_000 + "}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"^passages.jsonl, line 1: it is nested more than 64 levels deep"):
+        classify_passages_file(rows, tmp_path / "out.jsonl", config)
