@@ -19,14 +19,13 @@ from pipeline.errors import ConfigError, InputError
 
 SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 THEME_ID = SESSION_ID
-MAX_URL_CHARS = 2000
 _HTTP_URL = re.compile(r"(?i:https?)://[^\s\"'<>\\\x00-\x1f\x7f]+")
 
 
 def _http_url(value: str | None) -> str | None:
     # Addresses end up as links in every document and page: only web addresses, never
     # javascript:, data: or file: ones.
-    if value and (len(value) > MAX_URL_CHARS or not _HTTP_URL.fullmatch(value)):
+    if value and (len(value) > limits.MAX_URL_CHARS or not _HTTP_URL.fullmatch(value)):
         raise ValueError(f"{limits.quote(value)} must be an http(s) address, e.g. 'https://example.org/page'")
     return value
 

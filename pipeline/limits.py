@@ -58,6 +58,8 @@ MAX_JSON_DEPTH = 64
 # characters (spaCy refuses more than nlp.max_length, 1,000,000, and needs ~3 GB for that many).
 MAX_NLP_SEGMENT_CHARS = 20_000
 MAX_NLP_TEXT_CHARS = 100_000
+# An address in config.yaml (replay_url, cycle.url).
+MAX_URL_CHARS = 2000
 # User text quoted in an error message is cut to this many characters.
 QUOTE_CHARS = 80
 
