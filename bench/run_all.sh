@@ -12,7 +12,7 @@ SESSION=bench/data/long-session
 echo "== bench/bench_transcribe.py"
 $PY bench/bench_transcribe.py --audio ../shared/eval/sample/seance-introductive.ogg \
     --reference ../shared/eval/sample/seance-introductive.txt --session seance-introductive
-for script in bench/bench_tag.py bench/bench_render.py; do
+for script in bench/bench_tag.py bench/bench_render.py bench/bench_serve.py; do
     echo "== $script"
     $PY "$script"
 done

@@ -10,8 +10,9 @@ import io
 import logging
 from pathlib import Path
 
-from synthese.storage import write_bytes
+from synthese import limits
 from synthese.document import Chart
+from synthese.storage import write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,10 @@ def _pyplot():
         "ytick.color": INK,
         "text.color": INK,
         "svg.fonttype": "none",
+        # Labels are staff's text, drawn as written: never TeX, never mathtext ("5 $ et 10 $"
+        # would be read as a formula, and "$\\x$" would stop the render).
+        "text.usetex": False,
+        "text.parse_math": False,
     })
     return plt
 
@@ -47,7 +52,9 @@ def _share(plt, chart: Chart):
     labels, values = chart.data["labels"][::-1], chart.data["values"][::-1]
     texts = chart.data["percent_labels"][::-1]
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 0.42 * len(labels) + 0.7))
-    bars = ax.barh(labels, values, color=ACCENT, height=0.6)
+    # Bars at positions, labels set apart: two themes with the same label keep a bar each.
+    bars = ax.barh(range(len(labels)), values, color=ACCENT, height=0.6)
+    ax.set_yticks(range(len(labels)), labels)
     top = max(values + [0.05])
     for bar, text in zip(bars, texts):
         ax.text(bar.get_width() + top * 0.015, bar.get_y() + bar.get_height() / 2, text,
@@ -112,6 +119,7 @@ DRAWERS = {"share": _share, "timeline": _timeline, "heatmap": _heatmap}
 
 def chart_png(chart: Chart) -> bytes:
     """The chart drawn as PNG bytes."""
+    chart = limits.xml_safe(chart)  # a control character has no glyph
     plt = _pyplot()
     fig = DRAWERS[chart.kind](plt, chart)
     try:

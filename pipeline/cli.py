@@ -5,6 +5,7 @@ Heavy libraries are imported inside the commands so that `--help` answers at onc
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import traceback
@@ -21,6 +22,20 @@ log = logging.getLogger("synthese")
 class SyntheseGroup(click.Group):
     """Turns library errors into one `Error: ...` line and exit code 1 (traceback with --debug)."""
 
+    def main(self, *args, **kwargs):
+        # Usage errors keep click's message but exit 1 like every other error (click says 2).
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.ClickException as exc:
+            exc.show()
+            # `synthese` alone shows the help: not an error.
+            sys.exit(0 if type(exc).__name__ == "NoArgsIsHelpError" else 1)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -32,12 +47,18 @@ class SyntheseGroup(click.Group):
         except Exception as exc:  # noqa: BLE001 - last line of defence for users
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
+            from synthese.environment import describe_os_error
+            from synthese.limits import shorten
+
+            plain = describe_os_error(exc) if isinstance(exc, OSError) else None
             if isinstance(exc, SyntheseError):
                 click.echo(f"Error: {exc}", err=True)
+            elif plain:
+                click.echo(f"Error: {plain}", err=True)
             else:
                 click.echo(
-                    f"Error: unexpected {type(exc).__name__}: {exc}. Run again with --debug for details "
-                    "and report it.",
+                    f"Error: unexpected {type(exc).__name__}: {shorten(exc, 200)}. Run again with --debug for "
+                    "details and report it.",
                     err=True,
                 )
             sys.exit(1)
@@ -72,6 +93,17 @@ def _config(ctx: click.Context):
     from synthese.config import load_config
 
     return load_config(ctx.obj["config_path"])
+
+
+def _workspace_lock(config, *paths: Path | None):
+    """The workspace lock when a command reads or writes inside the config's folder (as `run`
+    does), so that it never works on files a run is writing; no lock for files elsewhere."""
+    from synthese.workspace import Workspace
+
+    root = config.root.resolve()
+    if any(path is not None and path.resolve().is_relative_to(root) for path in paths):
+        return Workspace(config).lock()
+    return contextlib.nullcontext()
 
 
 @cli.command()
@@ -137,7 +169,8 @@ def tag(ctx: click.Context, transcript: Path | None, output: Path | None, passag
             raise SyntheseError("--passages needs -o OUT.jsonl, the file to write the themes to.")
         classify_file(passages, output, config)
     elif transcript:
-        tag_file(transcript, config, output_dir=output)
+        with _workspace_lock(config, transcript, output):
+            tag_file(transcript, config, output_dir=output)
     else:
         raise SyntheseError("give a TRANSCRIPT.json to tag, or --passages IN.jsonl -o OUT.jsonl.")
 
@@ -164,7 +197,9 @@ def render(ctx: click.Context, tags: Path, output_dir: Path | None, formats: str
     from synthese.run import render_file
 
     chosen = [f.strip() for f in formats.split(",") if f.strip()] if formats else None
-    render_file(tags, _config(ctx), output_dir=output_dir, formats=chosen)
+    config = _config(ctx)
+    with _workspace_lock(config, tags, output_dir):
+        render_file(tags, config, output_dir=output_dir, formats=chosen)
 
 
 @cli.command()
@@ -206,7 +241,11 @@ def status(ctx: click.Context) -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.pass_context
 def serve(ctx: click.Context, port: int) -> None:
-    """Preview the published site on http://127.0.0.1:PORT/."""
+    """Preview the published site on http://127.0.0.1:PORT/.
+
+    A preview on this computer: the site in outputs/ is static (HTML, CSS, images, downloads; no
+    script), so any web server can host that folder as it is.
+    """
     from synthese.serve import serve_site
     from synthese.workspace import Workspace
 

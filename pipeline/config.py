@@ -11,12 +11,13 @@ import logging
 import math
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from synthese.errors import ConfigError
+from synthese import limits
+from synthese.errors import ConfigError, InputError
 from synthese.resources import TemplateSet
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,18 @@ SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 THEME_ID = SESSION_ID
 ACRONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9&-]{1,11}$")
 WEIGHTS_SCHEMA = "synthese.weights/1"
+_HTTP_URL = re.compile(r"(?i:https?)://[^\s\"'<>\\\x00-\x1f\x7f]+")
+
+
+def _http_url(value: str | None) -> str | None:
+    # Addresses end up as links in every document and page: only web addresses, never
+    # javascript:, data: or file: ones.
+    if value and (len(value) > limits.MAX_URL_CHARS or not _HTTP_URL.fullmatch(value)):
+        raise ValueError(f"{limits.quote(value)} must be an http(s) address, e.g. 'https://example.org/page'")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 
 class Strict(BaseModel):
@@ -44,7 +57,7 @@ class Session(Strict):
     title: str
     media: Path | None = None
     transcript: Path | None = None
-    replay_url: str | None = None
+    replay_url: HttpUrl | None = None
     speakers: list[Speaker] = []
     description: str = ""
 
@@ -54,16 +67,9 @@ class Session(Strict):
         # The id names folders and files: it must never escape transcripts/ or outputs/.
         if not SESSION_ID.match(value):
             raise ValueError(
-                f"session id {value!r} must be lower-case letters, digits, '-' or '_' "
+                f"session id {limits.quote(value)} must be lower-case letters, digits, '-' or '_' "
                 "(at most 64), e.g. 'seance-2'"
             )
-        return value
-
-    @field_validator("replay_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value and not re.match(r"^https?://[^\s\"'<>]+$", value):
-            raise ValueError(f"replay_url {value!r} must be an http(s) address")
         return value
 
     @model_validator(mode="after")
@@ -147,7 +153,7 @@ class Theme(Strict):
     @classmethod
     def _safe_id(cls, value: str) -> str:
         if not THEME_ID.match(value):
-            raise ValueError(f"theme id {value!r} must be lower-case letters, digits, '-' or '_'")
+            raise ValueError(f"theme id {limits.quote(value)} must be lower-case letters, digits, '-' or '_'")
         return value
 
     @field_validator("keywords")
@@ -182,7 +188,7 @@ class Cycle(Strict):
     organiser: str
     description: str = ""
     axes: list[str] = []
-    url: str | None = None
+    url: HttpUrl | None = None
 
 
 class TranscribeOptions(Strict):
@@ -316,7 +322,7 @@ class Config(Strict):
             if session.id == session_id:
                 return session
         known = ", ".join(s.id for s in self.sessions) or "none"
-        raise ConfigError(f"{self.path.name}: no session with id {session_id!r} (known: {known})")
+        raise ConfigError(f"{self.path.name}: no session with id {limits.quote(session_id)} (known: {known})")
 
     def where(self, *loc: str | int) -> str:
         """'config.yaml, line N' for a key, to point staff at the place to fix."""
@@ -340,13 +346,18 @@ class Config(Strict):
         """The session's input file, checked: a missing file names the key and the line to fix."""
         key = "transcript" if session.transcript else "media"
         path = self.resolve(session.source)
-        if not path.is_file():
-            index = self.sessions.index(session)
+        index = self.sessions.index(session)
+        where = f"{self.where('sessions', index, key)}: sessions[{index}].{key}"
+        try:
+            return limits.input_file(path, root=self.root)
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            found = "is a folder, not a file" if isinstance(exc, IsADirectoryError) else "file not found"
             raise ConfigError(
-                f"{self.where('sessions', index, key)}: sessions[{index}].{key}: file not found: "
-                f"{session.source}. Fix the path (relative to {self.path.name}) or put the file there."
-            )
-        return path
+                f"{where}: {found}: {session.source}. Fix the path (relative to {self.path.name}) "
+                "or put the file there."
+            ) from None
+        except InputError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
 
     @property
     def transversal_axes(self) -> list[str]:
@@ -395,7 +406,7 @@ def _describe(error: dict[str, Any], name: str, lines: dict[str, int]) -> str:
     if kind == "extra_forbidden":
         parent = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[:-1]).lstrip(".")
         return (
-            f"{where}: unknown key '{loc[-1]}'"
+            f"{where}: unknown key {limits.quote(loc[-1])}"
             + (f" in {parent}" if parent else "")
             + ". Remove it or fix its spelling."
         )
@@ -405,26 +416,102 @@ def _describe(error: dict[str, Any], name: str, lines: dict[str, int]) -> str:
     return f"{where}: {dotted}: {message}."
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """YAML 1.1 as PyYAML's SafeLoader reads it, except that dates stay text: pydantic reads them,
+    so `date: 2022-13-45` is reported with its key and line instead of crashing the parser."""
+
+
+_ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _check_nodes(node: yaml.Node, name: str) -> None:
+    """Refuse a document that aliases expand past limits.MAX_CONFIG_NODES values (each alias is
+    counted as the values it stands for, without expanding anything), an alias inside itself,
+    and a key given twice in one mapping."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(current: yaml.Node) -> int:
+        key = id(current)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise ConfigError(f"{name}, line {current.start_mark.line + 1}: an alias (*name) refers to the "
+                              "value that contains it. Write the value out instead.")
+        open_nodes.add(key)
+        total = 1
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key_node, value_node in current.value:
+                if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                    line = key_node.start_mark.line + 1
+                    if key_node.value in seen:
+                        raise ConfigError(
+                            f"{name}, line {line}: key {limits.quote(key_node.value)} is given twice in the "
+                            f"same place (lines {seen[key_node.value]} and {line}). Keep one of them."
+                        )
+                    seen[key_node.value] = line
+                total += size(key_node) + size(value_node)
+                if total > limits.MAX_CONFIG_NODES:
+                    break
+        elif isinstance(current, yaml.SequenceNode):
+            for item in current.value:
+                total += size(item)
+                if total > limits.MAX_CONFIG_NODES:
+                    break
+        if total > limits.MAX_CONFIG_NODES:
+            raise ConfigError(
+                f"{name}, line {current.start_mark.line + 1}: the configuration stands for more than "
+                f"{limits.MAX_CONFIG_NODES:,} values once its aliases (*name) are expanded. Write the "
+                "values out, or use fewer aliases."
+            )
+        open_nodes.discard(key)
+        sizes[key] = total
+        return total
+
+    size(node)
+
+
 def load_config(path: Path | str = "config.yaml") -> Config:
     """Read and validate config.yaml; raise ConfigError naming the file, line and key."""
     path = Path(path)
     name = path.name
     try:
+        limits.input_file(path)
+        limits.check_file_size(path, limits.MAX_CONFIG_BYTES, "configuration file",
+                               "Check that --config names the cycle's config.yaml.")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: configuration file not found. Run from the project folder or pass --config PATH."
         ) from None
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the configuration ({exc}). Save it as UTF-8 text.") from None
+        reason = exc.strerror if isinstance(exc, OSError) else exc.reason
+        raise ConfigError(f"{path}: cannot read the configuration ({reason}). Save it as UTF-8 text.") from None
+    loader = _ConfigLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is not None:
+            _check_nodes(node, name)
+            # Control characters (written as YAML escapes such as "\a") cannot be shown or
+            # written to Word: drop them from every value.
+            data = limits.xml_safe(loader.construct_document(node))
+        else:
+            data = None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{name}, line {mark.line + 1}" if mark else name
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: YAML syntax error: {problem}. Check the indentation and quoting there.") from None
+    except RecursionError:
+        raise ConfigError(f"{name}: values are nested too deeply. Check the indentation and brackets.") from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         raise ConfigError(f"{name}: expected keys such as 'cycle', 'sessions' and 'themes' at the top level.")
     lines = _line_map(node) if node is not None else {}

@@ -27,3 +27,11 @@ class LockError(SyntheseError):
 
 class ReviewError(SyntheseError):
     """A human review file cannot be parsed; it is left untouched."""
+
+
+class DependencyError(SyntheseError):
+    """A system library or font the pipeline needs is missing; the message names the package."""
+
+
+class StorageError(SyntheseError):
+    """A file cannot be written: disk full, read-only folder or no permission."""

@@ -8,9 +8,12 @@ and nothing in the text is interpreted further.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import html
 import json
+import logging
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -18,7 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from synthese import limits
 from synthese.errors import InputError
+
+log = logging.getLogger(__name__)
 
 TRANSCRIPT_SUFFIXES = (".vtt", ".srt", ".txt", ".docx", ".json")
 WORDS_PER_SECOND = 2.5  # speaking rate used to give times to a transcript that has none
@@ -97,19 +103,41 @@ def format_timestamp(seconds: float, separator: str = ".") -> str:
 
 # --- text helpers -----------------------------------------------------------------------------
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path) -> tuple[str, list[str]]:
+    """The file's text (UTF-8, UTF-16 with a byte order mark, else cp1252) without control
+    characters, and a warning when some were removed. A file with NUL bytes is not text."""
     data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Word and older Windows tools save text as cp1252.
-        text = data.decode("cp1252", errors="replace")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Notepad's and Word's "Unicode text".
+        text = data.decode("utf-16", errors="replace")
+    elif b"\x00" in data:
+        raise InputError(f"{path.name}: this is not a text file (it contains NUL bytes, as binary files do). "
+                         "Check that it is the transcript; export it again as text.")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            # Word and older Windows tools save text as cp1252.
+            text = data.decode("cp1252", errors="replace")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _without_controls(path.name, text)
+
+
+def _without_controls(name: str, text: str) -> tuple[str, list[str]]:
+    removed = limits.count_controls(text)
+    return (limits.strip_controls(text) if removed else text), _controls_warning(name, removed)
+
+
+def _controls_warning(name: str, removed: int) -> list[str]:
+    if not removed:
+        return []
+    return [f"{name}: {removed} control character(s) removed (invisible characters that no document can hold)"]
 
 
 def _clean(text: str) -> str:
     """Markup removed, entities decoded, whitespace collapsed: the words only."""
-    return " ".join(html.unescape(_TAG.sub("", text)).split())
+    # Entities are decoded after control characters were removed, so remove again (&#12; is one).
+    return " ".join(limits.strip_controls(html.unescape(_TAG.sub("", text))).split())
 
 
 def _speaker_names(texts: Iterable[str]) -> set[str]:
@@ -149,7 +177,7 @@ def _blocks(text: str) -> list[tuple[int, list[str]]]:
 def _timing_error(path: Path, line_number: int, line: str, separator: str) -> InputError:
     example = f"00:01:02{separator}500 --> 00:01:05{separator}000"
     return InputError(
-        f"{path.name}, line {line_number}: broken cue timing {line.strip()!r}: expected "
+        f"{path.name}, line {line_number}: broken cue timing {limits.quote(line.strip())}: expected "
         f"'{example}'. Fix or remove that cue."
     )
 
@@ -161,13 +189,26 @@ def _parse_timing(path: Path, line_number: int, line: str, separator: str) -> tu
     start, end = _seconds(*match.groups()[:4]), _seconds(*match.groups()[4:])
     if end < start:
         raise InputError(
-            f"{path.name}, line {line_number}: cue ends before it starts ({line.strip()!r}). "
+            f"{path.name}, line {line_number}: cue ends before it starts ({limits.quote(line.strip())}). "
             "Fix the times of that cue."
         )
     return start, end
 
 
+def _check_line_lengths(path: Path, text: str) -> None:
+    lines = text.split("\n")
+    if max(map(len, lines), default=0) > limits.MAX_CAPTION_LINE_CHARS:
+        number, line = next((n, line) for n, line in enumerate(lines, start=1)
+                            if len(line) > limits.MAX_CAPTION_LINE_CHARS)
+        raise InputError(
+            f"{path.name}, line {number}: {len(line):,} characters on one line, more than the "
+            f"{limits.MAX_CAPTION_LINE_CHARS:,} a caption line may have. Check that it is a caption file; "
+            "a text with long paragraphs imports as .txt."
+        )
+
+
 def _parse_cues(path: Path, text: str, separator: str) -> list[Segment]:
+    _check_line_lengths(path, text)
     cues: list[tuple[float, float, str | None, str]] = []  # start, end, voice tag, text
     for first, lines in _blocks(text):
         if lines[0].startswith(("WEBVTT", "NOTE", "STYLE", "REGION")) and "-->" not in lines[0]:
@@ -191,16 +232,17 @@ def _parse_cues(path: Path, text: str, separator: str) -> list[Segment]:
 
 def parse_vtt(path: Path) -> ImportedTranscript:
     """WebVTT as exported by Zoom, Teams or YouTube; `<v Name>` or `Name:` gives the speaker."""
-    text = _read_text(path)
+    text, warnings = _read_text(path)
     if not text.lstrip().startswith("WEBVTT"):
         raise InputError(f"{path.name}, line 1: not a WebVTT file (it must start with 'WEBVTT'). "
                          "Export the captions as .vtt again, or rename the file .srt or .txt if it is one.")
-    return ImportedTranscript("vtt", _parse_cues(path, text, "."))
+    return ImportedTranscript("vtt", _parse_cues(path, text, "."), warnings)
 
 
 def parse_srt(path: Path) -> ImportedTranscript:
     """SubRip captions; a `Name:` prefix in a cue gives the speaker."""
-    return ImportedTranscript("srt", _parse_cues(path, _read_text(path), ","))
+    text, warnings = _read_text(path)
+    return ImportedTranscript("srt", _parse_cues(path, text, ","), warnings)
 
 
 # --- paragraphs: plain text and DOCX ----------------------------------------------------------
@@ -248,12 +290,14 @@ def _from_paragraphs(paragraphs: list[str], kind: str) -> ImportedTranscript:
 
 def parse_txt(path: Path) -> ImportedTranscript:
     """Plain text: paragraphs (blank-line separated, else one per line)."""
-    text = _read_text(path)
+    text, warnings = _read_text(path)
     if re.search(r"\n\s*\n", text.strip()):
         paragraphs = re.split(r"\n\s*\n", text)
     else:
         paragraphs = text.split("\n")
-    return _from_paragraphs(paragraphs, "txt")
+    transcript = _from_paragraphs(paragraphs, "txt")
+    transcript.warnings[:0] = warnings
+    return transcript
 
 
 def parse_docx(path: Path) -> ImportedTranscript:
@@ -266,39 +310,88 @@ def parse_docx(path: Path) -> ImportedTranscript:
     if not zipfile.is_zipfile(path):
         raise InputError(f"{path.name}: not a Word .docx file (it is not a zip archive). Save it as "
                          ".docx from Word or LibreOffice, or export it as .txt.")
+    _check_archive(path)
     try:
         document = Document(str(path))
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise InputError(f"{path.name}: cannot read this Word file ({exc}). Save it again as .docx.") from None
-    return _from_paragraphs([p.text for p in document.paragraphs], "docx")
+        raise InputError(f"{path.name}: cannot read this Word file ({limits.quote(exc, 200)}). "
+                         "Save it again as .docx.") from None
+    paragraphs = [p.text for p in document.paragraphs]
+    removed = sum(limits.count_controls(text) for text in paragraphs)
+    transcript = _from_paragraphs([limits.strip_controls(text) for text in paragraphs], "docx")
+    transcript.warnings[:0] = _controls_warning(path.name, removed)
+    return transcript
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse a Word file whose archive holds too many members or too much once uncompressed,
+    from the archive's directory, before anything is extracted. (Python's zipfile never inflates
+    a member past the size the directory declares, so the declared sizes are the real bound.)"""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise InputError(f"{path.name}: cannot read this Word file ({limits.quote(exc, 200)}). "
+                         "Save it again as .docx.") from None
+    if len(members) > limits.MAX_DOCX_MEMBERS:
+        raise InputError(f"{path.name}: the Word file holds {len(members):,} parts, more than the "
+                         f"{limits.MAX_DOCX_MEMBERS:,} a transcript may have. Save it again from Word, or "
+                         "export the text as .txt.")
+    total = sum(member.file_size for member in members)
+    if total > limits.MAX_DOCX_UNCOMPRESSED_BYTES:
+        raise InputError(f"{path.name}: the Word file unpacks to {total / 1e6:,.0f} MB, more than the "
+                         f"{limits.MAX_DOCX_UNCOMPRESSED_BYTES / 1e6:,.0f} MB a transcript may take. "
+                         "Remove its pictures, or export the text as .txt.")
 
 
 # --- our own JSON -----------------------------------------------------------------------------
 
 def parse_json(path: Path) -> ImportedTranscript:
     """A `synthese.transcript/1` file written by this program (possibly corrected by hand)."""
+    text, warnings = _read_text(path)
     try:
-        data = json.loads(_read_text(path))
+        data = limits.loads_json(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path.name}, line {exc.lineno}: not valid JSON ({exc.msg}). Fix the file.") from None
+    except limits.JsonLimitError as exc:
+        raise InputError(f"{path.name}: not a usable transcript: {exc}. Fix the file.") from None
     if not isinstance(data, dict) or data.get("schema") not in TRANSCRIPT_SCHEMAS:
         raise InputError(f"{path.name}: not a Synthèse transcript (no 'schema': '{TRANSCRIPT_SCHEMAS[-1]}'). "
                          "Import captions as .vtt or .srt, or text as .txt or .docx.")
+    items = data.get("segments") or []
+    if not isinstance(items, list):
+        raise InputError(f"{path.name}: 'segments' must be a list of {{start, end, text}} objects. Fix the file.")
     segments = []
-    for index, item in enumerate(data.get("segments") or []):
+    for index, item in enumerate(items):
         try:
             start, end = float(item["start"]), float(item["end"])
             text = _clean(str(item["text"]))
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             raise InputError(f"{path.name}: segment {index} needs numbers 'start', 'end' and a 'text'. "
                              "Fix that segment.") from None
+        if not (math.isfinite(start) and math.isfinite(end)) or start < 0:
+            raise InputError(f"{path.name}: segment {index} has times out of range. Fix its times.")
         if end < start:
             raise InputError(f"{path.name}: segment {index} ends before it starts. Fix its times.")
         speaker = item.get("speaker")
+        speaker = " ".join(limits.strip_controls(str(speaker)).split()) if speaker else None
         if text:
-            segments.append(Segment(start, end, text, str(speaker) if speaker else None, item.get("words")))
+            segments.append(Segment(start, end, text, speaker or None, _word_timings(item.get("words"))))
     language = data.get("language") if isinstance(data.get("language"), str) else None
-    return ImportedTranscript("json", segments, language=language)
+    return ImportedTranscript("json", segments, warnings, language=language)
+
+
+def _word_timings(words: Any) -> list[dict[str, Any]] | None:
+    """Word timings kept only when every one has a word and numeric times."""
+    if not isinstance(words, list) or not all(
+        isinstance(w, dict) and isinstance(w.get("word"), str)
+        and all(isinstance(w.get(k), (int, float)) and not isinstance(w.get(k), bool) for k in ("start", "end"))
+        for w in words
+    ):
+        return None
+    return [{**w, "word": limits.strip_controls(w["word"])} for w in words] or None
 
 
 IMPORTERS: dict[str, Callable[[Path], ImportedTranscript]] = {
@@ -311,19 +404,47 @@ IMPORTERS: dict[str, Callable[[Path], ImportedTranscript]] = {
 
 
 def import_transcript(path: Path) -> ImportedTranscript:
-    """Read an existing transcript; an empty one gives zero segments and a warning."""
+    """Read an existing transcript; an empty one gives zero segments and a warning.
+
+    The file is checked against the limits of pipeline/limits.py before it is parsed (a regular
+    file, its size, a Word file's archive) and after (cues and words); control characters are
+    removed and cues out of time order are sorted, each with a warning.
+    """
     importer = IMPORTERS.get(path.suffix.lower())
     if importer is None:
         raise InputError(f"{path.name}: unknown transcript format; use .vtt, .srt, .txt, .docx or .json.")
     try:
+        limits.input_file(path)
+        limits.check_file_size(path, limits.MAX_TRANSCRIPT_BYTES, "transcript",
+                               "Split it into several sessions, or export the text alone (.txt).")
         transcript = importer(path)
     except FileNotFoundError:
         raise InputError(f"{path}: file not found. Check the path.") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a folder, not a transcript file.") from None
+    segments = transcript.segments
+    limits.check_transcript_size(path.name, len(segments), limits.word_count(s.text for s in segments))
+    _sort_by_time(path.name, transcript)
     if not transcript.segments:
         transcript.warnings.append(f"{path.name}: the transcript contains no text")
     return transcript
+
+
+def _sort_by_time(name: str, transcript: ImportedTranscript) -> None:
+    """Cues out of time order are sorted by start time, with a warning. Caption editors and merged
+    exports do produce them, players show them by time, and the times are what the synthesis
+    quotes; refusing the file would leave staff to sort hundreds of cues by hand."""
+    segments = transcript.segments
+    late = [(before, after) for before, after in zip(segments, segments[1:]) if after.start < before.start]
+    if not late:
+        return
+    before, after = late[0]
+    segments.sort(key=lambda segment: segment.start)  # stable: cues with the same start keep their order
+    transcript.warnings.append(
+        f"{name}: {len(late)} cue(s) out of time order (the first, at {format_timestamp(after.start)}, comes after "
+        f"one at {format_timestamp(before.start)}): sorted by start time. Check those times if the file's "
+        "order was right."
+    )
 
 
 # --- writers ----------------------------------------------------------------------------------

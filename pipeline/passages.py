@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from synthese.artefacts import Segment, Sentence
 from synthese.config import TagOptions
+from synthese.limits import split_long_segments, split_long_turns
 
 if TYPE_CHECKING:
     from spacy.tokens import Span
@@ -119,8 +120,8 @@ def _group(units: list[Unit], options: TagOptions) -> list[list[Unit]]:
 
 def split_passages(segments: Sequence[Segment], nlp: Any, options: TagOptions) -> list[PassageSpan]:
     """The transcript's segments as passages with start/end times taken from the segments."""
-    segments = [s for s in segments if s.text.strip()]
-    turns = _turns(segments)
+    segments = split_long_segments([s for s in segments if s.text.strip()], nlp.max_length)
+    turns = split_long_turns(_turns(segments), nlp.max_length)
     texts, all_offsets = [], []
     for turn in turns:
         offsets, parts, position = [], [], 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from synthese import limits
 from synthese.document import Excerpt, SynthesisDocument, Table
 from synthese.typography import NBSP, NNBSP
 
@@ -21,6 +22,8 @@ MUTED = "5A6775"
 ACCENT = "2B5D8A"
 BODY_FONT = "DejaVu Serif Condensed"
 HEADING_FONT = "DejaVu Sans Condensed"
+# Word's core properties (title, subject, keywords...) hold at most 255 characters each.
+CORE_PROPERTY_CHARS = 255
 
 
 def _qn(tag: str) -> str:
@@ -249,21 +252,25 @@ def _picture(document, path: Path, alt: str) -> None:
 
 
 def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
-    """Write the document as DOCX at `target`; chart PNGs are read from `image_dir`."""
+    """Write the document as DOCX at `target`; chart PNGs are read from `image_dir`.
+
+    XML cannot hold control characters: they are removed from every text here, whatever the
+    importers let through (a hand-edited tags file, say).
+    """
     from docx import Document
 
+    doc = limits.xml_safe(doc)
     w = doc.wording
     document = Document()
     _setup_styles(document)
     _settings(document)
     _page_setup(document, doc)
     properties = document.core_properties
-    properties.title = f"{doc.document_kind} · {doc.title}"
-    properties.subject = doc.cycle_title
-    properties.author = doc.author
+    for name, value in (("title", f"{doc.document_kind} · {doc.title}"), ("subject", doc.cycle_title),
+                        ("author", doc.author), ("keywords", ", ".join(c.label for c in doc.chapters)),
+                        ("comments", doc.kicker)):
+        setattr(properties, name, limits.truncate(value, CORE_PROPERTY_CHARS))
     properties.language = LANGUAGE
-    properties.keywords = ", ".join(c.label for c in doc.chapters)
-    properties.comments = doc.kicker
 
     _title_page(document, doc)
 

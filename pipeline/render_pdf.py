@@ -46,8 +46,9 @@ def restricted_fetcher(allowed_dirs: list[Path]):
 
 def write_pdf(html: str, target: Path, image_dir: Path, fetcher) -> None:
     """Lay out the HTML as a tagged PDF/UA-1 file (fonts embedded, bookmarks from headings)."""
-    from weasyprint import HTML
+    from synthese.environment import load_weasyprint
 
+    HTML = load_weasyprint().HTML  # checks the fonts first: without any, Pango crashes the process
     document = HTML(string=html, base_url=image_dir.resolve().as_uri() + "/", url_fetcher=fetcher)
     document.write_pdf(target, pdf_variant="pdf/ua-1", pdf_tags=True)
 

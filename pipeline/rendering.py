@@ -55,6 +55,10 @@ def check_formats(formats: Sequence[str]) -> list[str]:
 def write_documents(doc: SynthesisDocument, out_dir: Path, formats: Sequence[str],
                     templates: TemplateSet) -> tuple[dict[str, Path], list[Path]]:
     """Write the charts, then every document; the documents appear together or not at all."""
+    if "pdf" in formats:
+        from synthese.environment import load_weasyprint
+
+        load_weasyprint()  # a missing font or Pango is reported before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     charts = write_charts(doc.charts, out_dir)
     html = render_html(doc, templates)

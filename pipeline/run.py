@@ -280,11 +280,11 @@ def transcribe_files(inputs: Sequence[Path], config: Config, *, output_dir: Path
 
 def tag_file(transcript: Path, config: Config, *, output_dir: Path | None = None) -> Path:
     """`synthese tag TRANSCRIPT.json [-o DIR]`: tag one transcript file outside `synthese run`."""
+    if transcript.suffix.lower() in (".vtt", ".srt", ".txt", ".docx"):
+        raise InputError(f"{transcript.name}: `synthese tag` reads a .transcript.json file. Import this one first "
+                         f"with `synthese transcribe {transcript}`, then tag the .transcript.json it writes.")
     if not transcript.is_file():
         raise InputError(f"{transcript}: file not found. Pass a <session>.transcript.json file.")
-    if not transcript.name.endswith(".json"):
-        raise InputError(f"{transcript}: `synthese tag` reads the transcript the transcribe stage writes. Run "
-                         f"`synthese transcribe {transcript}` first, then tag the .transcript.json it writes.")
     stem = _stem_of(transcript, ".transcript.json")
     session = next((s for s in config.sessions if s.id == stem), None)
     folder = output_dir or transcript.parent
@@ -329,6 +329,7 @@ def classify_file(passages: Path, output: Path, config: Config) -> Path:
     Each row is classified as it is (no re-segmentation); `themes` are the ids whose score
     reaches the threshold, best first, and `scores` holds every theme's score.
     """
+    from synthese.limits import loads_json
     from synthese.tagging import classify_texts
     from synthese.themes import above_threshold
 
@@ -343,9 +344,11 @@ def classify_file(passages: Path, output: Path, config: Config) -> Path:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = loads_json(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{passages.name}, line {number}: not valid JSON ({exc.msg}). Fix that line.") from None
+        except ValueError as exc:
+            raise InputError(f"{passages.name}, line {number}: {exc}. Fix that line.") from None
         if not isinstance(row, dict) or not isinstance(row.get("text"), str) or "id" not in row:
             raise InputError(f"{passages.name}, line {number}: each row needs \"id\" and \"text\". Fix that line.")
         rows.append(row)

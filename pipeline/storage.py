@@ -16,7 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from synthese.errors import SyntheseError
+from synthese import limits
+from synthese.environment import STORAGE_ERRNOS, describe_os_error
+from synthese.errors import StorageError, SyntheseError
 
 
 _UMASK = os.umask(0)
@@ -28,9 +30,14 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; rename it over `target` only if the block succeeds.
 
     A reader (or a later run) sees either the old file or the complete new one, never a part.
+    A full disk, a read-only folder or a refused permission while writing is a StorageError
+    naming the folder.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    except OSError as exc:
+        raise _storage_error(exc, target) from exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -40,8 +47,22 @@ def atomic_path(target: Path) -> Iterator[Path]:
         # mkstemp makes private files; artefacts and documents are meant to be read by others.
         os.chmod(tmp_path, 0o666 & ~_UMASK)
         os.replace(tmp_path, target)
+    except OSError as exc:
+        # Only errors about this file are worded here (a write names no file): an error reading
+        # some input inside the block keeps its own file name for the command line to report.
+        if exc.errno in STORAGE_ERRNOS and exc.filename in (None, str(tmp_path), str(target)):
+            raise _storage_error(exc, target) from exc
+        raise
     finally:
-        tmp_path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp_path.unlink(missing_ok=True)
+
+
+def _storage_error(exc: OSError, target: Path) -> Exception:
+    message = describe_os_error(exc, target) if exc.errno in STORAGE_ERRNOS else None
+    if message is None:
+        return exc
+    return StorageError(f"writing {target.name}: {message}")
 
 
 def write_text(target: Path, text: str) -> Path:
@@ -61,13 +82,24 @@ def write_json(target: Path, data: dict[str, Any]) -> Path:
 
 
 def read_json(path: Path) -> Any:
-    """Parse a JSON file; a missing, unreadable or broken file is an error that names it."""
+    """Parse a JSON file within limits.loads_json's bounds (nesting, finite numbers); a missing,
+    unreadable or broken file is an error that names it, a named pipe is refused."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        limits.input_file(path)
+        return limits.loads_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SyntheseError(f"{path}: file not found. Run the previous stage first.") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SyntheseError(f"{path}: not a readable JSON file ({exc}). Re-run the stage that writes it.") from None
+    except IsADirectoryError:
+        raise SyntheseError(f"{path}: is a folder, not a JSON file. Pass the file the previous stage wrote.") from None
+    except OSError as exc:
+        message = describe_os_error(exc, path)
+        if message:
+            raise StorageError(f"reading {path.name}: {message}") from None
+        raise SyntheseError(f"{path}: cannot read it ({exc.strerror}). Check the file, or re-run the stage "
+                            "that writes it.") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SyntheseError(f"{path}: not a readable JSON file ({limits.shorten(exc, 200)}). Re-run the stage "
+                            "that writes it.") from None
 
 
 def file_hash(path: Path) -> str:

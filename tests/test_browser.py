@@ -11,16 +11,14 @@ import contextlib
 import importlib.util
 import re
 import threading
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import pytest
 
-from synthese import serve
 from synthese.run import publish_workspace
-from synthese.serve import serve_site
+from synthese.serve import PreviewServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
@@ -69,27 +67,14 @@ def browser(tmp_path_factory):
 
 @contextlib.contextmanager
 def served(outputs: Path):
-    """Run `serve_site` in a thread on a free port; yield its base URL; stop it."""
-    servers = []
-
-    class RecordingServer(serve.ThreadingHTTPServer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            servers.append(self)
-
-    original, serve.ThreadingHTTPServer = serve.ThreadingHTTPServer, RecordingServer
+    """Run the preview server (`synthese serve`) in a thread on a free port; yield its base URL."""
+    server = PreviewServer(outputs, port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     try:
-        thread = threading.Thread(target=serve_site, args=(outputs, 0), daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not servers and time.monotonic() < deadline:
-            time.sleep(0.02)
+        yield server.url
     finally:
-        serve.ThreadingHTTPServer = original
-    try:
-        yield f"http://127.0.0.1:{servers[0].server_address[1]}/"
-    finally:
-        servers[0].shutdown()
+        server.shutdown()
         thread.join(timeout=10)
 
 
@@ -176,4 +161,44 @@ def test_site_is_navigable_and_accessible(outputs, browser):
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
 
     assert external == []
+    page.close()
+
+
+def test_pages_render_under_the_preview_servers_security_policy(outputs, browser, tmp_path):
+    """`synthese serve` sends a Content-Security-Policy (no script, only the site's own styles and
+    images): every kind of page, and the standalone HTML download with its inlined stylesheet,
+    must still load every stylesheet and image under it."""
+    from synthese import rendering
+    from synthese.artefacts import Tags, Transcript
+    from synthese.compose import SessionInputs, build_document
+    from synthese.config import load_config
+
+    data = Path(__file__).resolve().parent / "data"
+    config = load_config(data / "render_config.yaml")
+    tags = Tags.load(data / "render_sample.tags.json")
+    transcript = Transcript.load(data / "render_sample.transcript.json")
+    document = build_document(SessionInputs(config.session("seance-2"), tags, transcript), config, stem="seance-2")
+    standalone = tmp_path / "standalone"
+    # The real download: CSS inlined, charts beside.
+    rendering.write_documents(document, standalone, ["html"], config.templates)
+    pages = [(outputs, name) for name in (
+        "index.html", "seances/seance-2.html", "themes/sobriete.html", "synthese-du-cycle.html")]
+    pages.append((standalone, f"{document.stem}.html"))
+    page = browser.new_page()
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    for site, name in pages:
+        with served(site) as base_url:
+            response = page.goto(base_url + name)
+            assert response.status == 200
+            assert "default-src 'none'" in response.headers["content-security-policy"]
+            page.wait_for_load_state("load")
+            # Every stylesheet (linked or inline) applied, every image decoded.
+            sheets = page.evaluate("document.styleSheets.length")
+            styles = page.evaluate("document.querySelectorAll('style, link[rel=stylesheet]').length")
+            assert sheets == styles and sheets > 0, name
+            assert page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)"), name
+            assert page.evaluate("getComputedStyle(document.body).fontFamily") != "\"Times New Roman\"", name
+    assert violations == []
     page.close()

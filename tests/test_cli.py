@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -163,3 +165,191 @@ def test_repository_config_is_valid():
     ]
     sample = config.session("seance-introductive")
     assert config.source_of(sample).is_file()
+
+
+# --- configuration values ------------------------------------------------------------------------
+
+def test_cycle_url_must_be_a_web_address(cli, tmp_path):
+    config = write_workspace(tmp_path, MINIMAL_CONFIG.replace(
+        '  organiser: "Organisme"', '  organiser: "Organisme"\n  url: "javascript:alert(1)"'))
+    result = cli("--config", str(config), "status")
+    assert result.returncode == 1
+    assert result.stderr == ("Error: config.yaml, line 4: cycle.url: 'javascript:alert(1)' must be an http(s) "
+                             "address, e.g. 'https://example.org/page'.\n")
+
+
+def test_replay_url_is_checked_the_same_way(cli, tmp_path):
+    config = write_workspace(tmp_path, MINIMAL_CONFIG.replace(
+        "    transcript: s1.vtt", "    transcript: s1.vtt\n    replay_url: \"https://example.org/a b\""))
+    result = cli("--config", str(config), "status")
+    assert result.stderr == ("Error: config.yaml, line 8: sessions[0].replay_url: 'https://example.org/a b' must be "
+                             "an http(s) address, e.g. 'https://example.org/page'.\n")
+
+
+def test_impossible_date_names_its_line(cli, tmp_path):
+    config = write_workspace(tmp_path, MINIMAL_CONFIG.replace("    transcript: s1.vtt",
+                                                              "    transcript: s1.vtt\n    date: 2022-13-45"))
+    result = cli("--config", str(config), "status")
+    assert result.returncode == 1
+    assert result.stderr == ("Error: config.yaml, line 8: sessions[0].date: Input should be a valid date or "
+                             "datetime, month value is outside expected range of 1-12.\n")
+
+
+def test_duplicate_key_names_both_lines(cli, tmp_path):
+    config = write_workspace(tmp_path, MINIMAL_CONFIG.replace('  organiser: "Organisme"',
+                                                              '  organiser: "Organisme"\n  title: "Autre"'))
+    result = cli("--config", str(config), "status")
+    assert result.stderr == ("Error: config.yaml, line 4: key 'title' is given twice in the same place "
+                             "(lines 2 and 4). Keep one of them.\n")
+
+
+# --- usage and misuse ----------------------------------------------------------------------------
+
+def test_usage_errors_exit_1_with_clicks_message(cli):
+    result = cli("tag", "--no-such-option")
+    assert result.returncode == 1
+    assert result.stderr.endswith("Error: No such option '--no-such-option'.\n")
+    assert cli().returncode == 0  # `synthese` alone shows the help
+
+
+def test_tag_on_captions_says_to_import_them_first(cli, tmp_path):
+    config = write_workspace(tmp_path)
+    result = cli("--config", str(config), "tag", str(tmp_path / "s1.vtt"))
+    assert result.returncode == 1
+    assert result.stderr == (f"Error: s1.vtt: `synthese tag` reads a .transcript.json file. Import this one first "
+                             f"with `synthese transcribe {tmp_path / 's1.vtt'}`, then tag the .transcript.json it "
+                             "writes.\n")
+
+
+def test_binary_captions_give_one_short_error_line(cli, tmp_path):
+    config = write_workspace(tmp_path)
+    (tmp_path / "binary.srt").write_bytes(bytes(range(256)) * 400)
+    result = cli("--config", str(config), "transcribe", str(tmp_path / "binary.srt"), "-o", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "Error: binary.srt: this is not a text file (it contains NUL bytes, as binary files do). Check that it is "
+        "the transcript; export it again as text.",
+        "Error: 1 of 1 input(s) failed: binary.srt (see the messages above); the others were written.",
+    ]
+
+
+def test_a_session_file_linked_from_outside_the_project_is_refused(cli, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    config = write_workspace(project)
+    (project / "s1.vtt").unlink()
+    (project / "s1.vtt").symlink_to("/etc/hostname")
+    result = cli("--config", str(config), "run")
+    assert result.returncode == 1
+    assert (f"Error: session s1: config.yaml, line 7: sessions[0].transcript: {project / 's1.vtt'}: is a symbolic "
+            "link to /etc/hostname, outside the project folder") in result.stderr
+    assert not list(project.glob("transcripts/s1/*.txt"))
+
+
+@pytest.mark.parametrize("command", ["tag", "render"])
+def test_tag_and_render_wait_for_no_one_but_refuse_during_a_run(cli, tmp_path, command):
+    config = write_workspace(tmp_path)
+    code = ("import sys, time\nfrom synthese.config import load_config\nfrom synthese.workspace import Workspace\n"
+            f"with Workspace(load_config({str(config)!r})).lock():\n    print('locked', flush=True)\n    time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        name = "s1.transcript.json" if command == "tag" else "s1.tags.json"
+        result = cli("--config", str(config), command, str(tmp_path / "transcripts" / "s1" / name))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 1
+    assert result.stderr == (f"Error: {tmp_path / '.synthese.lock'}: another synthese run (pid {holder.pid}) is "
+                             "working in this folder. Wait for it to finish, then run again.\n")
+
+
+# --- the machine: fonts, Pango, disks ------------------------------------------------------------
+
+def test_no_fonts_gives_an_error_line_not_a_crash(tmp_path, repo):
+    """With no font, Pango crashes the process (a segmentation fault) when WeasyPrint lays out a PDF."""
+    fonts_conf = tmp_path / "fonts.conf"
+    fonts_conf.write_text(f'<?xml version="1.0"?>\n<fontconfig><cachedir>{tmp_path}/cache</cachedir></fontconfig>\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "--config", str(repo / "tests/data/render_config.yaml"), "render",
+         str(repo / "tests/data/render_sample.tags.json"), "-o", str(tmp_path / "out"), "--formats", "pdf"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "FONTCONFIG_FILE": str(fonts_conf)},
+    )
+    assert result.returncode == 1
+    assert result.stderr == ("Error: no font is installed on this computer, so the PDF cannot be laid out. Install "
+                             "one: `apt-get install fonts-dejavu-core` (Debian, Ubuntu), then run again.\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_pango_names_the_packages(monkeypatch):
+    from synthese import environment
+    from synthese.errors import DependencyError
+
+    def no_pango(name):
+        raise OSError("cannot load library 'libpango-1.0-0': libpango-1.0-0: cannot open shared object file: "
+                      "No such file or directory.  Additionally, ctypes.util.find_library() did not manage to "
+                      "locate a library called 'libpango-1.0-0'")
+
+    monkeypatch.setattr(environment.importlib, "import_module", no_pango)
+    with pytest.raises(DependencyError) as error:
+        environment.load_weasyprint()
+    assert str(error.value).startswith("WeasyPrint cannot load the Pango library it lays out the PDF with "
+                                       "(cannot load library 'libpango-1.0-0': ")
+    assert str(error.value).endswith("Install it: `apt-get install libpango-1.0-0 libpangoft2-1.0-0`, then run again.")
+
+
+@pytest.mark.parametrize("code, message", [
+    (errno.ENOSPC, "no space left on the disk in {folder} (`df -h {folder}` shows it). Free some space, then run "
+                   "the same command again: finished stages are kept."),
+    (errno.EROFS, "cannot write in {folder}: it is on a read-only file system. Run from a folder you can write to "
+                  "(or make that disk writable), then run again."),
+    (errno.EACCES, "permission denied on {file}. Give your user the right to read and write {folder}, or run "
+                   "from a folder you own."),
+])
+def test_disk_errors_are_one_plain_line(tmp_path, monkeypatch, code, message):
+    """Wherever a stage hits a full disk or a read-only folder, the command says what to free or fix."""
+    from click.testing import CliRunner
+
+    from synthese import run
+
+    folder = tmp_path / "render"
+    folder.mkdir()
+
+    def failing(*args, **kwargs):
+        raise OSError(code, os.strerror(code), str(folder / "s1.pdf"))
+
+    monkeypatch.setattr(run, "render_file", failing)
+    config = write_workspace(tmp_path)
+    result = CliRunner().invoke(synthese_cli, ["--config", str(config), "render", str(tmp_path / "s1.tags.json")])
+    assert result.exit_code == 1
+    assert result.output == "Error: " + message.format(folder=folder, file=folder / "s1.pdf") + "\n"
+
+
+def test_a_full_disk_while_writing_names_the_file_and_folder(tmp_path, monkeypatch):
+    from synthese import storage
+    from synthese.errors import StorageError
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(StorageError) as error:
+        storage.write_json(tmp_path / "s1.tags.json", {"schema": "x"})
+    assert str(error.value) == (f"writing s1.tags.json: no space left on the disk in {tmp_path} (`df -h {tmp_path}` "
+                                "shows it). Free some space, then run the same command again: finished stages are "
+                                "kept.")
+    assert list(tmp_path.iterdir()) == []  # no partial file left
+
+
+def test_a_read_only_folder_names_it(tmp_path, monkeypatch):
+    from synthese import storage
+    from synthese.errors import StorageError
+
+    def read_only(*args, dir=None, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", f"{dir}/.x.part")
+
+    monkeypatch.setattr(storage.tempfile, "mkstemp", read_only)
+    with pytest.raises(StorageError) as error:
+        storage.write_text(tmp_path / "s1.vtt", "WEBVTT\n")
+    assert str(error.value) == (f"writing s1.vtt: cannot write in {tmp_path}: it is on a read-only file system. Run "
+                                "from a folder you can write to (or make that disk writable), then run again.")

@@ -110,13 +110,22 @@ def test_version_and_module_entry_point(cli):
 
 # --- the layout ----------------------------------------------------------------------------------
 
+def _runtime_nodes(node: ast.AST):
+    """Every node of a module but those under `if TYPE_CHECKING:` (names for type hints only)."""
+    yield node
+    for child in ast.iter_child_nodes(node):
+        if not (isinstance(child, ast.If) and getattr(child.test, "id", None) == "TYPE_CHECKING"):
+            yield from _runtime_nodes(child)
+
+
 def _imports() -> dict[str, set[str]]:
-    """For each module of the package, the package modules it imports (anywhere in it)."""
+    """For each module of the package, the package modules it imports (anywhere in it, functions
+    included: a lazy import is still a dependency)."""
     graph: dict[str, set[str]] = {}
     for path in PACKAGE.glob("*.py"):
         module = path.stem
         found: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("synthese"):
                 parts = node.module.split(".")
                 if len(parts) > 1:

@@ -392,3 +392,70 @@ def test_without_its_transcript_the_annex_comes_from_the_passages(tmp_path, conf
     doc = build_document(inputs(config, loaded, None), config)
     assert doc.annex[0].text.startswith("Bonjour à toutes et à tous")
     assert sum(len(p.text) for p in doc.annex) > 0.9 * sum(len(p.text) for p in tags.passages)
+
+
+# --- text a format cannot hold -------------------------------------------------------------------
+
+CONTROLS = "\x00\x01\x07\x0b\x0c\x1b\x7f\x85\ufffe"
+
+
+def test_control_characters_anywhere_never_break_the_docx(tmp_path, config, tags, transcript):
+    """A hand-edited tags file, a caption or a theme label may carry characters XML cannot hold."""
+    tags, transcript = tags.model_copy(deep=True), transcript.model_copy(deep=True)
+    for passage in tags.passages:
+        passage.text = f"Début{CONTROLS} {passage.text}"
+    tags.excerpts = {theme: [q.model_copy(update={"text": f"Début{CONTROLS} {q.text}"}) for q in quotes]
+                     for theme, quotes in tags.excerpts.items()}
+    for segment in transcript.segments:
+        segment.text = f"{segment.text} fin{CONTROLS}"
+    themes = [t.model_copy(update={"label": f"{t.label}{CONTROLS}"}) for t in config.themes]
+    cycle = config.cycle.model_copy(update={"title": f"Cycle{CONTROLS}"})
+    edited = config.model_copy(update={"themes": themes, "cycle": cycle})
+    doc = build_document(inputs(edited, tags, transcript), edited, stem="s")
+    render.write_documents(doc, tmp_path, ["docx"], edited.templates)
+    texts = [p.text for p in docx_paragraphs(tmp_path / "s.docx")]
+    assert any(text.startswith("Début ") for text in texts)
+    assert not any(set(CONTROLS) & set(text) for text in texts)
+
+
+def test_six_long_theme_labels_fit_the_docx_properties(tmp_path, config, tags, transcript):
+    """Word's core properties hold 255 characters; the keywords join every theme's label."""
+    labels = ["Sobriété numérique et matérialité des infrastructures urbaines",
+              "Instrumentation, capteurs et données de la ville intelligente",
+              "Gouvernance, commande publique et régulation des plateformes",
+              "Entreprises, start-up et modèles économiques de la ville",
+              "Vulnérabilités, cybersécurité et risques des systèmes urbains",
+              "Sociétés et inclusion du numérique"]
+    assert sum(len(label) for label in labels) == 334
+    themes = [t.model_copy(update={"label": label}) for t, label in zip(config.themes, labels)]
+    edited = config.model_copy(update={"themes": themes})
+    doc = build_document(inputs(edited, tags, transcript), edited, stem="s")
+    render.write_documents(doc, tmp_path, ["docx"], edited.templates)
+    import docx
+
+    properties = docx.Document(str(tmp_path / "s.docx")).core_properties
+    assert len(properties.keywords) == 255 and properties.keywords.endswith("…")
+    assert properties.keywords.startswith(", ".join(labels[:3]))
+
+
+@pytest.mark.parametrize("label", ["entre 5 $ et 10 $", "$\\x$ coût", "$\\frac{a}{b}$", "^_%&{}"])
+def test_chart_text_is_plain_text_never_mathtext(config, tags, transcript, label):
+    import matplotlib.text
+
+    from synthese import charts
+
+    themes = [t.model_copy(update={"label": label if i == 0 else t.label}) for i, t in enumerate(config.themes)]
+    edited = config.model_copy(update={"themes": themes})
+    doc = build_document(inputs(edited, tags, transcript), edited, stem="s")
+    for chart in doc.charts:
+        assert charts.chart_png(chart).startswith(b"\x89PNG")  # "$\x$" used to stop the render
+        plt = charts._pyplot()
+        figure = charts.DRAWERS[chart.kind](plt, chart)
+        try:
+            figure.canvas.draw()
+            drawn = [t for t in figure.findobj(matplotlib.text.Text) if label in t.get_text()]
+            assert drawn, chart.kind
+            # matplotlib's own test: (text, False) means the text is drawn as written.
+            assert all(t._preprocess_math(t.get_text()) == (t.get_text(), False) for t in drawn)
+        finally:
+            plt.close(figure)
