@@ -165,6 +165,32 @@ class PublishOptions(Strict):
     output_dir: Path = Path("outputs")
 
 
+class DiarizeOptions(Strict):
+    """Who spoke when (pipeline/diarize.py)."""
+
+    enabled: bool = True
+    # "auto": the number of speakers the session declares, or an estimate when it declares none;
+    # "estimate": always estimated; a number: that many voices.
+    speakers: int | Literal["auto", "estimate"] = "auto"
+    max_speakers: int = Field(default=8, ge=1, le=30)
+    model: Literal["campplus", "ge2e"] = "campplus"  # speaker model (see NOTICE for their origin)
+
+    @field_validator("speakers")
+    @classmethod
+    def _positive(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("speakers must be at least 1, 'auto' or 'estimate'")
+        return value
+
+    def voices_to_find(self, declared: int) -> int | None:
+        """The number of voices to look for given the session's declared speakers; None: estimate."""
+        if isinstance(self.speakers, int):
+            return self.speakers
+        if self.speakers == "auto" and declared > 0:
+            return declared
+        return None
+
+
 class Config(Strict):
     cycle: Cycle
     sessions: list[Session]
@@ -173,6 +199,7 @@ class Config(Strict):
     tag: TagOptions = TagOptions()
     render: RenderOptions = RenderOptions()
     publish: PublishOptions = PublishOptions()
+    diarize: DiarizeOptions = DiarizeOptions()
 
     @field_validator("sessions")
     @classmethod

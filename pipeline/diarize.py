@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.speaker_embedding import SAMPLE_RATE, SpeakerEncoder, load_encoder
+from pipeline.speaker_embedding import SAMPLE_RATE, SpeakerEncoder, load_encoder, single_threaded_blas
 
 log = logging.getLogger(__name__)
 
@@ -355,8 +355,9 @@ def diarize_file(path: Path, *, num_speakers: int | None, max_speakers: int = 8,
     _check_counts(num_speakers, max_speakers)
     settings = settings or DiarizeSettings()
     encoder = load_encoder(settings.model)
-    found = _embed_blocks(audio_blocks(decode_audio(Path(path)), BLOCK_S), encoder, settings, progress)
-    return _diarize_windows(found, num_speakers, max_speakers, settings, label_format)
+    with single_threaded_blas():
+        found = _embed_blocks(audio_blocks(decode_audio(Path(path)), BLOCK_S), encoder, settings, progress)
+        return _diarize_windows(found, num_speakers, max_speakers, settings, label_format)
 
 
 def diarize_audio(samples: np.ndarray, *, num_speakers: int | None, max_speakers: int = 8,
@@ -367,8 +368,9 @@ def diarize_audio(samples: np.ndarray, *, num_speakers: int | None, max_speakers
     encoder = load_encoder(settings.model)
     samples = np.asarray(samples, dtype=np.float32).reshape(-1)
     blocks: Iterator[tuple[int, np.ndarray]] = iter([(0, samples)])
-    found = _embed_blocks(blocks, encoder, settings, None)
-    return _diarize_windows(found, num_speakers, max_speakers, settings, label_format)
+    with single_threaded_blas():
+        found = _embed_blocks(blocks, encoder, settings, None)
+        return _diarize_windows(found, num_speakers, max_speakers, settings, label_format)
 
 
 # --- speakers of transcript segments ------------------------------------------------------------
