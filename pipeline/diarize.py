@@ -48,11 +48,16 @@ class DiarizeSettings:
     vad_pad_ms: int = 100
     max_cluster_windows: int = MAX_CLUSTER_WINDOWS
     same_speaker_cosine: float | None = None  # centres closer than this are one voice; None: the model's
+    shared_frames: bool = True  # consecutive windows share the network's work (models that allow it)
+    chunk_windows: int = 16  # windows computed together in that case (about 13 s): bounds memory
 
 
-# Centres of two groups closer than this (cosine) are the same voice. Measured on the
-# benchmark's sessions: the same voice's group centres stay above it, different voices below.
-SAME_SPEAKER_COSINE = {"campplus": 0.62, "ge2e": 0.86}
+# Centres of two groups closer than this (cosine) are one voice split in two. Set between the
+# closest centres of two different voices (0.63) and of one voice forced into two groups (0.87)
+# on two multi-voice benchmark sessions, the sample session and two FLEURS speakers; checked on
+# the other sessions (different voices at most 0.66) and FLEURS speakers (one voice split: at
+# least 0.77). GE2E leaves no such margin (0.86 against 0.85-0.94): its estimate is less reliable.
+SAME_SPEAKER_COSINE = {"campplus": 0.75, "ge2e": 0.87}
 
 
 @dataclass
@@ -124,19 +129,26 @@ def _embed_blocks(blocks: Iterable[tuple[int, np.ndarray]], encoder: SpeakerEnco
             found.embeddings.append(encoder.embed(np.stack(pending)))
             pending.clear()
 
+    chunked = settings.shared_frames and hasattr(encoder, "embed_chunk")
     for offset, block in blocks:
         for start, end in speech_regions(block, settings):
             found.regions.append(((offset + start) / SAMPLE_RATE, (offset + end) / SAMPLE_RATE))
+            spans = []
             for first in window_starts(start, end, window, hop):
                 # A window near the block's edge is shifted inside it, or padded if the block is short.
                 first = min(max(first, 0), max(len(block) - window, 0))
-                piece = block[first: first + window]
-                if len(piece) < window:
-                    piece = np.pad(piece, (0, window - len(piece)))
-                pending.append(piece)
+                spans.append((first, first + window))
                 centre = first + window // 2
                 found.centres.append((offset + min(max(centre, start), end)) / SAMPLE_RATE)
                 found.region_of.append(len(found.regions) - 1)
+            if len(block) < window:
+                block = np.pad(block, (0, window - len(block)))
+            if chunked:
+                for i in range(0, len(spans), settings.chunk_windows):
+                    found.embeddings.append(encoder.embed_chunk(block, spans[i: i + settings.chunk_windows]))
+                continue
+            for a, b in spans:
+                pending.append(block[a:b])
                 if len(pending) >= EMBED_BATCH:
                     flush()
         flush()
@@ -302,8 +314,10 @@ def _turns(found: _Windows, labels: np.ndarray, label_format: str) -> tuple[list
     turns: list[SpeakerTurn] = []
     centres = np.asarray(found.centres)
     region_of = np.asarray(found.region_of)
+    # Windows are in time order, so each region's windows are one run of region_of.
+    bounds = np.searchsorted(region_of, np.arange(len(found.regions) + 1))
     for region_index, (region_start, region_end) in enumerate(found.regions):
-        members = np.flatnonzero(region_of == region_index)
+        members = np.arange(bounds[region_index], bounds[region_index + 1])
         if members.size == 0:
             continue
         start = region_start

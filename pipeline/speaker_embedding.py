@@ -473,8 +473,38 @@ class CamppEncoder:
         return y * np.repeat(gate, lengths, axis=1)
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
+        return self._pool(self.frame_features(np.asarray(windows, dtype=np.float32)))
+
+    def embed_chunk(self, audio: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
+        """The voice prints of windows (sample ranges) of one stretch of speech, its frames
+        computed once: overlapping windows share the network's work, and only the statistics
+        pooling is done per window. The window mean of the filter banks and of the masking
+        context becomes the stretch's mean (as 3D-Speaker computes a whole utterance)."""
+        start = min(a for a, _ in spans)
+        end = max(b for _, b in spans)
+        frames = self.frame_features(np.asarray(audio[start:end], dtype=np.float32)[None])[0]
+        step = 2 * 160  # samples per output frame: 10 ms filter-bank hop, then the TDNN's stride 2
+        pooled = []
+        for a, b in spans:
+            first = min(int(round((a - start) / step)), len(frames) - 2)
+            last = max(first + 2, min(len(frames), int(round((b - start - 240) / step)) + 1))
+            pooled.append(frames[first:last])
+        stats = np.array([np.concatenate([f.mean(axis=0), f.std(axis=0, ddof=1)]) for f in pooled])
+        return self._embedding(stats)
+
+    def _pool(self, x: np.ndarray) -> np.ndarray:
+        return self._embedding(np.concatenate([x.mean(axis=1), x.std(axis=1, ddof=1)], axis=1))
+
+    def _embedding(self, stats: np.ndarray) -> np.ndarray:
+        y = stats.astype(np.float32) @ self.state["xvector.dense.linear.weight"][:, :, 0].T
+        # The embedding is the output of the last batch norm (no ReLU), as 3D-Speaker scores it.
+        return _unit_rows(self._bn("xvector.dense.nonlinear.batchnorm", y, relu=False))
+
+    def frame_features(self, windows: np.ndarray) -> np.ndarray:
+        """(n, samples) -> (n, frames, 512): the network up to its statistics pooling, one frame
+        every 20 ms."""
         s = self.state
-        x = self.features(np.asarray(windows, dtype=np.float32))[..., None]  # (n, T, 80, 1)
+        x = self.features(windows)[..., None]  # (n, T, 80, 1)
         x = np.ascontiguousarray(x.transpose(0, 2, 1, 3))  # (n, freq, time, channels)
         x = self._conv2d_bn("head.conv1", x)
         x = self._res_block("head.layer1.0", x, 2)
@@ -503,11 +533,7 @@ class CamppEncoder:
                 width += growth
             x = self._bn(f"xvector.transit{b}.nonlinear.batchnorm", dense)
             x = _conv1d(x, s[f"xvector.transit{b}.linear.weight"])
-        x = self._bn("xvector.out_nonlinear.batchnorm", x)
-        stats = np.concatenate([x.mean(axis=1), x.std(axis=1, ddof=1)], axis=1)
-        y = stats @ s["xvector.dense.linear.weight"][:, :, 0].T
-        # The embedding is the output of the last batch norm (no ReLU), as 3D-Speaker scores it.
-        return _unit_rows(self._bn("xvector.dense.nonlinear.batchnorm", y, relu=False))
+        return self._bn("xvector.out_nonlinear.batchnorm", x)
 
 
 ENCODERS: dict[str, Callable[[Path], SpeakerEncoder]] = {"campplus": CamppEncoder, "ge2e": Ge2eEncoder}
