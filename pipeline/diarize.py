@@ -75,6 +75,9 @@ class DiarizationResult:
     windows: int  # voice prints computed
     seconds_of_speech: float
     options: dict[str, Any] = field(default_factory=dict)
+    # Voices the estimate finds, also when a number was requested: when the two differ, the
+    # speakers declared for the session are probably not the voices heard.
+    estimated_speakers: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -268,32 +271,43 @@ def _merge_groups(embeddings: np.ndarray, labels: np.ndarray, hop_s: float, min_
         labels[labels == ids[source]] = ids[target]
 
 
+def _estimated_labels(embeddings: np.ndarray, max_speakers: int, hop_s: float,
+                      settings: DiarizeSettings) -> np.ndarray:
+    """Groups with their number estimated: NME-SC, then the merging of groups too short to be a
+    speaker or too close to another to be a different voice."""
+    labels = spectral_labels(embeddings, None, max_speakers)
+    same = settings.same_speaker_cosine or SAME_SPEAKER_COSINE.get(settings.model, 1.0)
+    return _merge_groups(embeddings, labels, hop_s, settings.min_speaker_s, same)
+
+
 def cluster_windows(embeddings: np.ndarray, num_speakers: int | None, max_speakers: int,
-                    settings: DiarizeSettings) -> np.ndarray:
-    """A group index for every window. At most settings.max_cluster_windows windows, spread
-    evenly, are clustered; every window then takes its nearest group centre."""
+                    settings: DiarizeSettings) -> tuple[np.ndarray, int]:
+    """A group index for every window, and the number of voices the estimate finds (the same
+    as the groups when num_speakers is None; compared with a given number, it tells whether the
+    recording seems to hold more or fewer voices). At most settings.max_cluster_windows windows,
+    spread evenly, are clustered; every window then takes its nearest group centre."""
     n = len(embeddings)
     if n == 0:
-        return np.zeros(0, int)
+        return np.zeros(0, int), 0
     if n > settings.max_cluster_windows:
         chosen = np.unique(np.linspace(0, n - 1, settings.max_cluster_windows).round().astype(int))
     else:
         chosen = np.arange(n)
-    labels = spectral_labels(embeddings[chosen], num_speakers, max_speakers)
-    if num_speakers is None:
-        same = settings.same_speaker_cosine or SAME_SPEAKER_COSINE.get(settings.model, 1.0)
-        # The sample stands for n windows: scale the speech each of its windows represents.
-        hop_s = settings.hop_s * n / len(chosen)
-        labels = _merge_groups(embeddings[chosen], labels, hop_s, settings.min_speaker_s, same)
-    ids, centres = _centres(embeddings[chosen], labels)
+    sample = embeddings[chosen]
+    # The sample stands for n windows: scale the speech each of its windows represents.
+    hop_s = settings.hop_s * n / len(chosen)
+    estimated = _estimated_labels(sample, max_speakers, hop_s, settings)
+    labels = estimated if num_speakers is None else spectral_labels(sample, num_speakers, max_speakers)
+    ids, centres = _centres(sample, labels)
+    estimated_count = len(np.unique(estimated))
     if len(ids) == 1:
-        return np.zeros(n, int)
+        return np.zeros(n, int), estimated_count
     full = np.empty(n, int)
     full[chosen] = labels
     rest = np.setdiff1d(np.arange(n), chosen)
     if rest.size:
         full[rest] = ids[np.argmax(embeddings[rest] @ centres.T, axis=1)]
-    return full
+    return full, estimated_count
 
 
 def _smooth(labels: np.ndarray, region_of: np.ndarray) -> np.ndarray:
@@ -338,7 +352,7 @@ def _turns(found: _Windows, labels: np.ndarray, label_format: str) -> tuple[list
 def _diarize_windows(found: _Windows, num_speakers: int | None, max_speakers: int, settings: DiarizeSettings,
                      label_format: str) -> DiarizationResult:
     embeddings = found.stacked()
-    labels = cluster_windows(embeddings, num_speakers, max_speakers, settings)
+    labels, estimated = cluster_windows(embeddings, num_speakers, max_speakers, settings)
     labels = _smooth(labels, np.asarray(found.region_of))
     turns, count = _turns(found, labels, label_format)
     speech_s = sum(end - start for start, end in found.regions)
@@ -346,7 +360,7 @@ def _diarize_windows(found: _Windows, num_speakers: int | None, max_speakers: in
                "same_speaker_cosine": settings.same_speaker_cosine or SAME_SPEAKER_COSINE.get(settings.model)}
     log.info("diarization: %d windows, %.0f s of speech, %d speakers (%s)", len(embeddings), speech_s, count,
              "requested" if num_speakers else "estimated")
-    return DiarizationResult(turns, count, num_speakers, len(embeddings), round(speech_s, 3), options)
+    return DiarizationResult(turns, count, num_speakers, len(embeddings), round(speech_s, 3), options, estimated)
 
 
 def _check_counts(num_speakers: int | None, max_speakers: int) -> None:

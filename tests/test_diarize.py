@@ -19,7 +19,7 @@ from pipeline.diarize import (
     diarize_file,
     spectral_labels,
 )
-from pipeline.errors import ModelError
+from pipeline.errors import InputError, ModelError
 from pipeline.speaker_embedding import SOURCES, EncoderSource, locate_weights, read_torch_checkpoint
 from pipeline.transcribe import SAMPLE_RATE, load_audio
 
@@ -85,7 +85,7 @@ def test_two_voices_are_separated_at_the_change(real_voice, synthetic_voice):
         assert all(t.end <= starts[1] + 0.5 for t in result.turns if t.speaker == "Intervenant 1"), result.turns
         assert all(t.start >= first_ends - 0.5 for t in result.turns if t.speaker == "Intervenant 2"), result.turns
         assert result.turns[-1].end > len(audio) / SAMPLE_RATE - 1.5
-        assert result.requested == count
+        assert result.requested == count and result.estimated_speakers == 2
 
 
 @needs_model
@@ -97,6 +97,9 @@ def test_one_voice_stays_one_speaker(voice, request):
     assert {t.speaker for t in result.turns} == {"Intervenant 1"}
     first, last = speech_bounds(audio)
     assert result.seconds_of_speech > 0.6 * (last - first)
+    # Two declared speakers for one voice: two labels as asked, and the estimate says one.
+    declared = diarize_audio(audio, num_speakers=2)
+    assert declared.requested == 2 and declared.estimated_speakers == 1
 
 
 @needs_model
@@ -118,6 +121,14 @@ def test_a_file_is_diarized_block_by_block_with_progress(tmp_path):
     assert seconds and seconds[-1] == pytest.approx(219.8, abs=0.5)
     assert 150 < result.seconds_of_speech < 220
     assert result.options["model"] == DEFAULT_MODEL and result.options["window_s"] == 1.5
+
+
+@needs_model
+def test_silence_has_no_speaker_and_a_missing_file_is_an_input_error(tmp_path):
+    result = diarize_audio(np.zeros(5 * SAMPLE_RATE, np.float32), num_speakers=None)
+    assert (result.turns, result.speakers_found, result.windows) == ([], 0, 0)
+    with pytest.raises(InputError, match="file not found"):
+        diarize_file(tmp_path / "absent.ogg", num_speakers=None)
 
 
 def test_clustering_finds_the_number_of_groups_or_takes_the_given_one():
