@@ -174,10 +174,12 @@ def _pruned_affinity(similarity: np.ndarray, neighbours: int) -> np.ndarray:
     return 0.5 * (binary + binary.T)
 
 
-def _estimate(similarity: np.ndarray, max_speakers: int) -> tuple[int, np.ndarray]:
+def _estimate(similarity: np.ndarray, max_speakers: int, given: int | None = None) -> tuple[int, np.ndarray]:
     """NME-SC: for each pruning level p, the largest eigengap of the Laplacian among the first
     max_speakers, normalised by the largest eigenvalue; the level that minimises p / gap wins,
-    and its eigengap gives the number of voices. Returns (count, affinity)."""
+    and its eigengap gives the number of voices. With a given number of voices, the gap after
+    that many eigenvalues is the one measured, so the pruning chosen is the one that separates
+    that many groups best. Returns (count, affinity)."""
     n = len(similarity)
     top = max(2, n // 4)
     levels = np.unique(np.linspace(1, top, min(top, 24)).astype(int))
@@ -188,7 +190,7 @@ def _estimate(similarity: np.ndarray, max_speakers: int) -> tuple[int, np.ndarra
         gaps = np.diff(values[: max_speakers + 1])
         if gaps.size == 0:
             continue
-        k = int(np.argmax(gaps)) + 1
+        k = min(given, gaps.size) if given else int(np.argmax(gaps)) + 1
         gap = gaps[k - 1] / (values[-1] + 1e-10)
         ratio = (p / n) / (gap + 1e-10)
         if best is None or ratio < best[0]:
@@ -232,7 +234,8 @@ def spectral_labels(embeddings: np.ndarray, num_speakers: int | None, max_speake
     if n < 2 or num_speakers == 1:
         return np.zeros(n, int)
     similarity = np.clip(embeddings @ embeddings.T, -1.0, 1.0)
-    estimated, affinity = _estimate(similarity, min(max_speakers, n - 1))
+    estimated, affinity = _estimate(similarity, max(1, min(max(max_speakers, num_speakers or 0), n - 1)),
+                                    num_speakers)
     k = min(num_speakers, n) if num_speakers else estimated
     if k <= 1:
         return np.zeros(n, int)
