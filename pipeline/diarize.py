@@ -420,8 +420,10 @@ def _speaker_at(start: float, end: float, turns: list[SpeakerTurn], starts: np.n
             overlap[turn.speaker] = overlap.get(turn.speaker, 0.0) + shared
     if overlap:
         return max(overlap, key=lambda name: overlap[name])
+    # In a pause: the nearer of the turns just before and just after (turns do not overlap).
     middle = (start + end) / 2
-    nearest = min(turns, key=lambda t: max(t.start - middle, middle - t.end, 0.0))
+    around = turns[max(0, first - 1): first + 2]
+    nearest = min(around, key=lambda t: max(t.start - middle, middle - t.end, 0.0))
     return nearest.speaker
 
 
