@@ -170,9 +170,9 @@ def four_hours(model: str, source: Path) -> dict:
             **child}
 
 
-def previous_four_hours() -> dict | None:
+def previous_four_hours(name: str) -> dict | None:
     """The four-hour figures of the last run that measured them (they take long to remeasure)."""
-    path = REPO / "bench" / "results" / "diarize.json"
+    path = REPO / "bench" / "results" / f"{name}.json"
     try:
         previous = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--four-hours", action="store_true",
                         help="also diarize a four-hour recording (the last session repeated) and measure its memory "
                              "(otherwise the last measured figures are kept in the results)")
+    parser.add_argument("--name", default="diarize", help="results file name under bench/results/ (default: diarize)")
     args = parser.parse_args(argv)
 
     from pipeline.speaker_embedding import load_encoder
@@ -243,14 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table([(o["recording"], o["model"], o["found"], o["windows"]) for o in one_voice],
                 ("one-voice recording", "model", "voices found (auto)", "windows"))
-    long_run = previous_four_hours()
+    long_run = previous_four_hours(args.name)
     if args.four_hours:
         source = DATA / truths[-1]["session_id"] / truths[-1]["media"]
         long_run = {**four_hours(args.models[0], source), "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         print(f"\nfour hours ({long_run['audio_min']:.0f} min, {args.models[0]}): peak {long_run['peak_rss_mb']} MB, "
               f"{long_run['cpu_s_per_audio_min']:.2f} CPU-s per audio minute, {long_run['speakers_found']} voices "
               f"found, {long_run['windows']} windows")
-    path = write_results("diarize", {"collar_s": COLLAR_S, "runs": runs, "summary": summary, "one_voice": one_voice,
+    path = write_results(args.name, {"collar_s": COLLAR_S, "runs": runs, "summary": summary, "one_voice": one_voice,
                                      "four_hours": long_run})
     print(f"\nwritten: {path}")
     return 0
