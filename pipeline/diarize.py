@@ -122,6 +122,8 @@ class _Windows:
 
 def _embed_blocks(blocks: Iterable[tuple[int, np.ndarray]], encoder: SpeakerEncoder, settings: DiarizeSettings,
                   progress: Callable[[float], None] | None) -> _Windows:
+    from pipeline.transcribe import release_free_memory
+
     window = int(round(settings.window_s * SAMPLE_RATE))
     hop = int(round(settings.hop_s * SAMPLE_RATE))
     found = _Windows()
@@ -155,6 +157,7 @@ def _embed_blocks(blocks: Iterable[tuple[int, np.ndarray]], encoder: SpeakerEnco
                 if len(pending) >= EMBED_BATCH:
                     flush()
         flush()
+        release_free_memory()  # the temporaries of each chunk differ in size: glibc keeps them otherwise
         if progress is not None:
             progress((offset + len(block)) / SAMPLE_RATE)
     return found
