@@ -269,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     long_run = previous_four_hours(args.name)
     if args.four_hours:
         source = DATA / truths[-1]["session_id"] / truths[-1]["media"]
-        long_run = {**four_hours(args.models[0], source), "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        measured = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        long_run = {**four_hours(args.models[0], source), "measured": measured}
         print(f"\nfour hours ({long_run['audio_min']:.0f} min, {args.models[0]}): peak {long_run['peak_rss_mb']} MB, "
               f"{long_run['cpu_s_per_audio_min']:.2f} CPU-s per audio minute, {long_run['speakers_found']} voices "
               f"found, {long_run['windows']} windows")
