@@ -129,14 +129,16 @@ def run(ctx: click.Context, session_ids: tuple[str, ...], force: bool) -> None:
               show_default=True, help="Where to write <stem>.transcript.json, .vtt, .srt and .txt.")
 @click.option("--model", help="Whisper model: base, small, medium, large-v3, turbo, or a CTranslate2 folder.")
 @click.option("--language", help="Spoken language (default from config.yaml: fr).")
+@click.option("--speakers", type=click.IntRange(1, 30),
+              help="Number of voices to find in the recording (default from config.yaml: estimated).")
 @click.pass_context
 def transcribe(ctx: click.Context, inputs: tuple[Path, ...], output_dir: Path, model: str | None,
-               language: str | None) -> None:
+               language: str | None, speakers: int | None) -> None:
     """Transcribe replays (audio/video) or import transcripts (VTT, SRT, TXT, DOCX, JSON)."""
     from synthese.run import transcribe_files
 
-    transcribe_files(list(inputs), _config(ctx), output_dir=output_dir, model=model,
-                     language=language, quiet=ctx.obj["quiet"])
+    transcribe_files(list(inputs), _config(ctx), output_dir=output_dir, model=model, language=language,
+                     speakers=speakers, quiet=ctx.obj["quiet"])
 
 
 @cli.command()

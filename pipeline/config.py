@@ -269,6 +269,33 @@ class PublishOptions(Strict):
     output_dir: Path = Path("outputs")
 
 
+class DiarizeOptions(Strict):
+    """Who spoke when (pipeline/diarize.py)."""
+
+    enabled: bool = True
+    # "declared": as many voices as the session declares speakers, estimated when it declares
+    # none; "auto": always estimated (a moderator or a guest the programme does not list); a
+    # number: that many voices.
+    speakers: int | Literal["declared", "auto"] = "declared"
+    max_speakers: int = Field(default=8, ge=1, le=30)
+    model: Literal["campplus", "ge2e"] = "campplus"  # speaker model (see NOTICE for their origin)
+
+    @field_validator("speakers")
+    @classmethod
+    def _positive(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("speakers must be a number of at least 1, 'declared' or 'auto'")
+        return value
+
+    def voices_to_find(self, declared: int) -> int | None:
+        """The number of voices to look for given the session's declared speakers; None: estimate."""
+        if isinstance(self.speakers, int):
+            return self.speakers
+        if self.speakers == "declared" and declared > 0:
+            return declared
+        return None
+
+
 class Config(Strict):
     cycle: Cycle
     sessions: list[Session]
@@ -280,6 +307,7 @@ class Config(Strict):
     tag: TagOptions = TagOptions()
     render: RenderOptions = RenderOptions()
     publish: PublishOptions = PublishOptions()
+    diarize: DiarizeOptions = DiarizeOptions()
 
     @field_validator("sessions")
     @classmethod

@@ -180,7 +180,7 @@ def parse_review(text: str, name: str) -> Review:
             _speakers(value_node, review, name)
             continue
         if not isinstance(value_node, yaml.SequenceNode):
-            usage = CORRECTION_USAGE if kind == "corrections" else f"{{passage: \"HH:MM:SS first words\", theme: ID}}"
+            usage = CORRECTION_USAGE if kind == "corrections" else "{passage: \"HH:MM:SS first words\", theme: ID}"
             raise ReviewError(f"{name}, line {value_node.start_mark.line + 1}: '{kind}' must be a list "
                               f"of {usage}. Fix it and re-run.")
         for item in value_node.value:

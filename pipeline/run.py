@@ -247,7 +247,7 @@ def _stem_of(path: Path, suffix: str) -> str:
 
 
 def transcribe_files(inputs: Sequence[Path], config: Config, *, output_dir: Path, model: str | None = None,
-                     language: str | None = None, quiet: bool = False) -> list[Path]:
+                     language: str | None = None, speakers: int | None = None, quiet: bool = False) -> list[Path]:
     """`synthese transcribe INPUT... -o DIR`: each input to DIR/<stem>.transcript.json (+ captions).
 
     A failing input is reported as one `Error: ...` line and the others still run; a
@@ -258,13 +258,17 @@ def transcribe_files(inputs: Sequence[Path], config: Config, *, output_dir: Path
     overrides = {k: v for k, v in (("model", model), ("language", language)) if v}
     if overrides:
         config = config.model_copy(update={"transcribe": config.transcribe.model_copy(update=overrides)})
+    if speakers is not None:
+        config = config.model_copy(update={"diarize": config.diarize.model_copy(update={"speakers": speakers})})
     written, failed = [], []
     for source in map(Path, inputs):
         stem = _stem_of(source, ".transcript.json")
+        # A session's own replay is transcribed as `synthese run` would: with its speakers.
+        session = next((s for s in config.sessions if config.resolve(s.source).resolve() == source.resolve()), None)
         try:
-            inputs_hash = transcribe_inputs_hash(source, config)
-            transcript = transcribe(source, config, None, checkpoint=output_dir / f".{stem}.transcribe-checkpoint.json",
-                                    quiet=quiet)
+            inputs_hash = transcribe_inputs_hash(source, config, session.speakers if session else ())
+            transcript = transcribe(source, config, session,
+                                    checkpoint=output_dir / f".{stem}.transcribe-checkpoint.json", quiet=quiet)
             transcript.inputs_hash = inputs_hash
             written.append(save_transcript(transcript, output_dir, stem))
             (output_dir / f".{stem}.transcribe-checkpoint.json").unlink(missing_ok=True)

@@ -11,11 +11,10 @@ counted in the artefact's `dropped`.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import sys
 import zlib
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,15 @@ from typing import Any
 import numpy as np
 
 from synthese import artefacts
+from synthese.audio import (
+    SAMPLE_RATE,
+    SILENT_PEAK,
+    audio_blocks,
+    check_audio,
+    decode_audio,
+    load_audio,
+    release_free_memory,
+)
 from synthese.artefacts import SourceFile, Transcript
 from synthese.config import Config, Session
 from synthese.errors import InputError, SyntheseError
@@ -32,11 +40,9 @@ from synthese.textnorm import normalise, wer  # noqa: F401 - wer is part of this
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000
 CHECKPOINT_SCHEMA = "synthese.transcribe-checkpoint/1"
 MAX_BLOCK_S = 300.0  # longest audio handed to Whisper at once: bounds the features in memory
 LANGUAGE_CHECK_S = 60.0  # of the replay's start, where the language is checked
-SILENT_PEAK = 1e-4  # -80 dBFS: below this everywhere, the file holds no sound (real quiet replays peak near -48)
 # Whisper's own thresholds for its failure modes (openai/whisper transcribe.py).
 COMPRESSION_RATIO_MAX = 2.4
 NO_SPEECH_PROB_MIN = 0.6
@@ -83,210 +89,6 @@ def vocabulary_hints(config: Config, session: Session | None) -> str:
     if len(text) > HINTS_MAX_CHARS:
         text = text[:HINTS_MAX_CHARS].rsplit(" ", 1)[0].rstrip(",") + "."
     return text
-
-
-# --- audio ------------------------------------------------------------------------------------
-
-def _ogg_ending_problem(path: Path) -> str | None:
-    """Why an Ogg file looks cut short, or None. FFmpeg decodes a truncated Ogg silently, but a
-    complete one ends with a whole page carrying the end-of-stream flag."""
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        handle.seek(max(0, size - 70_000))  # a page is at most 65,307 bytes
-        tail = handle.read()
-    start = tail.rfind(b"OggS")
-    if start < 0 or len(tail) - start < 27:
-        return "no complete Ogg page at its end"
-    header_type, segment_count = tail[start + 5], tail[start + 26]
-    lacing = tail[start + 27:start + 27 + segment_count]
-    page_end = start + 27 + segment_count + sum(lacing)
-    if len(lacing) < segment_count or page_end > len(tail):
-        return "its last Ogg page is cut off"
-    if not header_type & 0x04:
-        return "it has no end-of-stream mark"
-    return None
-
-
-def _open_media(path: Path):
-    """The PyAV container of a replay and its audio stream, or an InputError saying what is wrong."""
-    import av
-
-    if not path.is_file():
-        raise InputError(f"{path}: file not found. Check the path.")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path.name}: the file is empty (0 bytes). Copy or export the recording again.")
-    not_media = InputError(
-        f"{path.name}: not an audio or video file, or a damaged one (no decoder can read it). Check "
-        "that it is the replay, or convert it to .mp3, .m4a, .ogg, .wav or .mp4."
-    )
-    try:
-        container = av.open(str(path), metadata_errors="ignore")
-    except (av.error.FFmpegError, UnicodeDecodeError, ValueError):
-        raise not_media from None
-    if not container.streams.audio:
-        is_video = bool(container.streams.video)
-        container.close()
-        if is_video:
-            raise InputError(f"{path.name}: the video has no audio track. Export the replay with its sound.")
-        raise not_media
-    return container, container.streams.audio[0]
-
-
-def decode_audio(path: Path) -> Generator[np.ndarray, None, int]:
-    """The sound of any audio or video file as 16 kHz mono float32 chunks, decoded as they are
-    read: memory holds one chunk, never the recording (four hours would be 0.9 GB). Returns the
-    number of damaged packets skipped.
-
-    A file that is cut short or damaged raises InputError after its last chunk; `check_audio`
-    runs this once before the long work so that the error comes first.
-    """
-    import av
-
-    path = Path(path)
-    container, stream = _open_media(path)
-    declared_s = container.duration / 1_000_000 if container.duration else None
-    # Frames of one second: per-frame overhead would otherwise dominate (an MP3 frame is 72 ms).
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE, frame_size=SAMPLE_RATE)
-    decoded, bad_packets = 0, 0
-    with container:
-        try:
-            for packet in container.demux(stream):
-                try:
-                    frames = packet.decode()
-                except av.error.InvalidDataError:
-                    bad_packets += 1  # an isolated damaged packet is skipped, as players do
-                    continue
-                for frame in frames:
-                    for resampled in resampler.resample(frame):
-                        samples = resampled.to_ndarray().reshape(-1)
-                        decoded += len(samples)
-                        yield samples
-            for resampled in resampler.resample(None):
-                samples = resampled.to_ndarray().reshape(-1)
-                decoded += len(samples)
-                yield samples
-        except av.error.FFmpegError as exc:
-            raise InputError(f"{path.name}: the file is truncated or corrupt ({exc}). "
-                             "Download or export the recording again.") from None
-    decoded_s = decoded / SAMPLE_RATE
-    if decoded == 0:
-        problem = "no sound could be decoded"
-    elif bad_packets > 10:
-        problem = f"{bad_packets} damaged packets"
-    elif declared_s and decoded_s < declared_s * 0.98 - 0.5:
-        problem = f"the sound stops at {decoded_s:.1f} s of {declared_s:.1f} s"
-    else:
-        problem = _ending_problem(path)
-    if problem:
-        raise InputError(f"{path.name}: the file is truncated or corrupt ({problem}). "
-                         "Download or export the recording again.")
-    return bad_packets
-
-
-@dataclass(frozen=True)
-class AudioCheck:
-    samples: int  # at 16 kHz
-    peak: float  # loudest absolute sample
-    damaged_packets: int = 0  # skipped, as players do: a few milliseconds of sound each
-
-    @property
-    def duration_s(self) -> float:
-        return self.samples / SAMPLE_RATE
-
-
-def check_audio(path: Path) -> AudioCheck:
-    """Decode the whole file once, keeping nothing: its exact length and loudest sample, or the
-    InputError that would otherwise come at the end of a long transcription. Decoding is cheap
-    next to Whisper: an hour of Ogg Vorbis takes about 11 s on 2 cores."""
-    samples, peak = 0, 0.0
-    chunks = decode_audio(path)
-    while True:
-        try:
-            chunk = next(chunks)
-        except StopIteration as end:
-            return AudioCheck(samples, peak, damaged_packets=end.value)
-        samples += len(chunk)
-        if len(chunk):
-            peak = max(peak, float(np.abs(chunk).max()))
-
-
-def load_audio(path: Path, *, max_s: float | None = None) -> np.ndarray:
-    """The file's sound as one 16 kHz mono float32 array (only its first max_s seconds if given):
-    for short clips. Long replays go through `audio_blocks`, which never holds them whole."""
-    chunks, length = [], 0
-    for chunk in decode_audio(path):
-        chunks.append(chunk)
-        length += len(chunk)
-        if max_s is not None and length >= max_s * SAMPLE_RATE:
-            break  # closes the decoder: the rest of the file is not read
-    audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-    return audio if max_s is None else audio[: int(max_s * SAMPLE_RATE)]
-
-
-def _quiet_cut(audio: np.ndarray, target: int, search: int) -> int:
-    """Index of the middle of the quietest 100 ms in audio[target - search:target]."""
-    frame = SAMPLE_RATE // 10
-    window = audio[target - search:target]
-    energy = np.square(window[: len(window) // frame * frame].reshape(-1, frame)).mean(axis=1)
-    return target - search + int(np.argmin(energy)) * frame + frame // 2
-
-
-def audio_blocks(chunks: Iterable[np.ndarray], block_s: float, start: int = 0) -> Iterator[tuple[int, np.ndarray]]:
-    """Regroup decoded chunks into blocks of about block_s seconds, each cut at the quietest
-    100 ms of the 5 s (at most half a block) before its target length, so that no word is split
-    between blocks. Yields (index of the block's first sample, block); the samples before
-    `start` are skipped. Memory holds at most one block and the search window after it."""
-    frame = SAMPLE_RATE // 10
-    block = max(int(block_s * SAMPLE_RATE), 2 * frame)
-    search = max(frame, min(5 * SAMPLE_RATE, block // 2) // frame * frame)
-    pending: list[np.ndarray] = []
-    pending_samples, position, begin = 0, 0, start
-    for chunk in chunks:
-        if position + len(chunk) <= start:
-            position += len(chunk)
-            continue
-        if position < start:
-            chunk, position = chunk[start - position:], start
-        pending.append(chunk)
-        pending_samples += len(chunk)
-        position += len(chunk)
-        while pending_samples > block + search:
-            audio = np.concatenate(pending)
-            cut = _quiet_cut(audio, block, search)
-            yield begin, audio[:cut]
-            begin += cut
-            pending, pending_samples = [audio[cut:]], len(audio) - cut
-    if pending_samples:
-        yield begin, np.concatenate(pending)
-
-
-def _wav_ending_problem(path: Path) -> str | None:
-    """Why a WAV file looks cut short, or None: its header says how long the sound is."""
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        handle.seek(12)
-        while True:
-            header = handle.read(8)
-            if len(header) < 8:
-                return "it has no sound data"
-            chunk_id, chunk_size = header[:4], int.from_bytes(header[4:], "little")
-            if chunk_id == b"data":
-                # 0 and 0xFFFFFFFF mean "unknown length" (a recording that was streamed).
-                if chunk_size not in (0, 0xFFFFFFFF) and handle.tell() + chunk_size > size:
-                    return f"{size - handle.tell()} of {chunk_size} bytes of sound"
-                return None
-            handle.seek(chunk_size + chunk_size % 2, 1)
-
-
-def _ending_problem(path: Path) -> str | None:
-    """Formats whose truncation FFmpeg does not report: check their ending ourselves."""
-    with open(path, "rb") as handle:
-        magic = handle.read(12)
-    if magic[:4] == b"OggS":
-        return _ogg_ending_problem(path)
-    if magic[:4] == b"RIFF" and magic[8:12] == b"WAVE":
-        return _wav_ending_problem(path)
-    return None
 
 
 # --- Whisper's failure modes ------------------------------------------------------------------
@@ -448,20 +250,6 @@ def _transcribe_block(pipeline: Any, audio: np.ndarray, language: str | None, de
     return raw, scores, info
 
 
-def release_free_memory() -> None:
-    """Hand the memory freed by the last block back to the system (glibc only; elsewhere a no-op).
-
-    Each block briefly needs hundreds of MB (the voice-activity model runs on the whole block at
-    once); glibc keeps much of it after it is freed, and what it kept crept up block after
-    block. Trimming after each block brings the process back to the size of the loaded model.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
 def _offset(segment: Segment, offset_s: float) -> Segment:
     words = ([{**w, "start": round(w["start"] + offset_s, 3), "end": round(w["end"] + offset_s, 3)}
               for w in segment.words] if segment.words else None)
@@ -594,12 +382,45 @@ def transcribe(source: Path, config: Config, session: Session | None = None, *,
             model=model_description(config.transcribe.model, config.transcribe.compute_type),
             dropped=vars(result.dropped),
         )
-    if session is not None and len(session.speakers) == 1 and not any(s.speaker for s in segments):
-        # One declared speaker: every word is theirs.
-        for segment in segments:
-            segment.speaker = session.speakers[0].name
+    transcript.segments = _artefact_segments(segments)
+    if transcript.source.kind == "audio" and config.diarize.enabled and transcript.segments:
+        declared = len(session.speakers) if session is not None else 0
+        transcript.segments, transcript.diarization = who_spoke(source, transcript.segments, config, declared,
+                                                                quiet=quiet)
+        found = transcript.diarization["speakers_found"]
+        estimated = transcript.diarization.get("estimated_speakers") or found
+        if declared and estimated != declared:
+            warnings.append(f"{source.name}: {_voices(estimated)} heard, {declared} speaker(s) declared in "
+                            "config.yaml: check the session's speakers, or set diarize.speakers")
     for warning in warnings:
         log.warning("%s", warning)
-    transcript.segments = _artefact_segments(segments)
     transcript.warnings = warnings
     return transcript
+
+
+def _voices(count: int) -> str:
+    return f"{count} voice" + ("s" if count > 1 else "")
+
+
+def who_spoke(source: Path, segments: list[artefacts.Segment], config: Config, declared: int, *,
+              quiet: bool = True) -> tuple[list[artefacts.Segment], dict[str, Any]]:
+    """Speaker labels ("Intervenant 1"… in order of first appearance) for the segments and words
+    of a recording: its voices found by diarize.py, as many as `declared` when the settings say
+    so. Names come only from people (the review file's `speakers:`), never from here."""
+    from synthese.diarize import DiarizeSettings, assign_speakers, diarize_file
+
+    options = config.diarize
+    progress = _progress_bar(float(segments[-1].end), 0.0, quiet, f"{source.name} (voix)")
+    try:
+        result = diarize_file(source, num_speakers=options.voices_to_find(declared), max_speakers=options.max_speakers,
+                              label_format=config.templates.wording()["speaker_label"],
+                              settings=DiarizeSettings(model=options.model),
+                              progress=lambda done_s: progress.update(max(0.0, done_s - progress.n)))
+    finally:
+        progress.close()
+    labelled = assign_speakers([s.model_dump() for s in segments], result.turns)
+    revised = [artefacts.Segment.model_validate({**s, "id": i}) for i, s in enumerate(labelled)]
+    summary = {"speakers_found": result.speakers_found, "estimated_speakers": result.estimated_speakers,
+               "requested": result.requested, "declared": declared, "model": options.model,
+               "seconds_of_speech": round(result.seconds_of_speech, 1)}
+    return revised, summary

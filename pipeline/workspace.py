@@ -79,8 +79,10 @@ def transcribe_inputs_hash(source: Path, config: Config, speakers: Sequence[Spea
     if is_transcript_file(source):
         return hash_of("import", source, [s.model_dump() for s in speakers])
     # The vocabulary hints (built from the codebook) are left out on purpose: editing a keyword
-    # must not re-transcribe hours of audio. `run --force` re-transcribes with new hints.
-    return hash_of("transcribe", source, config.transcribe.model_dump(mode="json"))
+    # must not re-transcribe hours of audio. `run --force` re-transcribes with new hints. The
+    # number of speakers declared sets how many voices diarization looks for.
+    return hash_of("transcribe", source, config.transcribe.model_dump(mode="json"),
+                   config.diarize.model_dump(mode="json"), config.diarize.voices_to_find(len(speakers)))
 
 
 def tag_inputs_hash(transcript: Path, review: Path, config: Config) -> str:
@@ -212,6 +214,10 @@ class Workspace:
         except SyntheseError as exc:
             return [str(exc)]
         notes = []
+        voices = transcript.diarization or {}
+        heard = voices.get("estimated_speakers") or voices.get("speakers_found")
+        if voices.get("declared") and heard and heard != voices["declared"]:
+            notes.append(f"{heard} voice(s) heard, {voices['declared']} speaker(s) declared in config.yaml")
         for gap in transcript.gaps:
             notes.append(f"speech not transcribed {timestamp(gap.start)}–{timestamp(gap.end)} "
                          f"({gap.reason.replace('_', ' ')})")

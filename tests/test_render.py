@@ -3,7 +3,6 @@ atomic output with the manifest last."""
 
 from __future__ import annotations
 
-import copy
 import html
 import json
 import re

@@ -377,14 +377,16 @@ def test_check_audio_measures_without_keeping():
 
 # --- imports through the stage ------------------------------------------------------------------
 
-def test_import_sets_the_single_declared_speaker(tmp_path):
+def test_a_declared_speaker_is_never_named_by_the_tool(tmp_path):
+    """Names come only from people (the transcript's own names, or the review file's mapping): one
+    declared speaker does not sign every word of an unnamed transcript."""
     data = json.loads(run_stage(DATA / "plain.txt", tmp_path).read_text(encoding="utf-8"))
     assert data["source"]["kind"] == "txt" and data["model"] is None
-    assert [s["speaker"] for s in data["segments"]] == ["François Ménard", "François Ménard"]
+    assert [s["speaker"] for s in data["segments"]] == [None, None]
     assert data["dropped"] == {"repetition": 0, "silence": 0, "backwards": 0}
     assert (tmp_path / "out" / "s1.txt").read_text(encoding="utf-8") == (
-        "[00:00:00.000] François Ménard : Un deux trois quatre cinq.\n"
-        "[00:00:02.000] François Ménard : Six sept huit neuf dix.\n"
+        "[00:00:00.000] Un deux trois quatre cinq.\n"
+        "[00:00:02.000] Six sept huit neuf dix.\n"
     )
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from synthese.textnorm import wer
-from synthese.transcription import SAMPLE_RATE, load_audio
+from synthese.audio import SAMPLE_RATE, load_audio
 
 REPO = Path(__file__).resolve().parents[2]
 ASR = REPO.parent / "shared" / "eval" / "asr"
