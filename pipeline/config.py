@@ -208,6 +208,11 @@ class TagOptions(Strict):
     passage_min_words: int = Field(default=40, ge=1)
     passage_max_words: int = Field(default=130, ge=10)
     pause_s: float = Field(default=1.5, ge=0)
+    # Where passages are cut: "topic" where the subject shifts (similarity of the sentences
+    # around each gap, by the sentence encoder), at long pauses and by length; "length" at long
+    # pauses and by length only (no sentence encoder).
+    segmentation: Literal["topic", "length"] = "topic"
+    topic_window: int = Field(default=3, ge=1, le=10)  # sentences compared on each side of a gap
     # A theme is tagged when its score, 1 - 2^-points, reaches the threshold: 0.5 is 1 point.
     threshold: float = Field(default=0.5, gt=0, lt=1)
     # Weights (points) of keywords that neither config.yaml nor tag.weights_file weighs: a
