@@ -240,11 +240,18 @@ class TagOptions(Strict):
     weights_file: Path | None = None
     excerpts_per_theme: int = Field(default=3, ge=0, le=50)
     mmr_lambda: float = Field(default=0.7, ge=0, le=1)
+    # A quote is one to three whole sentences of a passage, of this many words.
+    quote_min_words: int = Field(default=15, ge=1)
+    quote_max_words: int = Field(default=70, ge=5)
+    # Key sentences shown for the session and for each theme chapter (0: none).
+    key_points: int = Field(default=4, ge=0, le=10)
 
     @model_validator(mode="after")
     def _lengths(self) -> TagOptions:
         if self.passage_min_words > self.passage_max_words:
             raise ValueError("passage_min_words must not exceed passage_max_words")
+        if self.quote_min_words > self.quote_max_words:
+            raise ValueError("quote_min_words must not exceed quote_max_words")
         if self.similarity_low >= self.similarity_high:
             raise ValueError("similarity_low must be below similarity_high")
         return self
@@ -264,6 +271,32 @@ class RenderOptions(Strict):
     templates: Path | None = None
 
 
+EntityKind = Literal["PER", "ORG", "LOC"]
+
+
+class IndexOptions(Strict):
+    """The name index: which people, organisations and places a synthesis lists.
+
+    Named-entity recognition on speech-recognition output finds misheard words as names, so a
+    name is listed only when it is sure: a declared speaker or organisation (sessions, cycle),
+    a name of `known` (staff extend it), or a name recognised `min_mentions` times or more with
+    the same kind. A name of `exclude` is never listed.
+    """
+
+    known: dict[EntityKind, list[str]] = {}
+    exclude: list[str] = []
+    min_mentions: int = Field(default=2, ge=1, le=50)
+
+    @field_validator("known", "exclude")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        names = value if isinstance(value, list) else [n for names in value.values() for n in names]
+        for name in names:
+            if not str(name).strip() or len(str(name)) > 120:
+                raise ValueError(f"index name {name!r} must be a name of 1 to 120 characters")
+        return value
+
+
 class PublishOptions(Strict):
     output_dir: Path = Path("outputs")
 
@@ -277,6 +310,7 @@ class Config(Strict):
     acronyms: dict[str, str] = {}
     transcribe: TranscribeOptions = TranscribeOptions()
     tag: TagOptions = TagOptions()
+    index: IndexOptions = IndexOptions()
     render: RenderOptions = RenderOptions()
     publish: PublishOptions = PublishOptions()
 

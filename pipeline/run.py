@@ -70,8 +70,10 @@ def machine_tags_cached(transcript: Transcript, config: Config, cache: Path):
     the codebook are those it was made with: a review edit is then re-applied in a second."""
     from synthese.tagging import MachineTags, codebook, machine_tags
 
+    from synthese import __version__
+
     key = hash_of(transcript.path, config.tag.model_dump(mode="json"), codebook(config).model_dump(),
-                  config.acronyms, config.templates.wording()["name_articles"])
+                  config.acronyms, config.templates.wording()["name_articles"], __version__, MachineTags.VERSION)
     try:
         cached = json.loads(cache.read_text(encoding="utf-8"))
         if cached.get("key") == key:
@@ -111,12 +113,12 @@ def tag_session(ws: Workspace, session: Session | None, *, transcript_path: Path
     config = ws.config
     review = folder / f"{stem}.review.yaml"
     ensure_review(config, review)
-    inputs_hash = tag_inputs_hash(transcript_path, review, config)
+    inputs_hash = tag_inputs_hash(transcript_path, review, config, session)
     decisions = load_review(review)  # before any work: a broken file stops the stage
     transcript = Transcript.load(transcript_path)
     machine = machine_tags_cached(transcript, config, folder / f".{stem}.tagger-cache.json")
     tags = tag(transcript, config, decisions=decisions, review_file=review.name,
-               session_id=session.id if session else None, machine=machine)
+               session_id=session.id if session else None, machine=machine, session=session)
     tags.inputs_hash = inputs_hash
     return tags.save(folder / f"{stem}.tags.json")
 
