@@ -27,7 +27,7 @@ import base64
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from synthese.artefacts import KeyPoints, Passage, Quote
 from synthese.config import TagOptions
@@ -48,7 +48,12 @@ SECOND_CHAPTER_POINTS = 1.0
 # the theme (share of words in sentences about it), whether the theme is the one they carry
 # most, and these factors.
 NO_VERB_FACTOR = 0.55  # a sentence without a verb is a heading or a list read out
-QUESTION_FACTOR = 0.6  # a question (often the moderator's) says less than an answer
+QUESTION_FACTOR = 0.3  # a question (often the moderator's) says less than an answer
+ANSWERED_QUESTION_FACTOR = 0.8  # a question followed by its answer
+META_FACTOR = 0.5  # so does talk about the session itself ("pour la suite de cette séance…")
+# A chapter's second and third quotes must score at least this (its first is always given):
+# better two good quotes than a third that is a question or a closing word.
+EXTRA_QUOTE_FLOOR = 0.3
 ELISION_FACTOR = 0.9  # a contiguous quote reads better than one with a cut, all else equal
 COMFORT_WORDS = (20, 55)  # lengths that read well; outside them a quote is worth SHORT_LONG_FACTOR
 SHORT_LONG_FACTOR = 0.85
@@ -177,8 +182,13 @@ def _candidates(passage: Passage, theme_id: str, evidence: SessionEvidence, avai
         score = carry * (0.4 + 0.6 * on_theme) * (0.6 + 0.4 * specific)
         if not all(sentences[i].verb for i in indices):
             score *= NO_VERB_FACTOR
-        if any(passage.sentences[i].text.rstrip().endswith("?") for i in indices):
+        questions = [passage.sentences[i].text.rstrip().endswith("?") for i in indices]
+        if questions[-1]:  # a quote that ends on a question leaves the reader without its answer
             score *= QUESTION_FACTOR
+        elif any(questions):
+            score *= ANSWERED_QUESTION_FACTOR
+        if any(sentences[i].meta for i in indices):
+            score *= META_FACTOR
         if indices[-1] - indices[0] + 1 != len(indices):
             score *= ELISION_FACTOR
         if not COMFORT_WORDS[0] <= words <= COMFORT_WORDS[1]:
@@ -247,7 +257,7 @@ class _Selection:
                 if theme_id in self.serves[pid]:
                     continue  # one quote per passage in a chapter
                 candidate = self.best(theme_id, pid)
-                if candidate is not None:
+                if candidate is not None and (not self.chosen[theme_id] or candidate.score >= EXTRA_QUOTE_FLOOR):
                     pairs.append((theme_id, candidate))
         return pairs
 
@@ -325,7 +335,7 @@ def _key_candidates(passages: Sequence[Passage], evidence: SessionEvidence, excl
             continue
         for index, sentence in enumerate(passage.sentences):
             info = sentences[index]
-            if (passage.id, index) in excluded or not info.verb or sentence.text.rstrip().endswith("?"):
+            if (passage.id, index) in excluded or not info.verb or info.meta or sentence.text.rstrip().endswith("?"):
                 continue
             if KEY_POINT_WORDS[0] <= info.words <= KEY_POINT_WORDS[1]:
                 found.append((passage, index))

@@ -73,7 +73,8 @@ def machine_tags_cached(transcript: Transcript, config: Config, cache: Path):
     from synthese import __version__
 
     key = hash_of(transcript.path, config.tag.model_dump(mode="json"), codebook(config).model_dump(),
-                  config.acronyms, config.templates.wording()["name_articles"], __version__, MachineTags.VERSION)
+                  config.acronyms, config.templates.wording()["name_articles"], config.templates.wording().get("meta_talk"),
+                  __version__, MachineTags.VERSION)
     try:
         cached = json.loads(cache.read_text(encoding="utf-8"))
         if cached.get("key") == key:

@@ -87,7 +87,9 @@ def machine_tags(transcript: Transcript, config: Config) -> MachineTags:
     options = config.tag
     nlp = load_nlp(options.spacy_model)
     classifier = ThemeClassifier(nlp, config.themes, options, config.acronyms)
-    articles = leading_article(config.templates.wording()["name_articles"])
+    wording = config.templates.wording()
+    articles = leading_article(wording["name_articles"])
+    meta_talk = wording.get("meta_talk", [])
     warnings: list[str] = []
     found = split_passages(transcript.segments, nlp, options)
     if not found:
@@ -104,7 +106,7 @@ def machine_tags(transcript: Transcript, config: Config) -> MachineTags:
         pid = f"p{number:03d}"
         scores[pid] = {s.theme_id: s.score for s in theme_scores}
         sentences[pid] = classifier.sentence_evidence(found_passage.span, found_passage.sentence_spans,
-                                                      found_passage.sentence_vectors)
+                                                      found_passage.sentence_vectors, meta_talk)
         if found_passage.sentence_vectors is not None:
             vectors[pid] = found_passage.sentence_vectors
         passages.append(Passage(

@@ -112,14 +112,24 @@ class SentenceEvidence:
     meaning: list[float]  # similarity to each theme (codebook order) minus the mean over themes
     subthemes: dict[str, list[float]]  # theme id -> cosine similarity to each of its sub-themes
     verb: bool  # it has a verb: a clause, not a heading
+    meta: bool = False  # it talks about the session itself (welcome, turns, thanks, agenda)
 
     def to_json(self) -> dict[str, Any]:
         return {"w": self.words, "p": self.points, "k": self.keywords, "m": self.meaning, "s": self.subthemes,
-                "v": self.verb}
+                "v": self.verb, "t": self.meta}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SentenceEvidence:
-        return cls(data["w"], data["p"], data["k"], data["m"], data["s"], data["v"])
+        return cls(data["w"], data["p"], data["k"], data["m"], data["s"], data["v"], data.get("t", False))
+
+
+@functools.lru_cache(maxsize=4)
+def _meta_pattern(words: tuple[str, ...]):
+    import re
+
+    if not words:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w.lower()) for w in words) + r")(?![\w-])")
 
 
 @dataclass(frozen=True)
@@ -216,12 +226,14 @@ class ThemeClassifier:
                            for j, theme in enumerate(self.themes)])
         return result
 
-    def sentence_evidence(self, span: Span, sentences: Sequence[Span], vectors: np.ndarray | None
-                          ) -> list[SentenceEvidence]:
+    def sentence_evidence(self, span: Span, sentences: Sequence[Span], vectors: np.ndarray | None,
+                          meta_talk: Sequence[str] = ()) -> list[SentenceEvidence]:
         """What each sentence of a passage says of each theme: the keywords found in it (a
         keyword is matched over the whole passage and counts in the sentence it starts in), its
         closeness in meaning to each theme and sub-theme, and whether it has a verb. `vectors`
-        are the sentences' unit vectors (embedded here when None and the encoder is used)."""
+        are the sentences' unit vectors (embedded here when None and the encoder is used);
+        `meta_talk` the words of talk about the session itself (wording.fr.yaml)."""
+        meta = _meta_pattern(tuple(meta_talk))
         starts = [s.start - span.start for s in sentences]
         found: list[dict[str, dict[str, None]]] = [{} for _ in sentences]
         for match in self.matcher.match(list(span)):
@@ -249,6 +261,8 @@ class ThemeClassifier:
                 subthemes={theme_id: [round(float(x), 4) for x in sims[k]] for theme_id, sims in subthemes.items()}
                 if subthemes is not None else {},
                 verb=any(t.pos_ in ("VERB", "AUX") and "Fin" in t.morph.get("VerbForm") for t in sentence),
+                meta=meta is not None and bool(meta.search(" ".join(
+                    [sentence.text.lower(), *(t.lemma_.lower() for t in sentence)]))),
             ))
         return result
 

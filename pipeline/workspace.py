@@ -89,7 +89,8 @@ def tag_inputs_hash(transcript: Path, review: Path, config: Config, session: Ses
     declared = ([s.model_dump(mode="json") for s in session.speakers] if session else [], config.cycle.organiser)
     return hash_of("tag", transcript, config.tag.model_dump(mode="json"),
                    [t.model_dump(mode="json") for t in config.themes], config.acronyms, weights, review,
-                   config.templates.wording()["name_articles"], config.index.model_dump(mode="json"), declared)
+                   config.templates.wording()["name_articles"], config.templates.wording().get("meta_talk"),
+                   config.index.model_dump(mode="json"), declared)
 
 
 def render_inputs_hash(tags: Path, session: Session, config: Config) -> str:

@@ -95,7 +95,7 @@ def test_a_sentence_left_out_inside_a_quote_shows_an_elision():
 
 
 def test_quotes_of_a_chapter_are_in_the_order_said():
-    made = [passage(f"p{i}", 100.0 * i, [(sentence("sobriété", i), {"a": 1.0 + 0.3 * (3 - i)})], {"a": 0.8})
+    made = [passage(f"p{i}", 100.0 * i, [(sentence("sobriété", i), {"a": 1.5 + 0.3 * (3 - i)})], {"a": 0.8})
             for i in range(1, 4)]
     passages, evidence = build(*made)
     quotes = select_quotes(passages, evidence, ExcerptChoices())["a"]
@@ -158,7 +158,7 @@ def test_a_passage_said_twice_is_quoted_once():
     said = sentence("sobriété numérique", 7)
     made = [passage("p1", 0.0, [(said, {"a": 1.5})], {"a": 0.9}),
             passage("p2", 60.0, [(said, {"a": 1.5})], {"a": 0.9}),
-            passage("p3", 120.0, [(sentence("recyclage", 9), {"a": 1.0})], {"a": 0.7})]
+            passage("p3", 120.0, [(sentence("recyclage", 9), {"a": 1.5})], {"a": 0.7})]
     passages, evidence = build(*made)
     quotes = select_quotes(passages, evidence, ExcerptChoices())["a"]
     assert [q.passage for q in quotes] == ["p1", "p3"]
@@ -183,3 +183,14 @@ def test_key_points_are_said_sentences_central_and_from_several_speakers():
     quoted = {(q.passage, i) for q in quotes["a"] for i in q.sentences}
     assert not quoted & {(p.passage, p.sentences[0]) for p in points.themes["a"]}
     assert [p.start for p in points.themes["a"]] == sorted(p.start for p in points.themes["a"])
+
+
+def test_a_chapter_prefers_fewer_quotes_to_a_question_left_unanswered():
+    question = "Vous parlez de fournisseurs : quelle est la place des entreprises dans ce paysage numérique aujourd'hui ?"
+    made = [passage("p1", 0.0, [(sentence("entreprises", 1), {"a": 2.0})], {"a": 0.9}),
+            passage("p2", 30.0, [(question, {"a": 2.0})], {"a": 0.9}, speaker="Animateur")]
+    passages, evidence = build(*made)
+    assert [q.passage for q in select_quotes(passages, evidence, ExcerptChoices())["a"]] == ["p1"]
+    # Alone, the question is still quoted: a theme with tagged passages always has a quote.
+    passages, evidence = build(made[1])
+    assert [q.passage for q in select_quotes(passages, evidence, ExcerptChoices())["a"]] == ["p2"]

@@ -11,11 +11,10 @@ import logging
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from synthese.artefacts import Passage, Segment, Tags, ThemeTag, Transcript
-from synthese.config import Config, TagOptions, load_config
+from synthese.artefacts import Segment, Tags, Transcript
+from synthese.config import Config, load_config
 from synthese.errors import InputError, ModelError
 from synthese.passages import split_passages
 from synthese.run import classify_file, tag_file
