@@ -375,6 +375,7 @@ class PageSummary(Record):
     replay_url: str | None = None
     theme_counts: list[ThemeCount] = []  # every codebook theme, most present first
     excerpts: dict[str, list[SiteExcerpt]] = {}
+    citation: str = ""  # how to cite the document
 
 
 class RenderManifest(Artefact):
@@ -387,7 +388,7 @@ class RenderManifest(Artefact):
     sources: list[str] = []  # the tags files read
     files: dict[str, str] = {}  # format -> file name, beside the manifest
     sizes: dict[str, int] = {}
-    charts: list[str] = []
+    charts: list[str] = []  # the images beside the documents: charts (wide and narrow), the logo
     fragment: str  # the document as an HTML fragment for the site (charts under '<stem>/')
     page: PageSummary
 

@@ -271,6 +271,56 @@ class RenderOptions(Strict):
     templates: Path | None = None
 
 
+CITATION_FIELDS = ("title", "kind", "cycle", "session", "date", "year", "organiser")
+LOGO_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+class PublicationOptions(Strict):
+    """What the title page, the colophon and the site say of the publication."""
+
+    logo: Path | None = None  # PNG or JPEG, relative to config.yaml
+    logo_alt: str = ""  # what the logo says (default: the organiser's name)
+    date: dt.date | None = None  # the publication date (default: the day the documents are made)
+    licence: str = ""  # e.g. "Licence Ouverte 2.0" or "CC BY 4.0"
+    licence_url: str | None = None
+    # The suggested citation; {title}, {kind}, {cycle}, {session}, {date}, {year} and {organiser}
+    # are filled in. Empty: the wording's default citation.
+    citation: str = ""
+    contact: str = ""  # an e-mail address, a web address, or a postal address
+
+    @field_validator("logo")
+    @classmethod
+    def _image(cls, value: Path | None) -> Path | None:
+        if value is not None and value.suffix.lower() not in LOGO_SUFFIXES:
+            raise ValueError(f"logo {str(value)!r} must be a PNG or JPEG file (.png, .jpg), which every format embeds")
+        return value
+
+    @field_validator("licence_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://[^\s\"'<>]+$", value):
+            raise ValueError(f"licence_url {value!r} must be an http(s) address")
+        return value
+
+    @field_validator("citation")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        for name in re.findall(r"\{([^{}]*)\}", value):
+            if name not in CITATION_FIELDS:
+                raise ValueError(f"citation: unknown placeholder {{{name}}} (use {', '.join('{' + f + '}' for f in CITATION_FIELDS)})")
+        return value
+
+    @property
+    def contact_url(self) -> str | None:
+        """A link for the contact: mailto: for an e-mail address, the address for a web one."""
+        contact = self.contact.strip()
+        if re.fullmatch(r"[^@\s<>\"']+@[^@\s<>\"']+\.[a-z]{2,}", contact, flags=re.IGNORECASE):
+            return f"mailto:{contact}"
+        if re.fullmatch(r"https?://[^\s\"'<>]+", contact):
+            return contact
+        return None
+
+
 EntityKind = Literal["PER", "ORG", "LOC"]
 
 
@@ -311,6 +361,7 @@ class Config(Strict):
     transcribe: TranscribeOptions = TranscribeOptions()
     tag: TagOptions = TagOptions()
     index: IndexOptions = IndexOptions()
+    publication: PublicationOptions = PublicationOptions()
     render: RenderOptions = RenderOptions()
     publish: PublishOptions = PublishOptions()
 
@@ -477,6 +528,10 @@ def load_config(path: Path | str = "config.yaml") -> Config:
             raise ConfigError(f"{name}, line {lines.get(key)}: unknown key '{key}'. Remove it or fix its spelling.")
     if config.tag.weights_file is not None:
         config = _with_calibrated_weights(config)
+    logo = config.publication.logo
+    if logo is not None and not config.resolve(logo).is_file():
+        raise ConfigError(f"{config.where('publication', 'logo')}: publication.logo: file not found: {logo}. Fix the "
+                          f"path (relative to {name}) or remove the key.")
     return config
 
 
