@@ -132,6 +132,16 @@ def _meta_pattern(words: tuple[str, ...]):
     return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w.lower()) for w in words) + r")(?![\w-])")
 
 
+def _addresses(sentence: Span) -> bool:
+    """A sentence that opens by naming someone and speaks to them ("Sophie Garnier, vous avez
+    accompagné…"): a moderator handing over, not a statement."""
+    tokens = [t for t in sentence if not t.is_space]
+    names = 0
+    while names < len(tokens) and tokens[names].pos_ == "PROPN":
+        names += 1
+    return 0 < names < len(tokens) and tokens[names].text == "," and any(t.lower_ == "vous" for t in tokens)
+
+
 @dataclass(frozen=True)
 class ThemeScore:
     theme_id: str
@@ -261,8 +271,8 @@ class ThemeClassifier:
                 subthemes={theme_id: [round(float(x), 4) for x in sims[k]] for theme_id, sims in subthemes.items()}
                 if subthemes is not None else {},
                 verb=any(t.pos_ in ("VERB", "AUX") and "Fin" in t.morph.get("VerbForm") for t in sentence),
-                meta=meta is not None and bool(meta.search(" ".join(
-                    [sentence.text.lower(), *(t.lemma_.lower() for t in sentence)]))),
+                meta=(meta is not None and bool(meta.search(" ".join(
+                    [sentence.text.lower(), *(t.lemma_.lower() for t in sentence)])))) or _addresses(sentence),
             ))
         return result
 

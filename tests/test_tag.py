@@ -209,3 +209,12 @@ def test_micro_f1_does_not_regress(config: Config, tmp_path: Path, name: str) ->
     fn = sum(len(set(r["themes"]) - predicted[r["id"]]) for r in rows)
     micro_f1 = 2 * tp / (2 * tp + fp + fn)
     assert micro_f1 >= MICRO_F1_FLOORS[name]
+
+
+def test_a_sentence_handing_over_to_a_speaker_is_talk_about_the_session(config: Config) -> None:
+    from synthese.themes import _addresses
+
+    nlp = load_nlp(config.tag.spacy_model)
+    assert _addresses(nlp("Sophie Garnier, vous avez accompagné plusieurs villes sur la sécurité.")[:])
+    assert not _addresses(nlp("Sophie Garnier a accompagné plusieurs villes sur la sécurité.")[:])
+    assert not _addresses(nlp("Paris, comme Lyon, investit dans les capteurs.")[:])
