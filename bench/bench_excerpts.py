@@ -1,29 +1,44 @@
-"""Excerpt precision on the long session: are each theme chapter's excerpts really about it?
+"""Excerpt precision on the long session: are each theme chapter's quotes really about it?
 
-After `synthese run` on a session made by make_long_session.py, each theme's excerpts (tags.json
-`excerpts`, best first) are passages of the transcript with start/end times. Each excerpt's time
-span is mapped onto the ground-truth passages it overlaps; the excerpt counts as right for the
+After `synthese run` on a session made by make_long_session.py, each theme's quotes (tags.json
+`excerpts`) are sentences of the transcript with their own start/end times and text. Each quote's
+time span is mapped onto the ground-truth passages it overlaps; the quote counts as right for the
 theme when most of its overlapped time (>= 50 %) comes from passages labelled with that theme in
 the dev set ('strict'), or, leniently, when any ground-truth passage it overlaps by at least
 `--min-overlap-s` carries the theme ('any'). As timestamps of batched transcription are coarse,
-'text' judges by words instead: the excerpt is right when most of its word pairs that occur in
+'text' judges by words instead: the quote is right when most of its word pairs that occur in
 exactly one nearby ground-truth passage come from passages with the theme. Precision@k is over
-the first k excerpts of every theme (micro average); 'chance' is the share of the speech time that carries the theme,
-i.e. what excerpts picked at random would score.
+the first k quotes of every theme (micro average); 'chance' is the share of the speech time that
+carries the theme, i.e. what quotes picked at random would score.
+
+Also reported: the share of quotes that start and end on sentence boundaries (a capital or a
+digit after the end of the sentence before, a terminal mark at the end, and every part a whole
+sentence of the passage), the quote lengths, and the key points (are they about the theme?).
+
+`--text FILE.jsonl` checks the same on labelled passages that were not spoken: the passages of
+FILE (e.g. ../shared/eval/themes/dev2.jsonl), grouped by source in a shuffled order, become a
+transcript without audio, which is tagged and judged the same way (by time, which is exact here).
 
     .venv/bin/python bench/bench_excerpts.py --session-dir bench/data/long-session
+    .venv/bin/python bench/bench_excerpts.py --text ../shared/eval/themes/dev2.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
+import statistics
 import sys
 from collections import Counter
 from pathlib import Path
 
 from measure import REPO, load_truth, print_table, write_results
+
+TERMINAL = re.compile(r"[.!?…][»\"”)\]]*$")
+OPENING = re.compile(r"^[«\"“(\[—–-]?\s*[A-ZÀ-ÖØ-Þ0-9]")
+WORDS_PER_S = 2.4
 
 
 def overlap_s(a_start: float, a_end: float, b_start: float, b_end: float) -> float:
@@ -36,7 +51,7 @@ def bigrams(text: str) -> set[tuple[str, str]]:
 
 
 def text_share(text: str, theme: str, candidates: list[dict]) -> float | None:
-    """Share of the excerpt's words that come from passages labelled with theme, by its word
+    """Share of the quote's words that come from passages labelled with theme, by its word
     pairs found in exactly one nearby ground-truth passage (robust to coarse timestamps and to
     most recognition errors). None when no pair matches."""
     owners: dict[tuple[str, str], list[dict]] = {}
@@ -49,19 +64,19 @@ def text_share(text: str, theme: str, candidates: list[dict]) -> float | None:
     return sum(theme in p["themes"] for p in matched) / len(matched)
 
 
-def judge_excerpt(passage: dict, theme: str, truth: list[dict], min_overlap_s: float) -> dict:
-    """How one excerpt lines up with the ground-truth passages: by time span, and by text."""
-    span = (passage["start"], passage["end"])
+def judge_quote(quote: dict, theme: str, truth: list[dict], min_overlap_s: float) -> dict:
+    """How one quote lines up with the ground-truth passages: by time span, and by text."""
+    span = (quote["start"], quote["end"])
     overlaps = [(overlap_s(*span, p["start"], p["end"]), p) for p in truth]
     overlaps = [(seconds, p) for seconds, p in overlaps if seconds > 0]
     total = sum(seconds for seconds, _ in overlaps)
     on_theme = sum(seconds for seconds, p in overlaps if theme in p["themes"])
     nearby = [p for p in truth if overlap_s(span[0] - 60, span[1] + 60, p["start"], p["end"]) > 0]
-    by_text = text_share(passage["text"], theme, nearby)
+    by_text = text_share(quote["text"], theme, nearby)
     return {
-        "truth_passages": [p["source_id"] for _, p in overlaps],
-        # Where most of the excerpt's time comes from: a dev passage, the programme, a transition.
-        "main_kind": max(overlaps, key=lambda o: o[0])[1]["kind"] if overlaps else None,
+        "truth_passages": [p.get("source_id") or p.get("id") for _, p in overlaps],
+        # Where most of the quote's time comes from: a dev passage, the programme, a transition.
+        "main_kind": max(overlaps, key=lambda o: o[0])[1].get("kind") if overlaps else None,
         "on_theme_share": round(on_theme / total, 3) if total else 0.0,
         "strict": bool(total) and on_theme / total >= 0.5,
         "any": any(theme in p["themes"] for seconds, p in overlaps if seconds >= min_overlap_s),
@@ -70,28 +85,57 @@ def judge_excerpt(passage: dict, theme: str, truth: list[dict], min_overlap_s: f
     }
 
 
+def on_boundaries(quote: dict, passage: dict) -> bool:
+    """The quote is whole sentences of its passage: each part is one of the passage's sentences
+    (or several in a row), it opens like a sentence and ends with a terminal mark."""
+    sentences = [s["text"].strip() for s in passage.get("sentences", [])]
+    indices = quote.get("sentences") or []
+    if not indices or any(not 0 <= i < len(sentences) for i in indices):
+        return False
+    parts = [part.strip() for part in quote["text"].split("[…]")]
+    groups: list[list[int]] = [[indices[0]]]
+    for index in indices[1:]:
+        if index == groups[-1][-1] + 1:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    if len(parts) != len(groups) or any(part != " ".join(sentences[i] for i in group)
+                                        for part, group in zip(parts, groups)):
+        return False
+    return all(OPENING.match(part) and TERMINAL.search(part) for part in parts)
+
+
 def evaluate(tags: dict, truth: dict, k: int = 3, min_overlap_s: float = 2.0) -> dict:
-    """Precision@k of every theme's excerpts against the ground truth."""
+    """Precision@k of every theme's quotes against the ground truth, their boundaries and lengths."""
     passages = {p["id"]: p for p in tags["passages"]}
     truth_passages = truth["passages"]
     labelled_s = sum(p["end"] - p["start"] for p in truth_passages)
     themes = {}
+    bounded, lengths = [], []
     for theme, quotes in tags["excerpts"].items():
         judged = []
-        for excerpt_id in [q["passage"] for q in quotes][:k]:
-            passage = passages[excerpt_id]
-            verdict = judge_excerpt(passage, theme, truth_passages, min_overlap_s)
-            judged.append({"id": excerpt_id, "start": passage["start"], "end": passage["end"], **verdict})
+        for quote in quotes[:k]:
+            verdict = judge_quote(quote, theme, truth_passages, min_overlap_s)
+            judged.append({"passage": quote["passage"], "start": quote["start"], "end": quote["end"],
+                           "words": len(quote["text"].split()), "text": quote["text"][:120], **verdict,
+                           "verdict_text": verdict["text"]})
+        for quote in quotes:
+            bounded.append(on_boundaries(quote, passages[quote["passage"]]))
+            lengths.append(len(quote["text"].replace("[…]", " ").split()))
         theme_s = sum(p["end"] - p["start"] for p in truth_passages if theme in p["themes"])
         themes[theme] = {
             "excerpts": judged,
             "strict": sum(j["strict"] for j in judged),
             "any": sum(j["any"] for j in judged),
-            "text": sum(j["text"] for j in judged),
+            "text": sum(j["verdict_text"] for j in judged),
             "count": len(judged),
             "chance": round(theme_s / labelled_s, 3) if labelled_s else 0.0,
         }
+    key_points = tags.get("key_points", {}).get("themes", {})
+    key_judged = [judge_quote(point, theme, truth_passages, min_overlap_s)["strict"]
+                  for theme, points in key_points.items() for point in points]
     count = sum(t["count"] for t in themes.values())
+    quartiles = statistics.quantiles(lengths, n=4) if len(lengths) >= 2 else [0, 0, 0]
     return {
         "k": k,
         "min_overlap_s": min_overlap_s,
@@ -99,6 +143,14 @@ def evaluate(tags: dict, truth: dict, k: int = 3, min_overlap_s: float = 2.0) ->
         "precision_strict": round(sum(t["strict"] for t in themes.values()) / count, 3) if count else None,
         "precision_any": round(sum(t["any"] for t in themes.values()) / count, 3) if count else None,
         "precision_text": round(sum(t["text"] for t in themes.values()) / count, 3) if count else None,
+        "quotes": len(lengths),
+        "on_sentence_boundaries": round(sum(bounded) / len(bounded), 3) if bounded else None,
+        "words": {"min": min(lengths, default=0), "q1": quartiles[0], "median": quartiles[1], "q3": quartiles[2],
+                  "max": max(lengths, default=0),
+                  "within_15_70": round(sum(15 <= n <= 70 for n in lengths) / len(lengths), 3) if lengths else None},
+        "elided": sum("[…]" in q["text"] for quotes in tags["excerpts"].values() for q in quotes),
+        "key_points_on_theme": round(sum(key_judged) / len(key_judged), 3) if key_judged else None,
+        "key_points": len(key_judged),
         "themes_without_excerpts": [theme for theme, t in themes.items() if not t["count"]],
         "strict_misses_by_kind": dict(Counter(j["main_kind"] for t in themes.values() for j in t["excerpts"]
                                               if not j["strict"])),
@@ -106,40 +158,90 @@ def evaluate(tags: dict, truth: dict, k: int = 3, min_overlap_s: float = 2.0) ->
     }
 
 
+def text_session(path: Path, seed: int, work: Path) -> tuple[Path, dict]:
+    """Labelled passages that were not spoken, as a transcript (one segment per passage, 1 s
+    between passages) and its ground truth."""
+    from synthese.artefacts import Segment, SourceFile, Transcript
+
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    by_source: dict[str, list[dict]] = {}
+    for row in rows:
+        by_source.setdefault(row["source"], []).append(row)
+    sources = list(by_source)
+    random.Random(seed).shuffle(sources)
+    segments, truth, clock = [], [], 0.0
+    for row in (r for s in sources for r in by_source[s]):
+        text = " ".join(row["text"].split())
+        end = clock + len(text.split()) / WORDS_PER_S
+        segments.append(Segment(id=len(segments), start=round(clock, 2), end=round(end, 2), text=text))
+        truth.append({"id": row["id"], "kind": "text", "start": clock, "end": end, "text": text,
+                      "themes": row["themes"]})
+        clock = end + 1.0
+    transcript = Transcript(source=SourceFile(file=path.name, sha256="", kind="json"), language="fr",
+                            duration_s=round(clock, 2), segments=segments)
+    target = work / f"{path.stem}.transcript.json"
+    transcript.save(target)
+    return target, {"session_id": path.stem, "duration_s": clock, "passages": truth}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--session-dir", type=Path, default=REPO / "bench" / "data" / "long-session",
                         help="folder made by make_long_session.py, after `synthese run` on it")
     parser.add_argument("--tags", type=Path, help="tags.json to judge (default: the session's own)")
-    parser.add_argument("-k", type=int, default=3, help="excerpts per theme to judge (default 3)")
+    parser.add_argument("--text", type=Path, help="judge on these labelled passages instead (JSONL), not spoken")
+    parser.add_argument("--config", type=Path, default=REPO / "config.yaml", help="config for --text")
+    parser.add_argument("--seed", type=int, default=7, help="order of the sources for --text")
+    parser.add_argument("-k", type=int, default=3, help="quotes per theme to judge (default 3)")
     parser.add_argument("--min-overlap-s", type=float, default=2.0,
                         help="overlap with a ground-truth passage that counts for 'any' (default 2 s)")
     parser.add_argument("--target", type=float, default=0.8, help="precision@k target (reported, never enforced)")
     args = parser.parse_args(argv)
 
-    truth = load_truth(args.session_dir)
-    session_id = truth["session_id"]
-    tags_path = args.tags or args.session_dir / "transcripts" / session_id / f"{session_id}.tags.json"
-    if not tags_path.is_file():
-        sys.exit(f"{tags_path}: not found. Run the pipeline first: "
-                 f".venv/bin/synthese --config {args.session_dir / 'config.yaml'} run")
+    if args.text:
+        import tempfile
+
+        from synthese.artefacts import Transcript
+        from synthese.config import load_config
+        from synthese.tagging import tag
+
+        work = Path(tempfile.mkdtemp(prefix="bench-excerpts-"))
+        transcript_path, truth = text_session(args.text, args.seed, work)
+        tags_obj = tag(Transcript.load(transcript_path), load_config(args.config))
+        tags_path = tags_obj.save(work / f"{args.text.stem}.tags.json")
+        name = f"excerpts-{args.text.stem}"
+    else:
+        truth = load_truth(args.session_dir)
+        session_id = truth["session_id"]
+        tags_path = args.tags or args.session_dir / "transcripts" / session_id / f"{session_id}.tags.json"
+        if not tags_path.is_file():
+            sys.exit(f"{tags_path}: not found. Run the pipeline first: "
+                     f".venv/bin/synthese --config {args.session_dir / 'config.yaml'} run")
+        name = "excerpts"
     tags = json.loads(tags_path.read_text(encoding="utf-8"))
     result = evaluate(tags, truth, args.k, args.min_overlap_s)
 
     rows = [(theme, t["count"], f"{t['strict']}/{t['count']}", f"{t['any']}/{t['count']}",
              f"{t['text']}/{t['count']}", t["chance"],
-             " ".join(f"{j['id']}({j['on_theme_share']:.0%})" for j in t["excerpts"]))
+             " ".join(f"{j['passage']}({j['on_theme_share']:.0%},{j['words']}w)" for j in t["excerpts"]))
             for theme, t in result["themes"].items()]
-    print_table(rows, ("theme", "n", "strict", "any", "text", "chance", "excerpts (on-theme share of time)"))
+    print_table(rows, ("theme", "n", "strict", "any", "text", "chance", "quotes (on-theme share of time, words)"))
     print(f"\nprecision@{args.k}: strict {result['precision_strict']}, any {result['precision_any']}, "
           f"text {result['precision_text']} "
-          f"over {result['excerpts']} excerpts (target >= {args.target}); "
-          f"{truth['duration_s'] / 60:.1f} min session, review: {tags.get('review', {}).get('status')}")
+          f"over {result['excerpts']} quotes (target >= {args.target}); "
+          f"{truth['duration_s'] / 60:.1f} min, review: {tags.get('review', {}).get('status')}")
+    words = result["words"]
+    print(f"quotes on sentence boundaries: {result['on_sentence_boundaries']} of {result['quotes']}; words "
+          f"min {words['min']}, quartiles {words['q1']:g}/{words['median']:g}/{words['q3']:g}, max {words['max']} "
+          f"({words['within_15_70']} within 15–70); {result['elided']} with « […] »")
+    print(f"key points of themes about their theme (strict): {result['key_points_on_theme']} "
+          f"of {result['key_points']}")
     misses = ", ".join(f"{n} in {kind} passages" for kind, n in result["strict_misses_by_kind"].items())
-    print(f"strict misses: {misses or 'none'} (programme: the slides read at the opening, which list the themes)")
-    path = write_results("excerpts", {"session_dir": str(args.session_dir), "tags": str(tags_path),
-                                      "duration_s": truth["duration_s"], "target": args.target,
-                                      "tagger": tags.get("options"), "models": tags.get("models"), **result})
+    print(f"strict misses: {misses or 'none'}")
+    path = write_results(name, {"session_dir": None if args.text else str(args.session_dir), "tags": str(tags_path),
+                                "text": str(args.text) if args.text else None,
+                                "duration_s": truth["duration_s"], "target": args.target,
+                                "tagger": tags.get("options"), "models": tags.get("models"), **result})
     print(f"written: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
     return 0
 

@@ -26,5 +26,8 @@ echo "== bench/bench_end_to_end.py"
 $PY bench/bench_end_to_end.py --session-dir "$SESSION"
 echo "== bench/bench_excerpts.py"
 $PY bench/bench_excerpts.py --session-dir "$SESSION"
+$PY bench/bench_excerpts.py --text ../shared/eval/themes/dev2.jsonl
+echo "== bench/bench_passages.py"
+$PY bench/bench_passages.py --session-dir "$SESSION"
 echo "== bench/bench_memory.py"
 $PY bench/bench_memory.py --session-dir "$SESSION"

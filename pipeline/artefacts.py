@@ -264,17 +264,38 @@ class Passage(Record):
 class Quote(Record):
     """What a chapter quotes: whole sentences of one passage, elisions marked « […] »."""
 
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("sentences", "subtheme")
+
     passage: str
-    start: float
-    end: float
-    text: str
+    start: float  # when its first sentence begins
+    end: float  # when its last sentence ends
+    text: str  # exactly as quoted
+    sentences: list[int] = []  # the passage's sentences it is made of
+    subtheme: str = ""  # the codebook sub-theme it goes under in its chapter ("" for none)
+
+
+class KeyPoints(Record):
+    """Key sentences, chosen extractively: for the whole session and for each theme."""
+
+    session: list[Quote] = []
+    themes: dict[str, list[Quote]] = {}  # theme id -> its key sentences, in the order said
 
 
 class IndexedEntity(Record):
+    """A name found in the session, listed in the index or not, and why: "speaker",
+    "organisation" and "known" (declared in config.yaml), "mentions" (recognised several times
+    alike); left out: "once" (a single or inconsistent recognition), "common word" (also said
+    as an ordinary word, or a theme's wording), "excluded" (config.yaml). Staff may change
+    `listed`; `reason` then says "review"."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("reason",)
+
     text: str
     label: Literal["PER", "ORG", "LOC"]
     count: int
     passages: list[str]
+    listed: bool = True
+    reason: str = ""
 
 
 class CodebookTheme(Record):
@@ -315,6 +336,7 @@ class Tags(Artefact):
     codebook: Codebook
     passages: list[Passage] = []
     excerpts: dict[str, list[Quote]] = {}  # theme id -> quotes, in the order they were said
+    key_points: KeyPoints = KeyPoints()
     entities: list[IndexedEntity] = []
     review: ReviewSummary
     warnings: list[str] = []
@@ -355,6 +377,7 @@ class PageSummary(Record):
     replay_url: str | None = None
     theme_counts: list[ThemeCount] = []  # every codebook theme, most present first
     excerpts: dict[str, list[SiteExcerpt]] = {}
+    citation: str = ""  # how to cite the document
 
 
 class RenderManifest(Artefact):
@@ -367,7 +390,7 @@ class RenderManifest(Artefact):
     sources: list[str] = []  # the tags files read
     files: dict[str, str] = {}  # format -> file name, beside the manifest
     sizes: dict[str, int] = {}
-    charts: list[str] = []
+    charts: list[str] = []  # the images beside the documents: charts (wide and narrow), the logo
     fragment: str  # the document as an HTML fragment for the site (charts under '<stem>/')
     page: PageSummary
 

@@ -22,10 +22,12 @@ from synthese.document import (
     AnnexParagraph,
     Chart,
     Excerpt,
+    ExcerptGroup,
     IndexEntry,
     IndexGroup,
     IndexRef,
     Person,
+    Publication,
     SessionSummary,
     SynthesisDocument,
     Table,
@@ -48,6 +50,8 @@ from synthese.typography import (
 ENTITY_GROUPS = ("PER", "ORG", "LOC")
 KEY_TERMS_PER_THEME = 8
 TIMELINE_SLICES = 6
+# Steps of the timeline's ticks and slices, in seconds: round times a reader counts in.
+TIMELINE_STEPS_S = (10, 15, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800)
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,9 @@ class _ThemeInfo:
     id: str
     label: str
     description: str
-    subthemes: list[str]
+    subthemes: list[str]  # as printed
     keywords: list[str]
+    subtheme_labels: tuple[str, ...] = ()  # as in the codebook (what quotes record)
 
 
 def _themes(config: Config, tags: Sequence[Tags]) -> list[_ThemeInfo]:
@@ -73,7 +78,8 @@ def _themes(config: Config, tags: Sequence[Tags]) -> list[_ThemeInfo]:
     infos: dict[str, _ThemeInfo] = {}
     for theme in config.themes:
         infos[theme.id] = _ThemeInfo(theme.id, french_text(theme.label), french_text(theme.description),
-                                     [french_text(s.label) for s in theme.subthemes], list(theme.keywords))
+                                     [french_text(s.label) for s in theme.subthemes], list(theme.keywords),
+                                     tuple(s.label for s in theme.subthemes))
     for tagged in tags:
         for theme in tagged.codebook.themes:
             if theme.id not in infos:
@@ -145,12 +151,15 @@ class _SpeakerDirectory:
 
 
 def _excerpt(quote: Quote, passage: Passage, speakers: _SpeakerDirectory, replay_url: str | None,
-             wording: dict[str, Any], session_label: str = "", session_id: str = "") -> Excerpt:
+             wording: dict[str, Any], session_label: str = "", session_id: str = "", *,
+             quoted: bool = False) -> Excerpt:
+    """A quote (or, `quoted`, a key sentence set in guillemets) with who said it and when."""
     speaker = speakers.speaker_of(passage)
     stamp = timestamp(quote.start)
+    text = french_text(quote.text)
     return Excerpt(
         passage_id=passage.id,
-        text=french_text(quote.text),
+        text=guillemets(text) if quoted else text,
         speaker=speaker,
         affiliation=speakers.affiliation(speaker),
         start_s=quote.start,
@@ -161,6 +170,29 @@ def _excerpt(quote: Quote, passage: Passage, speakers: _SpeakerDirectory, replay
         session_label=session_label,
         session_id=session_id,
     )
+
+
+def _groups(theme: _ThemeInfo, quotes: Sequence[Quote], excerpts: Sequence[Excerpt],
+            wording: dict[str, Any]) -> list[ExcerptGroup]:
+    """The chapter's quotes under the codebook's sub-themes, in its order, then the others;
+    one untitled group when the theme has no sub-theme or no quote matches one."""
+    if not theme.subthemes or not any(q.subtheme for q in quotes):
+        return [ExcerptGroup("", list(excerpts))]
+    titles = {label: french_text(label) for label in theme.subtheme_labels}
+    groups = []
+    for label in [*theme.subtheme_labels, ""]:
+        members = [e for q, e in zip(quotes, excerpts) if (q.subtheme if q.subtheme in titles else "") == label]
+        if members:
+            groups.append(ExcerptGroup(titles.get(label) or wording["other_subtheme"], members))
+    return groups
+
+
+def _no_excerpt(tags: Tags, wording: dict[str, Any]) -> str:
+    """Why a chapter with tagged passages quotes none of them."""
+    if int(tags.options.get("excerpts_per_theme", 1) or 0) == 0:
+        return wording["no_excerpt_disabled"]
+    return wording["no_excerpt_reason"].format(low=tags.options.get("quote_min_words", 15),
+                                               high=tags.options.get("quote_max_words", 70))
 
 
 def _share_chart(stem: str, themes: list[_ThemeInfo], seconds: Counter, counts: Counter,
@@ -179,6 +211,7 @@ def _share_chart(stem: str, themes: list[_ThemeInfo], seconds: Counter, counts: 
         caption=wording["cycle_share_caption" if cycle else "share_caption"],
         alt=wording["share_alt"].format(details=details),
         image=f"{stem}-themes.png",
+        image_narrow=f"{stem}-themes-narrow.png",
         table=Table(wording["share_table_caption"],
                     [wording["col_theme"], wording["col_passages"], wording["col_duration"],
                      wording["col_share"]], rows),
@@ -195,9 +228,10 @@ def _timeline_chart(stem: str, themes: list[_ThemeInfo], passages: Sequence[Pass
             if tagged.id in spans:
                 spans[tagged.id].append((passage.start, max(0.0, passage.end - passage.start)))
     total_s = max(total_s, 1.0)
-    slices = max(1, min(TIMELINE_SLICES, math.ceil(total_s / 60)))
-    width = total_s / slices
-    bounds = [(i * width, (i + 1) * width) for i in range(slices)]
+    step = timeline_step(total_s)
+    bounds = [(a, min(a + step, total_s)) for a in range(0, math.ceil(total_s), step) if a < total_s]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < step / 2:  # a short tail joins the slice before
+        bounds[-2:] = [(bounds[-2][0], total_s)]
     # Under an hour, 'MM:SS' keeps the column headers short.
     clock = timestamp if total_s >= 3600 else (lambda s: timestamp(s)[3:])
     header = [wording["col_theme"]] + [f"{clock(a)}–{clock(b)}" for a, b in bounds]
@@ -215,11 +249,18 @@ def _timeline_chart(stem: str, themes: list[_ThemeInfo], passages: Sequence[Pass
         caption=wording["timeline_caption"],
         alt=wording["timeline_alt"].format(duration=duration_text(total_s)),
         image=f"{stem}-timeline.png",
+        image_narrow=f"{stem}-timeline-narrow.png",
         table=Table(wording["timeline_table_caption"], header, rows),
         data={"labels": [t.label for t in themes], "spans": [spans[t.id] for t in themes],
               "duration_s": total_s,
-              "ticks": [(a, clock(a)) for a, _ in bounds] + [(total_s, clock(total_s))]},
+              "ticks": [(t, clock(t)) for t in range(0, int(total_s) + 1, step)]},
     )
+
+
+def timeline_step(total_s: float) -> int:
+    """The round step (seconds) of the timeline's ticks and slices: at most TIMELINE_SLICES whole
+    steps (a short remainder joins the last slice)."""
+    return next((step for step in TIMELINE_STEPS_S if total_s // step <= TIMELINE_SLICES), TIMELINE_STEPS_S[-1])
 
 
 def _index(entries: list[tuple[str, str, list[IndexRef]]], wording: dict[str, Any]) -> list[IndexGroup]:
@@ -289,6 +330,28 @@ def _review_text(tags: Tags, wording: dict[str, Any]) -> str:
     return wording["colophon_review_not_reviewed"]
 
 
+def publication(config: Config, wording: dict[str, Any], *, title: str, kind: str, session: str = "") -> Publication:
+    """The publication details of config.yaml, with the suggested citation filled in."""
+    options = config.publication
+    date = options.date or dt.date.today()
+    fields = {"title": title, "kind": kind, "cycle": config.cycle.title, "session": session,
+              "date": french_date(date), "year": str(date.year), "organiser": config.cycle.organiser}
+    template = options.citation or wording["citation_default" if session else "citation_default_cycle"]
+    logo = options.logo
+    return Publication(
+        date=french_date(date),
+        date_iso=date.isoformat(),
+        licence=french_text(options.licence),
+        licence_url=options.licence_url,
+        citation=french_text(" ".join(template.format(**fields).split())),
+        contact=options.contact.strip(),
+        contact_url=options.contact_url,
+        logo=f"logo{logo.suffix.lower()}" if logo else "",
+        logo_alt=french_text(options.logo_alt or config.cycle.organiser),
+        logo_source=config.resolve(logo) if logo else None,
+    )
+
+
 def session_label(session: Session, wording: dict[str, Any]) -> str:
     """'Séance 2', or '' when the session has no number."""
     return wording["session_number"].format(number=session.number) if session.number is not None else ""
@@ -319,11 +382,16 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
     speakers = _SpeakerDirectory(session, transcript, wording)
     replay = session.replay_url
 
+    def excerpts_of(quotes: Sequence[Quote], *, quoted: bool = False) -> list[Excerpt]:
+        return [_excerpt(q, by_id[q.passage], speakers, replay, wording, quoted=quoted) for q in quotes]
+
     chapters = []
     for theme in themes:
-        quoted = [q for q in tags.excerpts.get(theme.id, []) if q.passage in by_id]
+        quoted = sorted((q for q in tags.excerpts.get(theme.id, []) if q.passage in by_id), key=lambda q: q.start)
         if not counts[theme.id] and not quoted:
             continue  # not discussed: named in the overview rather than given an empty chapter
+        excerpts = excerpts_of(quoted)
+        key_points = [q for q in tags.key_points.themes.get(theme.id, []) if q.passage in by_id]
         chapters.append(ThemeChapter(
             id=theme.id,
             number=len(chapters) + 1,
@@ -332,13 +400,16 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
             subthemes=theme.subthemes,
             key_terms=_key_terms(passages, theme),
             summary=_chapter_summary(seconds[theme.id], total_s, counts[theme.id], wording),
-            excerpts=[_excerpt(q, by_id[q.passage], speakers, replay, wording) for q in quoted],
+            excerpts=excerpts,
+            groups=_groups(theme, quoted, excerpts, wording),
+            key_points=excerpts_of(key_points, quoted=True),
+            no_excerpt="" if excerpts else _no_excerpt(tags, wording),
         ))
 
     tagged = sum(1 for p in passages if p.themes)
     overview = [french_text(wording["overview_text"].format(
         duration=duration_text(total_s), passages=counted(wording["passages_count"], len(passages)),
-        tagged=tagged, themes=len(themes)))]
+        tagged=counted(wording["tagged_count"], tagged), themes=counted(wording["themes_count"], len(themes))))]
     ranked = sorted((t for t in themes if seconds[t.id]), key=lambda t: -seconds[t.id])[:3]
     if ranked:
         top = join_list([f"{t.label} ({percent(seconds[t.id] / (total_s or 1))})" for t in ranked])
@@ -349,6 +420,8 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
 
     index_input = []
     for entity in tags.entities:
+        if not entity.listed:
+            continue
         refs = [IndexRef(timestamp(by_id[p].start), replay_link(replay, by_id[p].start))
                 for p in entity.passages if p in by_id]
         index_input.append((entity.text, entity.label, refs))
@@ -366,6 +439,9 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
 
     label = session_label(session, wording)
     return SynthesisDocument(
+        key_points=excerpts_of([q for q in tags.key_points.session if q.passage in by_id], quoted=True),
+        publication=publication(config, wording, title=session.title, kind=wording["document_kind"],
+                                session=label),
         kind="session",
         stem=stem,
         title=french_text(session.title),
@@ -411,6 +487,7 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
     heat_values: list[list[float]] = []
     heat_labels: list[str] = []
     excerpts: dict[str, list[Excerpt]] = {t.id: [] for t in themes}
+    quotes: dict[str, list[Quote]] = {t.id: [] for t in themes}
     index_input = []
     summaries = []
     reviewed = 0
@@ -432,13 +509,14 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
         heat_rows.append([label, *(percent(v) for v in shares)])
         speakers = _SpeakerDirectory(session, transcript, wording)
         for theme in themes:
-            for quote in tags.excerpts.get(theme.id, []):
+            for quote in sorted(tags.excerpts.get(theme.id, []), key=lambda q: q.start):
                 if quote.passage in by_id:
+                    quotes[theme.id].append(quote)
                     excerpts[theme.id].append(
                         _excerpt(quote, by_id[quote.passage], speakers, session.replay_url, wording,
                                  session_label=f"{label} — {french_text(session.title)}",
                                  session_id=session.id))
-        for entity in tags.entities:
+        for entity in [e for e in tags.entities if e.listed]:
             refs = [IndexRef(f"{short} {timestamp(by_id[p].start)}", replay_link(session.replay_url, by_id[p].start))
                     for p in entity.passages if p in by_id]
             index_input.append((entity.text, entity.label, refs))
@@ -454,19 +532,21 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
         chapters.append(ThemeChapter(theme.id, len(chapters) + 1, theme.label, theme.description,
                                      theme.subthemes, _key_terms(all_passages, theme),
                                      _chapter_summary(seconds[theme.id], total_s, counts[theme.id], wording),
-                                     excerpts[theme.id]))
+                                     excerpts[theme.id],
+                                     groups=_groups(theme, quotes[theme.id], excerpts[theme.id], wording)))
 
     heatmap = Chart(
         id="sessions", kind="heatmap", title=wording["sessions_title"], caption=wording["sessions_caption"],
-        alt=wording["sessions_alt"], image=f"{stem}-sessions.png",
+        alt=wording["sessions_alt"], image=f"{stem}-sessions.png", image_narrow=f"{stem}-sessions-narrow.png",
         table=Table(wording["sessions_table_caption"], [wording["col_session"], *(t.label for t in themes)],
                     heat_rows),
-        data={"rows": heat_labels, "columns": [t.label for t in themes], "values": heat_values},
+        data={"rows": heat_labels, "columns": [t.label for t in themes], "values": heat_values,
+              "legend": wording["sessions_legend"]},
     )
     asr_models = sorted({_models_text(i.tags, wording)[0] for i in sessions})
     nlp_models = sorted({_models_text(i.tags, wording)[1] for i in sessions})
     colophon = [
-        wording["colophon_produced"].format(date=_today(), generator=f"Synthèse {__version__}"),
+        wording["colophon_produced_cycle"].format(date=_today(), generator=f"Synthèse {__version__}"),
         *(french_text(x) for x in asr_models + nlp_models),
         french_text(wording["colophon_review_cycle"].format(
             reviewed=reviewed, total=counted(wording["sessions_count"], len(sessions)))),
@@ -476,6 +556,7 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
         colophon.append(french_text(wording["colophon_author"].format(author=config.render.author)))
     dates = sorted(i.session.date for i in sessions if i.session.date)
     return SynthesisDocument(
+        publication=publication(config, wording, title=config.cycle.title, kind=wording["cycle_document_kind"]),
         kind="cycle",
         stem=stem,
         title=french_text(config.cycle.title),

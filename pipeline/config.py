@@ -214,6 +214,11 @@ class TagOptions(Strict):
     passage_min_words: int = Field(default=40, ge=1)
     passage_max_words: int = Field(default=130, ge=10)
     pause_s: float = Field(default=1.5, ge=0)
+    # Where passages are cut: "topic" where the subject shifts (similarity of the sentences
+    # around each gap, by the sentence encoder), at long pauses and by length; "length" at long
+    # pauses and by length only (no sentence encoder).
+    segmentation: Literal["topic", "length"] = "topic"
+    topic_window: int = Field(default=3, ge=1, le=10)  # sentences compared on each side of a gap
     # A theme is tagged when its score, 1 - 2^-points, reaches the threshold: 0.5 is 1 point.
     threshold: float = Field(default=0.5, gt=0, lt=1)
     # Weights (points) of keywords that neither config.yaml nor tag.weights_file weighs: a
@@ -241,11 +246,18 @@ class TagOptions(Strict):
     weights_file: Path | None = None
     excerpts_per_theme: int = Field(default=3, ge=0, le=50)
     mmr_lambda: float = Field(default=0.7, ge=0, le=1)
+    # A quote is one to three whole sentences of a passage, of this many words.
+    quote_min_words: int = Field(default=15, ge=1)
+    quote_max_words: int = Field(default=70, ge=5)
+    # Key sentences shown for the session and for each theme chapter (0: none).
+    key_points: int = Field(default=4, ge=0, le=10)
 
     @model_validator(mode="after")
     def _lengths(self) -> TagOptions:
         if self.passage_min_words > self.passage_max_words:
             raise ValueError("passage_min_words must not exceed passage_max_words")
+        if self.quote_min_words > self.quote_max_words:
+            raise ValueError("quote_min_words must not exceed quote_max_words")
         if self.similarity_low >= self.similarity_high:
             raise ValueError("similarity_low must be below similarity_high")
         return self
@@ -263,6 +275,82 @@ class RenderOptions(Strict):
     # A folder of templates, stylesheets or wording.fr.yaml that replace the shipped ones file by
     # file (relative to config.yaml); the rest comes from the package.
     templates: Path | None = None
+
+
+CITATION_FIELDS = ("title", "kind", "cycle", "session", "date", "year", "organiser")
+LOGO_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+class PublicationOptions(Strict):
+    """What the title page, the colophon and the site say of the publication."""
+
+    logo: Path | None = None  # PNG or JPEG, relative to config.yaml
+    logo_alt: str = ""  # what the logo says (default: the organiser's name)
+    date: dt.date | None = None  # the publication date (default: the day the documents are made)
+    licence: str = ""  # e.g. "Licence Ouverte 2.0" or "CC BY 4.0"
+    licence_url: str | None = None
+    # The suggested citation; {title}, {kind}, {cycle}, {session}, {date}, {year} and {organiser}
+    # are filled in. Empty: the wording's default citation.
+    citation: str = ""
+    contact: str = ""  # an e-mail address, a web address, or a postal address
+
+    @field_validator("logo")
+    @classmethod
+    def _image(cls, value: Path | None) -> Path | None:
+        if value is not None and value.suffix.lower() not in LOGO_SUFFIXES:
+            raise ValueError(f"logo {str(value)!r} must be a PNG or JPEG file (.png, .jpg), which every format embeds")
+        return value
+
+    @field_validator("licence_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://[^\s\"'<>]+$", value):
+            raise ValueError(f"licence_url {value!r} must be an http(s) address")
+        return value
+
+    @field_validator("citation")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        for name in re.findall(r"\{([^{}]*)\}", value):
+            if name not in CITATION_FIELDS:
+                raise ValueError(f"citation: unknown placeholder {{{name}}} (use {', '.join('{' + f + '}' for f in CITATION_FIELDS)})")
+        return value
+
+    @property
+    def contact_url(self) -> str | None:
+        """A link for the contact: mailto: for an e-mail address, the address for a web one."""
+        contact = self.contact.strip()
+        if re.fullmatch(r"[^@\s<>\"']+@[^@\s<>\"']+\.[a-z]{2,}", contact, flags=re.IGNORECASE):
+            return f"mailto:{contact}"
+        if re.fullmatch(r"https?://[^\s\"'<>]+", contact):
+            return contact
+        return None
+
+
+EntityKind = Literal["PER", "ORG", "LOC"]
+
+
+class IndexOptions(Strict):
+    """The name index: which people, organisations and places a synthesis lists.
+
+    Named-entity recognition on speech-recognition output finds misheard words as names, so a
+    name is listed only when it is sure: a declared speaker or organisation (sessions, cycle),
+    a name of `known` (staff extend it), or a name recognised `min_mentions` times or more with
+    the same kind. A name of `exclude` is never listed.
+    """
+
+    known: dict[EntityKind, list[str]] = {}
+    exclude: list[str] = []
+    min_mentions: int = Field(default=2, ge=1, le=50)
+
+    @field_validator("known", "exclude")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        names = value if isinstance(value, list) else [n for names in value.values() for n in names]
+        for name in names:
+            if not str(name).strip() or len(str(name)) > 120:
+                raise ValueError(f"index name {name!r} must be a name of 1 to 120 characters")
+        return value
 
 
 class PublishOptions(Strict):
@@ -305,6 +393,8 @@ class Config(Strict):
     acronyms: dict[str, str] = {}
     transcribe: TranscribeOptions = TranscribeOptions()
     tag: TagOptions = TagOptions()
+    index: IndexOptions = IndexOptions()
+    publication: PublicationOptions = PublicationOptions()
     render: RenderOptions = RenderOptions()
     publish: PublishOptions = PublishOptions()
     diarize: DiarizeOptions = DiarizeOptions()
@@ -553,6 +643,10 @@ def load_config(path: Path | str = "config.yaml") -> Config:
             raise ConfigError(f"{name}, line {lines.get(key)}: unknown key '{key}'. Remove it or fix its spelling.")
     if config.tag.weights_file is not None:
         config = _with_calibrated_weights(config)
+    logo = config.publication.logo
+    if logo is not None and not config.resolve(logo).is_file():
+        raise ConfigError(f"{config.where('publication', 'logo')}: publication.logo: file not found: {logo}. Fix the "
+                          f"path (relative to {name}) or remove the key.")
     return config
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -67,6 +68,19 @@ class Chart:
     image: str  # PNG file name, beside the documents
     table: Table
     data: dict[str, Any] = field(default_factory=dict)
+    image_narrow: str = ""  # the same drawn for a phone's width (HTML and site), '' for none
+
+    @property
+    def images(self) -> list[str]:
+        return [name for name in (self.image, self.image_narrow) if name]
+
+
+@dataclass(frozen=True)
+class ExcerptGroup:
+    """The quotes of a chapter under one sub-theme ('' title: the chapter's only group)."""
+
+    title: str
+    excerpts: list[Excerpt]
 
 
 @dataclass(frozen=True)
@@ -78,7 +92,10 @@ class ThemeChapter:
     subthemes: list[str]
     key_terms: list[str]
     summary: str  # 'Durée : 2 min 10 s · 35 % de la séance · 4 passages'
-    excerpts: list[Excerpt]
+    excerpts: list[Excerpt]  # every quote, in the order said
+    groups: list[ExcerptGroup] = field(default_factory=list)  # the same quotes, by sub-theme
+    key_points: list[Excerpt] = field(default_factory=list)
+    no_excerpt: str = ""  # why there is no quote, when there is none
 
     @property
     def anchor(self) -> str:
@@ -121,6 +138,22 @@ class SessionSummary:
 
 
 @dataclass(frozen=True)
+class Publication:
+    """Who publishes the document, when, under which licence, and how to cite it."""
+
+    date: str = ""  # '2 avril 2022'
+    date_iso: str = ""
+    licence: str = ""
+    licence_url: str | None = None
+    citation: str = ""  # the suggested citation, complete
+    contact: str = ""
+    contact_url: str | None = None  # mailto: or https:
+    logo: str = ""  # file name beside the documents ('' without a logo)
+    logo_alt: str = ""
+    logo_source: Path | None = None  # where the render stage copies it from
+
+
+@dataclass(frozen=True)
 class TocEntry:
     anchor: str
     title: str
@@ -154,10 +187,21 @@ class SynthesisDocument:
     colophon: list[str]
     wording: dict[str, Any]
     lang: str = "fr"
+    key_points: list[Excerpt] = field(default_factory=list)  # the session's key sentences
+    publication: Publication = field(default_factory=lambda: Publication())
 
     @property
     def running_title(self) -> str:
         return self.kicker
+
+    @property
+    def document_title(self) -> str:
+        """'Synthèse · Sobriété… · Après la smart city': the title of the file in every format
+        (the cycle's title once, also in the cycle's synthesis)."""
+        parts = [self.document_kind, self.title]
+        if self.cycle_title and self.cycle_title != self.title:
+            parts.append(self.cycle_title)
+        return " · ".join(parts)
 
     @property
     def toc(self) -> list[TocEntry]:
@@ -174,7 +218,7 @@ class SynthesisDocument:
 
     @property
     def chart_files(self) -> list[str]:
-        return [chart.image for chart in self.charts]
+        return [name for chart in self.charts for name in chart.images]
 
 
 def replay_link(replay_url: str | None, seconds: float) -> str | None:

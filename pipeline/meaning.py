@@ -76,17 +76,30 @@ def theme_texts(theme: Theme) -> list[str]:
             *(f"{theme.label} : {sub.label}" for sub in theme.subthemes)]
 
 
+def subtheme_texts(theme: Theme) -> list[list[str]]:
+    """What the codebook says each sub-theme of a theme is about: its label and its keywords."""
+    return [[f"{theme.label} : {sub.label}", *(f"{sub.label} : {k}" for k in sub.keywords[:10])]
+            for sub in theme.subthemes]
+
+
 class ThemeMeaning:
-    """Each theme's embedding, ready to compare passages with."""
+    """Each theme's embedding (and each sub-theme's), ready to compare passages with."""
 
     def __init__(self, themes: Sequence[Theme]):
         import numpy as np
 
-        centroids = []
-        for theme in themes:
-            mean = embed(theme_texts(theme)).mean(axis=0)
-            centroids.append(mean / max(float(np.linalg.norm(mean)), 1e-9))
-        self.centroids = np.array(centroids, dtype="float32")
+        def centroid(texts: list[str]) -> np.ndarray:
+            mean = embed(texts).mean(axis=0)
+            return mean / max(float(np.linalg.norm(mean)), 1e-9)
+
+        self.centroids = np.array([centroid(theme_texts(theme)) for theme in themes], dtype="float32")
+        self.subthemes = {theme.id: np.array([centroid(texts) for texts in subtheme_texts(theme)], dtype="float32")
+                          for theme in themes if theme.subthemes}
+
+    def relative(self, vectors: np.ndarray) -> np.ndarray:
+        """(rows, themes): the similarity of unit vectors to each theme minus their mean over themes."""
+        raw = vectors @ self.centroids.T
+        return raw - raw.mean(axis=1, keepdims=True)
 
     def similarities(self, texts: Sequence[str]) -> np.ndarray:
         """(passages, themes): similarity to each theme minus the passage's mean over themes."""
@@ -94,5 +107,4 @@ class ThemeMeaning:
 
         if not texts:
             return np.zeros((0, len(self.centroids)), dtype="float32")
-        raw = embed(texts) @ self.centroids.T
-        return raw - raw.mean(axis=1, keepdims=True)
+        return self.relative(embed(texts))

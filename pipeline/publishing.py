@@ -183,6 +183,8 @@ class _Pages:
         env.filters["fr"] = french_text
         env.filters["join_list"] = join_list
         env.globals["counted"] = counted
+        env.globals["site_logo"] = ""
+        env.globals["cycle_citation"] = ""
         self.env = env
 
     def render(self, name: str, *, root: str, **context: Any) -> str:
@@ -230,6 +232,10 @@ def build_site(config: Config, sessions: Sequence[PublishedSession], cycle: Rend
     wording = config.templates.wording()
     pages = _Pages(config, has_cycle=cycle is not None)
     site.write_page(STYLESHEET, config.templates.read_text(f"{SITE_FOLDER}/{STYLESHEET}"))
+    logo = config.publication.logo
+    if logo is not None:
+        site.copy(config.resolve(logo), f"logo{logo.suffix.lower()}")
+        pages.env.globals["site_logo"] = f"logo{logo.suffix.lower()}"
     entries = [_session_entry(s, site, wording) for s in sessions]
 
     cycle_downloads: list[Download] = []
@@ -239,7 +245,8 @@ def build_site(config: Config, sessions: Sequence[PublishedSession], cycle: Rend
         body = Markup(cycle.file(cycle.fragment).read_text(encoding="utf-8"))
         site.write_page(CYCLE_PAGE, pages.render(
             "synthesis.html.j2", root="", body=body, downloads=cycle_downloads,
-            page_title=f"{wording['site']['cycle_page_title']} · {config.cycle.title}", current="cycle", entry=None))
+            page_title=wording['site']['cycle_page_title'], current="cycle", entry=None,
+            cycle_citation=cycle.page.citation))
 
     themes = []
     for theme in config.themes:

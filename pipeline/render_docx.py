@@ -1,8 +1,11 @@
 """The synthesis as a Word document (python-docx), laid out from the SynthesisDocument.
 
-Word's built-in styles (Title, Heading 1–3, Quote, Caption) carry the structure, so the
+Word's built-in styles (Title, Heading 1–4, Quote, Caption) carry the structure, so the
 navigation pane and Word's own table of contents work; the TOC field is refreshed by Word when
-the file opens (w:updateFields). Language is French (fr-FR) for spelling and hyphenation.
+the file opens (w:updateFields) and lists chapters and charts (levels 1–2), not the headings
+every chapter repeats. Language is French (fr-FR) for spelling and hyphenation. Fonts are ones a
+Word user has (Georgia, Arial); the PDF embeds its own. The file's properties (title, author,
+language, dates, application) are the document's, not those of python-docx's template.
 """
 
 from __future__ import annotations
@@ -20,8 +23,14 @@ LANGUAGE = "fr-FR"
 INK = "1D2B3A"
 MUTED = "5A6775"
 ACCENT = "2B5D8A"
-BODY_FONT = "DejaVu Serif Condensed"
-HEADING_FONT = "DejaVu Sans Condensed"
+# Installed with Windows and macOS (and Office), so the document looks the same on any desk.
+BODY_FONT = "Georgia"
+HEADING_FONT = "Arial"
+TOC_LEVELS = "1-2"
+# Column widths of the data tables: the first (theme or session names) takes this share of the
+# text width, the others share the rest.
+FIRST_COLUMN_SHARE = 0.34
+TEXT_WIDTH_CM = 16.4  # A4 less the margins below
 # Word's core properties (title, subject, keywords...) hold at most 255 characters each.
 CORE_PROPERTY_CHARS = 255
 
@@ -53,7 +62,7 @@ def _add_field(paragraph, instruction: str, placeholder: str = "") -> None:
     paragraph.add_run()._r.append(_element("w:fldChar", **{"w:fldCharType": "end"}))
 
 
-def _add_hyperlink(paragraph, url: str, text: str) -> None:
+def _add_hyperlink(paragraph, url: str, text: str, size_pt: float | None = None) -> None:
     """A real w:hyperlink whose target is an external relationship of the document part."""
     from docx.opc.constants import RELATIONSHIP_TYPE
 
@@ -62,6 +71,8 @@ def _add_hyperlink(paragraph, url: str, text: str) -> None:
     run = _element("w:r")
     properties = _element("w:rPr")
     properties.append(_element("w:rStyle", **{"w:val": "Hyperlink"}))
+    if size_pt:
+        properties.append(_element("w:sz", **{"w:val": str(round(size_pt * 2))}))
     run.append(properties)
     text_element = _element("w:t", **{"xml:space": "preserve"})
     text_element.text = text
@@ -82,15 +93,18 @@ def _setup_styles(document) -> None:
         run_defaults.remove(old)
     run_defaults.append(_element("w:lang", **{"w:val": LANGUAGE, "w:eastAsia": LANGUAGE, "w:bidi": "ar-SA"}))
 
+    _fonts(run_defaults, BODY_FONT)
     normal = styles["Normal"]
     normal.font.name = BODY_FONT
     normal.font.size = Pt(10.5)
     normal.font.color.rgb = RGBColor.from_string(INK)
     normal.paragraph_format.space_after = Pt(6)
     normal.paragraph_format.line_spacing = 1.15
-    for name, size in (("Title", 26), ("Subtitle", 12), ("Heading 1", 17), ("Heading 2", 12), ("Heading 3", 11)):
+    for name, size in (("Title", 26), ("Subtitle", 12), ("Heading 1", 17), ("Heading 2", 12), ("Heading 3", 11),
+                       ("Heading 4", 10), ("TOC Heading", 17)):
         style = styles[name]
         style.font.name = HEADING_FONT
+        _fonts(style.element.get_or_add_rPr(), HEADING_FONT)
         style.font.size = Pt(size)
         style.font.color.rgb = RGBColor.from_string(ACCENT if name in ("Heading 2", "Heading 3") else INK)
         style.font.bold = name != "Subtitle"
@@ -105,6 +119,9 @@ def _setup_styles(document) -> None:
     quote.paragraph_format.space_before = Pt(10)
     quote.paragraph_format.space_after = Pt(2)
     quote.paragraph_format.keep_with_next = True
+    # The contents' own title is not an entry of the contents.
+    toc_heading = styles["TOC Heading"]
+    toc_heading.paragraph_format.space_after = Pt(12)
     caption = styles["Caption"]
     caption.font.name = HEADING_FONT
     caption.font.size = Pt(8.5)
@@ -115,6 +132,53 @@ def _setup_styles(document) -> None:
         link = styles.add_style("Hyperlink", WD_STYLE_TYPE.CHARACTER)
         link.font.color.rgb = RGBColor.from_string(ACCENT)
         link.font.underline = True
+
+
+def _fonts(run_properties, font: str) -> None:
+    """Every script of the run properties in one font (Word falls back per script otherwise)."""
+    fonts = run_properties.find(_qn("w:rFonts"))
+    if fonts is None:
+        fonts = _element("w:rFonts")
+        run_properties.insert(0, fonts)
+    for attribute in list(fonts.attrib):
+        if attribute.endswith("Theme"):
+            del fonts.attrib[attribute]  # a theme font would win over the named one
+    for script in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        fonts.set(_qn(script), font)
+
+
+def _properties(document, doc: SynthesisDocument) -> None:
+    """The file's properties: the document's own, not python-docx's template's (2013, 'python-docx',
+    'Microsoft Macintosh Word')."""
+    import datetime as dt
+
+    from synthese import __version__
+
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    properties = document.core_properties
+    for name, value in (("title", doc.document_title), ("subject", doc.cycle_title), ("author", doc.author),
+                        ("last_modified_by", doc.author), ("keywords", ", ".join(c.label for c in doc.chapters)),
+                        ("comments", doc.kicker), ("category", doc.document_kind)):
+        setattr(properties, name, limits.truncate(value, CORE_PROPERTY_CHARS))
+    properties.language = LANGUAGE
+    properties.created = properties.modified = now
+    properties.revision = 1
+    properties.content_status = ""
+    properties.identifier = doc.stem
+    properties.version = __version__
+    app = next((part for part in document.part.package.iter_parts()
+                if str(part.partname) == "/docProps/app.xml"), None)
+    if app is not None:
+        from xml.sax.saxutils import escape
+
+        app._blob = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
+            'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+            f"<Application>Synthèse {escape(__version__)}</Application><DocSecurity>0</DocSecurity>"
+            f"<ScaleCrop>false</ScaleCrop><Company>{escape(doc.organiser)}</Company>"
+            "<LinksUpToDate>false</LinksUpToDate><SharedDoc>false</SharedDoc>"
+            "<HyperlinksChanged>false</HyperlinksChanged></Properties>").encode("utf-8")
 
 
 def _settings(document) -> None:
@@ -152,11 +216,16 @@ def _small(paragraph, text: str, *, bold: bool = False, colour: str = MUTED, siz
     return run
 
 
-def _title_page(document, doc: SynthesisDocument) -> None:
+def _title_page(document, doc: SynthesisDocument, image_dir: Path) -> None:
     from docx.enum.text import WD_BREAK
-    from docx.shared import Pt
+    from docx.shared import Cm, Pt
 
     w = doc.wording
+    if doc.publication.logo and (image_dir / doc.publication.logo).is_file():
+        document.add_picture(str(image_dir / doc.publication.logo), height=Cm(1.8))
+        inline = document.inline_shapes[-1]._inline
+        inline.docPr.set("descr", doc.publication.logo_alt)
+        inline.docPr.set("title", doc.publication.logo_alt[:120])
     cycle = document.add_paragraph()
     _small(cycle, doc.cycle_title.upper(), bold=True, colour=ACCENT, size=13)
     if doc.cycle_subtitle:
@@ -193,33 +262,49 @@ def _title_page(document, doc: SynthesisDocument) -> None:
     organiser.paragraph_format.space_before = Pt(14)
     _small(organiser, w["organiser"].upper() + "\n", size=8.5)
     organiser.add_run(doc.organiser)
+    if doc.publication.date:
+        _small(organiser, "\n" + w["published"].format(date=doc.publication.date))
     organiser.add_run().add_break(WD_BREAK.PAGE)
 
 
 def _table(document, table: Table) -> None:
+    """A data table: header row repeated on every page, rows kept whole, columns sized to their
+    content (names wide, numbers narrow)."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
+    from docx.shared import Cm, Pt
 
-    document.add_paragraph(table.caption, style="Caption")
-    grid = document.add_table(rows=1, cols=len(table.header))
+    document.add_paragraph(table.caption, style="Caption").paragraph_format.keep_with_next = True
+    columns = len(table.header)
+    grid = document.add_table(rows=1, cols=columns)
     grid.style = "Table Grid"
+    grid.autofit = False
+    first = TEXT_WIDTH_CM * FIRST_COLUMN_SHARE if columns > 1 else TEXT_WIDTH_CM
+    widths = [Cm(first)] + [Cm((TEXT_WIDTH_CM - first) / max(1, columns - 1))] * (columns - 1)
     for i, text in enumerate(table.header):
         cell = grid.rows[0].cells[i]
         cell.text = text
         cell.paragraphs[0].runs[0].bold = True
+        if i >= table.numeric_from:
+            cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
     for row in table.rows:
         cells = grid.add_row().cells
         for i, text in enumerate(row):
             cells[i].text = text
             if i >= table.numeric_from:
                 cells[i].paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    header = grid.rows[0]._tr.get_or_add_trPr()
+    header.append(_element("w:tblHeader", **{"w:val": "true"}))
     for row in grid.rows:
-        for cell in row.cells:
+        row._tr.get_or_add_trPr().append(_element("w:cantSplit", **{"w:val": "true"}))
+        for cell, width in zip(row.cells, widths):
+            cell.width = width
             for paragraph in cell.paragraphs:
                 paragraph.paragraph_format.space_after = Pt(0)
                 for run in paragraph.runs:
                     run.font.size = Pt(8.5)
                     run.font.name = HEADING_FONT
+    for column, width in zip(grid.columns, widths):
+        column.width = width
     document.add_paragraph()
 
 
@@ -240,6 +325,24 @@ def _excerpt(document, excerpt: Excerpt) -> None:
         _add_hyperlink(source, excerpt.link, excerpt.timestamp)
     else:
         source.add_run(excerpt.timestamp)
+
+
+def _key_points(document, points: list[Excerpt], title: str) -> None:
+    """The key sentences as a list, each with who said it and a link to the moment."""
+    from docx.shared import Pt
+
+    document.add_heading(title, level=3)
+    for point in points:
+        item = document.add_paragraph(style="List Bullet")
+        item.paragraph_format.space_after = Pt(4)
+        item.add_run(point.text)
+        item.add_run(" ")
+        _small(item, point.speaker, bold=True, colour=INK, size=8.5)
+        _small(item, " · ", size=8.5)
+        if point.link:
+            _add_hyperlink(item, point.link, point.timestamp, size_pt=8.5)
+        else:
+            _small(item, point.timestamp, size=8.5)
 
 
 def _picture(document, path: Path, alt: str) -> None:
@@ -265,22 +368,21 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
     _setup_styles(document)
     _settings(document)
     _page_setup(document, doc)
-    properties = document.core_properties
-    for name, value in (("title", f"{doc.document_kind} · {doc.title}"), ("subject", doc.cycle_title),
-                        ("author", doc.author), ("keywords", ", ".join(c.label for c in doc.chapters)),
-                        ("comments", doc.kicker)):
-        setattr(properties, name, limits.truncate(value, CORE_PROPERTY_CHARS))
-    properties.language = LANGUAGE
+    _properties(document, doc)
 
-    _title_page(document, doc)
+    _title_page(document, doc, image_dir)
 
-    document.add_heading(w["toc"], level=1).paragraph_format.page_break_before = False
-    _add_field(document.add_paragraph(), 'TOC \\o "1-3" \\h \\z \\u',
-               w["toc_placeholder"])
+    # The contents' title in Word's own style for it: not a heading, so not an entry.
+    contents_title = document.add_paragraph(w["toc"], style="TOC Heading")
+    contents_title.paragraph_format.page_break_before = False
+    _add_field(document.add_paragraph(), f'TOC \\o "{TOC_LEVELS}" \\h \\z \\u', w["toc_placeholder"])
 
     document.add_heading(w["overview"], level=1)
     for paragraph in doc.overview:
         document.add_paragraph(paragraph)
+    if doc.key_points:
+        _key_points(document, doc.key_points, w["session_key_points"])
+        _small(document.add_paragraph(), w["key_points_note"])
     for session in doc.sessions:
         line = document.add_paragraph(style="List Bullet")
         line.add_run(session.label).bold = True
@@ -303,11 +405,17 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
             line = document.add_paragraph()
             _small(line, f"{w['key_terms']}{NBSP}: ", bold=True, colour=INK)
             _small(line, ", ".join(chapter.key_terms), colour=INK)
-        document.add_heading(w["excerpts"], level=2)
-        for excerpt in chapter.excerpts:
-            _excerpt(document, excerpt)
+        if chapter.key_points:
+            _key_points(document, chapter.key_points, w["key_points"])
+        # Level 3 and 4: every chapter has them, so they stay out of the contents.
+        document.add_heading(w["excerpts"], level=3)
+        for group in chapter.groups:
+            if group.title:
+                document.add_heading(group.title, level=4)
+            for excerpt in group.excerpts:
+                _excerpt(document, excerpt)
         if not chapter.excerpts:
-            document.add_paragraph(w["no_excerpt"])
+            document.add_paragraph(chapter.no_excerpt or w["no_excerpt"])
 
     if doc.index:
         document.add_heading(w["index"], level=1)
@@ -344,6 +452,17 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
     document.add_heading(w["colophon"], level=1)
     for line in doc.colophon:
         _small(document.add_paragraph(), line, colour=INK)
+    publication = doc.publication
+    for label, text, link in ((w["licence"], publication.licence, publication.licence_url),
+                              (w["citation"], publication.citation, None),
+                              (w["contact"], publication.contact, publication.contact_url)):
+        if text:
+            line = document.add_paragraph()
+            _small(line, f"{label}{NBSP}: ", colour=INK)
+            if link:
+                _add_hyperlink(line, link, text)
+            else:
+                _small(line, text, colour=INK)
 
     document.save(str(target))
 

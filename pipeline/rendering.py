@@ -25,7 +25,7 @@ from synthese.render_docx import DocxWriter
 from synthese.render_html import HtmlWriter, render_html, render_html_body
 from synthese.render_pdf import PdfWriter
 from synthese.resources import TemplateSet
-from synthese.storage import atomic_path, write_text
+from synthese.storage import atomic_path, write_bytes, write_text
 from synthese.typography import duration_text, french_date, french_text
 
 __all__ = ["VALID_FORMATS", "WRITERS", "check_formats", "render_cycle", "render_session", "write_documents"]
@@ -54,13 +54,17 @@ def check_formats(formats: Sequence[str]) -> list[str]:
 
 def write_documents(doc: SynthesisDocument, out_dir: Path, formats: Sequence[str],
                     templates: TemplateSet) -> tuple[dict[str, Path], list[Path]]:
-    """Write the charts, then every document; the documents appear together or not at all."""
+    """Write the charts (and the logo), then every document; the documents appear together or
+    not at all. Returns the documents and the images beside them."""
     if "pdf" in formats:
         from synthese.environment import load_weasyprint
 
         load_weasyprint()  # a missing font or Pango is reported before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     charts = write_charts(doc.charts, out_dir)
+    logo = doc.publication.logo_source
+    if logo is not None:  # beside the charts: the PDF reads images from that folder only
+        charts.append(write_bytes(out_dir / doc.publication.logo, logo.read_bytes()))
     html = render_html(doc, templates)
     targets = {fmt: out_dir / f"{doc.stem}.{fmt}" for fmt in formats}
     with contextlib.ExitStack() as stack:
@@ -80,7 +84,7 @@ def _manifest(doc: SynthesisDocument, config: Config, out_dir: Path, formats: li
                           render_html_body(doc, templates, asset_prefix=f"{doc.stem}/"))
     return RenderManifest(
         options={"formats": formats, "transcript_annex": config.render.transcript_annex,
-                 "author": config.render.author},
+                 "author": config.render.author, "publication": config.publication.model_dump(mode="json")},
         kind=kind,
         session_id=session_id,
         stem=doc.stem,
@@ -134,6 +138,7 @@ def render_session(inputs: SessionInputs, config: Config, *, out_dir: Path, stem
         replay_url=session.replay_url,
         theme_counts=_theme_counts(config, [inputs.tags]),
         excerpts=_site_excerpts(doc),
+        citation=doc.publication.citation,
     )
     sources = [inputs.tags.path.name] if inputs.tags.path else []
     return _manifest(doc, config, out_dir, chosen, page, kind="session", session_id=session.id, sources=sources)
@@ -156,6 +161,7 @@ def render_cycle(sessions: Sequence[SessionInputs], config: Config, *, out_dir: 
         description=doc.description,
         theme_counts=_theme_counts(config, [i.tags for i in sessions]),
         excerpts=_site_excerpts(doc),
+        citation=doc.publication.citation,
     )
     sources = [f"{i.session.id}/{i.tags.path.name}" for i in sessions if i.tags.path]
     return _manifest(doc, config, out_dir, chosen, page, kind="cycle", session_id=None, sources=sources)

@@ -78,8 +78,11 @@ def machine_tags_cached(transcript: Transcript, config: Config, cache: Path):
     is then re-applied in a second."""
     from synthese.tagging import MachineTags, codebook, machine_tags
 
+    from synthese import __version__
+
     key = hash_of([s.model_dump(mode="json") for s in transcript.segments], config.tag.model_dump(mode="json"),
-                  codebook(config).model_dump(), config.acronyms, config.templates.wording()["name_articles"])
+                  codebook(config).model_dump(), config.acronyms, config.templates.wording()["name_articles"],
+                  config.templates.wording().get("meta_talk"), __version__, MachineTags.VERSION)
     try:
         cached = json.loads(cache.read_text(encoding="utf-8"))
         if cached.get("key") == key:
@@ -119,13 +122,13 @@ def tag_session(ws: Workspace, session: Session | None, *, transcript_path: Path
     config = ws.config
     review_path = folder / f"{stem}.review.yaml"
     ensure_review(config, review_path)
-    inputs_hash = tag_inputs_hash(transcript_path, review_path, config)
+    inputs_hash = tag_inputs_hash(transcript_path, review_path, config, session)
     review = load_review(review_path)  # before any work: a broken file stops the stage
     transcript = Transcript.load(transcript_path)
     revised, _ = revise_transcript(transcript, review)
     machine = machine_tags_cached(revised, config, folder / f".{stem}.tagger-cache.json")
     tags = tag(transcript, config, review=review, review_file=review_path.name,
-               session_id=session.id if session else None, machine=machine)
+               session_id=session.id if session else None, machine=machine, session=session)
     tags.inputs_hash = inputs_hash
     return tags.save(folder / f"{stem}.tags.json")
 

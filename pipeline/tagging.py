@@ -1,8 +1,9 @@
 """Stage 2, tag: a transcript cut into readable passages, each tagged by the cycle's themes.
 
-Transcript -> passages (passages.py) -> themes from the codebook of config.yaml (themes.py) ->
-named entities (entities.py) -> human review decisions (review.py) -> quotes per theme
-(excerpts.py) -> Tags.
+Transcript -> passages of whole sentences, cut where the topic shifts (passages.py) -> themes
+from the codebook of config.yaml, for each passage and each of its sentences (themes.py) ->
+named entities (entities.py) -> human review decisions (review.py) -> quotes per theme and key
+points (excerpts.py), the name index (entities.py) -> Tags.
 
 The work that needs spaCy (`machine_tags`) is kept apart from applying the review decisions
 (`tag`): the workspace caches the first, so a review edit is re-applied in a second.
@@ -16,13 +17,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from synthese.artefacts import Codebook, CodebookTheme, Evidence, Models, Passage, ReviewSummary, Tags, ThemeTag, Transcript
-from synthese.config import Config
-from synthese.entities import entity_index, leading_article, passage_entities
-from synthese.excerpts import quotes, select_excerpts
+from synthese.config import Config, Session
+from synthese.entities import declared_names, entity_index, leading_article, passage_entities
+from synthese.excerpts import (
+    SentenceEvidence,
+    SessionEvidence,
+    key_points,
+    pack_vectors,
+    select_quotes,
+    subtheme_of,
+    unpack_vectors,
+)
 from synthese.passages import split_passages
 from synthese.review import Review, apply_review, passage_key, revise_transcript
 from synthese.storage import hash_of
-from synthese.themes import ThemeClassifier, ThemeScore, above_threshold, load_nlp, mean_vector, model_label
+from synthese.themes import ThemeClassifier, ThemeScore, above_threshold, load_nlp, model_label
 
 __all__ = ["MachineTags", "classify_texts", "codebook", "machine_tags", "tag"]
 
@@ -31,23 +40,36 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class MachineTags:
-    """Passages with the tagger's themes, every theme's score and each passage's vector, before
-    any human decision: what tagging costs, and what a review edit does not change."""
+    """Passages with the tagger's themes, every theme's score, and what each sentence says of
+    each theme (with its sentence-encoder vector), before any human decision: what tagging
+    costs, and what a review edit does not change."""
+
+    VERSION = 2  # of the cache file's shape
 
     nlp: str
     passages: list[Passage]
     scores: dict[str, dict[str, float]]  # passage id -> theme id -> score
-    vectors: dict[str, list[float]]  # passage id -> unit mean word vector
+    sentences: dict[str, list[SentenceEvidence]]  # passage id -> evidence of each of its sentences
+    vectors: dict[str, Any]  # passage id -> (sentences, dims) unit vectors (numpy); absent without encoder
     warnings: list[str]
 
     def to_json(self) -> dict[str, Any]:
-        return {"nlp": self.nlp, "passages": [p.model_dump(mode="json", exclude_none=True) for p in self.passages],
-                "scores": self.scores, "vectors": self.vectors, "warnings": self.warnings}
+        dims = next((int(v.shape[1]) for v in self.vectors.values() if len(v)), 0)
+        return {"version": self.VERSION, "nlp": self.nlp,
+                "passages": [p.model_dump(mode="json", exclude_none=True) for p in self.passages],
+                "scores": self.scores,
+                "sentences": {pid: [e.to_json() for e in evidence] for pid, evidence in self.sentences.items()},
+                "dims": dims, "vectors": {pid: pack_vectors(v) for pid, v in self.vectors.items()},
+                "warnings": self.warnings}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> MachineTags:
+        if data.get("version") != cls.VERSION:
+            raise KeyError("version")
         return cls(data["nlp"], [Passage.model_validate(p) for p in data["passages"]], data["scores"],
-                   data["vectors"], list(data["warnings"]))
+                   {pid: [SentenceEvidence.from_json(e) for e in evidence] for pid, evidence in data["sentences"].items()},
+                   {pid: unpack_vectors(text, data["dims"]) for pid, text in data["vectors"].items()},
+                   list(data["warnings"]))
 
 
 def codebook(config: Config) -> Codebook:
@@ -67,11 +89,14 @@ def theme_tag(score: ThemeScore) -> ThemeTag:
 
 
 def machine_tags(transcript: Transcript, config: Config) -> MachineTags:
-    """Cut the transcript into passages and score every theme on each (loads spaCy)."""
+    """Cut the transcript into passages and score every theme on each, and on each of their
+    sentences (loads spaCy and the sentence encoder)."""
     options = config.tag
     nlp = load_nlp(options.spacy_model)
     classifier = ThemeClassifier(nlp, config.themes, options, config.acronyms)
-    articles = leading_article(config.templates.wording()["name_articles"])
+    wording = config.templates.wording()
+    articles = leading_article(wording["name_articles"])
+    meta_talk = wording.get("meta_talk", [])
     warnings: list[str] = []
     found = split_passages(transcript.segments, nlp, options)
     if not found:
@@ -81,13 +106,16 @@ def machine_tags(transcript: Transcript, config: Config) -> MachineTags:
         warnings.append(message)
     passages: list[Passage] = []
     scores: dict[str, dict[str, float]] = {}
-    vectors: dict[str, list[float]] = {}
+    sentences: dict[str, list[SentenceEvidence]] = {}
+    vectors: dict[str, Any] = {}
     all_theme_scores = classifier.score_many([found_passage.span for found_passage in found])
     for number, (found_passage, theme_scores) in enumerate(zip(found, all_theme_scores), start=1):
         pid = f"p{number:03d}"
-        tokens = list(found_passage.span)
         scores[pid] = {s.theme_id: s.score for s in theme_scores}
-        vectors[pid] = [round(float(x), 6) for x in mean_vector(tokens)]
+        sentences[pid] = classifier.sentence_evidence(found_passage.span, found_passage.sentence_spans,
+                                                      found_passage.sentence_vectors, meta_talk)
+        if found_passage.sentence_vectors is not None:
+            vectors[pid] = found_passage.sentence_vectors
         passages.append(Passage(
             id=pid,
             key=passage_key(found_passage.start, found_passage.text),
@@ -100,17 +128,16 @@ def machine_tags(transcript: Transcript, config: Config) -> MachineTags:
             themes=[theme_tag(s) for s in above_threshold(theme_scores, options)],
             entities=passage_entities(found_passage.span, articles),
         ))
-    return MachineTags(model_label(nlp, options), passages, scores, vectors, warnings)
+    return MachineTags(model_label(nlp, options), passages, scores, sentences, vectors, warnings)
 
 
 def tag(transcript: Transcript, config: Config, *, review: Review | None = None, review_file: str = "",
-        session_id: str | None = None, machine: MachineTags | None = None) -> Tags:
+        session_id: str | None = None, machine: MachineTags | None = None, session: Session | None = None) -> Tags:
     """Tag a transcript: the reviewers' corrections and names of voices applied to it, the
     machine's tags (computed here unless given, from that revised transcript), then the
-    reviewers' decisions on themes and excerpts, then the quotes of each theme. Pure: reads and
-    writes no file."""
-    import numpy as np
-
+    reviewers' decisions on themes and excerpts, then the quotes of each theme, the key points
+    and the name index (`session` gives the declared speakers and organisations the index always
+    keeps). Pure: reads and writes no file."""
     review = review or Review()
     revised, revision_orphans = revise_transcript(transcript, review)
     machine = machine or machine_tags(revised, config)
@@ -119,8 +146,15 @@ def tag(transcript: Transcript, config: Config, *, review: Review | None = None,
     outcome = apply_review(passages, review.decisions, theme_ids, machine.scores)
     orphaned = [*revision_orphans, *outcome.orphaned]
     warnings = [*machine.warnings, *(f"review decision not applied: {o}" for o in orphaned)]
-    vectors = {pid: np.asarray(vector, dtype=np.float32) for pid, vector in machine.vectors.items()}
-    chosen = select_excerpts(passages, vectors, theme_ids, config.tag, outcome.choices)
+    evidence = SessionEvidence(machine.sentences, machine.vectors, theme_ids, config.tag)
+    excerpts = select_quotes(passages, evidence, outcome.choices)
+    for theme in config.themes:
+        labels = [sub.label for sub in theme.subthemes]
+        keywords = [sub.keywords for sub in theme.subthemes]
+        for quote in excerpts.get(theme.id, []):
+            quote.subtheme = subtheme_of(quote, theme.id, labels, keywords, evidence)
+    if session is not None:
+        session_id = session_id or session.id
     tags = Tags(
         options=config.tag.model_dump(mode="json"),
         session_id=session_id,
@@ -130,8 +164,9 @@ def tag(transcript: Transcript, config: Config, *, review: Review | None = None,
         models=Models(asr=transcript.model, nlp=machine.nlp),
         codebook=codebook(config),
         passages=passages,
-        excerpts=quotes(passages, chosen),
-        entities=entity_index(passages),
+        excerpts=excerpts,
+        key_points=key_points(passages, evidence, excerpts, outcome.choices),
+        entities=entity_index(passages, config.index, declared_names(config, session), config.themes),
         review=ReviewSummary(file=review_file, status="reviewed" if outcome.applied or not review.empty
                              else "not reviewed", decisions_applied=outcome.applied,
                              corrections=len(review.corrections) - sum(o.startswith("correction") for o in orphaned),
@@ -140,8 +175,8 @@ def tag(transcript: Transcript, config: Config, *, review: Review | None = None,
                              orphaned=orphaned),
         warnings=warnings,
     )
-    log.info("%d passages, %d tagged, review %s", len(passages), sum(1 for p in passages if p.themes),
-             tags.review.status)
+    log.info("%d passages, %d tagged, %d quotes, review %s", len(passages), sum(1 for p in passages if p.themes),
+             sum(len(q) for q in excerpts.values()), tags.review.status)
     return tags
 
 

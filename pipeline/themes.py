@@ -20,6 +20,7 @@ found in passages about the theme 3 times out of 4 weighs -log2(1 - 0.75) = 2 po
 
 from __future__ import annotations
 
+import bisect
 import functools
 import logging
 from collections.abc import Sequence
@@ -33,7 +34,7 @@ from synthese.keywords import KeywordMatcher, Match
 if TYPE_CHECKING:  # spaCy is a heavy import: only for type names here.
     import numpy as np
     from spacy.language import Language
-    from spacy.tokens import Doc, Token
+    from spacy.tokens import Doc, Span, Token
 
     from synthese.meaning import ThemeMeaning
 
@@ -99,6 +100,46 @@ class ThemeEvidence:
     occurrences: tuple[int, ...]  # how many times each was found
     words: int  # the passage's length, as text.split() counts
     similarity: float  # meaning: similarity to the theme minus the mean over themes
+
+
+@dataclass
+class SentenceEvidence:
+    """What the tagger found in one sentence of a passage, for choosing quotes and key points."""
+
+    words: int
+    points: dict[str, float]  # theme id -> points of the theme's keywords said in the sentence
+    keywords: dict[str, list[str]]  # theme id -> those keywords
+    meaning: list[float]  # similarity to each theme (codebook order) minus the mean over themes
+    subthemes: dict[str, list[float]]  # theme id -> cosine similarity to each of its sub-themes
+    verb: bool  # it has a verb: a clause, not a heading
+    meta: bool = False  # it talks about the session itself (welcome, turns, thanks, agenda)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"w": self.words, "p": self.points, "k": self.keywords, "m": self.meaning, "s": self.subthemes,
+                "v": self.verb, "t": self.meta}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SentenceEvidence:
+        return cls(data["w"], data["p"], data["k"], data["m"], data["s"], data["v"], data.get("t", False))
+
+
+@functools.lru_cache(maxsize=4)
+def _meta_pattern(words: tuple[str, ...]):
+    import re
+
+    if not words:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w.lower()) for w in words) + r")(?![\w-])")
+
+
+def _addresses(sentence: Span) -> bool:
+    """A sentence that opens by naming someone and speaks to them ("Sophie Garnier, vous avez
+    accompagné…"): a moderator handing over, not a statement."""
+    tokens = [t for t in sentence if not t.is_space]
+    names = 0
+    while names < len(tokens) and tokens[names].pos_ == "PROPN":
+        names += 1
+    return 0 < names < len(tokens) and tokens[names].text == "," and any(t.lower_ == "vous" for t in tokens)
 
 
 @dataclass(frozen=True)
@@ -193,6 +234,46 @@ class ThemeClassifier:
             result.append([ThemeEvidence(theme.id, tuple(found[theme.id]), tuple(found[theme.id].values()), words,
                                          float(similarities[index, j]) if similarities is not None else 0.0)
                            for j, theme in enumerate(self.themes)])
+        return result
+
+    def sentence_evidence(self, span: Span, sentences: Sequence[Span], vectors: np.ndarray | None,
+                          meta_talk: Sequence[str] = ()) -> list[SentenceEvidence]:
+        """What each sentence of a passage says of each theme: the keywords found in it (a
+        keyword is matched over the whole passage and counts in the sentence it starts in), its
+        closeness in meaning to each theme and sub-theme, and whether it has a verb. `vectors`
+        are the sentences' unit vectors (embedded here when None and the encoder is used);
+        `meta_talk` the words of talk about the session itself (wording.fr.yaml)."""
+        meta = _meta_pattern(tuple(meta_talk))
+        starts = [s.start - span.start for s in sentences]
+        found: list[dict[str, dict[str, None]]] = [{} for _ in sentences]
+        for match in self.matcher.match(list(span)):
+            index = max(0, bisect.bisect_right(starts, match.tokens[0]) - 1)
+            found[index].setdefault(match.theme_id, {})[match.term] = None
+        meaning = self.meaning
+        relative = subthemes = None
+        if meaning is not None and sentences:
+            if vectors is None:
+                from synthese.meaning import embed
+
+                vectors = embed([s.text for s in sentences])
+            relative = meaning.relative(vectors)
+            subthemes = {theme_id: vectors @ centroids.T for theme_id, centroids in meaning.subthemes.items()}
+        result = []
+        for k, sentence in enumerate(sentences):
+            keywords = {theme_id: list(terms) for theme_id, terms in found[k].items()}
+            points = {theme_id: round(sum(self.weights[theme_id].get(term, 0.0) for term in terms), 4)
+                      for theme_id, terms in keywords.items()}
+            result.append(SentenceEvidence(
+                words=len(sentence.text.split()),
+                points=points,
+                keywords=keywords,
+                meaning=[round(float(x), 4) for x in relative[k]] if relative is not None else [],
+                subthemes={theme_id: [round(float(x), 4) for x in sims[k]] for theme_id, sims in subthemes.items()}
+                if subthemes is not None else {},
+                verb=any(t.pos_ in ("VERB", "AUX") and "Fin" in t.morph.get("VerbForm") for t in sentence),
+                meta=(meta is not None and bool(meta.search(" ".join(
+                    [sentence.text.lower(), *(t.lemma_.lower() for t in sentence)])))) or _addresses(sentence),
+            ))
         return result
 
     def score_many(self, passages: Sequence[Sequence[Token] | Doc]) -> list[list[ThemeScore]]:

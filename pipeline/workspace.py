@@ -85,11 +85,14 @@ def transcribe_inputs_hash(source: Path, config: Config, speakers: Sequence[Spea
                    config.diarize.model_dump(mode="json"), config.diarize.voices_to_find(len(speakers)))
 
 
-def tag_inputs_hash(transcript: Path, review: Path, config: Config) -> str:
+def tag_inputs_hash(transcript: Path, review: Path, config: Config, session: Session | None = None) -> str:
     weights = config.resolve(config.tag.weights_file) if config.tag.weights_file else None
+    # The name index keeps the session's declared speakers and organisations and the cycle's organiser.
+    declared = ([s.model_dump(mode="json") for s in session.speakers] if session else [], config.cycle.organiser)
     return hash_of("tag", transcript, config.tag.model_dump(mode="json"),
                    [t.model_dump(mode="json") for t in config.themes], config.acronyms, weights, review,
-                   config.templates.wording()["name_articles"])
+                   config.templates.wording()["name_articles"], config.templates.wording().get("meta_talk"),
+                   config.index.model_dump(mode="json"), declared)
 
 
 def render_inputs_hash(tags: Path, session: Session, config: Config) -> str:
@@ -149,7 +152,7 @@ class Workspace:
 
     def tag_hash(self, session: Session) -> str:
         paths = self.paths(session)
-        return tag_inputs_hash(paths.transcript, paths.review, self.config)
+        return tag_inputs_hash(paths.transcript, paths.review, self.config, session)
 
     def render_hash(self, session: Session) -> str:
         return render_inputs_hash(self.paths(session).tags, session, self.config)

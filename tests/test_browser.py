@@ -156,9 +156,22 @@ def test_site_is_navigable_and_accessible(outputs, browser):
     # On a phone-sized screen no page scrolls sideways (WCAG 1.4.10, reflow); wide tables
     # scroll inside their own box.
     page.set_viewport_size({"width": 390, "height": 800})
-    for name in ("index.html", "themes/sobriete.html", "seances/seance-2.html", "synthese-du-cycle.html"):
+    for name in ("index.html", "themes/sobriete.html", "seances/seance-2.html", "synthese-du-cycle.html",
+                 "seances/seance-2/seance-2.html"):  # the last: the standalone HTML download
         page.goto((outputs / name).as_uri())
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
+        if "seance-2" in name:
+            # Charts drawn for a phone's width, so their labels stay readable; data tables in
+            # labelled boxes that scroll, with a visible hint.
+            sources = page.evaluate("Array.from(document.querySelectorAll('figure.chart img'))"
+                                    ".map(img => img.currentSrc)")
+            assert sources and all(src.endswith("-narrow.png") for src in sources), sources
+            assert page.locator(".table-scroll[role=region][aria-label]").count() == 2
+            assert page.locator(".scroll-hint").first.is_visible()
+    # The table of contents numbers its chapters once: the list adds no number of its own.
+    page.goto((outputs / "seances" / "seance-2.html").as_uri())
+    assert page.evaluate("getComputedStyle(document.querySelector('.toc li')).listStyleType") == "none"
+    assert page.locator(".toc li").nth(1).inner_text().startswith("1. ")
 
     assert external == []
     page.close()

@@ -100,7 +100,8 @@ def test_manifest_lists_the_documents(rendered):
     assert data["page"]["title"] == "Sobriété, matérialité et infrastructures"
     assert data["page"]["excerpts"]["sobriete"][0]["anchor"] == "sobriete-p002"
     assert data["files"] == {"pdf": "render_sample.pdf", "docx": "render_sample.docx", "html": "render_sample.html"}
-    assert data["charts"] == ["render_sample-themes.png", "render_sample-timeline.png"]
+    assert data["charts"] == ["render_sample-themes.png", "render_sample-themes-narrow.png",
+                              "render_sample-timeline.png", "render_sample-timeline-narrow.png"]
     for fmt, name in data["files"].items():
         path = rendered.parent / name
         assert path.stat().st_size == data["sizes"][fmt]
@@ -128,8 +129,12 @@ def test_excerpts_follow_the_tags_order_and_link_to_the_replay(document, tags):
     first = chapter.excerpts[0]
     assert first.speaker == "Claire Dubreuil"
     assert first.affiliation == "sociologue, Université de Villeneuve"
-    assert first.timestamp == "00:00:40"
-    assert first.link == "https://example.org/replays/apres-la-smart-city/seance-2#t=40"
+    # The quote starts at its first sentence, inside the passage that starts at 00:00:40.
+    quote = tags.excerpts["sobriete"][0]
+    sentence = tags.passage(quote.passage).sentences[quote.sentences[0]]
+    assert first.start_s == quote.start == sentence.start
+    assert first.timestamp == "00:00:50"
+    assert first.link == "https://example.org/replays/apres-la-smart-city/seance-2#t=50"
 
 
 def test_replay_links():
@@ -192,14 +197,14 @@ def test_docx_structure(rendered, document):
     word = docx.Document(str(path))
     headings = [(p.style.name, p.text) for p in word.paragraphs if p.style.name.startswith("Heading")]
     assert ("Heading 1", "1. Sobriété") in headings
-    assert ("Heading 2", document.wording["excerpts"]) in headings
+    assert ("Heading 3", document.wording["excerpts"]) in headings
     assert word.paragraphs[3].style.name == "Title"
     assert word.paragraphs[3].text == "Sobriété, matérialité et infrastructures"
     body = word.element.body.xml
-    assert 'TOC \\o "1-3" \\h \\z \\u' in body
+    assert 'TOC \\o "1-2" \\h \\z \\u' in body
     assert word.settings.element.find(qn("w:updateFields")).get(qn("w:val")) == "true"
     assert word.core_properties.language == "fr-FR"
-    assert word.core_properties.title == "Synthèse · Sobriété, matérialité et infrastructures"
+    assert word.core_properties.title == "Synthèse · Sobriété, matérialité et infrastructures · Après la smart city"
     default_lang = word.styles.element.find(qn("w:docDefaults")).find(".//" + qn("w:lang"))
     assert default_lang.get(qn("w:val")) == "fr-FR"
     # Hyperlinks are real w:hyperlink elements pointing at external relationships.

@@ -11,13 +11,11 @@ import logging
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from synthese.artefacts import Passage, Segment, Tags, ThemeTag, Transcript
-from synthese.config import Config, TagOptions, load_config
+from synthese.artefacts import Segment, Tags, Transcript
+from synthese.config import Config, load_config
 from synthese.errors import InputError, ModelError
-from synthese.excerpts import ExcerptChoices, select_excerpts
 from synthese.passages import split_passages
 from synthese.run import classify_file, tag_file
 from synthese.tagging import tag
@@ -74,8 +72,14 @@ def test_fixed_text_has_exact_passages_and_themes(tagged: dict) -> None:
     assert {theme: [q["passage"] for q in quotes] for theme, quotes in tagged["excerpts"].items()} == {
         "sobriete": ["p001"], "instrumentation": [], "gouvernance": [],
         "entreprises": [], "vulnerabilites": ["p002"], "societes": ["p003"]}
+    # The quote is the sentences that carry the theme, not the greeting that opens the passage.
     quote = tagged["excerpts"]["sobriete"][0]
-    assert (quote["start"], quote["end"], quote["text"]) == (0.0, 28.0, tagged["passages"][0]["text"])
+    sentences = tagged["passages"][0]["sentences"]
+    assert quote["sentences"] == [1, 2]
+    assert quote["text"] == f"{sentences[1]['text']} {sentences[2]['text']}"
+    assert quote["text"].startswith("Les centres de données consomment beaucoup d'électricité")
+    assert (quote["start"], quote["end"]) == (sentences[1]["start"], sentences[2]["end"]) == (6.3, 22.0)
+    assert quote["subtheme"] == "Consommation énergétique, émissions de gaz à effet de serre"
 
 
 def test_artefact_header_and_entities(tagged: dict) -> None:
@@ -207,31 +211,10 @@ def test_micro_f1_does_not_regress(config: Config, tmp_path: Path, name: str) ->
     assert micro_f1 >= MICRO_F1_FLOORS[name]
 
 
-def _passage(pid: str, themes: dict[str, float], text: str = "") -> Passage:
-    return Passage(id=pid, key=pid, start=0.0, end=1.0, text=text or pid,
-                   themes=[ThemeTag(id=theme, score=score) for theme, score in themes.items()])
+def test_a_sentence_handing_over_to_a_speaker_is_talk_about_the_session(config: Config) -> None:
+    from synthese.themes import _addresses
 
-
-def test_a_passage_is_quoted_in_one_chapter_only():
-    # p1 lists every theme (an introduction); p2 and p3 are each about one theme.
-    passages = [_passage("p1", {"a": 0.9, "b": 0.8}), _passage("p2", {"a": 0.5}), _passage("p3", {"b": 0.4})]
-    vectors = {pid: vector for pid, vector in zip(("p1", "p2", "p3"), np.eye(3, dtype=np.float32))}
-    options = TagOptions(excerpts_per_theme=2)
-    excerpts = select_excerpts(passages, vectors, ["a", "b"], options, ExcerptChoices())
-    assert excerpts == {"a": ["p1", "p2"], "b": ["p3"]}
-    # A reviewer's pin stands, even where the passage is quoted elsewhere.
-    pinned = select_excerpts(passages, vectors, ["a", "b"], options, ExcerptChoices(pinned={"b": ["p1"]}))
-    assert pinned == {"a": ["p2"], "b": ["p1", "p3"]}
-
-
-def test_a_passage_said_twice_is_quoted_once():
-    said = "La sobriété numérique commence par mesurer ce que consomment nos centres de données."
-    passages = [
-        _passage("p1", {"a": 0.9}, said),
-        _passage("p2", {"a": 0.85, "b": 0.95}, "Bref. " + said),
-        _passage("p3", {"a": 0.3}, "Les capteurs de trafic ne disent rien des usages."),
-    ]
-    vectors = {pid: vector for pid, vector in zip(("p1", "p2", "p3"), np.eye(3, dtype=np.float32))}
-    excerpts = select_excerpts(passages, vectors, ["a", "b"], TagOptions(excerpts_per_theme=3), ExcerptChoices())
-    # p2 fits b best and is quoted there; p1, the same words, is then quoted nowhere.
-    assert excerpts == {"a": ["p3"], "b": ["p2"]}
+    nlp = load_nlp(config.tag.spacy_model)
+    assert _addresses(nlp("Sophie Garnier, vous avez accompagné plusieurs villes sur la sécurité.")[:])
+    assert not _addresses(nlp("Sophie Garnier a accompagné plusieurs villes sur la sécurité.")[:])
+    assert not _addresses(nlp("Paris, comme Lyon, investit dans les capteurs.")[:])

@@ -63,5 +63,5 @@ def test_stage_commands_and_run_agree_on_what_is_up_to_date(tmp_path):
     paths = ws.paths(session)
     assert transcribe_inputs_hash(ws.config.source_of(session), ws.config, session.speakers) == \
         ws.transcribe_hash(session)
-    assert tag_inputs_hash(paths.transcript, paths.review, ws.config) == ws.tag_hash(session)
+    assert tag_inputs_hash(paths.transcript, paths.review, ws.config, session) == ws.tag_hash(session)
     assert render_inputs_hash(paths.tags, session, ws.config) == ws.render_hash(session)

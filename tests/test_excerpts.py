@@ -1,0 +1,196 @@
+"""Quotes and key points (excerpts.py) on passages whose sentence evidence is given: no model needed.
+
+Every sentence below carries keyword points for the themes it is about (`evidence` in each
+passage), as the tagger records them; the meaning signal is off, so the choice follows the
+evidence alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from synthese.artefacts import Passage, Sentence, ThemeTag
+from synthese.config import TagOptions
+from synthese.excerpts import ELISION, ExcerptChoices, SentenceEvidence, SessionEvidence, key_points, select_quotes
+
+THEMES = ["a", "b", "c"]
+OPTIONS = TagOptions(meaning="none", excerpts_per_theme=3, key_points=3)
+FILLER = "Je vous remercie pour cette question et pour votre attention pendant toute cette séance de travail."
+ANECDOTE = ("Quand j'étais enfant, ma grand-mère habitait au bord de la mer et nous allions la voir chaque été "
+            "en voiture avec mes deux frères et notre chien.")
+
+
+OPENINGS = ["Dans notre métropole", "Depuis trois ans", "Avec les communes voisines", "Au conseil municipal",
+            "Pour les agents", "Selon notre dernière enquête", "Dans les quartiers prioritaires", "À l'échelle régionale",
+            "Chez les prestataires", "Pour les associations", "Dans les écoles", "Au niveau national"]
+ENDINGS = ["ce qui change nos méthodes de travail", "et les résultats arrivent lentement",
+           "mais le budget reste limité", "et chacun apprend en marchant", "sans que personne ne le mesure vraiment",
+           "avec des effets que nous suivons de près", "et la question revient à chaque réunion",
+           "ce que les élus découvrent à peine", "et les habitants le remarquent", "malgré des moyens modestes",
+           "grâce à une équipe motivée", "et nous publions tout en ligne"]
+
+
+def sentence(topic: str, number: int = 0) -> str:
+    """A sentence of about twenty words about `topic`, worded differently for each number."""
+    return (f"{OPENINGS[number % len(OPENINGS)]}, nous travaillons sur {topic} depuis le début du projet, "
+            f"{ENDINGS[(number * 5 + 3) % len(ENDINGS)]}.")
+
+
+def passage(pid: str, start: float, sentences: list[tuple[str, dict[str, float]]], themes: dict[str, float],
+            speaker: str | None = None) -> tuple[Passage, list[SentenceEvidence]]:
+    said, t = [], start
+    for text, _ in sentences:
+        length = len(text.split()) / 2.5
+        said.append(Sentence(start=round(t, 2), end=round(t + length, 2), text=text))
+        t += length + 0.3
+    p = Passage(id=pid, key=pid, start=said[0].start, end=said[-1].end, speaker=speaker,
+                text=" ".join(s.text for s in said), sentences=said,
+                themes=[ThemeTag(id=theme, score=score) for theme, score in themes.items()])
+    evidence = [SentenceEvidence(words=len(text.split()), points=points, keywords={}, meaning=[], subthemes={},
+                                 verb=True) for text, points in sentences]
+    return p, evidence
+
+
+def build(*made, options=OPTIONS, vectors=None):
+    passages = [p for p, _ in made]
+    evidence = SessionEvidence({p.id: e for p, e in made}, vectors or {}, THEMES, options)
+    return passages, evidence
+
+
+def boundaries_hold(quote, passage: Passage) -> bool:
+    parts = quote.text.split(f" {ELISION} ")
+    groups, current = [], [quote.sentences[0]]
+    for index in quote.sentences[1:]:
+        if index == current[-1] + 1:
+            current.append(index)
+        else:
+            groups.append(current)
+            current = [index]
+    groups.append(current)
+    return parts == [" ".join(passage.sentences[i].text for i in group) for group in groups]
+
+
+def test_a_quote_is_whole_sentences_that_carry_the_theme():
+    made = passage("p1", 10.0, [(ANECDOTE, {}), (sentence("sobriété énergétique", 1), {"a": 1.5}),
+                                (sentence("consommation des serveurs", 2), {"a": 1.2}), (FILLER, {})], {"a": 0.9})
+    passages, evidence = build(made)
+    quotes = select_quotes(passages, evidence, ExcerptChoices())
+    [quote] = quotes["a"]
+    assert quote.sentences == [1, 2]  # not the anecdote that opens the passage, nor the thanks
+    assert boundaries_hold(quote, passages[0])
+    assert quote.start == passages[0].sentences[1].start and quote.end == passages[0].sentences[2].end
+    assert OPTIONS.quote_min_words <= len(quote.text.split()) <= OPTIONS.quote_max_words
+
+
+def test_a_sentence_left_out_inside_a_quote_shows_an_elision():
+    short_a = "La sobriété numérique commence par mesurer ce que consomment nos équipements."  # 11 words
+    short_b = "Il faut donc allonger la durée de vie des terminaux achetés par la ville."  # 14 words
+    made = passage("p1", 0.0, [(short_a, {"a": 1.5}), (ANECDOTE, {}), (short_b, {"a": 1.5})], {"a": 0.9})
+    passages, evidence = build(made)
+    [quote] = select_quotes(passages, evidence, ExcerptChoices())["a"]
+    assert quote.sentences == [0, 2]
+    assert quote.text == f"{short_a} {ELISION} {short_b}"
+    assert "« […] »" not in quote.text and "[…]" in quote.text
+    assert boundaries_hold(quote, passages[0])
+
+
+def test_quotes_of_a_chapter_are_in_the_order_said():
+    made = [passage(f"p{i}", 100.0 * i, [(sentence("sobriété", i), {"a": 1.5 + 0.3 * (3 - i)})], {"a": 0.8})
+            for i in range(1, 4)]
+    passages, evidence = build(*made)
+    quotes = select_quotes(passages, evidence, ExcerptChoices())["a"]
+    assert [q.passage for q in quotes] == ["p1", "p2", "p3"]
+    assert [q.start for q in quotes] == sorted(q.start for q in quotes)
+
+
+def test_a_passage_about_two_themes_feeds_both_chapters_with_different_sentences():
+    made = passage("p1", 0.0, [(sentence("sobriété", 1), {"a": 1.6}), (sentence("sécurité", 2), {"b": 1.6}),
+                               (sentence("sécurité des réseaux", 3), {"b": 1.4})], {"a": 0.9, "b": 0.9})
+    passages, evidence = build(made)
+    quotes = select_quotes(passages, evidence, ExcerptChoices())
+    [quote_a], [quote_b] = quotes["a"], quotes["b"]
+    assert quote_a.passage == quote_b.passage == "p1"
+    assert quote_a.sentences == [0] and quote_b.sentences == [1, 2]
+    assert not set(quote_a.sentences) & set(quote_b.sentences)
+
+
+def test_a_passage_only_touching_a_second_theme_does_not_serve_its_chapter():
+    # p1 is about a; it says one weak word of b (0.4 point). b has a passage of its own.
+    made = [passage("p1", 0.0, [(sentence("sobriété", 1), {"a": 1.6}), (sentence("ateliers", 2), {"b": 0.4})],
+                    {"a": 0.9, "b": 0.55}),
+            passage("p2", 60.0, [(sentence("sécurité", 3), {"b": 1.5})], {"b": 0.8})]
+    passages, evidence = build(*made)
+    quotes = select_quotes(passages, evidence, ExcerptChoices())
+    assert [q.passage for q in quotes["b"]] == ["p2"]
+
+
+def test_no_sentence_is_quoted_twice():
+    made = [passage(f"p{i}", 50.0 * i, [(sentence("sobriété et sécurité", 2 * i), {"a": 1.2, "b": 1.1, "c": 1.0}),
+                                        (sentence("données et sécurité", 2 * i + 1), {"a": 1.0, "b": 1.3, "c": 1.0})],
+                    {"a": 0.8, "b": 0.8, "c": 0.7}) for i in range(1, 4)]
+    passages, evidence = build(*made)
+    quotes = select_quotes(passages, evidence, ExcerptChoices())
+    used = [(q.passage, i) for chapter in quotes.values() for q in chapter for i in q.sentences]
+    assert len(used) == len(set(used))
+    assert all(quotes[t] for t in THEMES)
+
+
+def test_a_theme_with_tagged_passages_always_has_a_quote():
+    # c's only passage is made of short sentences (under quote_min_words): it is still quoted.
+    short = "La médiation numérique aide les habitants."
+    made = [passage("p1", 0.0, [(sentence("sobriété", 1), {"a": 1.5})], {"a": 0.9}),
+            passage("p2", 30.0, [(short, {"c": 1.2})], {"c": 0.6})]
+    passages, evidence = build(*made)
+    quotes = select_quotes(passages, evidence, ExcerptChoices())
+    assert [q.text for q in quotes["c"]] == [short]
+    assert quotes["b"] == []  # no passage tagged with b
+
+
+def test_pins_and_exclusions_of_the_review_file_are_kept():
+    made = [passage(f"p{i}", 40.0 * i, [(sentence("sobriété", i), {"a": 2.0 - 0.2 * i})], {"a": 0.8})
+            for i in range(1, 5)]
+    passages, evidence = build(*made, options=OPTIONS.model_copy(update={"excerpts_per_theme": 2}))
+    chosen = select_quotes(passages, evidence, ExcerptChoices(pinned={"a": ["p4"]}, excluded={"a": {"p1"}}))
+    assert [q.passage for q in chosen["a"]] == ["p2", "p4"]  # p4 pinned, p1 excluded, p2 the best left
+
+
+def test_a_passage_said_twice_is_quoted_once():
+    said = sentence("sobriété numérique", 7)
+    made = [passage("p1", 0.0, [(said, {"a": 1.5})], {"a": 0.9}),
+            passage("p2", 60.0, [(said, {"a": 1.5})], {"a": 0.9}),
+            passage("p3", 120.0, [(sentence("recyclage", 9), {"a": 1.5})], {"a": 0.7})]
+    passages, evidence = build(*made)
+    quotes = select_quotes(passages, evidence, ExcerptChoices())["a"]
+    assert [q.passage for q in quotes] == ["p1", "p3"]
+
+
+def test_key_points_are_said_sentences_central_and_from_several_speakers():
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=16)
+    made, vectors = [], {}
+    for i, speaker in enumerate(["Anne", "Anne", "Paul", "Léa"]):
+        texts = [(sentence("sobriété", 10 * i + k), {"a": 1.2}) for k in range(2)]
+        made.append(passage(f"p{i}", 60.0 * i, texts, {"a": 0.9}, speaker=speaker))
+        block = base + rng.normal(scale=0.6, size=(2, 16))
+        vectors[f"p{i}"] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    passages, evidence = build(*made, vectors=vectors)
+    quotes = select_quotes(passages, evidence, ExcerptChoices())
+    points = key_points(passages, evidence, quotes, ExcerptChoices())
+    said = {s.text for p in passages for s in p.sentences}
+    assert 1 <= len(points.session) <= OPTIONS.key_points
+    assert all(point.text in said for point in points.session + points.themes["a"])
+    assert len({passages[int(p.passage[1:])].speaker for p in points.session}) == len(points.session)
+    quoted = {(q.passage, i) for q in quotes["a"] for i in q.sentences}
+    assert not quoted & {(p.passage, p.sentences[0]) for p in points.themes["a"]}
+    assert [p.start for p in points.themes["a"]] == sorted(p.start for p in points.themes["a"])
+
+
+def test_a_chapter_prefers_fewer_quotes_to_a_question_left_unanswered():
+    question = "Vous parlez de fournisseurs : quelle est la place des entreprises dans ce paysage numérique aujourd'hui ?"
+    made = [passage("p1", 0.0, [(sentence("entreprises", 1), {"a": 2.0})], {"a": 0.9}),
+            passage("p2", 30.0, [(question, {"a": 2.0})], {"a": 0.9}, speaker="Animateur")]
+    passages, evidence = build(*made)
+    assert [q.passage for q in select_quotes(passages, evidence, ExcerptChoices())["a"]] == ["p1"]
+    # Alone, the question is still quoted: a theme with tagged passages always has a quote.
+    passages, evidence = build(made[1])
+    assert [q.passage for q in select_quotes(passages, evidence, ExcerptChoices())["a"]] == ["p2"]
