@@ -30,6 +30,8 @@ class ExcerptChoices:
 
     pinned: dict[str, list[str]] = field(default_factory=dict)  # theme id -> passage ids
     excluded: dict[str, set[str]] = field(default_factory=dict)  # theme id -> passage ids
+    # A pinned passage shortened by a reviewer: theme id -> passage id -> its sentences to quote.
+    sentences: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
 
 def _word_pairs(text: str) -> set[tuple[str, str]]:
@@ -78,11 +80,28 @@ def select_excerpts(passages: Sequence[Passage], vectors: Mapping[str, np.ndarra
         no_longer_candidate(best)
 
 
-def quotes(passages: Sequence[Passage], chosen: Mapping[str, Sequence[str]]) -> dict[str, list[Quote]]:
-    """The chosen passages as quotes, each chapter's in the order they were said."""
+def quotes(passages: Sequence[Passage], chosen: Mapping[str, Sequence[str]],
+           sentences: Mapping[str, Mapping[str, Sequence[int]]] | None = None) -> dict[str, list[Quote]]:
+    """The chosen passages as quotes, each chapter's in the order they were said; a passage
+    whose sentences a reviewer chose (`sentences`: theme id -> passage id -> indices) is quoted
+    by those sentences only, « […] » where some are left out between them."""
     by_id = {p.id: p for p in passages}
     result = {}
     for theme_id, ids in chosen.items():
         picked = sorted((by_id[pid] for pid in ids if pid in by_id), key=lambda p: (p.start, p.id))
-        result[theme_id] = [Quote(passage=p.id, start=p.start, end=p.end, text=p.text) for p in picked]
+        shortened = (sentences or {}).get(theme_id, {})
+        result[theme_id] = [_quote(p, shortened.get(p.id)) for p in picked]
     return result
+
+
+def _quote(passage: Passage, indices: Sequence[int] | None) -> Quote:
+    chosen = sorted({i for i in indices or () if 0 <= i < len(passage.sentences)})
+    if not chosen:
+        return Quote(passage=passage.id, start=passage.start, end=passage.end, text=passage.text)
+    parts: list[str] = []
+    for previous, index in zip([None, *chosen], chosen):
+        if previous is not None and index != previous + 1:
+            parts.append("[…]")
+        parts.append(passage.sentences[index].text)
+    return Quote(passage=passage.id, start=passage.sentences[chosen[0]].start,
+                 end=passage.sentences[chosen[-1]].end, text=" ".join(parts))

@@ -130,7 +130,7 @@ def tag(transcript: Transcript, config: Config, *, review: Review | None = None,
         models=Models(asr=transcript.model, nlp=machine.nlp),
         codebook=codebook(config),
         passages=passages,
-        excerpts=quotes(passages, chosen),
+        excerpts=quotes(passages, chosen, outcome.choices.sentences),
         entities=entity_index(passages),
         review=ReviewSummary(file=review_file, status="reviewed" if outcome.applied or not review.empty
                              else "not reviewed", decisions_applied=outcome.applied,
