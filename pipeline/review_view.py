@@ -29,6 +29,7 @@ from synthese.review import (
     revise_transcript,
 )
 from synthese.review_edits import version_of
+from synthese.typography import french_text
 from synthese.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -272,7 +273,7 @@ def read_state(ws: Workspace, session: Session) -> ReviewState:
             tags = Tags.load(paths.tags)
         except SyntheseError as exc:
             log.warning("review: %s", exc)
-    labels = {t.id: t.label for t in config.themes}
+    labels = {t.id: french_text(t.label) for t in config.themes}
     state = ReviewState(session, config, paths.review, version_of(data), review, review_error, transcript, tags,
                         theme_labels=labels)
     if transcript is None:

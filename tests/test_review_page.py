@@ -194,3 +194,183 @@ def test_a_stale_version_is_refused_and_the_file_kept(page):
     assert status == 409 and answer["error"].startswith("Le fichier de relecture a changé")
     assert answer["version"] == version_of(before)
     assert page.paths.review.read_bytes() == before
+
+
+# --- actions: each one written at once, in the review file ------------------------------------------------
+
+@pytest.fixture
+def fresh(tmp_path):
+    app = prepared_app(review_workspace(tmp_path / "review"))
+    yield app
+    app.close()
+
+
+def review_of(app: ReviewApp):
+    return parse_review(app.paths.review.read_text(encoding="utf-8"), "r")
+
+
+def test_each_action_is_written_at_once_and_shows_after_the_refresh(fresh):
+    app = fresh
+    status, answer = action(app, action="theme", passage="p005", theme="entreprises", decision="reject")
+    assert status == 200 and answer["message"] == "Enregistré."
+    assert answer["version"] == version_of(app.paths.review.read_bytes())
+    status, _ = action(app, action="theme", passage="p003", theme="instrumentation", decision="add")
+    status, _ = action(app, action="excerpt", passage="p005", theme="gouvernance", decision="pin", sentences=[0, 2])
+    assert status == 200
+    status, _ = action(app, action="speaker", label="Intervenant 2", name="Claire Dubreuil")
+    assert status == 200
+    review = review_of(app)
+    assert [(d.kind, d.passage, d.theme, d.sentences) for d in review.decisions] == [
+        ("reject", "00:01:55 ce que le numérique fait aux", "entreprises", ()),
+        ("add", "00:00:56 Partir de la recherche pour aller", "instrumentation", ()),
+        ("pin", "00:01:55 ce que le numérique fait aux", "gouvernance", (0, 2)),
+    ]
+    assert review.speakers == {"Intervenant 2": "Claire Dubreuil"}
+    wait_for_jobs(app)
+    tags = Tags.load(app.paths.tags)
+    p005 = tags.passage("p005")
+    assert "entreprises" not in {t.id for t in p005.themes}
+    assert p005.speaker == "Claire Dubreuil"
+    assert tags.passage("p003").theme("instrumentation").source == "review"
+    shortened = next(q for q in tags.excerpts["gouvernance"] if q.passage == "p005")
+    assert shortened.text == f"{p005.sentences[0].text} […] {p005.sentences[2].text}"
+    state = app.state()
+    assert [(t.id, t.decision) for t in state.passage_view("p005").rejected] == [("entreprises", "reject")]
+    html = call(app, "GET", "/fragment/passages")[2].decode()
+    assert "Annuler la décision sur Écosystème d’entreprises" in html
+    # Undo: the decision leaves the file.
+    status, _ = action(app, action="theme", passage="p005", theme="entreprises", decision="")
+    assert status == 200 and [d.kind for d in review_of(app).decisions] == ["add", "pin"]
+
+
+def test_a_corrected_passage_becomes_anchored_corrections(fresh):
+    app = fresh
+    view = app.state().passage_view("p001")
+    before = view.text
+    assert "du veux-binaire." in before
+    status, answer = action(app, action="correct", passage="p001", before=before,
+                            after=before.replace("du veux-binaire.", "du webinaire."))
+    assert status == 200, answer
+    view = app.state().passage_view("p004")
+    after = view.text.replace("de gare et fait de serre,", "de gaz à effet de serre,")
+    status, answer = action(app, action="correct", passage="p004", before=view.text, after=after)
+    assert status == 200, answer
+    # A word said several times in its segment: anchored to the words around it.
+    view = app.state().passage_view("p006")
+    assert view.text.count("Séance") >= 3
+    after = view.text.replace("Séance. Séance 2,", "Séance. Réunion 2,", 1)
+    status, answer = action(app, action="correct", passage="p006", before=view.text, after=after)
+    assert status == 200, answer
+    corrections = [(c.original, c.corrected) for c in review_of(app).corrections]
+    assert corrections[:2] == [("veux-binaire.", "webinaire"), ("gare et fait", "gaz à effet")]
+    assert corrections[2] == ("Séance. Séance", "Séance. Réunion")  # the words before it make it one
+    state = app.state()
+    assert state.orphaned == []
+    assert "du webinaire." in state.passage_view("p001").text
+    assert "de gaz à effet de serre," in state.passage_view("p004").text
+    assert state.passage_view("p006").text == after
+    assert [t.text for t in state.passage_view("p001").tokens if t.corrected] == ["webinaire."]
+    # Punctuation alone is not a correction; the text must be the one shown.
+    view = state.passage_view("p003")
+    status, answer = action(app, action="correct", passage="p003", before=view.text, after=view.text.replace(",", ";"))
+    assert status == 400 and answer["error"].startswith("Seuls des mots")
+    status, answer = action(app, action="correct", passage="p003", before="un autre texte", after="x")
+    assert status == 409 and "a changé depuis l’affichage" in answer["error"]
+
+
+def test_an_outside_edit_is_noticed_and_never_overwritten(fresh):
+    app = fresh
+    seen = version_of(app.paths.review.read_bytes())  # the version the open page holds
+    hand = app.paths.review.read_text(encoding="utf-8") + "# une note ajoutée à la main\n"
+    app.paths.review.write_text(hand, encoding="utf-8")
+    state = json.loads(call(app, "GET", "/api/state")[2])
+    assert state["version"] != seen and state["review_error"] is None  # the page's poll sees it
+    status, answer = action(app, version=seen, action="speaker", label="Intervenant 1", name="Zoé")
+    assert status == 409 and answer["error"].startswith("Le fichier de relecture a changé")
+    assert app.paths.review.read_text(encoding="utf-8") == hand
+    # Reloaded, the page holds the new version and saves over it, keeping the note.
+    status, _ = action(app, version=state["version"], action="speaker", label="Intervenant 1", name="Zoé")
+    assert status == 200 and app.paths.review.read_text(encoding="utf-8").endswith("# une note ajoutée à la main\n")
+
+
+def test_a_second_tab_saving_a_stale_version_is_refused(fresh):
+    app = fresh
+    opened = version_of(app.paths.review.read_bytes())  # both tabs opened the page on this version
+    status, _ = action(app, version=opened, action="speaker", label="Intervenant 1", name="Tab Un")
+    assert status == 200
+    first = app.paths.review.read_bytes()
+    status, answer = action(app, version=opened, action="speaker", label="Intervenant 1", name="Tab Deux")
+    assert status == 409
+    assert app.paths.review.read_bytes() == first and review_of(app).speakers == {"Intervenant 1": "Tab Un"}
+
+
+def test_a_malformed_review_file_is_reported_with_its_line_and_never_written(fresh):
+    app = fresh
+    broken = app.paths.review.read_text(encoding="utf-8").replace("reject: []", "reject: [{passage: \"x\", theme: y")
+    app.paths.review.write_text(broken, encoding="utf-8")
+    html = call(app, "GET", "/")[2].decode()
+    line = broken.splitlines().index('reject: [{passage: "x", theme: y') + 1
+    assert f"line {line + 1}: YAML syntax error" in html or f"line {line}: YAML syntax error" in html
+    assert "Le fichier de relecture ne se lit pas" in html
+    state = json.loads(call(app, "GET", "/api/state")[2])
+    assert "YAML syntax error" in state["review_error"]
+    status, answer = action(app, action="speaker", label="Intervenant 1", name="Zoé")
+    assert status == 422 and "YAML syntax error" in answer["error"]
+    assert app.paths.review.read_text(encoding="utf-8") == broken
+
+
+def test_nothing_is_written_while_another_command_holds_the_workspace(fresh):
+    app = fresh
+    before = app.paths.review.read_bytes()
+    with Workspace(app.config).lock():  # as `synthese run` would, from another process
+        status, answer = action(app, action="speaker", label="Intervenant 1", name="Zoé")
+    assert status == 423 and answer["error"].startswith("Une autre commande synthese travaille")
+    assert app.paths.review.read_bytes() == before
+    assert action(app, action="speaker", label="Intervenant 1", name="Zoé")[0] == 200
+
+
+def test_a_correction_whose_words_are_gone_after_a_new_transcription_is_reported(fresh):
+    app = fresh
+    view = app.state().passage_view("p001")
+    status, _ = action(app, action="correct", passage="p001", before=view.text,
+                       after=view.text.replace("du veux-binaire.", "du webinaire."))
+    assert status == 200
+    wait_for_jobs(app)
+    # The replay is transcribed again (a better model): the misheard words are no longer there.
+    transcript = Transcript.load(app.paths.transcript)
+    transcript.segments[0].text = transcript.segments[0].text.replace("veux-binaire", "webinaire")
+    transcript.segments[0].words = []
+    put_transcript(app.ws, transcript)
+    message = ('correction "veux-binaire." -> "webinaire" at 00:00:03 (line 40): words not found near that time')
+    state = app.state()
+    assert [m for m in state.orphaned if m.startswith("correction")] == [message.replace("line 40", f"line {_line(app, 'veux-binaire')}")]
+    assert "Décisions du fichier qui ne s’appliquent plus" in call(app, "GET", "/fragment/avis")[2].decode()
+    call(app, "POST", "/api/refresh", {})
+    wait_for_jobs(app)
+    tags = Tags.load(app.paths.tags)
+    assert any(m.startswith('correction "veux-binaire."') for m in tags.review.orphaned)
+    assert "veux-binaire" in app.paths.review.read_text(encoding="utf-8")  # kept in the file, not dropped
+
+
+def _line(app: ReviewApp, text: str) -> int:
+    return next(i for i, line in enumerate(app.paths.review.read_text(encoding="utf-8").splitlines(), 1) if text in line)
+
+
+def test_hostile_text_in_a_transcript_is_shown_as_text(tmp_path):
+    hostile = '<script>window.pwned=1</script> <img src=x onerror="window.pwned=2"> & {{ 7*7 }} "guillemets"'
+    transcript = Transcript.load(DATA / "review_sample.transcript.json")
+    first = transcript.segments[0]
+    transcript.segments[0] = Segment(id=0, start=first.start, end=first.end, speaker='<b onclick="x()">Voix</b>',
+                                     text=f"{hostile} {first.text}")
+    app = prepared_app(review_workspace(tmp_path / "review", transcript))
+    try:
+        html = call(app, "GET", "/")[2].decode()
+        assert "<script>window.pwned" not in html and "<img src=x" not in html and '<b onclick' not in html
+        assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in html
+        assert "{{ 7*7 }}" in html and "49" not in html.split("pwned")[1][:200]
+        assert 'value="&lt;b onclick=&#34;x()&#34;&gt;Voix&lt;/b&gt;"' in html
+        status, _ = action(app, action="speaker", label='<b onclick="x()">Voix</b>', name="<i>Nom</i>")
+        assert status == 200 and review_of(app).speakers == {'<b onclick="x()">Voix</b>': "<i>Nom</i>"}
+        assert "&lt;i&gt;Nom&lt;/i&gt;" in call(app, "GET", "/fragment/voix")[2].decode()
+    finally:
+        app.close()
