@@ -220,6 +220,7 @@ class ReviewApp:
         self._state_key: tuple[Any, ...] | None = None
         self._state: ReviewState | None = None
         self.hold = WorkspaceHold(self.ws)
+        self._ensure_review_file()
         self.jobs = Jobs(self)
         if start_jobs:
             self.jobs.request("refresh")
@@ -232,6 +233,17 @@ class ReviewApp:
 
     def close(self) -> None:
         self.jobs.stop()
+
+    def _ensure_review_file(self) -> None:
+        """The review file, from its template, before the page shows its version (a file the
+        background job created later would make the page's first change look stale)."""
+        from synthese.run import ensure_review
+
+        if self.paths.review.exists():
+            return
+        with contextlib.suppress(LockError), self.hold.held():
+            self.paths.folder.mkdir(parents=True, exist_ok=True)
+            ensure_review(self.config, self.paths.review)
 
     def _media_file(self) -> Path | None:
         from synthese import limits

@@ -374,3 +374,46 @@ def test_hostile_text_in_a_transcript_is_shown_as_text(tmp_path):
         assert "&lt;i&gt;Nom&lt;/i&gt;" in call(app, "GET", "/fragment/voix")[2].decode()
     finally:
         app.close()
+
+
+def test_synthese_review_serves_the_page_and_a_killed_server_loses_nothing_acknowledged(tmp_path):
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    ws = review_workspace(tmp_path / "review")
+    process = subprocess.Popen([sys.executable, "-m", "synthese", "--config", str(ws.config.path), "review",
+                                "--no-browser"], stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        deadline = time.monotonic() + 120
+        while url is None and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            found = re.search(r"on (http://127\.0\.0\.1:\d+/)", line)
+            url = found.group(1) if found else None
+        assert url, "the command did not say where the page is"
+        html = urllib.request.urlopen(url, timeout=30).read().decode()
+        token = re.search(r'name="synthese-jeton" content="([^"]+)"', html).group(1)
+        version = re.search(r'name="synthese-version" content="([^"]+)"', html).group(1)
+        request = urllib.request.Request(
+            url + "api/action", method="POST",
+            data=json.dumps({"version": version, "action": "speaker", "label": "Intervenant 1",
+                             "name": "Léa Dupont"}).encode(),
+            headers={"Content-Type": "application/json", "X-Synthese-Token": token, "Origin": url.rstrip("/")})
+        answer = json.loads(urllib.request.urlopen(request, timeout=60).read())
+        assert answer["message"] == "Enregistré."
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    path = ws.paths(ws.config.session(SESSION)).review
+    assert parse_review(path.read_text(encoding="utf-8"), "r").speakers == {"Intervenant 1": "Léa Dupont"}
+    assert version_of(path.read_bytes()) == answer["version"]
+
+
+def test_synthese_review_names_the_sessions_when_it_cannot_choose(tmp_path, cli):
+    ws = review_workspace(tmp_path / "review")
+    result = cli("--config", str(ws.config.path), "review", "seance-inconnue", "--no-browser")
+    assert result.returncode == 1 and result.stderr.startswith("Error: ")
+    assert "seance-inconnue" in result.stderr
