@@ -48,6 +48,11 @@ class Token:
     corrected: bool = False  # a reviewer's correction put it there
     segment: int = -1  # the segment it belongs to, and its place in the segment's text split on spaces
     position: int = -1
+    seek: float | None = None  # where a click plays from: its start, or its segment's without word times
+
+    def __post_init__(self) -> None:
+        if self.seek is None:
+            self.seek = self.start
 
     @property
     def low(self) -> bool:
@@ -180,14 +185,17 @@ def segment_tokens(segment: Segment) -> list[Token]:
     position = 0
     for index, text in enumerate(texts):
         position = segment.text.find(text, position)
+        seek = None
         if timed[index] is not None:
             start, end, p = timed[index]
         else:
+            # No word times: highlighted at a time spread by characters, played from the
+            # segment's start (a spread time may fall after the word is said).
             start = segment.start + duration * position / length
             end = segment.start + duration * (position + len(text)) / length
-            p = None
+            p, seek = None, segment.start
         position += len(text)
-        tokens.append(Token(text, round(start, 3), round(end, 3), p))
+        tokens.append(Token(text, round(start, 3), round(end, 3), p, seek=seek))
     return tokens
 
 
@@ -219,7 +227,9 @@ def _revised_tokens(raw: Segment, revised: Segment) -> list[Token]:
             start = tokens[-1].end if tokens else raw.start
             end = before[a1].start if a1 < len(before) else raw.end
         step = max(end - start, 0.0) / (b2 - b1)
-        tokens += [Token(after[b1 + i], round(start + i * step, 3), round(start + (i + 1) * step, 3), None, True)
+        seek = before[a1].seek if a1 < len(before) else None
+        tokens += [Token(after[b1 + i], round(start + i * step, 3), round(start + (i + 1) * step, 3), None, True,
+                         seek=seek if seek is not None and seek < start else None)
                    for i in range(b2 - b1)]
     return tokens
 

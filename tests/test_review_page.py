@@ -417,3 +417,30 @@ def test_synthese_review_names_the_sessions_when_it_cannot_choose(tmp_path, cli)
     result = cli("--config", str(ws.config.path), "review", "seance-inconnue", "--no-browser")
     assert result.returncode == 1 and result.stderr.startswith("Error: ")
     assert "seance-inconnue" in result.stderr
+
+
+# --- words and their times -------------------------------------------------------------------------------
+
+def test_words_take_the_recognisers_times_and_without_them_play_from_their_segment():
+    from synthese.artefacts import Word
+    from synthese.review_view import revised_tokens, segment_tokens
+
+    # Whisper's words do not always split at spaces: "C" + "'est" make one shown word.
+    segment = Segment(start=10, end=14, text="C'est enceinte productive,", words=[
+        Word(start=10.0, end=10.2, text="C", p=0.38), Word(start=10.2, end=10.3, text="'est", p=0.99),
+        Word(start=10.3, end=11.0, text="enceinte", p=0.65), Word(start=11.0, end=12.0, text="productive,", p=0.4)])
+    tokens = segment_tokens(segment)
+    assert [(t.text, t.start, t.end, t.p, t.low, t.seek) for t in tokens] == [
+        ("C'est", 10.0, 10.3, 0.38, True, 10.0), ("enceinte", 10.3, 11.0, 0.65, False, 10.3),
+        ("productive,", 11.0, 12.0, 0.4, True, 11.0)]
+    # A correction's words take the times of those they replace, and are not "uncertain".
+    revised = segment.model_copy(update={"text": "C'est introductive,"})
+    tokens = revised_tokens(segment, revised, 3)
+    assert [(t.text, t.corrected, t.low, t.segment, t.position) for t in tokens] == [
+        ("C'est", False, True, 3, 0), ("introductive,", True, False, 3, 1)]
+    assert (tokens[1].start, tokens[1].end) == (10.3, 12.0)
+    # No word times: times spread over the segment for the highlight, played from its start.
+    plain = Segment(start=20, end=30, text="un deux trois quatre")
+    tokens = segment_tokens(plain)
+    assert [t.seek for t in tokens] == [20, 20, 20, 20]
+    assert [t.start for t in tokens] == sorted(t.start for t in tokens) and tokens[-1].start > 25

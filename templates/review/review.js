@@ -32,7 +32,7 @@
   // --- listening ---------------------------------------------------------------------------------
   function indexWords() {
     words = Array.from(document.querySelectorAll("#passages .m[data-t]"));
-    starts = words.map((w) => parseFloat(w.dataset.t));
+    starts = words.map((w) => parseFloat(w.dataset.s || w.dataset.t));
     currentWord = null;
   }
   function seek(seconds, play) {
