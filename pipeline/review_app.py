@@ -471,7 +471,9 @@ class ReviewApp:
                 raise PageError(409, self.wording["text_changed"])
             return set_speaker(text, name, label, _text(body, "name", self.wording, empty=True))
         view = state.passage_view(_text(body, "passage", self.wording))
-        if view is None:
+        # Passage ids follow the order of the last tagging: the key says it is still the passage
+        # the page showed, not another that took its number since.
+        if view is None or view.passage.key != _text(body, "key", self.wording):
             raise PageError(409, self.wording["text_changed"])
         if action == "correct":
             new = text

@@ -97,6 +97,9 @@ def call(app: ReviewApp, method: str, path: str, body: Any = None, headers: dict
 
 def action(app: ReviewApp, **body: Any) -> tuple[int, dict[str, Any]]:
     version = body.pop("version", None) or version_of(app.paths.review.read_bytes())
+    if "passage" in body and "key" not in body:  # the page sends the key it shows with the passage id
+        view = app.state().passage_view(body["passage"])
+        body["key"] = view.passage.key if view else ""
     status, _, content = call(app, "POST", "/api/action", {"version": version, **body})
     return status, json.loads(content)
 
@@ -238,6 +241,10 @@ def test_each_action_is_written_at_once_and_shows_after_the_refresh(fresh):
     assert [(t.id, t.decision) for t in state.passage_view("p005").rejected] == [("entreprises", "reject")]
     html = call(app, "GET", "/fragment/passages")[2].decode()
     assert "Annuler la décision sur Écosystème d’entreprises" in html
+    # A passage id the page shows for another passage than the one now numbered so: refused.
+    status, answer = action(app, action="theme", passage="p005", key="00:00:56 Partir de la recherche pour aller",
+                            theme="sobriete", decision="reject")
+    assert status == 409 and len(review_of(app).decisions) == 3
     # Undo: the decision leaves the file.
     status, _ = action(app, action="theme", passage="p005", theme="entreprises", decision="")
     assert status == 200 and [d.kind for d in review_of(app).decisions] == ["add", "pin"]
