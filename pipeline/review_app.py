@@ -221,6 +221,7 @@ class ReviewApp:
         self._state: ReviewState | None = None
         self.hold = WorkspaceHold(self.ws)
         self._ensure_review_file()
+        self._seen_version = self._file_version()
         self.jobs = Jobs(self)
         if start_jobs:
             self.jobs.request("refresh")
@@ -341,14 +342,21 @@ class ReviewApp:
     def _page(self) -> str:
         return self.env.get_template("page.html.j2").render(**self._context())
 
+    def _file_version(self) -> str:
+        return version_of(self.paths.review.read_bytes() if self.paths.review.is_file() else b"")
+
     def _status(self) -> dict[str, Any]:
         data = self.paths.review.read_bytes() if self.paths.review.is_file() else b""
-        error = None
+        version, error = version_of(data), None
         try:
             parse_review(data.decode("utf-8"), self.paths.review.name)
         except (UnicodeDecodeError, ReviewError) as exc:
             error = self.wording["malformed"].format(error=str(exc))
-        return {"version": version_of(data), "review_error": error, "jobs": self.jobs.snapshot()}
+        if error is None and version != self._seen_version:
+            # Edited by hand (or fixed): the preview follows the file.
+            self._seen_version = version
+            self.jobs.request("refresh")
+        return {"version": version, "review_error": error, "jobs": self.jobs.snapshot()}
 
     def _preview(self, name: str, environ: dict[str, Any], method: str, start_response: StartResponse) -> Iterable[bytes]:
         """A file the render stage listed for the session (documents, charts), from its folder."""
@@ -452,6 +460,7 @@ class ReviewApp:
                     new = self._edit(text, body, self.state())
                     if new != text:
                         write_text(path, new)
+                    self._seen_version = version_of(new.encode("utf-8"))
                     log.info("review: %s saved (%s)", path.name, body.get("action"))
             except LockError:
                 raise PageError(423, self.wording["locked"]) from None

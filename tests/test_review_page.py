@@ -292,6 +292,8 @@ def test_an_outside_edit_is_noticed_and_never_overwritten(fresh):
     app.paths.review.write_text(hand, encoding="utf-8")
     state = json.loads(call(app, "GET", "/api/state")[2])
     assert state["version"] != seen and state["review_error"] is None  # the page's poll sees it
+    wait_for_jobs(app)  # and the preview follows the file
+    assert Tags.load(app.paths.tags).inputs_hash == app.ws.tag_hash(app.session)
     status, answer = action(app, version=seen, action="speaker", label="Intervenant 1", name="Zoé")
     assert status == 409 and answer["error"].startswith("Le fichier de relecture a changé")
     assert app.paths.review.read_text(encoding="utf-8") == hand
