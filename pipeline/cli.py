@@ -255,6 +255,20 @@ def serve(ctx: click.Context, port: int) -> None:
 
 
 @cli.command()
+@click.argument("session_id", required=False)
+@click.option("--port", default=0, type=click.IntRange(0, 65535),
+              help="Port on 127.0.0.1 (default: a free one).")
+@click.option("--no-browser", is_flag=True, help="Do not open the page in the browser; the address is printed.")
+@click.pass_context
+def review(ctx: click.Context, session_id: str | None, port: int, no_browser: bool) -> None:
+    """Review a session on a local web page: listen, correct words, name the voices, judge themes
+    and quotes, preview and publish. Every change is saved at once in its review file."""
+    from synthese.review_app import serve_review
+
+    serve_review(_config(ctx), session_id, port=port, open_browser=not no_browser)
+
+
+@cli.command()
 @click.argument("folder", type=click.Path(path_type=Path))
 def init(folder: Path) -> None:
     """Create a new cycle's folder: a commented config.yaml with the codebook, transcripts/, outputs/."""

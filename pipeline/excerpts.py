@@ -74,6 +74,8 @@ class ExcerptChoices:
 
     pinned: dict[str, list[str]] = field(default_factory=dict)  # theme id -> passage ids
     excluded: dict[str, set[str]] = field(default_factory=dict)  # theme id -> passage ids
+    # A pinned passage shortened by a reviewer: theme id -> passage id -> its sentences to quote.
+    sentences: dict[str, dict[str, list[int]]] = field(default_factory=dict)
 
 
 def pack_vectors(vectors: np.ndarray) -> str:
@@ -230,6 +232,17 @@ class _Selection:
             self._best[key] = max(candidates, key=lambda c: (c.score, -c.indices[0]), default=None)
         return self._best[key]
 
+    def chosen_by_reviewer(self, theme_id: str, pid: str, indices: Sequence[int]) -> Candidate | None:
+        """The quote a reviewer made of a passage by choosing its sentences (a shortened pin)."""
+        passage = self.by_id[pid]
+        kept = tuple(sorted({i for i in indices if 0 <= i < len(passage.sentences)}))
+        if not kept:
+            return None
+        words = sum(len(passage.sentences[i].text.split()) for i in kept)
+        known = len(self.evidence.sentences.get(pid, ())) == len(passage.sentences)
+        points = sum(self.evidence.points(pid, i, theme_id) for i in kept) if known else 0.0
+        return Candidate(pid, kept, words, 1.0, points)
+
     def _repeats(self, candidate: Candidate) -> bool:
         pairs = _word_pairs(quote_text(self.by_id[candidate.passage], candidate.indices))
         return bool(pairs) and any(len(pairs & chosen) / len(pairs) >= REPEAT_OVERLAP for chosen in self.pairs)
@@ -282,7 +295,9 @@ def select_quotes(passages: Sequence[Passage], evidence: SessionEvidence, choice
             for pid in choices.pinned.get(theme_id, []):
                 if pid in state.by_id and pid not in choices.excluded.get(theme_id, set()) \
                         and theme_id not in state.serves[pid] and len(state.chosen[theme_id]) < per_theme:
-                    candidate = state.best(theme_id, pid) or state.best(theme_id, pid, relaxed=True)
+                    chosen = choices.sentences.get(theme_id, {}).get(pid)
+                    candidate = (state.chosen_by_reviewer(theme_id, pid, chosen) if chosen else
+                                 state.best(theme_id, pid) or state.best(theme_id, pid, relaxed=True))
                     if candidate is not None:
                         state.take(theme_id, candidate)
         state.fill(theme_ids, 1)  # every theme its first quote before any its second

@@ -65,7 +65,7 @@ FORMAT_TYPES = {
 @dataclass(frozen=True)
 class PublishedSession:
     """A rendered session, as publishing takes it: its manifest (loaded from its folder) and
-    its subtitles, if any."""
+    the machine's subtitles, used when the manifest lists none of its own."""
 
     session: Session
     manifest: RenderManifest
@@ -215,9 +215,12 @@ def _session_entry(published: PublishedSession, site: SiteFolder, wording: dict[
     folder = f"seances/{manifest.stem}"
     units = wording["site"]["size_units"]
     downloads = _downloads(manifest, folder, wording["site"]["downloads"], site, units)
-    if published.subtitles is not None and published.subtitles.is_file():
+    # The subtitles the render stage wrote from the reviewed transcript; the machine's captions
+    # only for a manifest that has none.
+    subtitles = manifest.file(manifest.files["vtt"]) if manifest.files.get("vtt") else published.subtitles
+    if subtitles is not None and subtitles.is_file():
         href = f"{folder}/{manifest.stem}.vtt"
-        size = site.copy(published.subtitles, href)
+        size = site.copy(subtitles, href)
         downloads.append(Download(wording["site"]["downloads"]["vtt"], href, "vtt", size, file_size_text(size, units)))
     body = Markup(manifest.file(manifest.fragment).read_text(encoding="utf-8"))  # our renderer's escaped HTML
     return SessionEntry(session=session, page=f"seances/{manifest.stem}.html", summary=manifest.page,

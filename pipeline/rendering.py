@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from synthese.artefacts import PageSummary, RenderManifest, SiteExcerpt, Tags, ThemeCount
+from synthese.artefacts import PageSummary, RenderManifest, SiteExcerpt, Tags, ThemeCount, Transcript
 from synthese.charts import write_charts
 from synthese.compose import SessionInputs, build_cycle_document, build_document, session_label
 from synthese.config import Config, Speaker
@@ -28,7 +28,8 @@ from synthese.resources import TemplateSet
 from synthese.storage import atomic_path, write_bytes, write_text
 from synthese.typography import duration_text, french_date, french_text
 
-__all__ = ["VALID_FORMATS", "WRITERS", "check_formats", "render_cycle", "render_session", "write_documents"]
+__all__ = ["VALID_FORMATS", "WRITERS", "check_formats", "render_cycle", "render_session", "write_documents",
+           "write_subtitles"]
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,21 @@ def render_session(inputs: SessionInputs, config: Config, *, out_dir: Path, stem
         citation=doc.publication.citation,
     )
     sources = [inputs.tags.path.name] if inputs.tags.path else []
-    return _manifest(doc, config, out_dir, chosen, page, kind="session", session_id=session.id, sources=sources)
+    manifest = _manifest(doc, config, out_dir, chosen, page, kind="session", session_id=session.id, sources=sources)
+    if inputs.transcript is not None:
+        subtitles = write_subtitles(inputs.transcript, out_dir, stem)
+        manifest.files["vtt"] = subtitles.name
+        manifest.sizes["vtt"] = subtitles.stat().st_size
+    return manifest
+
+
+def write_subtitles(transcript: Transcript, out_dir: Path, stem: str) -> Path:
+    """The readers' subtitles, `<stem>.vtt`, from the transcript the documents were made from:
+    as reviewed (misheard words corrected, voices named), unlike the machine's captions beside
+    the transcript."""
+    from synthese.importers import to_vtt
+
+    return write_text(out_dir / f"{stem}.vtt", to_vtt(transcript.segments))
 
 
 def render_cycle(sessions: Sequence[SessionInputs], config: Config, *, out_dir: Path,

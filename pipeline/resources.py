@@ -22,6 +22,7 @@ from synthese.typography import french_text
 
 WORDING_FILE = "wording.fr.yaml"
 SITE_FOLDER = "site"
+REVIEW_FOLDER = "review"  # the review page (`synthese review`)
 
 
 def default_templates_dir() -> Path:
@@ -74,7 +75,9 @@ class TemplateSet:
         depend on the site's own templates, so editing those re-publishes without re-rendering."""
         parts: list[Any] = []
         for folder in self.folders:
+            # The review page's own files (review/) make no document and no page of the site.
             files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix != ".pyc"
+                           and p.relative_to(folder).parts[0] != REVIEW_FOLDER
                            and (include_site or p.relative_to(folder).parts[0] != SITE_FOLDER))
             parts += [[str(p.relative_to(folder)) for p in files], *files]
         return hash_of(*parts)

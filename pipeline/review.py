@@ -45,6 +45,9 @@ class Decision:
     passage: str  # the passage key as written by staff
     theme: str
     line: int  # 1-based line in the review file, for messages
+    # pin only: the sentences of the passage to quote (indices into Passage.sentences), to
+    # shorten a quote; empty: the whole passage.
+    sentences: tuple[int, ...] = ()
 
     def describe(self) -> str:
         return f"{self.kind} {self.theme} on \"{self.passage}\" (line {self.line})"
@@ -242,12 +245,31 @@ def _parse_time(text: str) -> float | None:
 def _decision(kind: str, node: yaml.Node, name: str) -> Decision:
     line = node.start_mark.line + 1
     usage = f"each item of '{kind}' must be {{passage: \"HH:MM:SS first words\", theme: ID}}"
+    sentences: tuple[int, ...] = ()
+    if kind == "pin" and isinstance(node, yaml.MappingNode):
+        # A pin may choose the passage's sentences to quote: `sentences: [0, 2]`.
+        kept = []
+        for key_node, value_node in node.value:
+            if str(key_node.value) != "sentences":
+                kept.append((key_node, value_node))
+                continue
+            sentences = _sentence_indices(value_node, name)
+        node = yaml.MappingNode(node.tag, kept, node.start_mark, node.end_mark, node.flow_style)
     fields = _scalars(node, name, usage)
     unknown = sorted(set(fields) - {"passage", "theme", "note"})
     if unknown or not fields.get("passage") or not fields.get("theme"):
         detail = f"unknown key '{unknown[0]}'" if unknown else "'passage' and 'theme' are required"
         raise ReviewError(f"{name}, line {line}: {detail}; {usage}. Fix it and re-run.")
-    return Decision(kind, fields["passage"], fields["theme"], line)
+    return Decision(kind, fields["passage"], fields["theme"], line, sentences)
+
+
+def _sentence_indices(node: yaml.Node, name: str) -> tuple[int, ...]:
+    usage = "'sentences' must list the numbers of the passage's sentences to quote, from 0, e.g. [0, 2]"
+    values = node.value if isinstance(node, yaml.SequenceNode) else None
+    if not values or not all(isinstance(v, yaml.ScalarNode) and re.fullmatch(r"\d{1,4}", str(v.value).strip())
+                             for v in values):
+        raise ReviewError(f"{name}, line {node.start_mark.line + 1}: {usage}. Fix it and re-run.")
+    return tuple(sorted({int(str(v.value)) for v in values}))
 
 
 def apply_review(passages: list[Passage], decisions: Sequence[Decision], theme_ids: Sequence[str],
@@ -264,6 +286,10 @@ def apply_review(passages: list[Passage], decisions: Sequence[Decision], theme_i
             reason = f"unknown theme {decision.theme!r}"
         elif passage is None:
             reason = "passage not found"
+        elif decision.sentences and decision.sentences[-1] >= len(passage.sentences):
+            # Never quote other sentences than those chosen: the passage changed since.
+            reason = (f"sentence {decision.sentences[-1]} not in the passage (it has "
+                      f"{len(passage.sentences)}, numbered from 0)")
         else:
             reason = ""
         if reason:
@@ -292,6 +318,8 @@ def _apply(decision: Decision, passage: Passage, scores: dict[str, float], choic
         pinned = choices.pinned.setdefault(decision.theme, [])
         if passage.id not in pinned:
             pinned.append(passage.id)
+        if decision.sentences:
+            choices.sentences.setdefault(decision.theme, {})[passage.id] = list(decision.sentences)
     else:
         choices.excluded.setdefault(decision.theme, set()).add(passage.id)
 
@@ -306,31 +334,56 @@ def _bare(token: str) -> str:
     return token.strip(".,;:!?«»\"'’()[]…").lower().replace("’", "'")
 
 
+def _match_in_segment(segment: Segment, correction: Correction) -> int | None:
+    """The index of the first token of the correction's words in the segment's text, or None."""
+    bare = [_bare(t.group()) for t in _TOKEN.finditer(segment.text)]
+    wanted = [_bare(w) for w in correction.original.split()]
+    for start in range(len(bare) - len(wanted) + 1):
+        if bare[start:start + len(wanted)] == wanted:
+            return start
+    return None
+
+
 def _correct_segment(segment: Segment, correction: Correction) -> bool:
     """Replace the correction's words in the segment's text (and words); False if not there."""
     tokens = list(_TOKEN.finditer(segment.text))
-    wanted = [_bare(w) for w in correction.original.split()]
-    bare = [_bare(t.group()) for t in tokens]
-    for start in range(len(tokens) - len(wanted) + 1):
-        if bare[start:start + len(wanted)] != wanted:
-            continue
-        first, last = tokens[start], tokens[start + len(wanted) - 1]
-        # Punctuation around the words stays: "centaires," corrected to "centers" keeps its comma.
-        lead = first.group()[: len(first.group()) - len(first.group().lstrip(".,;:!?«»\"'’()[]…"))]
-        trail = last.group()[len(last.group().rstrip(".,;:!?«»\"'’()[]…")):]
-        replacement = f"{lead}{correction.corrected.strip()}{trail}" if correction.corrected.strip() else ""
-        text = segment.text[: first.start()] + replacement + segment.text[last.end():]
-        if segment.words and len(segment.words) == len(tokens):
-            replaced = segment.words[start:start + len(wanted)]
-            new_tokens = replacement.split()
-            span_start, span_end = replaced[0].start, replaced[-1].end
-            step = (span_end - span_start) / max(len(new_tokens), 1)
-            words = [Word(start=round(span_start + i * step, 3), end=round(span_start + (i + 1) * step, 3),
-                          text=token, speaker=replaced[0].speaker) for i, token in enumerate(new_tokens)]
-            segment.words = [*segment.words[:start], *words, *segment.words[start + len(wanted):]]
-        segment.text = " ".join(text.split())
-        return True
-    return False
+    wanted = correction.original.split()
+    start = _match_in_segment(segment, correction)
+    if start is None:
+        return False
+    first, last = tokens[start], tokens[start + len(wanted) - 1]
+    # Punctuation around the words stays: "centaires," corrected to "centers" keeps its comma.
+    lead = first.group()[: len(first.group()) - len(first.group().lstrip(".,;:!?«»\"'’()[]…"))]
+    trail = last.group()[len(last.group().rstrip(".,;:!?«»\"'’()[]…")):]
+    replacement = f"{lead}{correction.corrected.strip()}{trail}" if correction.corrected.strip() else ""
+    text = segment.text[: first.start()] + replacement + segment.text[last.end():]
+    if segment.words and len(segment.words) == len(tokens):
+        replaced = segment.words[start:start + len(wanted)]
+        new_tokens = replacement.split()
+        span_start, span_end = replaced[0].start, replaced[-1].end
+        step = (span_end - span_start) / max(len(new_tokens), 1)
+        words = [Word(start=round(span_start + i * step, 3), end=round(span_start + (i + 1) * step, 3),
+                      text=token, speaker=replaced[0].speaker) for i, token in enumerate(new_tokens)]
+        segment.words = [*segment.words[:start], *words, *segment.words[start + len(wanted):]]
+    segment.text = " ".join(text.split())
+    return True
+
+
+def _candidate_segments(transcript: Transcript, at_s: float) -> list[int]:
+    """The segments a correction said at `at_s` may apply to, nearest first."""
+    window = [i for i, s in enumerate(transcript.segments)
+              if s.start - CORRECTION_WINDOW_S <= at_s <= s.end + CORRECTION_WINDOW_S]
+    return sorted(window, key=lambda i: abs((transcript.segments[i].start + transcript.segments[i].end) / 2 - at_s))
+
+
+def locate_correction(transcript: Transcript, correction: Correction) -> tuple[int, int] | None:
+    """Where revise_transcript applies a correction: (segment index, index of its first token
+    in the segment's text split on spaces), or None when its words are not found near its time."""
+    for index in _candidate_segments(transcript, correction.at_s):
+        start = _match_in_segment(transcript.segments[index], correction)
+        if start is not None:
+            return index, start
+    return None
 
 
 def revise_transcript(transcript: Transcript, review: Review) -> tuple[Transcript, list[str]]:
@@ -339,10 +392,8 @@ def revise_transcript(transcript: Transcript, review: Review) -> tuple[Transcrip
     revised = transcript.model_copy(deep=True)
     orphaned: list[str] = []
     for correction in review.corrections:
-        window = [s for s in revised.segments
-                  if s.start - CORRECTION_WINDOW_S <= correction.at_s <= s.end + CORRECTION_WINDOW_S]
-        window.sort(key=lambda s: abs((s.start + s.end) / 2 - correction.at_s))
-        if not any(_correct_segment(segment, correction) for segment in window):
+        found = locate_correction(revised, correction)
+        if found is None or not _correct_segment(revised.segments[found[0]], correction):
             orphaned.append(f"{correction.describe()}: words not found near that time")
     labels = {s.speaker for s in revised.segments if s.speaker}
     for label, line in review.speaker_lines.items():

@@ -233,11 +233,15 @@ def _open_files_for(connections: int) -> int:
 
 
 class PreviewServer:
-    """The site folder served on host:port (port 0: any free port) until shutdown()."""
+    """The site folder (or another WSGI application) served on host:port (port 0: any free
+    port) until shutdown()."""
 
-    def __init__(self, site_dir: Path, host: str = "127.0.0.1", port: int = 8000, *,
+    def __init__(self, site_dir: Path | None, host: str = "127.0.0.1", port: int = 8000, *,
                  threads: int = THREADS, idle_timeout_s: int = IDLE_TIMEOUT_S,
-                 connection_limit: int = CONNECTION_LIMIT):
+                 connection_limit: int = CONNECTION_LIMIT, app: Callable[..., Iterable[bytes]] | None = None,
+                 max_request_body_bytes: int = MAX_REQUEST_BODY_BYTES):
+        """Serve `site_dir` read-only, or the WSGI application `app` (the review page) with the
+        same limits, bodies up to max_request_body_bytes."""
         from waitress import wasyncore
         from waitress.server import create_server
 
@@ -250,10 +254,10 @@ class PreviewServer:
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._server = create_server(
-            SiteFiles(site_dir), map=self._map, host=host, port=port, threads=threads,
+            app if app is not None else SiteFiles(site_dir), map=self._map, host=host, port=port, threads=threads,
             connection_limit=_open_files_for(connection_limit), channel_timeout=idle_timeout_s,
             cleanup_interval=max(1, idle_timeout_s // 3), asyncore_use_poll=True, asyncore_loop_timeout=1,
-            max_request_header_size=MAX_REQUEST_HEADER_BYTES, max_request_body_size=MAX_REQUEST_BODY_BYTES,
+            max_request_header_size=MAX_REQUEST_HEADER_BYTES, max_request_body_size=max_request_body_bytes,
             log_socket_errors=False, expose_tracebacks=False, ident="synthese",
         )
         # Applied to every accepted connection (no keyword for it in create_server).

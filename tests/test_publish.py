@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from synthese import publishing as publish
-from synthese.artefacts import Tags, Transcript
+from synthese.artefacts import RenderManifest, Tags, Transcript
 from synthese.config import load_config
 from synthese.errors import SyntheseError
 from synthese.publishing import SITE_MANIFEST, file_size_text
@@ -435,3 +435,30 @@ def test_publish_refuses_documents_rendered_with_other_settings(tmp_path):
     assert str(error.value).startswith("session(s) seance-2: the documents are out of date")
     assert "Run `synthese run`" in str(error.value)
     assert not (ws.outputs_dir / SITE_MANIFEST).exists()
+
+
+def test_the_site_subtitles_are_those_of_the_reviewed_transcript(tmp_path):
+    """The render stage writes the readers' subtitles from the transcript as reviewed (words
+    corrected, voices named); publishing copies those, not the machine's captions."""
+    ws = make_workspace(tmp_path, rendered=())
+    session = ws.config.session("seance-2")
+    paths = ws.paths(session)
+    paths.folder.mkdir(parents=True)
+    transcript = Transcript.load(DATA / "render_sample.transcript.json")
+    transcript.save(paths.transcript)
+    paths.subtitles.write_text(_vtt(transcript), encoding="utf-8")
+    paths.review.write_text('speakers:\n  François Ménard: François Ménard-Relu\ncorrections:\n'
+                            '  - {at: "00:00:05", original: "bienvenue", corrected: "bienvenue-corrigée"}\n',
+                            encoding="utf-8")
+    tags = Tags.load(DATA / "render_sample.tags.json")
+    tags = tags.model_copy(update={"session_id": "seance-2", "transcript": paths.transcript.name,
+                                   "review": tags.review.model_copy(update={"file": paths.review.name})})
+    tags.save(paths.tags)
+    manifest = RenderManifest.load(render_session(ws, session, paths.tags, out_dir=paths.render_dir,
+                                                  stem="seance-2"))
+    assert manifest.files["vtt"] == "seance-2.vtt"
+    publish_workspace(ws)
+    published = (ws.outputs_dir / "seances" / "seance-2" / "seance-2.vtt").read_text(encoding="utf-8")
+    assert "bienvenue-corrigée dans cette deuxième séance" in published
+    assert "<v François Ménard-Relu>" in published and "<v François Ménard>" not in published
+    assert "bienvenue dans" in paths.subtitles.read_text(encoding="utf-8")  # the machine's, untouched

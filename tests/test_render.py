@@ -99,7 +99,9 @@ def test_manifest_lists_the_documents(rendered):
     assert data["fragment"] == "render_sample.site.html"
     assert data["page"]["title"] == "Sobriété, matérialité et infrastructures"
     assert data["page"]["excerpts"]["sobriete"][0]["anchor"] == "sobriete-p002"
-    assert data["files"] == {"pdf": "render_sample.pdf", "docx": "render_sample.docx", "html": "render_sample.html"}
+    # The documents, and the readers' subtitles from the transcript they were made from.
+    assert data["files"] == {"pdf": "render_sample.pdf", "docx": "render_sample.docx", "html": "render_sample.html",
+                             "vtt": "render_sample.vtt"}
     assert data["charts"] == ["render_sample-themes.png", "render_sample-themes-narrow.png",
                               "render_sample-timeline.png", "render_sample-timeline-narrow.png"]
     for fmt, name in data["files"].items():
@@ -328,7 +330,7 @@ def test_render_file_defaults_for_an_unknown_session(tmp_path, config, tags):
     assert manifest == tmp_path / "render" / "autre.render.json"
     data = json.loads(manifest.read_text(encoding="utf-8"))
     assert data["session_id"] == "seance-hors-programme"
-    assert data["files"] == {"html": "autre.html"}
+    assert data["files"] == {"html": "autre.html", "vtt": "autre.vtt"}  # the subtitles come with any format
     assert "<h1 class=\"cover-title\">Séance hors programme</h1>" in (tmp_path / "render" / "autre.html").read_text()
 
 

@@ -231,3 +231,46 @@ def test_corrections_and_names_reach_the_tags(config: Config, tmp_path: Path) ->
     assert second["passages"][0]["speaker"] == "Claire Dubois-Martin"
     assert second["review"]["corrections"] == 1 and second["review"]["speakers"] == {"Claire Dubois": "Claire Dubois-Martin"}
     assert second["review"]["status"] == "reviewed"
+
+
+def test_a_pin_may_choose_the_sentences_to_quote():
+    from synthese.artefacts import Passage, Sentence
+    from synthese.config import TagOptions
+    from synthese.excerpts import SessionEvidence, select_quotes
+    from synthese.review import apply_review
+
+    sentences = [Sentence(start=10 + 5 * i, end=14 + 5 * i, text=f"Phrase {i}.") for i in range(4)]
+    passage = Passage(id="p001", key="00:00:10 Phrase 0 Phrase 1", start=10, end=29,
+                      text=" ".join(s.text for s in sentences), sentences=sentences)
+    review = parse_review('pin:\n  - {passage: "00:00:10 Phrase 0 Phrase 1", theme: sobriete, sentences: [3, 1]}\n'
+                          '  - {passage: "00:00:10 Phrase 0 Phrase 1", theme: gouvernance, sentences: [1, 2]}\n'
+                          '  - {passage: "00:00:10 Phrase 0 Phrase 1", theme: instrumentation, sentences: [4]}\n',
+                          "r.yaml")
+    assert review.decisions[0].sentences == (1, 3)
+    outcome = apply_review([passage], review.decisions, ["sobriete", "gouvernance", "instrumentation"], {})
+    assert outcome.applied == 2
+    # A sentence the passage no longer has: the pin is reported, never applied to other words.
+    assert outcome.orphaned == ['pin instrumentation on "00:00:10 Phrase 0 Phrase 1" (line 4): sentence 4 '
+                                'not in the passage (it has 4, numbered from 0)']
+    evidence = SessionEvidence({}, {}, ["sobriete", "gouvernance", "instrumentation"], TagOptions())
+    chosen = select_quotes([passage], evidence, outcome.choices)
+    assert [(q.text, q.start, q.end) for q in chosen["sobriete"]] == [("Phrase 1. […] Phrase 3.", 15, 29)]
+    assert [(q.text, q.start, q.end) for q in chosen["gouvernance"]] == [("Phrase 1. Phrase 2.", 15, 24)]
+
+
+def test_sentences_are_for_pins_only_and_numbers():
+    with pytest.raises(ReviewError, match=r"^r.yaml, line 2: 'sentences' must list the numbers"):
+        parse_review('pin:\n  - {passage: "00:00:01 x", theme: t, sentences: [un]}\n', "r.yaml")
+    with pytest.raises(ReviewError, match=r"^r.yaml, line 2: each item of 'exclude' must be \{passage"):
+        parse_review('exclude:\n  - {passage: "00:00:01 x", theme: t, sentences: [1]}\n', "r.yaml")
+
+
+def test_locate_correction_says_where_revise_applies_it():
+    from synthese.review import Correction, locate_correction
+
+    transcript = _transcript((0, 10, "le plan de la ville et de la région", None),
+                             (10, 12, "de la", None))
+    # "de la" said at 11 s: the short segment nearest that time, first.
+    assert locate_correction(transcript, Correction(11, "de la", "du", 1)) == (1, 0)
+    assert locate_correction(transcript, Correction(4, "de la région", "du pays", 1)) == (0, 6)
+    assert locate_correction(transcript, Correction(4, "absent", "x", 1)) is None

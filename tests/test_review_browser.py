@@ -1,0 +1,225 @@
+"""The review page in a real browser (headless Chromium driven by Playwright, as
+tests/test_browser.py): listening, correcting, naming, judging, publishing, and what the
+documents and the site then say; two tabs and an outside edit; axe-core on the page."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+import time
+
+import pytest
+
+from test_browser import _missing, axe_violations, CHROMIUM, CHROMIUM_ARGS
+from test_review_page import SESSION, prepared_app, review_of, review_workspace, wait_for_jobs
+from synthese.review_app import MAX_BODY_BYTES, ReviewApp
+from synthese.serve import PreviewServer
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(bool(_missing), reason="; ".join(_missing) or "ready"),
+]
+
+
+@contextlib.contextmanager
+def served(app: ReviewApp):
+    """The page's application on a free port of 127.0.0.1, as `synthese review` serves it."""
+    server = PreviewServer(None, "127.0.0.1", 0, app=app, max_request_body_bytes=MAX_BODY_BYTES)
+    app.allow(server.host, server.port)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.url
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def browser(chromium):
+    """A browser context for one test; axe-core is injected as an inline script, which the
+    page's Content-Security-Policy would block: the policy is bypassed here, and kept in
+    `strict_browser`."""
+    context = chromium.new_context(bypass_csp=True, locale="fr-FR", viewport={"width": 1280, "height": 900})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def strict_browser(chromium):
+    context = chromium.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+    yield context
+    context.close()
+
+
+def current_time(page) -> float:
+    return page.evaluate("document.getElementById('audio').currentTime")
+
+
+def wait_saved(page) -> None:
+    page.wait_for_function("document.getElementById('etat').textContent === 'Enregistré.'")
+
+
+def squeeze(text: str) -> str:
+    return " ".join(text.replace("\u00ad", "").replace("\u00a0", " ").replace("\u202f", " ").split())
+
+
+def test_review_a_session_from_listening_to_publishing(tmp_path, browser):
+    from docx import Document
+    from pypdf import PdfReader
+
+    ws = review_workspace(tmp_path / "cycle")
+    app = prepared_app(ws)
+    paths = ws.paths(ws.config.session(SESSION))
+    with served(app) as url:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(url)
+        assert page.locator("html").get_attribute("lang") == "fr"
+        assert axe_violations(page) == []
+        page.wait_for_function("document.getElementById('audio').readyState >= 1")
+
+        # Listen: a passage's time button, then a word, move the player there.
+        passage = app.state().passage_view("p004").passage
+        page.locator("#passage-p004 h3 button.temps").click()
+        page.wait_for_function(f"Math.abs(document.getElementById('audio').currentTime - {passage.start}) < 2")
+        word = page.locator("#passage-p006 .texte .m").nth(5)
+        start = float(word.get_attribute("data-t"))
+        word.click()
+        page.wait_for_function(f"Math.abs(document.getElementById('audio').currentTime - {start}) < 2")
+        assert page.locator(".m.courant").count() == 1
+        # Keyboard: pause, then 5 s forward.
+        page.locator("body").press("Escape")
+        page.wait_for_function("document.getElementById('audio').paused")
+        before = current_time(page)
+        page.keyboard.press("Alt+l")
+        page.wait_for_function(f"document.getElementById('audio').currentTime > {before + 4.5}")
+
+        # Correct a misheard word inline.
+        page.locator("#passage-p001 button.corriger").click()
+        editor = page.locator("#texte-p001")
+        assert editor.is_visible()
+        assert axe_violations(page) == []
+        editor.fill(editor.input_value().replace("du veux-binaire.", "du webinaire."))
+        page.get_by_role("button", name="Enregistrer la correction").click()
+        wait_saved(page)
+        page.wait_for_function("document.querySelector('#passage-p001 .texte').textContent.includes('du webinaire.')")
+        assert page.locator("#passage-p001 .m.corrige").inner_text() == "webinaire."
+
+        # Name a voice with a name not declared in config.yaml.
+        page.get_by_label("Nom de « Intervenant 2 »").fill("Léa Dupont-Martin")
+        page.locator("form[data-cle='voix-2'] button[type=submit]").click()
+        wait_saved(page)
+        page.wait_for_function("document.querySelector('#passage-p005 .orateur').textContent === 'Léa Dupont-Martin'")
+
+        # Reject a theme on a passage, pin a quote.
+        page.get_by_role("button", name="Rejeter le thème Écosystème d’entreprises").click()
+        wait_saved(page)
+        page.wait_for_function("document.querySelector('#passage-p005 .etiquette.rejete') !== null")
+        page.locator("#extrait-gouvernance-p005 button[value=pin]").click()
+        wait_saved(page)
+        page.wait_for_function("document.querySelector('#extrait-gouvernance-p005.pin') !== null")
+
+        # Publish; the page shows the steps, then the outcome.
+        page.get_by_role("button", name="Publier la séance").click()
+        page.wait_for_function("document.getElementById('issue').textContent.startsWith('Publié')", timeout=300_000)
+        assert page.locator("#etapes li").count() >= 1
+        assert page.frame_locator("#apercu-cadre").locator("h1").count() == 1
+        assert errors == []
+        page.close()
+
+    review = review_of(app)
+    assert [(c.original, c.corrected) for c in review.corrections] == [("veux-binaire.", "webinaire")]
+    assert review.speakers == {"Intervenant 2": "Léa Dupont-Martin"}
+    assert [(d.kind, d.passage.split()[0], d.theme) for d in review.decisions] == [
+        ("reject", "00:01:55", "entreprises"), ("pin", "00:01:55", "gouvernance")]
+
+    outputs = ws.outputs_dir / "seances"
+    pdf = squeeze(" ".join(p.extract_text() for p in PdfReader(outputs / SESSION / f"{SESSION}.pdf").pages))
+    docx = squeeze(" ".join(p.text for p in Document(str(outputs / SESSION / f"{SESSION}.docx")).paragraphs))
+    site = squeeze(re.sub(r"<[^>]+>", " ", (outputs / f"{SESSION}.html").read_text(encoding="utf-8")))
+    subtitles = (outputs / SESSION / f"{SESSION}.vtt").read_text(encoding="utf-8")
+    for name, text in (("PDF", pdf), ("DOCX", docx), ("site", site), ("VTT", subtitles)):
+        assert "du webinaire" in text, name
+        assert "veux-binaire" not in text, name
+        assert "Léa Dupont-Martin" in text, name
+        assert "Intervenant 2" not in text, name
+    assert paths.render.is_file()
+
+
+def test_an_outside_edit_and_a_second_tab_never_overwrite(tmp_path, browser):
+    ws = review_workspace(tmp_path / "cycle")
+    app = prepared_app(ws)
+    path = app.paths.review
+    with served(app) as url:
+        first, second = browser.new_page(), browser.new_page()
+        first.goto(url)
+        second.goto(url)
+        # Tab one saves; tab two, still on the version both opened, is refused.
+        first.get_by_label("Nom de « Intervenant 1 »").fill("Claire Dubreuil")
+        first.locator("form[data-cle='voix-1'] button[type=submit]").click()
+        wait_saved(first)
+        saved = path.read_bytes()
+        second.get_by_role("button", name="Rejeter le thème Sobriété").first.click()
+        second.wait_for_function("!document.getElementById('alerte').hidden")
+        assert "a changé depuis l’affichage de cette page" in second.locator("#alerte-texte").inner_text() or \
+            "modifié hors de cette page" in second.locator("#alerte-texte").inner_text()
+        assert path.read_bytes() == saved
+
+        # A hand edit while the page is open: the page says so, and its next change is refused.
+        wait_for_jobs(app)
+        hand = path.read_text(encoding="utf-8") + "# relu à la main\n"
+        path.write_text(hand, encoding="utf-8")
+        first.wait_for_function("document.getElementById('alerte-texte').textContent.includes('modifié hors de cette page')",
+                                timeout=15_000)
+        first.get_by_role("button", name="Rejeter le thème Sobriété").first.click()
+        first.wait_for_function("document.getElementById('alerte-texte').textContent.includes('rien n’a été enregistré')")
+        assert path.read_text(encoding="utf-8") == hand
+        # Reloaded, it saves again, keeping the hand edit.
+        first.get_by_role("button", name="Recharger la page").click()
+        first.wait_for_load_state()
+        first.get_by_role("button", name="Rejeter le thème Sobriété").first.click()
+        wait_saved(first)
+        assert path.read_text(encoding="utf-8").endswith("# relu à la main\n") and "sobriete" in path.read_text(
+            encoding="utf-8").split("reject:")[1]
+        first.close()
+        second.close()
+
+
+def test_hostile_transcript_text_runs_no_script_in_the_page(tmp_path, strict_browser):
+    browser = strict_browser
+    from synthese.artefacts import Segment, Transcript
+
+    from test_review_page import DATA
+
+    transcript = Transcript.load(DATA / "review_sample.transcript.json")
+    first = transcript.segments[0]
+    hostile = '<img src=x onerror="window.pwned=1"> <script>window.pwned=2</script>'
+    transcript.segments[0] = Segment(id=0, start=first.start, end=first.end, speaker="Intervenant 1",
+                                     text=f"{hostile} {first.text}")
+    ws = review_workspace(tmp_path / "cycle", transcript)
+    app = prepared_app(ws)
+    with served(app) as url:
+        page = browser.new_page()
+        page.goto(url)
+        page.locator("#passage-p001 button.corriger").click()
+        time.sleep(0.5)
+        assert page.evaluate("window.pwned") is None
+        assert hostile.split()[0] in page.locator("#passage-p001 .texte").inner_text()
+        assert page.locator("#passage-p001 img").count() == 0
+        page.close()

@@ -1,0 +1,456 @@
+"""The review page (`synthese review`), without a browser: its answers to requests, what it
+writes to the review file, and what it refuses.
+
+The workspace is the sample session: its replay (transcripts/seance-introductive/*.ogg) and a
+transcript of it with word times and probabilities, as Whisper base gives them
+(tests/data/review_sample.transcript.json), cut into two voices "Intervenant 1" and
+"Intervenant 2" as diarization would label them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import SAMPLE_MEDIA, repository_config
+from synthese.artefacts import Segment, Tags, Transcript
+from synthese.config import load_config
+from synthese.review import parse_review
+from synthese.review_app import ReviewApp
+from synthese.review_edits import version_of
+from synthese.workspace import Workspace
+
+DATA = Path(__file__).resolve().parent / "data"
+SESSION = "seance-introductive"
+HOST = "127.0.0.1:8765"
+
+
+def review_workspace(root: Path, transcript: Transcript | None = None) -> Workspace:
+    """The sample session in a folder of its own: config.yaml, its replay and its transcript
+    (transcription up to date, so nothing runs Whisper); tagging and rendering still to do."""
+    data = repository_config()
+    session = next(s for s in data["sessions"] if s["id"] == SESSION)
+    session["media"] = "seance-introductive.ogg"
+    session["speakers"].append({"name": "Claire Dubreuil", "role": "Sociologue", "organisation": "Université"})
+    data["sessions"] = [session]
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "config.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    shutil.copy(SAMPLE_MEDIA, root / "seance-introductive.ogg")
+    ws = Workspace(load_config(root / "config.yaml"))
+    put_transcript(ws, transcript or Transcript.load(DATA / "review_sample.transcript.json"))
+    return ws
+
+
+def put_transcript(ws: Workspace, transcript: Transcript) -> None:
+    """Save a transcript as the transcription stage would (up to date with the replay)."""
+    session = ws.config.session(SESSION)
+    paths = ws.paths(session)
+    paths.folder.mkdir(parents=True, exist_ok=True)
+    transcript.inputs_hash = ws.transcribe_hash(session)
+    transcript.save(paths.transcript)
+
+
+def prepared_app(ws: Workspace) -> ReviewApp:
+    """The page's application, its first background job (tag and render) done."""
+    app = ReviewApp(ws.config, ws.config.session(SESSION), token="jeton-de-test")
+    app.allow("127.0.0.1", 8765)
+    wait_for_jobs(app)
+    return app
+
+
+def wait_for_jobs(app: ReviewApp, timeout_s: float = 300) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        jobs = app.jobs.snapshot()
+        if jobs["running"] is None and not jobs["queued"]:
+            return jobs
+        time.sleep(0.1)
+    raise AssertionError(f"jobs still running: {app.jobs.snapshot()}")
+
+
+def call(app: ReviewApp, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+         token: str | None = "jeton-de-test") -> tuple[int, dict[str, str], bytes]:
+    """One request to the WSGI application, as waitress would hand it."""
+    raw = json.dumps(body).encode() if body is not None else b""
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "HTTP_HOST": HOST, "wsgi.input": io.BytesIO(raw),
+               "CONTENT_LENGTH": str(len(raw)), "CONTENT_TYPE": "application/json" if body is not None else ""}
+    if token is not None and method == "POST":
+        environ["HTTP_X_SYNTHESE_TOKEN"] = token
+    for name, value in (headers or {}).items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    answer: dict[str, Any] = {}
+
+    def start_response(status, response_headers):
+        answer["status"] = int(status.split()[0])
+        answer["headers"] = dict(response_headers)
+
+    content = b"".join(app(environ, start_response))
+    return answer["status"], answer["headers"], content
+
+
+def action(app: ReviewApp, **body: Any) -> tuple[int, dict[str, Any]]:
+    version = body.pop("version", None) or version_of(app.paths.review.read_bytes())
+    if "passage" in body and "key" not in body:  # the page sends the key it shows with the passage id
+        view = app.state().passage_view(body["passage"])
+        body["key"] = view.passage.key if view else ""
+    status, _, content = call(app, "POST", "/api/action", {"version": version, **body})
+    return status, json.loads(content)
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    ws = review_workspace(tmp_path_factory.mktemp("review"))
+    app = prepared_app(ws)
+    yield app
+    app.close()
+
+
+def test_the_page_shows_the_session_word_by_word_with_times(page):
+    status, headers, content = call(page, "GET", "/")
+    assert status == 200
+    html = content.decode()
+    assert "script-src 'self'" in headers["Content-Security-Policy"] and "unsafe-inline" not in \
+        headers["Content-Security-Policy"].split("script-src")[1].split(";")[0]
+    assert '<html lang="fr">' in html and 'name="synthese-jeton" content="jeton-de-test"' in html
+    state = page.state()
+    assert state.passages and state.chapters and state.voices
+    assert [v.label for v in state.voices] == ["Intervenant 1", "Intervenant 2"]
+    words = [t for v in state.passages for t in v.tokens]
+    # Every word of the transcript is shown once, in order, with its time.
+    transcript = Transcript.load(page.paths.transcript)
+    assert [t.text for t in words] == transcript.text.split()
+    assert all(a.start <= b.start for a, b in zip(words, words[1:]))
+    assert any(t.low for t in words) and 'class="m incertain"' in html
+    first = state.passages[1]
+    assert f'data-t="{first.passage.start}"' in html
+    assert '<source src="/media" type="audio/ogg">' in html
+
+
+def test_the_replay_is_served_by_byte_ranges(page):
+    size = SAMPLE_MEDIA.stat().st_size
+    status, headers, content = call(page, "GET", "/media", headers={"Range": "bytes=100-199"})
+    assert status == 206 and headers["Content-Range"] == f"bytes 100-199/{size}" and headers["Accept-Ranges"] == "bytes"
+    assert content == SAMPLE_MEDIA.read_bytes()[100:200]
+    status, headers, content = call(page, "GET", "/media", headers={"Range": "bytes=-10"})
+    assert status == 206 and content == SAMPLE_MEDIA.read_bytes()[-10:]
+    status, headers, _ = call(page, "GET", "/media", headers={"Range": f"bytes={size}-"})
+    assert status == 416 and headers["Content-Range"] == f"bytes */{size}"
+    status, headers, content = call(page, "GET", "/media")
+    assert status == 200 and len(content) == size
+
+
+@pytest.mark.parametrize("path", [
+    "/preview/../seance-introductive.tags.json", "/preview/..%2fseance-introductive.review.yaml",
+    "/preview/seance-introductive.tags.json", "/preview//etc/passwd", "/static/../review.fr.yaml",
+    "/static/review.js/../../wording.fr.yaml", "/media/../config.yaml", "/media/seance-introductive.ogg",
+    "/fragment/../page", "/config.yaml", "/../config.yaml", "/preview/.seance-introductive.pdf.part",
+])
+def test_only_the_sessions_own_files_are_served(page, path):
+    status, _, content = call(page, "GET", path)
+    assert status == 404
+    assert b"cycle:" not in content and b"segments" not in content
+
+
+def test_the_rendered_documents_are_served_for_the_preview(page):
+    manifest = page._render_manifest()
+    status, headers, content = call(page, "GET", f"/preview/{manifest.files['html']}")
+    assert status == 200 and headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "frame-ancestors 'self'" in headers["Content-Security-Policy"]
+    status, headers, content = call(page, "GET", f"/preview/{manifest.files['pdf']}")
+    assert status == 200 and content.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("headers, token, expected", [
+    ({}, None, 403),  # no token
+    ({}, "un-autre-jeton", 403),
+    ({"Origin": "http://evil.example"}, "jeton-de-test", 403),
+    ({"Sec-Fetch-Site": "cross-site"}, "jeton-de-test", 403),
+    ({"Host": "evil.example:8765"}, "jeton-de-test", 403),  # a DNS name rebound to 127.0.0.1
+])
+def test_a_change_without_the_pages_token_or_from_elsewhere_is_refused(page, headers, token, expected):
+    before = page.paths.review.read_bytes()
+    body = {"version": version_of(before), "action": "speaker", "label": "Intervenant 1", "name": "Pirate"}
+    status, _, content = call(page, "POST", "/api/action", body, headers=headers, token=token)
+    assert status == expected
+    assert json.loads(content)["error"].startswith(("Requête refusée", "Adresse refusée"))
+    assert page.paths.review.read_bytes() == before
+    status, _, _ = call(page, "POST", "/api/publish", {}, headers=headers, token=token)
+    assert status == expected and page.jobs.snapshot()["queued"] == []
+
+
+def test_reading_from_another_host_name_is_refused(page):
+    status, _, content = call(page, "GET", "/", headers={"Host": "attacker.example"})
+    assert status == 403 and b"jeton-de-test" not in content
+    assert json.loads(content)["error"].startswith("Adresse refusée")
+
+
+def test_a_stale_version_is_refused_and_the_file_kept(page):
+    before = page.paths.review.read_bytes()
+    status, answer = action(page, version="0" * 32, action="speaker", label="Intervenant 1", name="X")
+    assert status == 409 and answer["error"].startswith("Le fichier de relecture a changé")
+    assert answer["version"] == version_of(before)
+    assert page.paths.review.read_bytes() == before
+
+
+# --- actions: each one written at once, in the review file ------------------------------------------------
+
+@pytest.fixture
+def fresh(tmp_path):
+    app = prepared_app(review_workspace(tmp_path / "review"))
+    yield app
+    app.close()
+
+
+def review_of(app: ReviewApp):
+    return parse_review(app.paths.review.read_text(encoding="utf-8"), "r")
+
+
+def test_each_action_is_written_at_once_and_shows_after_the_refresh(fresh):
+    app = fresh
+    keys = {p.id: p.key for p in Tags.load(app.paths.tags).passages}
+    status, answer = action(app, action="theme", passage="p005", theme="entreprises", decision="reject")
+    assert status == 200 and answer["message"] == "Enregistré."
+    assert answer["version"] == version_of(app.paths.review.read_bytes())
+    status, _ = action(app, action="theme", passage="p003", theme="instrumentation", decision="add")
+    status, _ = action(app, action="excerpt", passage="p005", theme="gouvernance", decision="pin", sentences=[0, 2])
+    assert status == 200
+    status, _ = action(app, action="speaker", label="Intervenant 2", name="Claire Dubreuil")
+    assert status == 200
+    review = review_of(app)
+    assert [(d.kind, d.passage, d.theme, d.sentences) for d in review.decisions] == [
+        ("reject", keys["p005"], "entreprises", ()),
+        ("add", keys["p003"], "instrumentation", ()),
+        ("pin", keys["p005"], "gouvernance", (0, 2)),
+    ]
+    assert review.speakers == {"Intervenant 2": "Claire Dubreuil"}
+    wait_for_jobs(app)
+    tags = Tags.load(app.paths.tags)
+    p005 = tags.passage("p005")
+    assert "entreprises" not in {t.id for t in p005.themes}
+    assert p005.speaker == "Claire Dubreuil"
+    assert tags.passage("p003").theme("instrumentation").source == "review"
+    shortened = next(q for q in tags.excerpts["gouvernance"] if q.passage == "p005")
+    assert shortened.text == f"{p005.sentences[0].text} […] {p005.sentences[2].text}"
+    state = app.state()
+    assert [(t.id, t.decision) for t in state.passage_view("p005").rejected] == [("entreprises", "reject")]
+    html = call(app, "GET", "/fragment/passages")[2].decode()
+    assert "Annuler la décision sur Écosystème d’entreprises" in html
+    # A passage id the page shows for another passage than the one now numbered so: refused.
+    status, answer = action(app, action="theme", passage="p005", key=keys["p003"],
+                            theme="sobriete", decision="reject")
+    assert status == 409 and len(review_of(app).decisions) == 3
+    # Undo: the decision leaves the file.
+    status, _ = action(app, action="theme", passage="p005", theme="entreprises", decision="")
+    assert status == 200 and [d.kind for d in review_of(app).decisions] == ["add", "pin"]
+
+
+def test_a_corrected_passage_becomes_anchored_corrections(fresh):
+    app = fresh
+    view = app.state().passage_view("p001")
+    before = view.text
+    assert "du veux-binaire." in before
+    status, answer = action(app, action="correct", passage="p001", before=before,
+                            after=before.replace("du veux-binaire.", "du webinaire."))
+    assert status == 200, answer
+    view = app.state().passage_view("p004")
+    after = view.text.replace("de gare et fait de serre,", "de gaz à effet de serre,")
+    status, answer = action(app, action="correct", passage="p004", before=view.text, after=after)
+    assert status == 200, answer
+    # A word said several times in its segment: anchored to the words around it.
+    view = app.state().passage_view("p006")
+    assert view.text.count("Séance") >= 3
+    after = view.text.replace("Séance. Séance 2,", "Séance. Réunion 2,", 1)
+    status, answer = action(app, action="correct", passage="p006", before=view.text, after=after)
+    assert status == 200, answer
+    corrections = [(c.original, c.corrected) for c in review_of(app).corrections]
+    assert corrections[:2] == [("veux-binaire.", "webinaire"), ("gare et fait", "gaz à effet")]
+    assert corrections[2] == ("Séance. Séance", "Séance. Réunion")  # the words before it make it one
+    state = app.state()
+    assert state.orphaned == []
+    assert "du webinaire." in state.passage_view("p001").text
+    assert "de gaz à effet de serre," in state.passage_view("p004").text
+    assert state.passage_view("p006").text == after
+    assert [t.text for t in state.passage_view("p001").tokens if t.corrected] == ["webinaire."]
+    # Punctuation alone is not a correction; the text must be the one shown.
+    view = state.passage_view("p003")
+    status, answer = action(app, action="correct", passage="p003", before=view.text, after=view.text.replace(",", ";"))
+    assert status == 400 and answer["error"].startswith("Seuls des mots")
+    status, answer = action(app, action="correct", passage="p003", before="un autre texte", after="x")
+    assert status == 409 and "a changé depuis l’affichage" in answer["error"]
+
+
+def test_an_outside_edit_is_noticed_and_never_overwritten(fresh):
+    app = fresh
+    seen = version_of(app.paths.review.read_bytes())  # the version the open page holds
+    hand = app.paths.review.read_text(encoding="utf-8") + "# une note ajoutée à la main\n"
+    app.paths.review.write_text(hand, encoding="utf-8")
+    state = json.loads(call(app, "GET", "/api/state")[2])
+    assert state["version"] != seen and state["review_error"] is None  # the page's poll sees it
+    wait_for_jobs(app)  # and the preview follows the file
+    assert Tags.load(app.paths.tags).inputs_hash == app.ws.tag_hash(app.session)
+    status, answer = action(app, version=seen, action="speaker", label="Intervenant 1", name="Zoé")
+    assert status == 409 and answer["error"].startswith("Le fichier de relecture a changé")
+    assert app.paths.review.read_text(encoding="utf-8") == hand
+    # Reloaded, the page holds the new version and saves over it, keeping the note.
+    status, _ = action(app, version=state["version"], action="speaker", label="Intervenant 1", name="Zoé")
+    assert status == 200 and app.paths.review.read_text(encoding="utf-8").endswith("# une note ajoutée à la main\n")
+
+
+def test_a_second_tab_saving_a_stale_version_is_refused(fresh):
+    app = fresh
+    opened = version_of(app.paths.review.read_bytes())  # both tabs opened the page on this version
+    status, _ = action(app, version=opened, action="speaker", label="Intervenant 1", name="Tab Un")
+    assert status == 200
+    first = app.paths.review.read_bytes()
+    status, answer = action(app, version=opened, action="speaker", label="Intervenant 1", name="Tab Deux")
+    assert status == 409
+    assert app.paths.review.read_bytes() == first and review_of(app).speakers == {"Intervenant 1": "Tab Un"}
+
+
+def test_a_malformed_review_file_is_reported_with_its_line_and_never_written(fresh):
+    app = fresh
+    broken = app.paths.review.read_text(encoding="utf-8").replace("reject: []", "reject: [{passage: \"x\", theme: y")
+    app.paths.review.write_text(broken, encoding="utf-8")
+    html = call(app, "GET", "/")[2].decode()
+    line = broken.splitlines().index('reject: [{passage: "x", theme: y') + 1
+    assert f"line {line + 1}: YAML syntax error" in html or f"line {line}: YAML syntax error" in html
+    assert "Le fichier de relecture ne se lit pas" in html
+    state = json.loads(call(app, "GET", "/api/state")[2])
+    assert "YAML syntax error" in state["review_error"]
+    status, answer = action(app, action="speaker", label="Intervenant 1", name="Zoé")
+    assert status == 422 and "YAML syntax error" in answer["error"]
+    assert app.paths.review.read_text(encoding="utf-8") == broken
+
+
+def test_nothing_is_written_while_another_command_holds_the_workspace(fresh):
+    app = fresh
+    before = app.paths.review.read_bytes()
+    with Workspace(app.config).lock():  # as `synthese run` would, from another process
+        status, answer = action(app, action="speaker", label="Intervenant 1", name="Zoé")
+    assert status == 423 and answer["error"].startswith("Une autre commande synthese travaille")
+    assert app.paths.review.read_bytes() == before
+    assert action(app, action="speaker", label="Intervenant 1", name="Zoé")[0] == 200
+
+
+def test_a_correction_whose_words_are_gone_after_a_new_transcription_is_reported(fresh):
+    app = fresh
+    view = app.state().passage_view("p001")
+    status, _ = action(app, action="correct", passage="p001", before=view.text,
+                       after=view.text.replace("du veux-binaire.", "du webinaire."))
+    assert status == 200
+    wait_for_jobs(app)
+    # The replay is transcribed again (a better model): the misheard words are no longer there.
+    transcript = Transcript.load(app.paths.transcript)
+    transcript.segments[0].text = transcript.segments[0].text.replace("veux-binaire", "webinaire")
+    transcript.segments[0].words = []
+    put_transcript(app.ws, transcript)
+    message = ('correction "veux-binaire." -> "webinaire" at 00:00:03 (line 40): words not found near that time')
+    state = app.state()
+    assert [m for m in state.orphaned if m.startswith("correction")] == [message.replace("line 40", f"line {_line(app, 'veux-binaire')}")]
+    assert "Décisions du fichier qui ne s’appliquent plus" in call(app, "GET", "/fragment/avis")[2].decode()
+    call(app, "POST", "/api/refresh", {})
+    wait_for_jobs(app)
+    tags = Tags.load(app.paths.tags)
+    assert any(m.startswith('correction "veux-binaire."') for m in tags.review.orphaned)
+    assert "veux-binaire" in app.paths.review.read_text(encoding="utf-8")  # kept in the file, not dropped
+
+
+def _line(app: ReviewApp, text: str) -> int:
+    return next(i for i, line in enumerate(app.paths.review.read_text(encoding="utf-8").splitlines(), 1) if text in line)
+
+
+def test_hostile_text_in_a_transcript_is_shown_as_text(tmp_path):
+    hostile = '<script>window.pwned=1</script> <img src=x onerror="window.pwned=2"> & {{ 7*7 }} "guillemets"'
+    transcript = Transcript.load(DATA / "review_sample.transcript.json")
+    first = transcript.segments[0]
+    transcript.segments[0] = Segment(id=0, start=first.start, end=first.end, speaker='<b onclick="x()">Voix</b>',
+                                     text=f"{hostile} {first.text}")
+    app = prepared_app(review_workspace(tmp_path / "review", transcript))
+    try:
+        html = call(app, "GET", "/")[2].decode()
+        assert "<script>window.pwned" not in html and "<img src=x" not in html and '<b onclick' not in html
+        assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in html
+        assert "{{ 7*7 }}" in html and "49" not in html.split("pwned")[1][:200]
+        assert 'value="&lt;b onclick=&#34;x()&#34;&gt;Voix&lt;/b&gt;"' in html
+        status, _ = action(app, action="speaker", label='<b onclick="x()">Voix</b>', name="<i>Nom</i>")
+        assert status == 200 and review_of(app).speakers == {'<b onclick="x()">Voix</b>': "<i>Nom</i>"}
+        assert "&lt;i&gt;Nom&lt;/i&gt;" in call(app, "GET", "/fragment/voix")[2].decode()
+    finally:
+        app.close()
+
+
+def test_synthese_review_serves_the_page_and_a_killed_server_loses_nothing_acknowledged(tmp_path):
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    ws = review_workspace(tmp_path / "review")
+    process = subprocess.Popen([sys.executable, "-m", "synthese", "--config", str(ws.config.path), "review",
+                                "--no-browser"], stderr=subprocess.PIPE, text=True)
+    try:
+        url = None
+        deadline = time.monotonic() + 120
+        while url is None and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            found = re.search(r"on (http://127\.0\.0\.1:\d+/)", line)
+            url = found.group(1) if found else None
+        assert url, "the command did not say where the page is"
+        html = urllib.request.urlopen(url, timeout=30).read().decode()
+        token = re.search(r'name="synthese-jeton" content="([^"]+)"', html).group(1)
+        version = re.search(r'name="synthese-version" content="([^"]+)"', html).group(1)
+        request = urllib.request.Request(
+            url + "api/action", method="POST",
+            data=json.dumps({"version": version, "action": "speaker", "label": "Intervenant 1",
+                             "name": "Léa Dupont"}).encode(),
+            headers={"Content-Type": "application/json", "X-Synthese-Token": token, "Origin": url.rstrip("/")})
+        answer = json.loads(urllib.request.urlopen(request, timeout=60).read())
+        assert answer["message"] == "Enregistré."
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    path = ws.paths(ws.config.session(SESSION)).review
+    assert parse_review(path.read_text(encoding="utf-8"), "r").speakers == {"Intervenant 1": "Léa Dupont"}
+    assert version_of(path.read_bytes()) == answer["version"]
+
+
+def test_synthese_review_names_the_sessions_when_it_cannot_choose(tmp_path, cli):
+    ws = review_workspace(tmp_path / "review")
+    result = cli("--config", str(ws.config.path), "review", "seance-inconnue", "--no-browser")
+    assert result.returncode == 1 and result.stderr.startswith("Error: ")
+    assert "seance-inconnue" in result.stderr
+
+
+# --- words and their times -------------------------------------------------------------------------------
+
+def test_words_take_the_recognisers_times_and_without_them_play_from_their_segment():
+    from synthese.artefacts import Word
+    from synthese.review_view import revised_tokens, segment_tokens
+
+    # Whisper's words do not always split at spaces: "C" + "'est" make one shown word.
+    segment = Segment(start=10, end=14, text="C'est enceinte productive,", words=[
+        Word(start=10.0, end=10.2, text="C", p=0.38), Word(start=10.2, end=10.3, text="'est", p=0.99),
+        Word(start=10.3, end=11.0, text="enceinte", p=0.65), Word(start=11.0, end=12.0, text="productive,", p=0.4)])
+    tokens = segment_tokens(segment)
+    assert [(t.text, t.start, t.end, t.p, t.low, t.seek) for t in tokens] == [
+        ("C'est", 10.0, 10.3, 0.38, True, 10.0), ("enceinte", 10.3, 11.0, 0.65, False, 10.3),
+        ("productive,", 11.0, 12.0, 0.4, True, 11.0)]
+    # A correction's words take the times of those they replace, and are not "uncertain".
+    revised = segment.model_copy(update={"text": "C'est introductive,"})
+    tokens = revised_tokens(segment, revised, 3)
+    assert [(t.text, t.corrected, t.low, t.segment, t.position) for t in tokens] == [
+        ("C'est", False, True, 3, 0), ("introductive,", True, False, 3, 1)]
+    assert (tokens[1].start, tokens[1].end) == (10.3, 12.0)
+    # No word times: times spread over the segment for the highlight, played from its start.
+    plain = Segment(start=20, end=30, text="un deux trois quatre")
+    tokens = segment_tokens(plain)
+    assert [t.seek for t in tokens] == [20, 20, 20, 20]
+    assert [t.start for t in tokens] == sorted(t.start for t in tokens) and tokens[-1].start > 25
