@@ -352,6 +352,21 @@ def publication(config: Config, wording: dict[str, Any], *, title: str, kind: st
     )
 
 
+def _speaking_times(transcript: Transcript | None, passages: Sequence[Passage], wording: dict[str, Any]) -> str:
+    """'François Ménard (12 min 05 s, 54 %) et Intervenant 2 (10 min 20 s, 46 %)': each voice's
+    time of speech, longest first, from the transcript's segments (the passages without it); ""
+    when no segment has a speaker."""
+    rows: Sequence[Any] = transcript.segments if transcript else passages
+    seconds: Counter = Counter()
+    for row in rows:
+        if row.speaker:
+            seconds[row.speaker] += max(0.0, row.end - row.start)
+    total = sum(seconds.values())
+    if not total:
+        return ""
+    return join_list([f"{name} ({duration_text(s)}, {percent(s / total)})" for name, s in seconds.most_common()])
+
+
 def session_label(session: Session, wording: dict[str, Any]) -> str:
     """'Séance 2', or '' when the session has no number."""
     return wording["session_number"].format(number=session.number) if session.number is not None else ""
@@ -417,6 +432,9 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
     absent = [t.label for t in themes if not counts[t.id]]
     if absent:
         overview.append(french_text(wording["overview_absent"].format(labels=join_list(absent))))
+    speaking = _speaking_times(transcript, passages, wording)
+    if speaking:
+        overview.append(french_text(wording["overview_speaking"].format(speakers=speaking)))
 
     index_input = []
     for entity in tags.entities:

@@ -198,7 +198,7 @@ def run_session(ws: Workspace, session: Session, *, force: bool = False, quiet: 
 
     if needed("transcribe", paths.transcript, ws.transcribe_hash(session)):
         transcribe_session(ws, session, quiet=quiet)
-    for note in ws.notes(session):
+    for note in ws.transcript_notes(session):
         log.warning("%s: %s", session.id, note)
     ensure_review(config, paths.review)
     if needed("tag", paths.tags, ws.tag_hash(session)):

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthese.artefacts import RenderManifest, SiteManifest, Transcript, recorded_hash
+from synthese.artefacts import RenderManifest, SiteManifest, Tags, Transcript, recorded_hash
 from synthese.config import Config, Session, Speaker
 from synthese.errors import LockError, SyntheseError
 from synthese.importers import is_transcript_file
@@ -208,7 +208,19 @@ class Workspace:
         return [(s.id, {stage: self.stage_state(s, stage) for stage in STAGES[:3]}) for s in self.config.sessions]
 
     def notes(self, session: Session) -> list[str]:
-        """What staff should know about a session's transcript: gaps, voices, warnings."""
+        """What staff should know about a session: speech left untranscribed, voices heard that
+        differ from the speakers declared, review decisions that no longer apply."""
+        notes = self.transcript_notes(session)
+        tags = self.paths(session).tags
+        if tags.is_file():
+            try:
+                notes += [f"review decision not applied: {o}" for o in Tags.load(tags).review.orphaned]
+            except SyntheseError as exc:
+                notes.append(str(exc))
+        return notes
+
+    def transcript_notes(self, session: Session) -> list[str]:
+        """What the transcript leaves to check: untranscribed speech, voices against speakers."""
         path = self.paths(session).transcript
         if not path.is_file():
             return []

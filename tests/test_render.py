@@ -465,3 +465,16 @@ def test_chart_text_is_plain_text_never_mathtext(config, tags, transcript, label
             assert all(t._preprocess_math(t.get_text()) == (t.get_text(), False) for t in drawn)
         finally:
             plt.close(figure)
+
+
+def test_the_overview_gives_each_voice_its_speaking_time(config, tags, transcript):
+    transcript = transcript.model_copy(deep=True)
+    for segment in transcript.segments:
+        segment.speaker = "Intervenant 1" if segment.start < 100 else "Intervenant 2"
+    doc = build_document(inputs(config, tags, transcript), config)
+    line = next(p for p in doc.overview if p.startswith("Temps de parole"))
+    first = sum(s.end - s.start for s in transcript.segments if s.speaker == "Intervenant 1")
+    second = sum(s.end - s.start for s in transcript.segments if s.speaker == "Intervenant 2")
+    longest, shortest = ("Intervenant 2", "Intervenant 1") if second > first else ("Intervenant 1", "Intervenant 2")
+    assert line.index(longest) < line.index(shortest)
+    assert "\u202f%" in line and " et " in line

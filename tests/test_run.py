@@ -65,3 +65,57 @@ def test_run_never_publishes_over_the_project(tmp_path, cli, output_dir):
     assert result.returncode == 1
     assert "publish.output_dir" in result.stderr and "would replace" in result.stderr
     assert config.is_file() and (tmp_path / "cycle" / "transcripts" / "s1.vtt").is_file()
+
+
+def test_a_voice_named_in_the_review_file_is_renamed_everywhere(tmp_path):
+    """Speaker labels come from diarization ("Intervenant N"); a name given in the review file
+    replaces the label in the PDF, the DOCX, the HTML, the site and its subtitles."""
+    import docx
+    from pypdf import PdfReader
+
+    from synthese.artefacts import Segment, SourceFile, Transcript
+
+    config_path = create_cycle_folder(tmp_path / "cycle")
+    said = ["La sobriété numérique commence par mesurer la consommation énergétique des serveurs.",
+            "Les collectivités doivent encadrer les opérateurs par la loi et par le contrat.",
+            "Les habitants éloignés du numérique ont besoin de médiateurs dans les quartiers."]
+    segments = [Segment(id=i, start=10.0 * i, end=10.0 * i + 9, text=text, speaker=f"Intervenant {i % 2 + 1}")
+                for i, text in enumerate(said * 3)]
+    Transcript(source=SourceFile(file="s1.ogg", sha256="0", kind="audio"), language="fr", duration_s=90,
+               segments=segments).save(tmp_path / "cycle" / "transcripts" / "s1.json")
+    config_path.write_text(config_path.read_text(encoding="utf-8").replace("sessions: []\n", (
+        "sessions:\n  - id: s1\n    number: 1\n    title: \"Essai\"\n    transcript: transcripts/s1.json\n")),
+        encoding="utf-8")
+    config = load_config(config_path)
+    assert not run_all(config, quiet=True).failed
+    review = tmp_path / "cycle" / "transcripts" / "s1" / "s1.review.yaml"
+    review.write_text(review.read_text(encoding="utf-8").replace("speakers: {}", "speakers:\n  Intervenant 2: Zoé Martin"),
+                      encoding="utf-8")
+    assert not run_all(config, quiet=True).failed
+    render = tmp_path / "cycle" / "transcripts" / "s1" / "render"
+    outputs = tmp_path / "cycle" / "outputs"
+    texts = {
+        "pdf": "".join(page.extract_text() for page in PdfReader(render / "s1.pdf").pages),
+        "docx": "\n".join(p.text for p in docx.Document(str(render / "s1.docx")).paragraphs),
+        "html": (render / "s1.html").read_text(encoding="utf-8"),
+        "site": (outputs / "seances" / "s1.html").read_text(encoding="utf-8"),
+        "subtitles": (outputs / "seances" / "s1" / "s1.vtt").read_text(encoding="utf-8"),
+    }
+    for where, text in texts.items():
+        assert "Zoé Martin" in text, where
+        assert "Intervenant 2" not in text, where
+    assert "<v Zoé Martin>" in texts["subtitles"] and "<v Intervenant 1>" in texts["subtitles"]
+
+
+def test_status_reports_a_stale_voice_name(tmp_path, cli):
+    config = two_sessions(tmp_path / "cycle")
+    assert cli("--config", str(config), "run").returncode == 0
+    review = tmp_path / "cycle" / "transcripts" / "s1" / "s1.review.yaml"
+    review.write_text(review.read_text(encoding="utf-8").replace("speakers: {}", "speakers:\n  Intervenant 7: Zoé"),
+                      encoding="utf-8")
+    run = cli("--config", str(config), "run")
+    assert run.returncode == 0
+    assert 'speakers: "Intervenant 7" (line ' in run.stderr and "kept in the file but not applied" in run.stderr
+    status = cli("--config", str(config), "status")
+    assert ('Note: session s1: review decision not applied: speakers: "Intervenant 7"' in status.stdout)
+    assert "Intervenant 7: Zoé" in review.read_text(encoding="utf-8")  # never dropped
