@@ -326,7 +326,7 @@ def calibrate(label_paths: Sequence[Path], config: Config) -> Calibration:
     if combination.directions is not None:
         missing = [t for t, d in zip(evidence.theme_ids, combination.directions) if not d.any()]
         if missing:
-            log.warning("no labelled passage about %s (or none without): no meaning learned for it",
+            log.warning("%s: every labelled passage, or none, is about it: no meaning learned for it",
                         ", ".join(missing))
     found = evidence.found > 0
     seen = found.sum(axis=0)

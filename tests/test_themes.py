@@ -175,3 +175,44 @@ def test_calibration_from_exported_review_labels_is_reproducible(tmp_path: Path)
     recalibrated = load_config(tmp_path / "config.yaml")
     societes = next(t for t in recalibrated.themes if t.id == "societes")
     assert societes.calibrated_weights["inclusion numérique"] < recalibrated.tag.phrase_weight
+
+
+def test_meaning_directions_point_from_the_other_passages_to_the_theme() -> None:
+    import numpy as np
+
+    from synthese.meaning import relative, theme_directions
+
+    embeddings = np.array([[1.0, 0.0, 0.0], [0.8, 0.6, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    labels = np.array([[True, False], [True, False], [False, False], [False, False]])
+    directions = theme_directions(embeddings, labels)
+    assert directions[0] @ embeddings[0] > 0 > directions[0] @ embeddings[3]
+    assert np.isclose(np.linalg.norm(directions[0]), 1.0)
+    assert not directions[1].any()  # no passage about the second theme: no direction
+    # Relative to the mean over the themes that have a direction; the others get 0.
+    assert relative(np.array([[0.3, 0.9]]), np.array([True, False])).tolist() == [[0.0, 0.0]]
+    assert np.allclose(relative(np.array([[0.3, 0.1]])), [[0.1, -0.1]])
+
+
+def test_calibration_learns_meaning_and_threshold_from_several_sources(tmp_path: Path) -> None:
+    labelled = REPO.parent / "shared" / "eval" / "themes" / "dev2.jsonl"
+    if not labelled.is_file():
+        pytest.skip(f"evaluation material not found at {labelled}")
+    rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines() if line.strip()]
+    by_source: dict[str, list[dict]] = {}
+    for row in rows:
+        by_source.setdefault(row["source"].split("@")[0], []).append(row)
+    chosen = [row for source in sorted(by_source)[:4] for row in by_source[source][:14]]  # 50 passages
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen), encoding="utf-8")
+    config = load_config(REPO / "config.yaml")
+    first = calibrate_cli([labels], tmp_path / "w1.yaml", config).read_bytes()
+    assert first == calibrate_cli([labels], tmp_path / "w2.yaml", config).read_bytes()
+    text = first.decode("utf-8")
+    assert "cross-fitting over 4 sources" in text and "\nthreshold: 0." in text and "\nmeaning:\n" in text
+    (tmp_path / "config.yaml").write_text(
+        (REPO / "config.yaml").read_text(encoding="utf-8").replace("weights_file: themes.weights.yaml",
+                                                                   "weights_file: w1.yaml"), encoding="utf-8")
+    recalibrated = load_config(tmp_path / "config.yaml")
+    assert f"threshold: {recalibrated.tag.threshold:.4f}" in text
+    learned = [t for t in recalibrated.themes if t.calibrated_meaning]
+    assert learned and all(len(t.calibrated_meaning) == 512 for t in learned)
