@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 SESSION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 THEME_ID = SESSION_ID
 ACRONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9&-]{1,11}$")
-WEIGHTS_SCHEMA = "synthese.weights/1"
+WEIGHTS_SCHEMA = "synthese.weights/2"
+# Weights files of the first version (keyword weights only) are still read.
+WEIGHTS_SCHEMAS = ("synthese.weights/1", WEIGHTS_SCHEMA)
 _HTTP_URL = re.compile(r"(?i:https?)://[^\s\"'<>\\\x00-\x1f\x7f]+")
 
 
@@ -143,6 +145,10 @@ class Theme(Strict):
     examples: list[str] = []
     keyword_settings: dict[str, KeywordSetting] = {}
     calibrated_weights: dict[str, float] = {}
+    # The theme's direction in the sentence encoder's space learned from labelled passages,
+    # times the calibrated points per unit of similarity (tag.weights_file's `meaning:`); empty:
+    # the meaning signal comes from the description, examples and sub-themes.
+    calibrated_meaning: tuple[float, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -220,14 +226,15 @@ class TagOptions(Strict):
     segmentation: Literal["topic", "length"] = "topic"
     topic_window: int = Field(default=3, ge=1, le=10)  # sentences compared on each side of a gap
     # A theme is tagged when its score, 1 - 2^-points, reaches the threshold: 0.5 is 1 point.
+    # Unset here, it is the one tag.weights_file was calibrated with (else 0.5).
     threshold: float = Field(default=0.5, gt=0, lt=1)
     # Weights (points) of keywords that neither config.yaml nor tag.weights_file weighs: a
     # phrase of several words alone tags at the default threshold, a single word needs support.
     phrase_weight: float = Field(default=1.3, ge=0, le=10)
     word_weight: float = Field(default=0.5, ge=0, le=10)
-    # A weak keyword ({term: ..., weak: true}) is capped at this share of the bar, so it never
-    # tags alone whatever its weight.
-    weak_share: float = Field(default=0.5, ge=0, lt=1)
+    # A weak keyword ({term: ..., weak: true}) counts at most this many points, below the bar
+    # of any threshold (calibration only chooses bars above it), so it never tags alone.
+    weak_points: float = Field(default=0.65, ge=0, le=10)
     # Calibration of the weights from labelled passages (pipeline/calibrate.py): each keyword's
     # precision is pulled towards its default by this many pseudo-passages.
     calibration_prior_passages: float = Field(default=4.0, gt=0)
@@ -236,7 +243,9 @@ class TagOptions(Strict):
     reference_words: int = Field(default=90, ge=10)
     # The meaning signal (pipeline/meaning.py): the passage's similarity to each theme's
     # description, examples and sub-themes, relative to the other themes, mapped linearly from
-    # similarity_low (0 points) to similarity_high (similarity_points).
+    # similarity_low (0 points) to similarity_high (similarity_points). Where tag.weights_file
+    # has a `meaning:` section, the themes' directions and points learned from labelled
+    # passages replace these four settings (tag.meaning: none still switches it off).
     meaning: Literal["sentence-encoder", "none"] = "sentence-encoder"
     similarity_points: float = Field(default=1.2, ge=0, le=10)
     similarity_low: float = 0.03
@@ -260,6 +269,9 @@ class TagOptions(Strict):
             raise ValueError("quote_min_words must not exceed quote_max_words")
         if self.similarity_low >= self.similarity_high:
             raise ValueError("similarity_low must be below similarity_high")
+        if self.bar_points <= self.weak_points:
+            raise ValueError(f"threshold {self.threshold:g} would let a weak keyword tag alone: it must exceed "
+                             f"{1 - 2 ** -self.weak_points:.3f} (weak_points {self.weak_points:g})")
         return self
 
     @property
@@ -651,16 +663,18 @@ def load_config(path: Path | str = "config.yaml") -> Config:
 
 
 def _with_calibrated_weights(config: Config) -> Config:
-    """The config with the weights of tag.weights_file given to its themes' keywords."""
+    """The config with what tag.weights_file holds: its keyword weights and learned meaning given
+    to the themes, and its threshold unless config.yaml sets one."""
     assert config.tag.weights_file is not None
     path = config.resolve(config.tag.weights_file)
     where = config.where("tag", "weights_file")
     if not path.is_file():
         raise ConfigError(f"{where}: tag.weights_file: file not found: {config.tag.weights_file}. Write it with "
                           "`synthese calibrate LABELS.jsonl -o FILE`, or remove the key to use the default weights.")
-    weights = read_weights_file(path)
+    calibrated = read_weights_file(path)
+    weights = calibrated.weights
     known = {t.id: set(t.all_keywords) for t in config.themes}
-    unknown_themes = sorted(set(weights) - set(known))
+    unknown_themes = sorted((set(weights) | set(calibrated.directions)) - set(known))
     if unknown_themes:
         raise ConfigError(f"{path.name}: theme {unknown_themes[0]!r} is not in {config.path.name}. Re-run "
                           "`synthese calibrate` with this codebook, or remove that theme from the file.")
@@ -668,19 +682,35 @@ def _with_calibrated_weights(config: Config) -> Config:
     if stale:
         log.warning("%s: %d weight(s) are for keywords no longer in the codebook and are not used; "
                     "re-run `synthese calibrate` to refresh the file.", path.name, stale)
-    themes = [t.model_copy(update={"calibrated_weights": {term: w for term, w in weights.get(t.id, {}).items()
-                                                          if term in known[t.id]}})
-              for t in config.themes]
-    return config.model_copy(update={"themes": themes})
+    scale = calibrated.points_per_similarity
+    themes = [t.model_copy(update={
+        "calibrated_weights": {term: w for term, w in weights.get(t.id, {}).items() if term in known[t.id]},
+        "calibrated_meaning": tuple(scale * x for x in calibrated.directions.get(t.id, ())),
+    }) for t in config.themes]
+    config = config.model_copy(update={"themes": themes})
+    if calibrated.threshold is not None and "threshold" not in config.tag.model_fields_set:
+        config = config.model_copy(update={"tag": config.tag.model_copy(update={"threshold": calibrated.threshold})})
+    return config
 
 
-def read_weights_file(path: Path) -> dict[str, dict[str, float]]:
-    """Keyword weights (points) per theme id, from a file written by `synthese calibrate`."""
+class CalibratedWeights(Strict):
+    """What `synthese calibrate` writes (pipeline/calibrate.py): keyword weights (points) per
+    theme id; the threshold chosen with them; the themes' meaning directions (unit vectors of
+    the sentence encoder) and the points one unit of similarity along them is worth."""
+
+    weights: dict[str, dict[str, float]]
+    threshold: float | None = None
+    points_per_similarity: float = 0.0
+    directions: dict[str, tuple[float, ...]] = {}
+
+
+def read_weights_file(path: Path) -> CalibratedWeights:
+    """The content of a file written by `synthese calibrate`; a bad value names its line."""
     name = path.name
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_FastLoader)
+        data = yaml.load(text, Loader=_FastLoader)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the weights file ({exc}). Write it again with `synthese calibrate`.") from None
     except yaml.YAMLError as exc:
@@ -689,9 +719,10 @@ def read_weights_file(path: Path) -> dict[str, dict[str, float]]:
         raise ConfigError(f"{where}: YAML syntax error: {getattr(exc, 'problem', None) or exc}. "
                           "Write the file again with `synthese calibrate`.") from None
     lines = _line_map(node) if node is not None else {}
-    if not isinstance(data, dict) or data.get("schema") != WEIGHTS_SCHEMA:
+    if not isinstance(data, dict) or data.get("schema") not in WEIGHTS_SCHEMAS:
         raise ConfigError(f"{name}: not a weights file (expected 'schema: {WEIGHTS_SCHEMA}' at the top). "
                           "Point tag.weights_file at a file written by `synthese calibrate`.")
+    again = "Fix it or write the file again with `synthese calibrate`."
     weights = data.get("weights")
     if not isinstance(weights, dict):
         raise ConfigError(f"{name}, line {lines.get('schema')}: 'weights' is missing: expected theme ids, each "
@@ -703,9 +734,46 @@ def read_weights_file(path: Path) -> dict[str, dict[str, float]]:
                               "map each keyword to a number of points.")
         result[str(theme_id)] = {}
         for term, weight in terms.items():
-            if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight <= 10:
+            if not _number(weight) or not 0 <= weight <= 10:
                 line = lines.get(_loc_key(("weights", theme_id, term)))
                 raise ConfigError(f"{name}, line {line}: weights.{theme_id}.{term}: {weight!r} is not a weight "
-                                  "between 0 and 10 points. Fix it or write the file again with `synthese calibrate`.")
+                                  f"between 0 and 10 points. {again}")
             result[str(theme_id)][str(term)] = float(weight)
-    return result
+    threshold = data.get("threshold")
+    if threshold is not None and (not _number(threshold) or not 0 < threshold < 1):
+        raise ConfigError(f"{name}, line {lines.get('threshold')}: threshold: {threshold!r} is not a number "
+                          f"between 0 and 1. {again}")
+    meaning = data.get("meaning") or {}
+    if not isinstance(meaning, dict):
+        raise ConfigError(f"{name}, line {lines.get('meaning')}: 'meaning' must hold points_per_similarity and "
+                          f"directions. {again}")
+    scale = meaning.get("points_per_similarity", 0.0)
+    if not _number(scale) or not 0 <= scale <= 100:
+        raise ConfigError(f"{name}, line {lines.get(_loc_key(('meaning', 'points_per_similarity')))}: "
+                          f"meaning.points_per_similarity: {scale!r} is not a number between 0 and 100. {again}")
+    directions: dict[str, tuple[float, ...]] = {}
+    raw_directions = meaning.get("directions") or {}
+    if not isinstance(raw_directions, dict):
+        raise ConfigError(f"{name}, line {lines.get(_loc_key(('meaning', 'directions')))}: meaning.directions "
+                          f"must map theme ids to lists of numbers. {again}")
+    sizes = set()
+    for theme_id, vector in raw_directions.items():
+        if not isinstance(vector, list) or not vector or not all(_number(x) and -1 <= x <= 1 for x in vector):
+            line = lines.get(_loc_key(("meaning", "directions", theme_id)))
+            raise ConfigError(f"{name}, line {line}: meaning.directions.{theme_id} must be a list of numbers "
+                              f"between -1 and 1. {again}")
+        directions[str(theme_id)] = tuple(float(x) for x in vector)
+        sizes.add(len(vector))
+    if len(sizes) > 1:
+        raise ConfigError(f"{name}, line {lines.get(_loc_key(('meaning', 'directions')))}: meaning.directions "
+                          f"have different lengths ({', '.join(map(str, sorted(sizes)))}). {again}")
+    return CalibratedWeights(weights=result, threshold=threshold, points_per_similarity=float(scale),
+                             directions=directions)
+
+
+def _number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
+# The weights file holds a few thousand numbers: libyaml's parser reads it in milliseconds.
+_FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

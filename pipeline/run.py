@@ -391,9 +391,9 @@ def calibrate_files(label_paths: Sequence[Path], output: Path, config: Config) -
     """`synthese calibrate LABELS.jsonl... -o FILE`: estimate the keywords' weights and write FILE."""
     from synthese.calibrate import calibrate, weights_yaml
 
-    weights, counts, passages = calibrate(label_paths, config)
-    write_text(output, weights_yaml(weights, counts, sources=[p.name for p in label_paths], passages=passages,
-                                    options=config.tag))
-    log.info("%s: weights of %d keywords from %d labelled passages; point tag.weights_file at it to use them",
-             output.name, sum(len(w) for w in weights.values()), passages)
+    calibration = calibrate(label_paths, config)
+    write_text(output, weights_yaml(calibration, sources=[p.name for p in label_paths], options=config.tag))
+    log.info("%s: weights of %d keywords, threshold %.3f from %d labelled passages; point tag.weights_file at it "
+             "to use them", output.name, sum(len(w) for w in calibration.weights.values()),
+             calibration.combination.threshold, calibration.passages)
     return output

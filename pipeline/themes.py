@@ -8,13 +8,19 @@ A theme's evidence in a passage is counted in points:
   alone, generic words less and need other evidence. Weights come, by order of precedence, from
   the keyword's `weight:` in config.yaml, from tag.weights_file (written by `synthese
   calibrate` from labelled passages, pipeline/calibrate.py), else from tag.phrase_weight or
-  tag.word_weight. A keyword marked `weak: true` is capped below the bar: it never tags alone.
+  tag.word_weight. A keyword marked `weak: true` counts at most tag.weak_points, below the
+  bar: it never tags alone.
   Passages longer than tag.reference_words have their keyword points scaled down;
-* meaning (pipeline/meaning.py): the passage's similarity to the theme's description, examples
-  and sub-themes relative to the other themes, worth 0 to tag.similarity_points.
+* meaning (pipeline/meaning.py): the passage's similarity to the theme relative to the other
+  themes. Calibrated (tag.weights_file has a `meaning:` section), it is the similarity to the
+  theme's direction learned from labelled passages times the calibrated points per unit of
+  similarity, and may be negative: a passage far from the theme needs more keyword evidence.
+  Otherwise it is the similarity to the theme's description, examples and sub-themes, worth 0
+  to tag.similarity_points.
 
-score = 1 - 2^-points, in [0, 1); a theme is tagged when its score reaches tag.threshold (0.5,
-i.e. 1 point, by default). Weights are log-odds in base 2 of a keyword's precision: a keyword
+score = 1 - 2^-points, in [0, 1) (0 when the points are negative); a theme is tagged when its
+score reaches tag.threshold (0.5, i.e. 1 point, by default; the calibrated one where
+tag.weights_file gives it). Weights are log-odds in base 2 of a keyword's precision: a keyword
 found in passages about the theme 3 times out of 4 weighs -log2(1 - 0.75) = 2 points.
 """
 
@@ -36,7 +42,7 @@ if TYPE_CHECKING:  # spaCy is a heavy import: only for type names here.
     from spacy.language import Language
     from spacy.tokens import Doc, Span, Token
 
-    from synthese.meaning import ThemeMeaning
+    from synthese.meaning import CalibratedMeaning, ThemeMeaning
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +105,8 @@ class ThemeEvidence:
     keywords: tuple[str, ...]  # codebook keywords found, each once, in order of first occurrence
     occurrences: tuple[int, ...]  # how many times each was found
     words: int  # the passage's length, as text.split() counts
-    similarity: float  # meaning: similarity to the theme minus the mean over themes
+    # meaning: similarity to the theme minus the mean over themes; calibrated, already in points
+    similarity: float
 
 
 @dataclass
@@ -164,7 +171,7 @@ def keyword_weights(theme: Theme, kinds: dict[str, str], options: TagOptions) ->
         else:
             weight = default_weight(kind, options)
         if setting.weak:
-            weight = min(weight, options.weak_share * options.bar_points)
+            weight = min(weight, options.weak_points)
         weights[term] = weight
     return weights
 
@@ -175,16 +182,29 @@ def default_weight(kind: str, options: TagOptions) -> float:
 
 
 def meaning_points(similarity: float, options: TagOptions) -> float:
+    """Points of the codebook's meaning signal: 0 up to similarity_low, similarity_points from
+    similarity_high."""
     low, high = options.similarity_low, options.similarity_high
     return options.similarity_points * min(1.0, max(0.0, (similarity - low) / (high - low)))
 
 
-def combine(evidence: ThemeEvidence, weights: dict[str, float], options: TagOptions) -> ThemeScore:
-    """Score one theme from its evidence: pure arithmetic, so calibration can replay it cheaply."""
-    length_factor = min(1.0, options.reference_words / max(evidence.words, 1))
-    keyword = sum(weights.get(term, 0.0) for term in evidence.keywords) * length_factor
-    meaning = meaning_points(evidence.similarity, options) if options.meaning != "none" else 0.0
-    score = 1.0 - 2.0 ** -(keyword + meaning)
+def length_factor(words: int, options: TagOptions) -> float:
+    """Keyword points are scaled down beyond tag.reference_words."""
+    return min(1.0, options.reference_words / max(words, 1))
+
+
+def combine(evidence: ThemeEvidence, weights: dict[str, float], options: TagOptions,
+            calibrated_meaning: bool = False) -> ThemeScore:
+    """Score one theme from its evidence: pure arithmetic. pipeline/calibrate.py does the same
+    on arrays of labelled passages."""
+    keyword = sum(weights.get(term, 0.0) for term in evidence.keywords) * length_factor(evidence.words, options)
+    if options.meaning == "none":
+        meaning = 0.0
+    elif calibrated_meaning:
+        meaning = evidence.similarity
+    else:
+        meaning = meaning_points(evidence.similarity, options)
+    score = max(0.0, 1.0 - 2.0 ** -(keyword + meaning))
     return ThemeScore(evidence.theme_id, round(score, 4), round(keyword, 4), round(meaning, 4),
                       tuple(evidence.keywords))
 
@@ -203,17 +223,38 @@ class ThemeClassifier:
             kinds[keyword.theme_id][keyword.term] = keyword.kind
         self.kinds = kinds
         self.weights = {t.id: keyword_weights(t, kinds[t.id], options) for t in self.themes}
-        self._meaning: ThemeMeaning | None = None
+        # Meaning learned from labelled passages replaces the codebook's where the weights file
+        # gives it for any theme (the others then get no meaning points).
+        self.calibrated_meaning = any(t.calibrated_meaning for t in self.themes)
+        self._meaning: ThemeMeaning | CalibratedMeaning | None = None
+        self._codebook_meaning: ThemeMeaning | None = None
 
     @property
-    def meaning(self) -> ThemeMeaning | None:
+    def meaning(self) -> ThemeMeaning | CalibratedMeaning | None:
         if self.options.meaning == "none":
             return None
         if self._meaning is None:
+            from synthese.meaning import CalibratedMeaning, ThemeMeaning
+
+            if self.calibrated_meaning:
+                self._meaning = CalibratedMeaning([t.calibrated_meaning for t in self.themes])
+            else:
+                self._meaning = ThemeMeaning(self.themes)
+        return self._meaning
+
+    @property
+    def codebook_meaning(self) -> ThemeMeaning | None:
+        """The themes' and sub-themes' closeness in meaning as the codebook describes them: what
+        sentences are compared with to choose quotes, key points and sub-themes (a similarity,
+        not points, whatever the passages' meaning signal is)."""
+        if self.options.meaning == "none":
+            return None
+        if self._codebook_meaning is None:
             from synthese.meaning import ThemeMeaning
 
-            self._meaning = ThemeMeaning(self.themes)
-        return self._meaning
+            meaning = self.meaning
+            self._codebook_meaning = meaning if isinstance(meaning, ThemeMeaning) else ThemeMeaning(self.themes)
+        return self._codebook_meaning
 
     def matches(self, tokens: Sequence[Token]) -> list[Match]:
         return self.matcher.match(tokens)
@@ -249,7 +290,7 @@ class ThemeClassifier:
         for match in self.matcher.match(list(span)):
             index = max(0, bisect.bisect_right(starts, match.tokens[0]) - 1)
             found[index].setdefault(match.theme_id, {})[match.term] = None
-        meaning = self.meaning
+        meaning = self.codebook_meaning
         relative = subthemes = None
         if meaning is not None and sentences:
             if vectors is None:
@@ -278,7 +319,7 @@ class ThemeClassifier:
 
     def score_many(self, passages: Sequence[Sequence[Token] | Doc]) -> list[list[ThemeScore]]:
         """Scores for every theme of every passage, in codebook order (tagged or not)."""
-        return [[combine(e, self.weights[e.theme_id], self.options) for e in evidence]
+        return [[combine(e, self.weights[e.theme_id], self.options, self.calibrated_meaning) for e in evidence]
                 for evidence in self.evidence_many(passages)]
 
     def score(self, tokens: Sequence[Token] | Doc) -> list[ThemeScore]:

@@ -105,6 +105,40 @@ def test_bad_keyword_entries_and_weights_files_name_the_key(tmp_path: Path) -> N
     (tmp_path / "poids.yaml").write_text("schema: synthese.weights/1\nweights:\n  sobriete: {}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="poids.yaml: theme 'sobriete' is not in config.yaml"):
         load_config(write_config(tmp_path, missing))
+    (tmp_path / "poids.yaml").write_text("schema: synthese.weights/2\nweights: {}\nmeaning:\n  directions:\n"
+                                         "    instrumentation: [0.5, 2]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"poids.yaml, line 5: meaning.directions.instrumentation must be a list "
+                                          r"of numbers between -1 and 1"):
+        load_config(write_config(tmp_path, missing))
+    low = CODEBOOK.replace("  meaning: none", "  meaning: none\n  threshold: 0.3")
+    with pytest.raises(ConfigError, match="threshold 0.3 would let a weak keyword tag alone"):
+        load_config(write_config(tmp_path, low))
+
+
+def test_a_calibrated_meaning_tags_without_keywords_and_brings_its_threshold(tmp_path: Path) -> None:
+    from synthese.meaning import embed
+
+    # Directions as `synthese calibrate` writes them, here from one sentence per theme.
+    security, sensors = embed(["Des pirates ont volé les mots de passe des ordinateurs de la mairie.",
+                               "Les capteurs comptent les voitures et alimentent un tableau de bord."])
+    directions = "".join(f"    {theme}: [{', '.join(f'{x:.4f}' for x in vector)}]\n"
+                         for theme, vector in (("vulnerabilites", security), ("instrumentation", sensors)))
+    (tmp_path / "poids.yaml").write_text("schema: synthese.weights/2\nthreshold: 0.55\nweights: {}\nmeaning:\n"
+                                         f"  points_per_similarity: 12\n  directions:\n{directions}",
+                                         encoding="utf-8")
+    with_meaning = CODEBOOK.replace("  meaning: none", "  weights_file: poids.yaml")
+    config = load_config(write_config(tmp_path, with_meaning))
+    assert config.tag.threshold == 0.55  # the calibrated one, config.yaml setting none
+    # No keyword of the codebook: the passage is tagged by its meaning alone.
+    text = "Des malfaiteurs se sont introduits dans le réseau informatique de la ville et ont tout bloqué."
+    nlp = load_nlp(config.tag.spacy_model)
+    scores = {s.theme_id: s for s in ThemeClassifier(nlp, config.themes, config.tag, config.acronyms).score(nlp(text))}
+    assert scores["vulnerabilites"].keywords == () and scores["vulnerabilites"].meaning_points > 1.0
+    assert scores["instrumentation"].meaning_points < 0  # far from that theme: points taken away
+    assert tagged(config, text) == ["vulnerabilites"]
+    # A threshold written in config.yaml wins; tag.meaning: none switches the learned meaning off.
+    assert load_config(write_config(tmp_path, with_meaning + "  threshold: 0.9\n")).tag.threshold == 0.9
+    assert tagged(load_config(write_config(tmp_path, with_meaning + "  meaning: none\n")), text) == []
 
 
 def test_calibration_from_exported_review_labels_is_reproducible(tmp_path: Path) -> None:
@@ -130,7 +164,9 @@ def test_calibration_from_exported_review_labels_is_reproducible(tmp_path: Path)
     second = calibrate_cli([labels], tmp_path / "w2.yaml", config).read_bytes()
     assert first == second
     text = first.decode("utf-8")
-    assert text.count("schema: synthese.weights/1") == 1 and "passages: 2" in text
+    assert text.count("schema: synthese.weights/2") == 1 and "passages: 2" in text
+    # Two passages are too few to learn the themes' meaning and the threshold from.
+    assert "threshold:" not in text and "meaning:" not in text
     # The rejected theme lowers its keywords below their defaults; the file is then usable.
     assert '"inclusion numérique": ' in text
     (tmp_path / "config.yaml").write_text(
@@ -139,3 +175,44 @@ def test_calibration_from_exported_review_labels_is_reproducible(tmp_path: Path)
     recalibrated = load_config(tmp_path / "config.yaml")
     societes = next(t for t in recalibrated.themes if t.id == "societes")
     assert societes.calibrated_weights["inclusion numérique"] < recalibrated.tag.phrase_weight
+
+
+def test_meaning_directions_point_from_the_other_passages_to_the_theme() -> None:
+    import numpy as np
+
+    from synthese.meaning import relative, theme_directions
+
+    embeddings = np.array([[1.0, 0.0, 0.0], [0.8, 0.6, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    labels = np.array([[True, False], [True, False], [False, False], [False, False]])
+    directions = theme_directions(embeddings, labels)
+    assert directions[0] @ embeddings[0] > 0 > directions[0] @ embeddings[3]
+    assert np.isclose(np.linalg.norm(directions[0]), 1.0)
+    assert not directions[1].any()  # no passage about the second theme: no direction
+    # Relative to the mean over the themes that have a direction; the others get 0.
+    assert relative(np.array([[0.3, 0.9]]), np.array([True, False])).tolist() == [[0.0, 0.0]]
+    assert np.allclose(relative(np.array([[0.3, 0.1]])), [[0.1, -0.1]])
+
+
+def test_calibration_learns_meaning_and_threshold_from_several_sources(tmp_path: Path) -> None:
+    labelled = REPO.parent / "shared" / "eval" / "themes" / "dev2.jsonl"
+    if not labelled.is_file():
+        pytest.skip(f"evaluation material not found at {labelled}")
+    rows = [json.loads(line) for line in labelled.read_text(encoding="utf-8").splitlines() if line.strip()]
+    by_source: dict[str, list[dict]] = {}
+    for row in rows:
+        by_source.setdefault(row["source"].split("@")[0], []).append(row)
+    chosen = [row for source in sorted(by_source)[:4] for row in by_source[source][:14]]  # 50 passages
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen), encoding="utf-8")
+    config = load_config(REPO / "config.yaml")
+    first = calibrate_cli([labels], tmp_path / "w1.yaml", config).read_bytes()
+    assert first == calibrate_cli([labels], tmp_path / "w2.yaml", config).read_bytes()
+    text = first.decode("utf-8")
+    assert "cross-fitting over 4 sources" in text and "\nthreshold: 0." in text and "\nmeaning:\n" in text
+    (tmp_path / "config.yaml").write_text(
+        (REPO / "config.yaml").read_text(encoding="utf-8").replace("weights_file: themes.weights.yaml",
+                                                                   "weights_file: w1.yaml"), encoding="utf-8")
+    recalibrated = load_config(tmp_path / "config.yaml")
+    assert f"threshold: {recalibrated.tag.threshold:.4f}" in text
+    learned = [t for t in recalibrated.themes if t.calibrated_meaning]
+    assert learned and all(len(t.calibrated_meaning) == 512 for t in learned)
