@@ -46,6 +46,7 @@ from synthese.artefacts import Tags
 from synthese.config import WEIGHTS_SCHEMA, Config, TagOptions
 from synthese.errors import InputError
 from synthese.review import Decision
+from synthese.storage import read_jsonl
 
 if TYPE_CHECKING:  # numpy is imported where the arrays are made
     import numpy as np
@@ -86,23 +87,9 @@ def read_labels(paths: Sequence[Path], theme_ids: Sequence[str]) -> list[Labelle
     known = set(theme_ids)
     rows: list[LabelledPassage] = []
     for path in paths:
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            raise InputError(f"{path}: file not found. Pass JSONL files of labelled passages "
-                             "{\"id\", \"text\", \"themes\"}.") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: cannot read it ({exc}). Save it as UTF-8 JSONL.") from None
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path.name}, line {number}: not valid JSON ({exc.msg}). Fix that line.") from None
-            themes = row.get("themes") if isinstance(row, dict) else None
-            if (not isinstance(row, dict) or not isinstance(row.get("text"), str) or "id" not in row
-                    or not isinstance(themes, list)):
+        for number, row in read_jsonl(path, '{"id", "text", "themes"}'):
+            themes = row.get("themes")
+            if not isinstance(row.get("text"), str) or "id" not in row or not isinstance(themes, list):
                 raise InputError(f"{path.name}, line {number}: each row needs \"id\", \"text\" and \"themes\" "
                                  "(a list of theme ids, empty when none applies). Fix that line.")
             unknown = [t for t in themes if t not in known]

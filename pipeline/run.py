@@ -21,7 +21,7 @@ from synthese.artefacts import RenderManifest, SiteManifest, Tags, Transcript, r
 from synthese.compose import SessionInputs
 from synthese.config import Config, Session
 from synthese.errors import InputError, SyntheseError
-from synthese.storage import hash_of, write_text
+from synthese.storage import hash_of, read_jsonl, write_text
 from synthese.workspace import (
     Workspace,
     render_inputs_hash,
@@ -336,27 +336,12 @@ def classify_file(passages: Path, output: Path, config: Config) -> Path:
     Each row is classified as it is (no re-segmentation); `themes` are the ids whose score
     reaches the threshold, best first, and `scores` holds every theme's score.
     """
-    from synthese.limits import loads_json
     from synthese.tagging import classify_texts
     from synthese.themes import above_threshold
 
     rows = []
-    try:
-        lines = passages.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError(f"{passages}: file not found. Pass a JSONL file of {{\"id\", \"text\"}} rows.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{passages}: cannot read it ({exc}). Save it as UTF-8 JSONL.") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = loads_json(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{passages.name}, line {number}: not valid JSON ({exc.msg}). Fix that line.") from None
-        except ValueError as exc:
-            raise InputError(f"{passages.name}, line {number}: {exc}. Fix that line.") from None
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str) or "id" not in row:
+    for number, row in read_jsonl(passages, '{"id", "text"}'):
+        if not isinstance(row.get("text"), str) or "id" not in row:
             raise InputError(f"{passages.name}, line {number}: each row needs \"id\" and \"text\". Fix that line.")
         rows.append(row)
     out_lines = []

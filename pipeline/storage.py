@@ -18,7 +18,7 @@ from typing import Any
 
 from synthese import limits
 from synthese.environment import STORAGE_ERRNOS, describe_os_error
-from synthese.errors import StorageError, SyntheseError
+from synthese.errors import InputError, StorageError, SyntheseError
 
 
 _UMASK = os.umask(0)
@@ -100,6 +100,32 @@ def read_json(path: Path) -> Any:
     except (UnicodeDecodeError, ValueError) as exc:
         raise SyntheseError(f"{path}: not a readable JSON file ({limits.shorten(exc, 200)}). Re-run the stage "
                             "that writes it.") from None
+
+
+def read_jsonl(path: Path, rows: str) -> list[tuple[int, dict[str, Any]]]:
+    """The objects of a JSONL file with their line numbers, read within limits.loads_json's
+    bounds; `rows` says what a row holds ('{"id", "text"}'), for the messages, which name the
+    file and the line to fix."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found. Pass a JSONL file of {rows} rows.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read it ({exc}). Save it as UTF-8 JSONL.") from None
+    found = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = limits.loads_json(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path.name}, line {number}: not valid JSON ({exc.msg}). Fix that line.") from None
+        except ValueError as exc:
+            raise InputError(f"{path.name}, line {number}: {exc}. Fix that line.") from None
+        if not isinstance(row, dict):
+            raise InputError(f"{path.name}, line {number}: each row must be a JSON object {rows}. Fix that line.")
+        found.append((number, row))
+    return found
 
 
 def file_hash(path: Path) -> str:
