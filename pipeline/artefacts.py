@@ -26,6 +26,7 @@ from synthese.errors import ArtefactError, SyntheseError
 from synthese.storage import read_json, write_text
 
 A = TypeVar("A", bound="Artefact")
+LANGUAGE_CODE = r"^[a-z]{2,3}$"  # Whisper's language codes (ISO 639-1, or 639-3 where there is none)
 
 
 def _now() -> str:
@@ -151,7 +152,7 @@ class Segment(Record):
     end: float
     text: str
     speaker: str | None = None
-    lang: str | None = None  # only where it differs from the transcript's language
+    lang: str | None = Field(default=None, pattern=LANGUAGE_CODE)  # only where it differs from the transcript's language
     words: list[Word] = []
 
     _check_start = field_validator("start", "end")(_finite)
@@ -182,11 +183,12 @@ class Transcript(Artefact):
     model: dict[str, Any] | None = None
     segments: list[Segment] = []
     gaps: list[Gap] = []
+    languages: dict[str, float] = {}  # seconds of speech per language, the transcript's first
     dropped: dict[str, int] = {}
     warnings: list[str] = []
     diarization: dict[str, Any] | None = None
 
-    OPTIONAL: ClassVar[tuple[str, ...]] = ("diarization",)
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("diarization", "languages")
 
     @classmethod
     def migrate(cls, data: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -252,7 +254,7 @@ class Passage(Record):
     end: float
     speaker: str | None = None
     text: str
-    lang: str | None = None
+    lang: str | None = Field(default=None, pattern=LANGUAGE_CODE)
     sentences: list[Sentence] = []
     themes: list[ThemeTag] = []
     entities: list[Entity] = []
@@ -356,12 +358,15 @@ class ThemeCount(Record):
 class SiteExcerpt(Record):
     """A quote as the site's theme pages show it."""
 
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("lang",)
+
     text: str
     speaker: str
     start_s: float
     timestamp: str
     anchor: str  # its id in the document's page, "" when the page does not show it
     replay_href: str | None = None
+    lang: str = Field(default="", pattern=r"^([a-z]{2,3})?$")  # the language said, where it is not French
 
 
 class PageSummary(Record):

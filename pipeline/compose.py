@@ -156,7 +156,9 @@ def _excerpt(quote: Quote, passage: Passage, speakers: _SpeakerDirectory, replay
     """A quote (or, `quoted`, a key sentence set in guillemets) with who said it and when."""
     speaker = speakers.speaker_of(passage)
     stamp = timestamp(quote.start)
-    text = french_text(quote.text)
+    lang = passage.lang or ""
+    # French typography is for French: a passage said in English keeps its own punctuation.
+    text = quote.text.strip() if lang else french_text(quote.text)
     return Excerpt(
         passage_id=passage.id,
         text=guillemets(text) if quoted else text,
@@ -169,6 +171,7 @@ def _excerpt(quote: Quote, passage: Passage, speakers: _SpeakerDirectory, replay
         link_label=wording["listen_at"].format(time=stamp),
         session_label=session_label,
         session_id=session_id,
+        lang=lang,
     )
 
 
@@ -284,32 +287,40 @@ def _index(entries: list[tuple[str, str, list[IndexRef]]], wording: dict[str, An
 
 
 def _annex(transcript: Transcript | None, passages: Sequence[Passage], replay_url: str | None,
-           unknown: str) -> list[AnnexParagraph]:
-    """The full text, one paragraph per turn of speech (long turns split at pauses)."""
+           wording: dict[str, Any]) -> list[AnnexParagraph]:
+    """The full text, one paragraph per turn of speech (long turns split at pauses, and where the
+    language changes), with a bracketed marker where speech was heard but not transcribed."""
     rows: Sequence[Any] = transcript.segments if transcript else passages
-    paragraphs: list[AnnexParagraph] = []
+    unknown = wording["unknown_speaker"]
+    paragraphs: list[tuple[float, AnnexParagraph]] = []
     current: list[Any] = []
 
     def flush() -> None:
         if current:
             start = current[0].start
+            lang = current[0].lang or ""
             text = " ".join(row.text.strip() for row in current if row.text.strip())
-            paragraphs.append(AnnexParagraph(timestamp(start), current[0].speaker or unknown,
-                                             french_text(text), replay_link(replay_url, start)))
+            paragraphs.append((start, AnnexParagraph(timestamp(start), current[0].speaker or unknown,
+                                                     text if lang else french_text(text),
+                                                     replay_link(replay_url, start), lang=lang)))
             current.clear()
 
     words = 0
     for row in rows:
         if current:
-            same_speaker = row.speaker == current[0].speaker
+            same_voice = (row.speaker, row.lang) == (current[0].speaker, current[0].lang)
             pause = row.start - current[-1].end
-            if not same_speaker or words > 120 or (pause > 2.0 and words > 40):
+            if not same_voice or words > 120 or (pause > 2.0 and words > 40):
                 flush()
                 words = 0
         current.append(row)
         words += len(row.text.split())
     flush()
-    return paragraphs
+    for gap in transcript.gaps if transcript else []:
+        marker = wording["annex_gap"].format(start=timestamp(gap.start), end=timestamp(gap.end))
+        paragraphs.append((gap.start, AnnexParagraph(timestamp(gap.start), "", marker,
+                                                     replay_link(replay_url, gap.start), gap=True)))
+    return [paragraph for _, paragraph in sorted(paragraphs, key=lambda item: item[0])]
 
 
 def _models_text(tags: Tags, wording: dict[str, Any]) -> tuple[str, str]:
@@ -484,7 +495,7 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
         ],
         chapters=chapters,
         index=_index(index_input, wording),
-        annex=_annex(transcript, passages, replay, wording["unknown_speaker"]) if config.render.transcript_annex else [],
+        annex=_annex(transcript, passages, replay, wording) if config.render.transcript_annex else [],
         sessions=[],
         colophon=colophon,
         wording=wording,

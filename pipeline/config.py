@@ -206,13 +206,30 @@ class TranscribeOptions(Strict):
     language: str = "fr"
     compute_type: str = "int8"
     cpu_threads: int = Field(default=0, ge=0)
+    # Batched decoding of 30 s windows without timestamps, then word alignment; windows that fail
+    # a check are decoded again with beam 5 and temperature fallback (see asr.py).
     batched: bool = True
     batch_size: int = Field(default=8, ge=1, le=64)
-    beam_size: int = Field(default=5, ge=1, le=10)
+    beam_size: int = Field(default=2, ge=1, le=10)
+    # The voice-activity detector: it finds the speech and the coverage audit checks, against
+    # it, that no speech was left without words. Off: the audio is decoded as it is, unaudited.
     vad: bool = True
-    vocabulary_hints: bool = True
-    word_timestamps: bool = False
+    # Spelling hints given to Whisper: "names" (the session's title, speakers, organisations) or
+    # "none". Never the themes' vocabulary, which Whisper writes where it was not said.
+    hints: Literal["names", "none"] = "names"
     checkpoint_every_s: float = Field(default=300.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_settings(cls, data: Any) -> Any:
+        # Earlier versions primed Whisper with the themes' keywords; say what replaced the setting.
+        if isinstance(data, dict) and "vocabulary_hints" in data:
+            raise ValueError("vocabulary_hints was replaced by hints: names (or none); theme keywords are no "
+                             "longer given to Whisper. Replace the line in config.yaml")
+        if isinstance(data, dict) and "word_timestamps" in data:
+            raise ValueError("word_timestamps is no longer a setting (every word now has its time): remove the "
+                             "line from config.yaml")
+        return data
 
 
 class TagOptions(Strict):

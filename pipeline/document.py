@@ -43,6 +43,7 @@ class Excerpt:
     link_label: str
     session_label: str = ""  # set in the cycle document, where excerpts come from several sessions
     session_id: str = ""  # likewise: passage ids restart in every session
+    lang: str = ""  # the language said, where it is not the document's ('en'): marked in every format
 
     @property
     def anchor(self) -> str:
@@ -127,6 +128,8 @@ class AnnexParagraph:
     speaker: str
     text: str
     link: str | None
+    lang: str = ""  # as Excerpt.lang
+    gap: bool = False  # speech that could not be transcribed: `text` says where, in brackets
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,15 @@ class Segment:
     end: float
     text: str
     speaker: str | None = None
+    # Word times and probability, [{"start", "end", "text", "p"}], when speech recognition made them.
     words: list[dict[str, Any]] | None = None
+    lang: str | None = None  # only when not the transcript's language
 
     def as_dict(self, index: int) -> dict[str, Any]:
         data: dict[str, Any] = {"id": index, "start": round(self.start, 3), "end": round(self.end, 3),
                                 "text": self.text, "speaker": self.speaker}
+        if self.lang:
+            data["lang"] = self.lang
         if self.words:
             data["words"] = self.words
         return data
@@ -58,6 +62,7 @@ class ImportedTranscript:
     segments: list[Segment]
     warnings: list[str] = field(default_factory=list)
     language: str | None = None
+    gaps: list[dict[str, Any]] = field(default_factory=list)  # speech left untranscribed (our own JSON)
 
 
 # --- time stamps ------------------------------------------------------------------------------
@@ -349,7 +354,8 @@ def _check_archive(path: Path) -> None:
 # --- our own JSON -----------------------------------------------------------------------------
 
 def parse_json(path: Path) -> ImportedTranscript:
-    """A `synthese.transcript/1` file written by this program (possibly corrected by hand)."""
+    """A transcript written by this program (`synthese.transcript/1` or `/2`, possibly corrected by
+    hand): segments, their words and language, and the gaps it records."""
     text, warnings = _read_text(path)
     try:
         data = limits.loads_json(text)
@@ -377,21 +383,45 @@ def parse_json(path: Path) -> ImportedTranscript:
             raise InputError(f"{path.name}: segment {index} ends before it starts. Fix its times.")
         speaker = item.get("speaker")
         speaker = " ".join(limits.strip_controls(str(speaker)).split()) if speaker else None
+        lang = item.get("lang")
+        lang = lang if isinstance(lang, str) and re.fullmatch(r"[a-z]{2,3}", lang) else None
         if text:
-            segments.append(Segment(start, end, text, speaker or None, _word_timings(item.get("words"))))
+            segments.append(Segment(start, end, text, speaker or None, _word_timings(item.get("words")), lang))
     language = data.get("language") if isinstance(data.get("language"), str) else None
-    return ImportedTranscript("json", segments, warnings, language=language)
+    return ImportedTranscript("json", segments, warnings, language=language, gaps=_gaps(data.get("gaps")))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _word_timings(words: Any) -> list[dict[str, Any]] | None:
-    """Word timings kept only when every one has a word and numeric times."""
-    if not isinstance(words, list) or not all(
-        isinstance(w, dict) and isinstance(w.get("word"), str)
-        and all(isinstance(w.get(k), (int, float)) and not isinstance(w.get(k), bool) for k in ("start", "end"))
-        for w in words
-    ):
+    """Word times `{start, end, text, p}` (schema /2; /1 had the text under "word" with its
+    leading space, and "probability"), kept only when every word has a text and numeric times:
+    a hand edit that breaks one leaves the segment without word times, never with wrong ones."""
+    if not isinstance(words, list):
         return None
-    return [{**w, "word": limits.strip_controls(w["word"])} for w in words] or None
+    kept = []
+    for word in words:
+        text = word.get("text", word.get("word")) if isinstance(word, dict) else None
+        if not isinstance(text, str) or not all(_number(word.get(k)) for k in ("start", "end")):
+            return None
+        entry: dict[str, Any] = {"start": float(word["start"]), "end": float(word["end"]),
+                                 "text": limits.strip_controls(text).strip()}
+        p = word.get("p", word.get("probability"))
+        if _number(p):
+            entry["p"] = float(p)
+        if entry["text"]:
+            kept.append(entry)
+    return kept or None
+
+
+def _gaps(items: Any) -> list[dict[str, Any]]:
+    """The gaps a transcript of ours records (speech nobody could transcribe), kept on import."""
+    if not isinstance(items, list):
+        return []
+    return [{"start": float(g["start"]), "end": float(g["end"]), "reason": str(g.get("reason") or "undecodable")[:40]}
+            for g in items if isinstance(g, dict) and _number(g.get("start")) and _number(g.get("end"))]
 
 
 IMPORTERS: dict[str, Callable[[Path], ImportedTranscript]] = {
@@ -445,42 +475,3 @@ def _sort_by_time(name: str, transcript: ImportedTranscript) -> None:
         f"one at {format_timestamp(before.start)}): sorted by start time. Check those times if the file's "
         "order was right."
     )
-
-
-# --- writers ----------------------------------------------------------------------------------
-
-def _escape_cue(text: str) -> str:
-    # Text is data: a '<' in speech must not become markup in the captions.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def to_vtt(segments: list[Segment]) -> str:
-    """WebVTT, with a `<v Speaker>` voice tag where the speaker is known."""
-    cues = ["WEBVTT", ""]
-    for segment in segments:
-        voice = f"<v {_escape_cue(segment.speaker)}>" if segment.speaker else ""
-        cues += [f"{format_timestamp(segment.start)} --> {format_timestamp(segment.end)}",
-                 voice + _escape_cue(segment.text), ""]
-    return "\n".join(cues)
-
-
-def to_srt(segments: list[Segment]) -> str:
-    """SubRip captions, the speaker as a `Name:` prefix."""
-    cues = []
-    for index, segment in enumerate(segments, start=1):
-        prefix = f"{segment.speaker}: " if segment.speaker else ""
-        cues += [str(index), f"{format_timestamp(segment.start, ',')} --> {format_timestamp(segment.end, ',')}",
-                 prefix + segment.text, ""]
-    return "\n".join(cues)
-
-
-def to_txt(segments: list[Segment]) -> str:
-    """One line per segment, `[hh:mm:ss.mmm] Name : text`; parse_txt reads it back."""
-    lines = []
-    for segment in segments:
-        prefix = f"{segment.speaker} : " if segment.speaker else ""
-        lines.append(f"[{format_timestamp(segment.start)}] {prefix}{segment.text}")
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-WRITERS: dict[str, Callable[[list[Segment]], str]] = {"vtt": to_vtt, "srt": to_srt, "txt": to_txt}

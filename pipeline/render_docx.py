@@ -308,10 +308,20 @@ def _table(document, table: Table) -> None:
     document.add_paragraph()
 
 
+def _mark_language(paragraph, lang: str, runs=None) -> None:
+    """Runs said in another language than the document's carry it (Word's proofing, screen
+    readers' voices); `runs`: only those of the paragraph."""
+    if not lang:
+        return
+    for run in runs if runs is not None else paragraph.runs:
+        properties = run._r.get_or_add_rPr()
+        properties.append(_element("w:lang", **{"w:val": lang}))
+
+
 def _excerpt(document, excerpt: Excerpt) -> None:
     from docx.shared import Pt
 
-    document.add_paragraph(excerpt.text, style="Quote")
+    _mark_language(document.add_paragraph(excerpt.text, style="Quote"), excerpt.lang)
     source = document.add_paragraph(style="Caption")
     source.paragraph_format.left_indent = document.styles["Quote"].paragraph_format.left_indent
     source.paragraph_format.space_after = Pt(8)
@@ -335,7 +345,7 @@ def _key_points(document, points: list[Excerpt], title: str) -> None:
     for point in points:
         item = document.add_paragraph(style="List Bullet")
         item.paragraph_format.space_after = Pt(4)
-        item.add_run(point.text)
+        _mark_language(item, point.lang, [item.add_run(point.text)])
         item.add_run(" ")
         _small(item, point.speaker, bold=True, colour=INK, size=8.5)
         _small(item, " · ", size=8.5)
@@ -439,6 +449,9 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
         document.add_heading(w["annex"], level=1)
         _small(document.add_paragraph(), w["annex_intro"])
         for turn in doc.annex:
+            if turn.gap:
+                _small(document.add_paragraph(), turn.text).italic = True
+                continue
             meta = document.add_paragraph()
             meta.paragraph_format.space_after = 0
             meta.paragraph_format.keep_with_next = True
@@ -447,7 +460,7 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
             else:
                 _small(meta, turn.timestamp)
             _small(meta, f"  {turn.speaker}", bold=True, colour=INK)
-            document.add_paragraph(turn.text)
+            _mark_language(document.add_paragraph(turn.text), turn.lang)
 
     document.add_heading(w["colophon"], level=1)
     for line in doc.colophon:

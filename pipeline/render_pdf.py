@@ -44,11 +44,51 @@ def restricted_fetcher(allowed_dirs: list[Path]):
     return FolderFetcher()
 
 
+def _tag_languages() -> None:
+    """Give the PDF's structure elements the language of their HTML element where it has one
+    (`lang="en"` on a quote said in English), as PDF/UA asks for text in another language than
+    the document's: screen readers then read it with the right voice. WeasyPrint tags the
+    document's language only; its tag builder is wrapped once to add the others. Without that
+    builder (another WeasyPrint), the PDF keeps the document's language alone."""
+    try:
+        import pydyf
+        from weasyprint.pdf import tags
+    except ImportError:
+        return
+    build = getattr(tags, "_build_box_tree", None)
+    if build is None or getattr(build, "tags_languages", False):
+        return
+
+    inherited: list[str] = []  # the languages of the elements being tagged, innermost last
+
+    def build_with_languages(box, *args, **kwargs):
+        element = getattr(box, "element", None)
+        lang = element.get("lang") if element is not None and getattr(box, "element_tag", None) not in (
+            "html", "body") else None
+        # Only where the language changes: the boxes inside an element inherit it.
+        if not lang or (inherited and inherited[-1] == lang):
+            yield from build(box, *args, **kwargs)
+            return
+        inherited.append(lang)
+        try:
+            for node in build(box, *args, **kwargs):
+                if isinstance(node, dict) and node.get("Type") == "/StructElem":
+                    node["Lang"] = pydyf.String(lang)
+                yield node
+        finally:
+            inherited.pop()
+
+    build_with_languages.tags_languages = True
+    tags._build_box_tree = build_with_languages
+
+
 def write_pdf(html: str, target: Path, image_dir: Path, fetcher) -> None:
-    """Lay out the HTML as a tagged PDF/UA-1 file (fonts embedded, bookmarks from headings)."""
+    """Lay out the HTML as a tagged PDF/UA-1 file (fonts embedded, bookmarks from headings,
+    passages in another language tagged with it)."""
     from synthese.environment import load_weasyprint
 
     HTML = load_weasyprint().HTML  # checks the fonts first: without any, Pango crashes the process
+    _tag_languages()
     document = HTML(string=html, base_url=image_dir.resolve().as_uri() + "/", url_fetcher=fetcher)
     document.write_pdf(target, pdf_variant="pdf/ua-1", pdf_tags=True)
 

@@ -116,7 +116,7 @@ def _speaker_line(speaker: Speaker) -> str:
 
 def _site_excerpts(doc: SynthesisDocument) -> dict[str, list[SiteExcerpt]]:
     return {chapter.id: [SiteExcerpt(text=e.text, speaker=e.speaker, start_s=e.start_s, timestamp=e.timestamp,
-                                     anchor=f"{chapter.id}-{e.anchor}", replay_href=e.link)
+                                     anchor=f"{chapter.id}-{e.anchor}", replay_href=e.link, lang=e.lang)
                          for e in chapter.excerpts]
             for chapter in doc.chapters}
 
@@ -154,7 +154,7 @@ def write_subtitles(transcript: Transcript, out_dir: Path, stem: str) -> Path:
     """The readers' subtitles, `<stem>.vtt`, from the transcript the documents were made from:
     as reviewed (misheard words corrected, voices named), unlike the machine's captions beside
     the transcript."""
-    from synthese.importers import to_vtt
+    from synthese.subtitles import to_vtt
 
     return write_text(out_dir / f"{stem}.vtt", to_vtt(transcript.segments))
 

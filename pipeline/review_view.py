@@ -135,6 +135,11 @@ class ReviewState:
     orphaned: list[str] = field(default_factory=list)
     theme_labels: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def gaps(self) -> list:
+        """Speech heard but not transcribed, for staff to listen to."""
+        return list(self.transcript.gaps) if self.transcript is not None else []
+
     def passage_view(self, passage_id: str) -> PassageView | None:
         return next((v for v in self.passages if v.passage.id == passage_id), None)
 

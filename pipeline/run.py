@@ -46,7 +46,7 @@ class RunReport:
 def save_transcript(transcript: Transcript, folder: Path, stem: str) -> Path:
     """The transcript and its captions (.vtt, .srt, .txt); the JSON last, since its inputs hash
     is what marks the stage done."""
-    from synthese.importers import WRITERS
+    from synthese.subtitles import WRITERS
 
     for extension, writer in WRITERS.items():
         write_text(folder / f"{stem}.{extension}", writer(transcript.segments))

@@ -1,19 +1,23 @@
 """Stage 1, transcribe: a replay (audio or video) or an existing transcript to `<stem>.transcript.json`.
 
-Audio is decoded to 16 kHz mono float32 (PyAV) as it is read, and transcribed by faster-whisper
-in blocks of a few minutes, cut in the quietest moment near each block end. Only one block is in
-memory at a time, so a four-hour replay needs no more memory than a short one; a first decoding
-pass, keeping nothing, checks the whole file before the long work. Blocks drive the progress bar
-and the checkpoint: after a crash or Ctrl-C, the next run skips the blocks already done. Whisper's known failure modes (phrases
-repeated in a loop, text invented in silences, timestamps going backwards) are removed and
-counted in the artefact's `dropped`.
+Audio is decoded to 16 kHz mono as it is read (audio.py) and transcribed by faster-whisper in
+blocks of a few minutes, cut in the quietest moment near each block end (asr.py decodes a
+block: batched windows, checks, the coverage audit). Only one block is in memory at a time, so
+a four-hour replay needs no more memory than a short one; a first decoding pass, keeping
+nothing, checks the whole file before the long work. Blocks drive the progress bar and the
+checkpoint: after a crash or Ctrl-C, the next run skips the blocks already done.
+
+The transcript keeps, per segment, its words with their times and probability, and the language
+when it is not the session's; speech that could not be turned into words is listed in `gaps`
+and logged, never dropped silently. Diarization then gives each segment and word its voice.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 import sys
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +26,19 @@ from typing import Any
 import numpy as np
 
 from synthese import artefacts
-from synthese.audio import (
+from synthese.artefacts import SourceFile, Transcript
+from synthese.asr import (  # noqa: F401 - the guards are part of this module's API
+    BlockDecoder,
+    BlockResult,
+    DecodeSettings,
+    DecodeStats,
+    Dropped,
+    Gap,
+    clean_segments,
+    collapse_repetitions,
+    compression_ratio,
+)
+from synthese.audio import (  # noqa: F401 - re-exported: the stage's audio helpers
     SAMPLE_RATE,
     SILENT_PEAK,
     audio_blocks,
@@ -31,32 +47,17 @@ from synthese.audio import (
     load_audio,
     release_free_memory,
 )
-from synthese.artefacts import SourceFile, Transcript
+from synthese.checkpoint import read_checkpoint, segments_from, write_checkpoint
 from synthese.config import Config, Session
-from synthese.errors import InputError, SyntheseError
+from synthese.errors import InputError
 from synthese.importers import Segment, import_transcript, is_transcript_file
-from synthese.storage import file_hash, hash_of, read_json, write_json
+from synthese.storage import file_hash, hash_of
 from synthese.textnorm import normalise, wer  # noqa: F401 - wer is part of this module's API
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_SCHEMA = "synthese.transcribe-checkpoint/1"
 MAX_BLOCK_S = 300.0  # longest audio handed to Whisper at once: bounds the features in memory
-LANGUAGE_CHECK_S = 60.0  # of the replay's start, where the language is checked
-# Whisper's own thresholds for its failure modes (openai/whisper transcribe.py).
-COMPRESSION_RATIO_MAX = 2.4
-NO_SPEECH_PROB_MIN = 0.6
-AVG_LOGPROB_MAX = -1.0
-# Captions that Whisper learned from subtitled videos and writes into silences, in French.
-SILENCE_PHRASES = ("amara org", "sous titres réalisés par", "sous titrage st 501", "merci d avoir regardé")
-HINTS_MAX_CHARS = 600  # about 150–200 Whisper tokens of French: well under the 224-token prompt limit
-
-
-@dataclass
-class Dropped:
-    repetition: int = 0
-    silence: int = 0
-    backwards: int = 0
+HINTS_MAX_CHARS = 400  # a title and names: well under Whisper's 224-token prompt
 
 
 @dataclass
@@ -67,202 +68,103 @@ class AsrResult:
     language_probability: float | None
     dropped: Dropped = field(default_factory=Dropped)
     warnings: list[str] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    stats: DecodeStats = field(default_factory=DecodeStats)
     source_sha256: str = ""  # hashed once: a replay can be GBs
 
 
-def vocabulary_hints(config: Config, session: Session | None) -> str:
-    """A short prompt that primes Whisper with the names and words of the cycle.
+def _mentions(text: str, phrases: list[str]) -> bool:
+    padded = f" {normalise(text)} "
+    return any(f" {phrase} " in padded for phrase in phrases if phrase)
 
-    Names of people and organisations and the theme vocabulary are what a general model gets
-    wrong most; "" when `transcribe.vocabulary_hints` is off.
+
+def spelling_hints(config: Config, session: Session | None) -> str:
+    """Words that Whisper may use for spelling: the session's title, its speakers and their
+    organisations, the cycle's organiser; "" without a session, or when `transcribe.hints` is
+    "none".
+
+    Never the themes' vocabulary: a prompt of keywords makes Whisper write them where they were
+    not said ("smart city" for smartphone), and the tagger then finds evidence that no one gave.
+    A name, or a part of the title, that contains a keyword of the codebook is left out for the
+    same reason. The transcript records the hints it was made with (`options.initial_prompt`).
     """
-    if not config.transcribe.vocabulary_hints:
+    if config.transcribe.hints == "none" or session is None:
         return ""
-    parts = [config.cycle.title]
-    if session is not None:
-        people = [", ".join(x for x in (s.name, s.organisation) if x) for s in session.speakers]
-        parts += [session.title, *people]
-    parts.append(", ".join(theme.label for theme in config.themes))
-    keywords = [k for theme in config.themes for k in theme.keywords[:3]]
-    parts.append(", ".join(dict.fromkeys(keywords)))
-    text = ". ".join(p.strip().rstrip(".") for p in parts if p and p.strip()) + "."
+    keywords = [normalise(k) for theme in config.themes for k in theme.all_keywords]
+    # "Séance 3 : sobriété et territoires" gives "Séance 3" (the rest holds a keyword).
+    parts = re.split(r"\s*[:;,.()«»–—]\s*", session.title)
+    parts += [config.cycle.organiser]
+    for speaker in session.speakers:
+        parts += [speaker.name, speaker.organisation]
+    kept = [p.strip() for p in dict.fromkeys(parts) if p and p.strip() and not _mentions(p, keywords)]
+    text = ", ".join(kept)
     if len(text) > HINTS_MAX_CHARS:
-        text = text[:HINTS_MAX_CHARS].rsplit(" ", 1)[0].rstrip(",") + "."
-    return text
+        text = text[:HINTS_MAX_CHARS].rsplit(",", 1)[0]
+    return text + "." if text else ""
 
 
-# --- Whisper's failure modes ------------------------------------------------------------------
-
-def compression_ratio(text: str) -> float:
-    """How well the text compresses: a loop of one phrase compresses far better than speech."""
-    data = text.encode("utf-8")
-    return len(data) / len(zlib.compress(data)) if data else 0.0
-
-
-def collapse_repetitions(text: str, min_repeats: int = 3) -> str:
-    """A phrase of 1–8 words said `min_repeats` times or more in a row is kept once."""
-    words = text.split()
-    changed = True
-    while changed:
-        changed = False
-        for size in range(1, 9):
-            i = 0
-            while i + size * min_repeats <= len(words):
-                unit = [normalise(w) for w in words[i:i + size]]
-                repeats = 1
-                while [normalise(w) for w in words[i + repeats * size:i + (repeats + 1) * size]] == unit:
-                    repeats += 1
-                if repeats >= min_repeats and any(unit):
-                    del words[i + size:i + repeats * size]
-                    changed = True
-                i += 1
-    return " ".join(words)
-
-
-def clean_segments(raw: list[Segment], scores: list[tuple[float, float]], dropped: Dropped,
-                   after_s: float = 0.0) -> list[Segment]:
-    """Remove or repair what Whisper makes up; `scores` are (no_speech_prob, avg_logprob).
-
-    - repetition loops are collapsed to one occurrence, or dropped when still loop-like;
-    - text in silence (high no-speech probability and low confidence, or a known caption that
-      Whisper writes into silences) is dropped;
-    - a segment starting before the previous one ends is moved after it, or dropped when it
-      lies entirely before (timestamps going backwards).
-    """
-    kept: list[Segment] = []
-    last_end = after_s
-    for segment, (no_speech_prob, avg_logprob) in zip(raw, scores):
-        text = " ".join(segment.text.split())
-        if not normalise(text):
-            continue
-        if no_speech_prob > NO_SPEECH_PROB_MIN and avg_logprob < AVG_LOGPROB_MAX:
-            dropped.silence += 1
-            continue
-        if any(phrase in normalise(text) for phrase in SILENCE_PHRASES):
-            dropped.silence += 1
-            continue
-        collapsed = collapse_repetitions(text)
-        if collapsed != text or compression_ratio(text) > COMPRESSION_RATIO_MAX:
-            dropped.repetition += 1
-            if compression_ratio(collapsed) > COMPRESSION_RATIO_MAX:
-                continue
-            text = collapsed
-        start, end = segment.start, segment.end
-        if end <= last_end:
-            dropped.backwards += 1
-            continue
-        if start < last_end - 0.01:
-            dropped.backwards += 1
-            start = last_end
-        kept.append(Segment(round(start, 3), round(end, 3), text, segment.speaker, segment.words))
-        last_end = end
-    return kept
-
-
-# --- checkpoints ------------------------------------------------------------------------------
-
-def _read_checkpoint(checkpoint: Path, source_sha256: str, options_key: str) -> dict[str, Any] | None:
-    if not checkpoint.is_file():
-        return None
-    try:
-        data = read_json(checkpoint)
-    except SyntheseError:
-        data = None
-    if not isinstance(data, dict) or data.get("schema") != CHECKPOINT_SCHEMA:
-        log.warning("%s: unreadable checkpoint ignored", checkpoint.name)
-        return None
-    if data.get("source_sha256") != source_sha256 or data.get("options_key") != options_key:
-        log.info("%s: checkpoint made from another file or other options; starting over", checkpoint.name)
-        return None
-    return data
-
-
-def _write_checkpoint(checkpoint: Path, source_sha256: str, options_key: str, done_s: float,
-                      result: AsrResult) -> None:
-    write_json(checkpoint, {
-        "schema": CHECKPOINT_SCHEMA,
-        "source_sha256": source_sha256,
-        "options_key": options_key,
-        "done_s": round(done_s, 3),
-        "language_probability": result.language_probability,
-        "segments": [s.as_dict(i) for i, s in enumerate(result.segments)],
-        "dropped": vars(result.dropped),
-        "warnings": result.warnings,
-    })
+def decode_settings(config: Config, hints: str) -> DecodeSettings:
+    """The decoder's settings from `transcribe:` in config.yaml and the spelling hints."""
+    options = config.transcribe
+    return DecodeSettings(
+        language=options.language if options.language not in ("", "auto") else None,
+        beam_size=options.beam_size, batch_size=options.batch_size, batched=options.batched,
+        prompt=hints or None, check_windows=True, audit=options.vad)
 
 
 # --- speech recognition -----------------------------------------------------------------------
 
-def _language_check(model: Any, audio: np.ndarray, language: str, name: str) -> tuple[float | None, str | None]:
-    """(probability of the configured language, warning or None), from the first minute of speech.
+def _language_check(heard: dict[str, float], language: str, name: str) -> tuple[float, str | None]:
+    """(probability of the configured language, warning or None), from the detector's verdict on
+    the first window of speech (up to 30 s), which the decoder computes anyway.
 
-    With a language given, faster-whisper does not detect it; one extra encoder pass on 30 s of
-    speech tells whether the file is in another language than configured.
+    A replay entirely in another language (a wrong file, or a wrong setting) is worth a warning;
+    a passage in another language is transcribed in it and marked, not warned about.
     """
-    try:
-        detected, probability, all_probs = model.detect_language(audio=audio, vad_filter=True)
-    except (ValueError, IndexError, RuntimeError):  # no speech in the first minute
-        return None, None
-    configured = dict(all_probs).get(language, 0.0)
-    if detected != language and probability >= 0.5:
+    detected = max(heard, key=heard.get)
+    configured = heard.get(language, 0.0)
+    if detected != language and heard[detected] >= 0.5:
         return round(configured, 3), (
-            f"{name}: the speech sounds like '{detected}' (probability {probability:.2f}), not "
+            f"{name}: the speech sounds like '{detected}' (probability {heard[detected]:.2f}), not "
             f"'{language}' as configured: check the file, or set transcribe.language"
         )
     return round(configured, 3), None
 
 
-def _decode_options(config: Config, hints: str) -> dict[str, Any]:
-    options = config.transcribe
-    decode: dict[str, Any] = {
-        "beam_size": options.beam_size,
-        "vad_filter": options.vad,
-        "word_timestamps": options.word_timestamps,
-        "initial_prompt": hints or None,
-        "compression_ratio_threshold": COMPRESSION_RATIO_MAX,
-        "no_speech_threshold": NO_SPEECH_PROB_MIN,
-        "log_prob_threshold": AVG_LOGPROB_MAX,
-    }
-    if options.batched:
-        # Segment-level timestamps inside each 30 s chunk: finer passages for the tagger.
-        decode.update(batch_size=options.batch_size, without_timestamps=False)
-    else:
-        # Not conditioning on the previous window is what keeps long sequential runs out of loops.
-        decode["condition_on_previous_text"] = False
-    return decode
+def _decode_block(decoder: BlockDecoder, block: np.ndarray, on_progress: Callable[[float], None]) -> BlockResult:
+    return decoder.decode(block, on_progress)
 
 
-def _transcribe_block(pipeline: Any, audio: np.ndarray, language: str | None, decode: dict[str, Any],
-                      on_segment: Callable[[float], None] | None = None):
-    """Whisper on one block: raw segments, their (no_speech_prob, avg_logprob), the language.
-
-    Segments come lazily; `on_segment` hears how far into the block each one ends.
-    """
-    segments_iter, info = pipeline.transcribe(audio, language=language, **decode)
-    raw, scores = [], []
-    for s in segments_iter:
-        if on_segment:
-            on_segment(s.end)
-        words = ([{"start": round(w.start, 3), "end": round(w.end, 3), "word": w.word} for w in s.words]
-                 if s.words else None)
-        raw.append(Segment(s.start, s.end, s.text, None, words))
-        scores.append((s.no_speech_prob, s.avg_logprob))
-    return raw, scores, info
-
-
-def _offset(segment: Segment, offset_s: float) -> Segment:
+def _shifted(segment: Segment, offset_s: float) -> Segment:
     words = ([{**w, "start": round(w["start"] + offset_s, 3), "end": round(w["end"] + offset_s, 3)}
               for w in segment.words] if segment.words else None)
-    return Segment(segment.start + offset_s, segment.end + offset_s, segment.text, segment.speaker, words)
+    return Segment(round(segment.start + offset_s, 3), round(segment.end + offset_s, 3), segment.text,
+                   segment.speaker, words, segment.lang)
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def _report_gap(name: str, gap: Gap) -> None:
+    why = ("it sounds like another language and nothing could be decoded" if gap.reason == "other_language"
+           else "the voice detector heard speech but nothing could be decoded, even alone")
+    log.warning("%s: no transcript for %s–%s (%s): recorded as a gap; listen to it and complete the "
+                "transcript by hand if needed", name, _clock(gap.start), _clock(gap.end), why)
 
 
 def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Path | None,
-                     quiet: bool = True, model: Any = None) -> AsrResult:
-    """Speech to segments with faster-whisper, resuming from `checkpoint` when it matches."""
+                     quiet: bool = True, model: Any = None, settings: DecodeSettings | None = None) -> AsrResult:
+    """Speech to segments with faster-whisper, resuming from `checkpoint` when it matches.
+
+    `settings` replaces the decoder settings drawn from the configuration (for benchmarks).
+    """
     from synthese.whisper_model import load_whisper
 
     options = config.transcribe
-    language = options.language if options.language not in ("", "auto") else None
+    settings = settings or decode_settings(config, hints)
+    language = settings.language
     checked = check_audio(source)
     result = AsrResult([], round(checked.duration_s, 3), language, None, source_sha256=file_hash(source))
     if checked.damaged_packets:
@@ -276,31 +178,24 @@ def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Pa
         model = load_whisper(options.model, cache_dir=options.model_cache and config.resolve(options.model_cache),
                              compute_type=options.compute_type, cpu_threads=options.cpu_threads,
                              allow_download=options.allow_download)
-    decode = _decode_options(config, hints)
     source_sha256 = result.source_sha256
-    options_key = hash_of(options.model_dump(mode="json"), decode, language)
+    options_key = hash_of(options.model_dump(mode="json"), settings.as_dict())
     start_s = 0.0
-    resumed = _read_checkpoint(checkpoint, source_sha256, options_key) if checkpoint else None
+    resumed = read_checkpoint(checkpoint, source_sha256, options_key) if checkpoint else None
     if resumed:
         start_s = float(resumed["done_s"])
-        result.segments = [Segment(s["start"], s["end"], s["text"], s.get("speaker"), s.get("words"))
-                           for s in resumed["segments"]]
+        result.segments = segments_from(resumed["segments"])
+        result.gaps = [Gap(g["start"], g["end"], g["reason"]) for g in resumed.get("gaps", [])]
         result.dropped = Dropped(**resumed["dropped"])
         result.warnings = list(resumed["warnings"])
+        result.language = resumed.get("language", result.language)
         result.language_probability = resumed.get("language_probability")
         log.info("%s: resuming after %.0f s already transcribed", source.name, start_s)
-    elif language:
-        head = load_audio(source, max_s=LANGUAGE_CHECK_S)
-        result.language_probability, warning = _language_check(model, head, language, source.name)
-        if warning:
-            result.warnings.append(warning)
+    checked_language = bool(resumed) or not language
 
-    if options.batched:
-        from faster_whisper import BatchedInferencePipeline
-
-        pipeline = BatchedInferencePipeline(model)
-    else:
-        pipeline = model
+    if result.language and not settings.language:
+        settings = dataclasses.replace(settings, language=result.language)
+    decoder = BlockDecoder(model, settings)
     block_s = min(options.checkpoint_every_s, MAX_BLOCK_S)
     # Blocks end a little before their target length (at a quiet moment): count blocks, not seconds.
     blocks_per_checkpoint = max(1, round(options.checkpoint_every_s / block_s))
@@ -309,21 +204,49 @@ def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Pa
         blocks = audio_blocks(decode_audio(source), block_s, start=round(start_s * SAMPLE_RATE))
         for number, (begin, block) in enumerate(blocks, start=1):
             offset_s = begin / SAMPLE_RATE
-            raw, scores, info = _transcribe_block(
-                pipeline, block, language, decode,
+            decoded = _decode_block(
+                decoder, block,
                 lambda seconds, offset_s=offset_s: progress.update(max(0.0, offset_s + seconds - progress.n)))
-            if result.language is None:
-                result.language, result.language_probability = info.language, round(info.language_probability, 3)
+            if not checked_language and decoded.first_window_languages:
+                checked_language = True
+                result.language_probability, warning = _language_check(decoded.first_window_languages, language,
+                                                                        source.name)
+                if warning:
+                    result.warnings.append(warning)
+            if result.language is None and decoded.language:
+                result.language, result.language_probability = decoded.language, decoded.language_probability
+                settings = dataclasses.replace(settings, language=result.language)
+                decoder = BlockDecoder(model, settings)
             after_s = result.segments[-1].end if result.segments else 0.0
-            result.segments += clean_segments([_offset(s, offset_s) for s in raw], scores, result.dropped, after_s)
+            result.segments += clean_segments([_shifted(s, offset_s) for s in decoded.segments], None,
+                                              result.dropped, after_s)
+            for gap in decoded.gaps:
+                gap = Gap(round(gap.start + offset_s, 3), round(gap.end + offset_s, 3), gap.reason)
+                _report_gap(source.name, gap)
+                result.gaps.append(gap)
+            result.stats.add(decoded.stats)
+            for name, count in vars(decoded.dropped).items():
+                setattr(result.dropped, name, getattr(result.dropped, name) + count)
             end = begin + len(block)
             done_s = end / SAMPLE_RATE
             progress.update(max(0.0, done_s - progress.n))
             release_free_memory()
             if checkpoint and end < checked.samples and number % blocks_per_checkpoint == 0:
-                _write_checkpoint(checkpoint, source_sha256, options_key, done_s, result)
+                write_checkpoint(checkpoint, source_sha256, options_key, done_s, {
+                    "language": result.language, "language_probability": result.language_probability,
+                    "segments": [s.as_dict(i) for i, s in enumerate(result.segments)],
+                    "gaps": [g.as_dict() for g in result.gaps], "dropped": vars(result.dropped),
+                    "warnings": result.warnings})
     finally:
         progress.close()
+    log.info("%s: %d windows, %d decoded again after a failed check, %d in another language, %d stretches "
+             "of speech without words decoded again (%d gave words), %d gap(s)", source.name,
+             result.stats.windows, result.stats.failed_check, result.stats.other_language, result.stats.holes,
+             result.stats.recovered, len(result.gaps))
+    if result.gaps:
+        seconds = sum(g.end - g.start for g in result.gaps)
+        result.warnings.append(f"{source.name}: {len(result.gaps)} passage(s) of speech ({seconds:.0f} s) could "
+                               "not be transcribed: see `gaps` in the transcript")
     if not result.segments:
         result.warnings.append(f"{source.name}: no speech found: the transcript is empty")
     return result
@@ -337,16 +260,25 @@ def _progress_bar(total_s: float, done_s: float, quiet: bool, name: str):
                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]")
 
 
+def languages_spoken(segments: list[artefacts.Segment], language: str | None) -> dict[str, float]:
+    """Seconds of speech per language (the segments' durations), the transcript's first."""
+    seconds: dict[str, float] = {language: 0.0} if language else {}
+    for segment in segments:
+        code = segment.lang or language
+        if code:
+            seconds[code] = seconds.get(code, 0.0) + segment.end - segment.start
+    return {code: round(value, 1) for code, value in seconds.items()}
+
+
 # --- the stage --------------------------------------------------------------------------------
 
 def _artefact_segments(segments: list[Segment]) -> list[artefacts.Segment]:
     result = []
     for index, s in enumerate(segments):
-        words = [artefacts.Word(start=w["start"], end=w["end"], text=str(w.get("word", w.get("text", ""))).strip(),
-                                p=w.get("probability", w.get("p")))
+        words = [artefacts.Word(start=w["start"], end=w["end"], text=str(w.get("text", "")).strip(), p=w.get("p"))
                  for w in s.words or []]
         result.append(artefacts.Segment(id=index, start=round(s.start, 3), end=round(s.end, 3), text=s.text,
-                                        speaker=s.speaker, words=words))
+                                        speaker=s.speaker, lang=s.lang, words=words))
     return result
 
 
@@ -360,6 +292,7 @@ def transcribe(source: Path, config: Config, session: Session | None = None, *,
     if is_transcript_file(source):
         imported = import_transcript(source)
         segments, warnings = imported.segments, imported.warnings
+        gaps = [artefacts.Gap(**gap) for gap in imported.gaps]
         transcript = Transcript(
             options={"import": imported.kind},
             source=SourceFile(file=source.name, sha256=file_hash(source), kind=imported.kind),
@@ -370,9 +303,10 @@ def transcribe(source: Path, config: Config, session: Session | None = None, *,
     else:
         from synthese.whisper_model import model_description
 
-        hints = vocabulary_hints(config, session)
+        hints = spelling_hints(config, session)
         result = transcribe_audio(source, config, hints=hints, checkpoint=checkpoint, quiet=quiet)
         segments, warnings = result.segments, result.warnings
+        gaps = [artefacts.Gap(**gap.as_dict()) for gap in result.gaps]
         transcript = Transcript(
             options={**config.transcribe.model_dump(mode="json"), "initial_prompt": hints or None},
             source=SourceFile(file=source.name, sha256=result.source_sha256, kind="audio"),
@@ -383,6 +317,8 @@ def transcribe(source: Path, config: Config, session: Session | None = None, *,
             dropped=vars(result.dropped),
         )
     transcript.segments = _artefact_segments(segments)
+    transcript.gaps = gaps
+    transcript.languages = languages_spoken(transcript.segments, transcript.language)
     if transcript.source.kind == "audio" and config.diarize.enabled and transcript.segments:
         declared = len(session.speakers) if session is not None else 0
         transcript.segments, transcript.diarization = who_spoke(source, transcript.segments, config, declared,

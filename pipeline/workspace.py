@@ -78,9 +78,10 @@ class SessionPaths:
 def transcribe_inputs_hash(source: Path, config: Config, speakers: Sequence[Speaker] = ()) -> str:
     if is_transcript_file(source):
         return hash_of("import", source, [s.model_dump() for s in speakers])
-    # The vocabulary hints (built from the codebook) are left out on purpose: editing a keyword
-    # must not re-transcribe hours of audio. `run --force` re-transcribes with new hints. The
-    # number of speakers declared sets how many voices diarization looks for.
+    # The spelling hints (the session's title and names) are left out on purpose: correcting a
+    # title or a name must not re-transcribe hours of audio; `run --force` re-transcribes with
+    # the new hints, which the transcript records. The number of speakers declared sets how many
+    # voices diarization looks for.
     return hash_of("transcribe", source, config.transcribe.model_dump(mode="json"),
                    config.diarize.model_dump(mode="json"), config.diarize.voices_to_find(len(speakers)))
 

@@ -51,3 +51,17 @@ def repository_config() -> dict:
     if weights:
         data["tag"]["weights_file"] = str(REPO / weights)
     return data
+
+
+def transcribe_session(source, config, session, *, out_dir: Path, stem: str, checkpoint: Path, quiet: bool = True,
+                       **_):
+    """The transcribe stage on one replay, saved as `synthese run` saves it (JSON and captions);
+    returns the JSON's path."""
+    from synthese import transcription
+    from synthese.run import save_transcript
+
+    transcript = transcription.transcribe(source, config, session, checkpoint=checkpoint, quiet=quiet)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = save_transcript(transcript, out_dir, stem)
+    checkpoint.unlink(missing_ok=True)
+    return path

@@ -6,18 +6,16 @@ from pathlib import Path
 
 import pytest
 
+from synthese.artefacts import Segment
 from synthese.errors import InputError
 from synthese.importers import (
-    Segment,
     format_timestamp,
     import_transcript,
     parse_srt,
     parse_txt,
     parse_vtt,
-    to_srt,
-    to_txt,
-    to_vtt,
 )
+from synthese.subtitles import to_srt, to_txt, to_vtt
 
 DATA = Path(__file__).parent / "data"
 
@@ -156,7 +154,8 @@ def test_timestamp_format():
     assert format_timestamp(59.9996, ",") == "00:01:00,000"
 
 
-SEGMENTS = [Segment(0.0, 2.5, "Bonjour <à> tous & toutes.", "François Ménard"), Segment(2.5, 4.0, "Suite.")]
+SEGMENTS = [Segment(start=0.0, end=2.5, text="Bonjour <à> tous & toutes.", speaker="François Ménard"),
+            Segment(start=2.5, end=4.0, text="Suite.")]
 
 
 def test_writers_exact_output():

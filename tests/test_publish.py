@@ -21,6 +21,7 @@ from synthese import publishing as publish
 from synthese.artefacts import RenderManifest, Tags, Transcript
 from synthese.config import load_config
 from synthese.errors import SyntheseError
+from synthese.importers import parse_vtt
 from synthese.publishing import SITE_MANIFEST, file_size_text
 from synthese.run import publish_workspace, render_session
 from synthese.workspace import Workspace
@@ -458,7 +459,9 @@ def test_the_site_subtitles_are_those_of_the_reviewed_transcript(tmp_path):
                                                   stem="seance-2"))
     assert manifest.files["vtt"] == "seance-2.vtt"
     publish_workspace(ws)
-    published = (ws.outputs_dir / "seances" / "seance-2" / "seance-2.vtt").read_text(encoding="utf-8")
-    assert "bienvenue-corrigée dans cette deuxième séance" in published
+    published_path = ws.outputs_dir / "seances" / "seance-2" / "seance-2.vtt"
+    published = published_path.read_text(encoding="utf-8")
+    said = " ".join(cue.text for cue in parse_vtt(published_path).segments)  # cues wrap at 42 characters
+    assert "bienvenue-corrigée dans cette deuxième séance" in said
     assert "<v François Ménard-Relu>" in published and "<v François Ménard>" not in published
     assert "bienvenue dans" in paths.subtitles.read_text(encoding="utf-8")  # the machine's, untouched

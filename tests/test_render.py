@@ -478,3 +478,67 @@ def test_the_overview_gives_each_voice_its_speaking_time(config, tags, transcrip
     longest, shortest = ("Intervenant 2", "Intervenant 1") if second > first else ("Intervenant 1", "Intervenant 2")
     assert line.index(longest) < line.index(shortest)
     assert "\u202f%" in line and " et " in line
+
+
+ENGLISH = "What we measured in London: consumption keeps growing, year after year, in every network."
+
+
+def test_other_languages_and_untranscribed_speech_are_marked_in_every_format(tmp_path, config, tags, transcript):
+    from synthese.artefacts import Gap
+
+    tags = tags.model_copy(deep=True)
+    transcript = transcript.model_copy(deep=True)
+    quote = tags.excerpts["sobriete"][0]
+    tags.excerpts["sobriete"][0] = quote.model_copy(update={"text": ENGLISH})
+    tags.passage(quote.passage).lang = "en"
+    said = next(s for s in transcript.segments if s.start == quote.start)
+    said.text, said.lang, said.words = ENGLISH, "en", []
+    transcript.gaps = [Gap(start=60.0, end=81.5, reason="no_speech_decoded")]
+    out = tmp_path / "render"
+    doc = build_document(inputs(config, tags, transcript), config, stem="langues")
+    render.render_session(inputs(config, tags, transcript), config, out_dir=out, stem="langues",
+                          formats=["pdf", "docx", "html"])
+
+    marker = "[passage non transcrit, 00:01:00–00:01:21]"
+    gap_at = next(i for i, p in enumerate(doc.annex) if p.gap)
+    assert doc.annex[gap_at].text == marker
+    assert doc.annex[gap_at - 1].timestamp < "00:01:00" <= doc.annex[gap_at + 1].timestamp  # in time order
+    english = [p for p in doc.annex if p.lang == "en"]
+    assert [p.text for p in english] == [ENGLISH]  # its own paragraph, French typography left out
+
+    raw = (out / "langues.html").read_text(encoding="utf-8")
+    assert f'<p class="turn-text" lang="en">{html.escape(ENGLISH, quote=True)}</p>' in raw
+    assert re.search(r'<blockquote lang="en"><p>' + re.escape(html.escape(ENGLISH, quote=True)), raw)
+    assert f'<p class="turn-gap">{marker}</p>' in raw
+    paragraphs = docx_paragraphs(out / "langues.docx")
+    marked = [p for p in paragraphs if p.runs and p.runs[0]._r.rPr is not None
+              and p.runs[0]._r.rPr.find("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}lang") is not None]
+    assert [p.text for p in marked].count(ENGLISH) == 2  # the quote and the annex paragraph
+    assert not any(p.text.startswith("Bonjour à toutes") for p in marked)  # French stays unmarked
+    assert marker in [p.text for p in paragraphs]
+    assert squeeze(marker) in squeeze(pdf_text(out / "langues.pdf"))
+    tagged = pdf_languages(out / "langues.pdf")
+    # The quote, the annex paragraph (and the key points taken from that passage); nothing else.
+    assert {"BlockQuote", "P"} <= {kind for kind, _ in tagged} and {lang for _, lang in tagged} == {"en"}
+
+
+def pdf_languages(path: Path) -> dict[tuple[str, str], int]:
+    """How many structure elements of each kind of the tagged PDF carry each language of their own."""
+    from collections import Counter
+
+    from pypdf import PdfReader
+
+    found: Counter = Counter()
+
+    def walk(node) -> None:
+        node = node.get_object()
+        if not isinstance(node, dict):
+            return
+        if "/Lang" in node and node.get("/Type") == "/StructElem":
+            found[str(node["/S"]).lstrip("/"), str(node["/Lang"])] += 1
+        kids = node.get("/K")
+        for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
+            walk(kid)
+
+    walk(PdfReader(path).trailer["/Root"]["/StructTreeRoot"])
+    return dict(found)

@@ -454,3 +454,23 @@ def test_words_take_the_recognisers_times_and_without_them_play_from_their_segme
     tokens = segment_tokens(plain)
     assert [t.seek for t in tokens] == [20, 20, 20, 20]
     assert [t.start for t in tokens] == sorted(t.start for t in tokens) and tokens[-1].start > 25
+
+
+def test_speech_left_untranscribed_is_listed_to_listen_to(tmp_path):
+    from synthese.artefacts import Gap
+
+    transcript = Transcript.load(DATA / "review_sample.transcript.json")
+    transcript.gaps = [Gap(start=83.25, end=104.0, reason="no_speech_decoded"),
+                       Gap(start=130.0, end=133.5, reason="other_language")]
+    app = ReviewApp(review_workspace(tmp_path / "review", transcript).config,
+                    load_config(tmp_path / "review" / "config.yaml").session(SESSION), token="jeton-de-test")
+    app.allow("127.0.0.1", 8765)
+    try:
+        html = call(app, "GET", "/")[2].decode()
+        notices = html.split('id="avis"')[1].split("</section>")[0]
+        assert "hidden" not in notices.split(">")[0]
+        assert "Parole non transcrite" in notices
+        assert 'data-t="83.25"' in notices and "00:01:23–00:01:44" in notices
+        assert 'data-t="130.0"' in notices and "(une autre langue)" in notices
+    finally:
+        app.close()

@@ -218,3 +218,24 @@ def test_a_sentence_handing_over_to_a_speaker_is_talk_about_the_session(config: 
     assert _addresses(nlp("Sophie Garnier, vous avez accompagné plusieurs villes sur la sécurité.")[:])
     assert not _addresses(nlp("Sophie Garnier a accompagné plusieurs villes sur la sécurité.")[:])
     assert not _addresses(nlp("Paris, comme Lyon, investit dans les capteurs.")[:])
+
+
+def test_sentences_and_passages_start_when_their_first_word_was_said(config: Config) -> None:
+    """A quote's time (and its replay link) is its first word's, not its segment's: a segment
+    can open with a second of silence, and hold several sentences."""
+    first = "Les collectivités mesurent mal la consommation de leurs réseaux numériques."
+    second = "Elles découvrent ensuite que les terminaux pèsent plus que les centres de données."
+    words, clock = [], 11.2  # the segment starts at 10.0: its first word 1.2 s later
+    for index, text in enumerate(f"{first} {second}".split()):
+        clock += 0.9 if index == len(first.split()) else 0.0  # a pause between the sentences
+        words.append({"start": round(clock, 2), "end": round(clock + 0.3, 2), "text": text, "p": 0.9})
+        clock += 0.35
+    segment = Segment.model_validate({"id": 0, "start": 10.0, "end": words[-1]["end"] + 0.5, "speaker": "Anne",
+                                      "text": f"{first} {second}", "words": words})
+    passages = split_passages([segment], load_nlp(config.tag.spacy_model), config.tag)
+    sentences = [s for p in passages for s in p.sentences]
+    assert [s.text for s in sentences] == [first, second]
+    second_at = words[len(first.split())]["start"]
+    assert sentences[0].start == pytest.approx(11.2, abs=0.01) and passages[0].start == pytest.approx(11.2, abs=0.01)
+    assert sentences[1].start == pytest.approx(second_at, abs=0.01)
+    assert sentences[0].end == pytest.approx(words[len(first.split()) - 1]["end"], abs=0.01)
