@@ -271,7 +271,7 @@ def test_no_fonts_gives_an_error_line_not_a_crash(tmp_path, repo):
     fonts_conf = tmp_path / "fonts.conf"
     fonts_conf.write_text(f'<?xml version="1.0"?>\n<fontconfig><cachedir>{tmp_path}/cache</cachedir></fontconfig>\n')
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline", "--config", str(repo / "tests/data/render_config.yaml"), "render",
+        [sys.executable, "-m", "synthese", "--config", str(repo / "tests/data/render_config.yaml"), "render",
          str(repo / "tests/data/render_sample.tags.json"), "-o", str(tmp_path / "out"), "--formats", "pdf"],
         capture_output=True, text=True, timeout=300, env={**os.environ, "FONTCONFIG_FILE": str(fonts_conf)},
     )

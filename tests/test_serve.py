@@ -173,7 +173,7 @@ def test_the_command_serves_then_stops_quietly_on_ctrl_c(workspace):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "pipeline", "--config", str(workspace / "config.yaml"), "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "synthese", "--config", str(workspace / "config.yaml"), "serve", "--port", str(port)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
