@@ -413,9 +413,11 @@ def _conv2d(x: np.ndarray, weight: np.ndarray, stride_freq: int = 1, bias: np.nd
     out_freq = (freq + 2 * pf - kf) // s + 1
     width = steps + 2 * pt
     rows = -(-(freq + 2 * pf) // s)  # padded rows per phase (a zero row more where it is odd)
-    padded = np.zeros((n, rows * s, width, in_channels), np.float32)  # np.pad is much slower
-    padded[:, pf: pf + freq, pt: pt + steps] = x
-    phases = [padded] if s == 1 else [np.ascontiguousarray(padded[:, r::s]) for r in range(s)]
+    phases = np.zeros((s, n, rows, width, in_channels), np.float32)  # np.pad is much slower
+    for r in range(s):  # phase r, row m: padded row s*m + r, input row s*m + r - pf
+        first = -(-(pf - r) // s)  # the first row that is not padding
+        start = s * first + r - pf
+        phases[r, :, first: first + len(range(start, freq, s)), pt: pt + steps] = x[:, start::s]
     # Row q of a phase's view: its positions q to q + kt - 1, i.e. the kt time taps, side by side.
     runs = [np.lib.stride_tricks.sliding_window_view(phase.reshape(-1), kt * in_channels)[::in_channels]
             for phase in phases]
@@ -519,11 +521,12 @@ class CamppEncoder:
         y = _conv1d(x, s[f"{prefix}.linear_local.weight"], dilation=dilation)
         # Context: the window's mean plus the mean of each 100-frame segment. It is constant
         # within a segment, so the gate is computed once per segment, then applied to it.
+        # The window's sum is the sum of its segments' (np.add.reduceat was slower than this loop).
         steps = x.shape[1]
-        starts = np.arange(0, steps, 100)
-        lengths = np.diff(np.append(starts, steps))
-        seg_mean = np.add.reduceat(x, starts, axis=1) / lengths[:, None]  # (n, segments, C)
-        context = x.mean(axis=1, keepdims=True) + seg_mean
+        starts = range(0, steps, 100)
+        sums = np.stack([x[:, a: a + 100].sum(axis=1) for a in starts], axis=1)  # (n, segments, C)
+        lengths = np.array([min(100, steps - a) for a in starts], np.float32)[:, None]
+        context = sums.sum(axis=1, keepdims=True) / steps + sums / lengths
         hidden = np.maximum(context @ s[f"{prefix}.linear1.weight"][:, :, 0].T + s[f"{prefix}.linear1.bias"], 0)
         gate = _sigmoid(hidden @ s[f"{prefix}.linear2.weight"][:, :, 0].T + s[f"{prefix}.linear2.bias"])
         for i, a in enumerate(starts):  # in place: no copy of the gate for every frame
