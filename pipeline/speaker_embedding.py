@@ -355,6 +355,14 @@ def _batchnorm(prefix: str, state: dict[str, np.ndarray], eps: float = 1e-5) -> 
     return scale.astype(np.float32), shift.astype(np.float32)
 
 
+def _relu(x: np.ndarray) -> np.ndarray:
+    """max(x, 0) in place. Taken against an array of zeros, not the scalar 0: numpy (2.4)
+    vectorises the maximum of two arrays only, and the scalar form was 3-4x slower on the
+    network's activations. The zeros cover the last two axes (time and channels, contiguous
+    in every activation here), so the inner loop is long."""
+    return np.maximum(x, np.zeros(x.shape[-2:], x.dtype), out=x)
+
+
 def _conv1d(x: np.ndarray, weight: np.ndarray, stride: int = 1, dilation: int = 1) -> np.ndarray:
     """Channels-last 1-D convolution with 'same' padding: x (n, time, in), weight (out, in, k)
     as PyTorch stores it -> (n, time', out). Each kernel tap is one matrix product over the
@@ -364,7 +372,8 @@ def _conv1d(x: np.ndarray, weight: np.ndarray, stride: int = 1, dilation: int = 
     if k == 1:
         return (x[:, ::stride].reshape(-1, in_channels) @ weight[:, :, 0].T).reshape(n, -1, out_channels)
     pad = (k - 1) // 2 * dilation
-    xp = np.pad(x, ((0, 0), (pad, pad), (0, 0)))
+    xp = np.zeros((n, steps + 2 * pad, in_channels), np.float32)  # np.pad costs more than the product here
+    xp[:, pad: pad + steps] = x
     out_steps = (steps + 2 * pad - dilation * (k - 1) - 1) // stride + 1
     cols = np.empty((n, out_steps, k, in_channels), np.float32)
     for tap in range(k):
@@ -374,21 +383,65 @@ def _conv1d(x: np.ndarray, weight: np.ndarray, stride: int = 1, dilation: int = 
     return (cols.reshape(-1, k * in_channels) @ flat).reshape(n, out_steps, out_channels)
 
 
-def _conv2d(x: np.ndarray, weight: np.ndarray, stride_freq: int = 1) -> np.ndarray:
+_TILE_ROWS = 1024  # output positions per im2col tile: the tile (1024 x 288 floats) stays in cache
+
+
+def _conv2d(x: np.ndarray, weight: np.ndarray, stride_freq: int = 1, bias: np.ndarray | None = None,
+            relu: bool = False) -> np.ndarray:
     """Channels-last 2-D convolution, padding kernel//2, stride on the frequency axis only (as
-    CAM++'s front end): x (n, freq, time, in), weight (out, in, kf, kt) -> (n, freq', time, out).
-    One matrix product over an im2col copy: channels last keeps that copy cheap."""
+    CAM++'s front end): x (n, freq, time, in), weight (out, in, kf, kt) -> (n, freq', time, out),
+    plus the bias and then ReLU if given (done on each tile while it is in cache).
+
+    The im2col matrix of a whole stretch is large (up to 60 MB for 13 s): built at once, it was
+    written to memory and read back, at a cost close to the matrix product's. It is built instead
+    tile by tile (_TILE_ROWS output positions), each tile multiplied while it is in cache. The
+    layout makes a tile a few slice copies: the input is zero padded, its frequency rows split by
+    phase of the stride (stride s: output row f reads input row s*f + i, that is row f + i//s of
+    phase i % s) and flattened over (window, row, time). Output position q then finds the taps
+    of kernel row i at position q + (i//s) * padded width of its phase, and the kt taps of that
+    row side by side from there: one slice per kernel row. Outputs computed on the padding's
+    positions are dropped."""
     out_channels, in_channels, kf, kt = weight.shape
     n, freq, steps, _ = x.shape
+    s = stride_freq
+    if kf == kt == 1:
+        y = x[:, ::s] @ weight[:, :, 0, 0].T
+        if bias is not None:
+            y += bias
+        return _relu(y) if relu else y
     pf, pt = kf // 2, kt // 2
-    xp = np.pad(x, ((0, 0), (pf, pf), (pt, pt), (0, 0))) if (pf or pt) else x
-    out_freq = (freq + 2 * pf - kf) // stride_freq + 1
-    cols = np.empty((n, out_freq, steps, kf, kt, in_channels), np.float32)
-    for i in range(kf):
-        for j in range(kt):
-            cols[:, :, :, i, j] = xp[:, i: i + stride_freq * (out_freq - 1) + 1: stride_freq, j: j + steps]
+    out_freq = (freq + 2 * pf - kf) // s + 1
+    width = steps + 2 * pt
+    rows = -(-(freq + 2 * pf) // s)  # padded rows per phase (a zero row more where it is odd)
+    phases = np.zeros((s, n, rows, width, in_channels), np.float32)  # np.pad is much slower
+    for r in range(s):  # phase r, row m: padded row s*m + r, input row s*m + r - pf
+        first = -(-(pf - r) // s)  # the first row that is not padding
+        start = s * first + r - pf
+        phases[r, :, first: first + len(range(start, freq, s)), pt: pt + steps] = x[:, start::s]
+    # Row q of a phase's view: its positions q to q + kt - 1, i.e. the kt time taps, side by side.
+    runs = [np.lib.stride_tricks.sliding_window_view(phase.reshape(-1), kt * in_channels)[::in_channels]
+            for phase in phases]
+    taps = [(runs[i % s], (i // s) * width) for i in range(kf)]
     flat = weight.transpose(2, 3, 1, 0).reshape(kf * kt * in_channels, out_channels)
-    return (cols.reshape(-1, kf * kt * in_channels) @ flat).reshape(n, out_freq, steps, out_channels)
+    # Output positions up to the last one kept (the rows and columns after it are padding).
+    count = (n - 1) * rows * width + (out_freq - 1) * width + steps
+    out = np.empty((n * rows * width, out_channels), np.float32)
+    tile_rows = min(_TILE_ROWS, count)
+    cols = np.empty((tile_rows, kf, kt * in_channels), np.float32)
+    # The bias repeated over a tile's rows: numpy adds two arrays of the same shape several times
+    # faster than it broadcasts 32 channels.
+    biases = None if bias is None else np.tile(bias, (tile_rows, 1))
+    for a in range(0, count, _TILE_ROWS):
+        b = min(count, a + _TILE_ROWS)
+        tile = cols[: b - a]
+        for t, (source, offset) in enumerate(taps):
+            tile[:, t] = source[a + offset: b + offset]
+        y = np.matmul(tile.reshape(b - a, -1), flat, out=out[a:b])
+        if biases is not None:
+            y += biases[: b - a]
+        if relu:
+            _relu(y)
+    return out.reshape(n, rows, width, out_channels)[:, :out_freq, :steps]
 
 
 class CamppEncoder:
@@ -446,14 +499,13 @@ class CamppEncoder:
 
     def _bn(self, prefix: str, x: np.ndarray, relu: bool = True) -> np.ndarray:
         scale, shift = self.bn[prefix]
-        y = x * scale + shift  # channels are the last axis
-        return np.maximum(y, 0, out=y) if relu else y
+        y = x * scale  # channels are the last axis
+        y += shift
+        return _relu(y) if relu else y
 
     def _conv2d_bn(self, name: str, x: np.ndarray, stride: int = 1, relu: bool = True) -> np.ndarray:
         weight, bias = self.folded[name]
-        y = _conv2d(x, weight, stride)
-        y += bias
-        return np.maximum(y, 0, out=y) if relu else y
+        return _conv2d(x, weight, stride, bias, relu)
 
     def _res_block(self, prefix: str, x: np.ndarray, stride: int) -> np.ndarray:
         out = self._conv2d_bn(f"{prefix}.conv1", x, stride)
@@ -462,22 +514,24 @@ class CamppEncoder:
             out += self._conv2d_bn(f"{prefix}.shortcut.0", x, stride, relu=False)
         else:
             out += x
-        return np.maximum(out, 0, out=out)
+        return _relu(out)
 
     def _cam_layer(self, prefix: str, x: np.ndarray, dilation: int) -> np.ndarray:
         s = self.state
         y = _conv1d(x, s[f"{prefix}.linear_local.weight"], dilation=dilation)
         # Context: the window's mean plus the mean of each 100-frame segment. It is constant
-        # within a segment, so the gate is computed once per segment, then spread over time.
-        n, steps, channels = x.shape
-        segments = -(-steps // 100)
-        bounds = [(i * 100, min(steps, (i + 1) * 100)) for i in range(segments)]
-        seg_mean = np.stack([x[:, a:b].mean(axis=1) for a, b in bounds], axis=1)  # (n, segments, C)
-        context = x.mean(axis=1, keepdims=True) + seg_mean
+        # within a segment, so the gate is computed once per segment, then applied to it.
+        # The window's sum is the sum of its segments' (np.add.reduceat was slower than this loop).
+        steps = x.shape[1]
+        starts = range(0, steps, 100)
+        sums = np.stack([x[:, a: a + 100].sum(axis=1) for a in starts], axis=1)  # (n, segments, C)
+        lengths = np.array([min(100, steps - a) for a in starts], np.float32)[:, None]
+        context = sums.sum(axis=1, keepdims=True) / steps + sums / lengths
         hidden = np.maximum(context @ s[f"{prefix}.linear1.weight"][:, :, 0].T + s[f"{prefix}.linear1.bias"], 0)
         gate = _sigmoid(hidden @ s[f"{prefix}.linear2.weight"][:, :, 0].T + s[f"{prefix}.linear2.bias"])
-        lengths = np.array([b - a for a, b in bounds])
-        return y * np.repeat(gate, lengths, axis=1)
+        for i, a in enumerate(starts):  # in place: no copy of the gate for every frame
+            y[:, a: a + 100] *= gate[:, i: i + 1]
+        return y
 
     def embed(self, windows: np.ndarray) -> np.ndarray:
         return self._pool(self.frame_features(np.asarray(windows, dtype=np.float32)))
@@ -523,7 +577,9 @@ class CamppEncoder:
         # PyTorch flattens (channels, freq) channel-major into the TDNN's input channels.
         x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(n, steps, channels * freq)
         weight, bias = self.folded["xvector.tdnn.linear"]
-        x = np.maximum(_conv1d(x, weight, stride=2) + bias, 0)
+        x = _conv1d(x, weight, stride=2)
+        x += bias
+        _relu(x)
         for (b, layers), dilation in zip(self.blocks, (1, 2, 2)):
             growth = s[f"xvector.block{b}.tdnnd1.cam_layer.linear_local.weight"].shape[0]
             width = x.shape[2]
@@ -535,7 +591,7 @@ class CamppEncoder:
                 weight, bias = self.folded[f"{prefix}.linear1"]
                 h = _conv1d(h, weight)
                 h += bias
-                np.maximum(h, 0, out=h)
+                _relu(h)
                 dense[:, :, width: width + growth] = self._cam_layer(f"{prefix}.cam_layer", h, dilation)
                 width += growth
             x = self._bn(f"xvector.transit{b}.nonlinear.batchnorm", dense)

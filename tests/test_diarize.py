@@ -196,6 +196,60 @@ def test_segments_without_words_take_the_speaker_of_most_overlap_and_named_ones_
     assert assign_speakers(segments, []) == segments
 
 
+# --- the network's convolutions -----------------------------------------------------------------
+
+def reference_conv(x: np.ndarray, weight: np.ndarray, stride: int = 1, dilation: int = 1) -> np.ndarray:
+    """Direct convolution in float64, channels last, 'same' padding on every axis but the first,
+    stride on the first convolved axis only: x (n, *axes, in), weight (out, in, *kernel)."""
+    kernel = weight.shape[2:]
+    pads = [(k - 1) // 2 * dilation for k in kernel]
+    xp = np.pad(x.astype(np.float64), [(0, 0)] + [(p, p) for p in pads] + [(0, 0)])
+    sizes = [(x.shape[1] + 2 * pads[0] - dilation * (kernel[0] - 1) - 1) // stride + 1, *x.shape[2:-1]]
+    out = np.zeros((x.shape[0], *sizes, weight.shape[0]))
+    for tap in np.ndindex(*kernel):
+        starts = [t * dilation for t in tap]
+        window = tuple(slice(a, a + (stride if axis == 0 else 1) * (size - 1) + 1, stride if axis == 0 else 1)
+                       for axis, (a, size) in enumerate(zip(starts, sizes)))
+        out += xp[(slice(None), *window)] @ weight[(slice(None), slice(None), *tap)].T.astype(np.float64)
+    return out
+
+
+@pytest.mark.parametrize("freq", [9, 10])
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("kernel", [(3, 3), (1, 1)])
+def test_the_2d_convolution_matches_a_direct_one(freq, stride, kernel):
+    from synthese import speaker_embedding
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, freq, 7, 3)).astype(np.float32)
+    weight = rng.normal(size=(4, 3, *kernel)).astype(np.float32)
+    bias = rng.normal(size=4).astype(np.float32)
+    expected = reference_conv(x, weight, stride)
+    tile_rows = speaker_embedding._TILE_ROWS
+    try:
+        speaker_embedding._TILE_ROWS = 16  # several tiles, the last one partial
+        plain = speaker_embedding._conv2d(x, weight, stride)
+        rectified = speaker_embedding._conv2d(x, weight, stride, bias, relu=True)
+    finally:
+        speaker_embedding._TILE_ROWS = tile_rows
+    assert plain.shape == expected.shape
+    np.testing.assert_allclose(plain, expected, atol=1e-5)
+    np.testing.assert_allclose(rectified, np.maximum(expected + bias, 0), atol=1e-5)
+
+
+@pytest.mark.parametrize("k, stride, dilation", [(3, 1, 1), (3, 1, 2), (5, 2, 1), (1, 1, 1), (1, 2, 1)])
+def test_the_1d_convolution_matches_a_direct_one(k, stride, dilation):
+    from synthese.speaker_embedding import _conv1d
+
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(2, 11, 5)).astype(np.float32)
+    weight = rng.normal(size=(6, 5, k)).astype(np.float32)
+    expected = reference_conv(x, weight, stride, dilation)
+    result = _conv1d(x, weight, stride, dilation)
+    assert result.shape == expected.shape
+    np.testing.assert_allclose(result, expected, atol=1e-5)
+
+
 # --- model files and settings -------------------------------------------------------------------
 
 def test_a_missing_model_package_names_the_command_that_installs_it():
