@@ -177,19 +177,26 @@ def _pruned_affinity(similarity: np.ndarray, neighbours: int) -> np.ndarray:
     return 0.5 * (binary + binary.T)
 
 
-def _estimate(similarity: np.ndarray, max_speakers: int, given: int | None = None) -> tuple[int, np.ndarray]:
+def _spectra(similarity: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """The Laplacian's eigenvalues at each pruning level NME-SC tries: (level, eigenvalues).
+    Computed once per clustering, as they serve both the estimate and a given number of voices;
+    the affinities themselves are not kept (a few MB each), only rebuilt for the level chosen."""
+    n = len(similarity)
+    top = max(2, n // 4)
+    levels = np.unique(np.linspace(1, top, min(top, 24)).astype(int))
+    return [(int(p), np.linalg.eigvalsh(_laplacian(_pruned_affinity(similarity, int(p))))) for p in levels]
+
+
+def _estimate(similarity: np.ndarray, max_speakers: int, given: int | None = None,
+              spectra: list[tuple[int, np.ndarray]] | None = None) -> tuple[int, np.ndarray]:
     """NME-SC: for each pruning level p, the largest eigengap of the Laplacian among the first
     max_speakers, normalised by the largest eigenvalue; the level that minimises p / gap wins,
     and its eigengap gives the number of voices. With a given number of voices, the gap after
     that many eigenvalues is the one measured, so the pruning chosen is the one that separates
     that many groups best. Returns (count, affinity)."""
     n = len(similarity)
-    top = max(2, n // 4)
-    levels = np.unique(np.linspace(1, top, min(top, 24)).astype(int))
-    best: tuple[float, int, np.ndarray] | None = None
-    for p in levels:
-        affinity = _pruned_affinity(similarity, int(p))
-        values = np.linalg.eigvalsh(_laplacian(affinity))
+    best: tuple[float, int, int] | None = None
+    for p, values in spectra if spectra is not None else _spectra(similarity):
         gaps = np.diff(values[: max_speakers + 1])
         if gaps.size == 0:
             continue
@@ -197,10 +204,10 @@ def _estimate(similarity: np.ndarray, max_speakers: int, given: int | None = Non
         gap = gaps[k - 1] / (values[-1] + 1e-10)
         ratio = (p / n) / (gap + 1e-10)
         if best is None or ratio < best[0]:
-            best = (ratio, k, affinity)
+            best = (ratio, k, p)
     if best is None:
         return 1, np.ones_like(similarity)
-    return best[1], best[2]
+    return best[1], _pruned_affinity(similarity, best[2])
 
 
 def _kmeans(points: np.ndarray, k: int, seed: int = 0, restarts: int = 8, iterations: int = 60) -> np.ndarray:
@@ -230,15 +237,17 @@ def _kmeans(points: np.ndarray, k: int, seed: int = 0, restarts: int = 8, iterat
     return best_labels
 
 
-def spectral_labels(embeddings: np.ndarray, num_speakers: int | None, max_speakers: int) -> np.ndarray:
+def spectral_labels(embeddings: np.ndarray, num_speakers: int | None, max_speakers: int,
+                    spectra: list[tuple[int, np.ndarray]] | None = None) -> np.ndarray:
     """A group index for each voice print (rows of unit length): spectral clustering, the number
-    of groups given or estimated (NME-SC)."""
+    of groups given or estimated (NME-SC). `spectra`: those of these voice prints (_spectra),
+    when already computed."""
     n = len(embeddings)
     if n < 2 or num_speakers == 1:
         return np.zeros(n, int)
     similarity = np.clip(embeddings @ embeddings.T, -1.0, 1.0)
     estimated, affinity = _estimate(similarity, max(1, min(max(max_speakers, num_speakers or 0), n - 1)),
-                                    num_speakers)
+                                    num_speakers, spectra)
     k = min(num_speakers, n) if num_speakers else estimated
     if k <= 1:
         return np.zeros(n, int)
@@ -278,10 +287,10 @@ def _merge_groups(embeddings: np.ndarray, labels: np.ndarray, hop_s: float, min_
 
 
 def _estimated_labels(embeddings: np.ndarray, max_speakers: int, hop_s: float,
-                      settings: DiarizeSettings) -> np.ndarray:
+                      settings: DiarizeSettings, spectra: list[tuple[int, np.ndarray]] | None = None) -> np.ndarray:
     """Groups with their number estimated: NME-SC, then the merging of groups too short to be a
     speaker or too close to another to be a different voice."""
-    labels = spectral_labels(embeddings, None, max_speakers)
+    labels = spectral_labels(embeddings, None, max_speakers, spectra)
     same = settings.same_speaker_cosine or SAME_SPEAKER_COSINE.get(settings.model, 1.0)
     return _merge_groups(embeddings, labels, hop_s, settings.min_speaker_s, same)
 
@@ -302,8 +311,11 @@ def cluster_windows(embeddings: np.ndarray, num_speakers: int | None, max_speake
     sample = embeddings[chosen]
     # The sample stands for n windows: scale the speech each of its windows represents.
     hop_s = settings.hop_s * n / len(chosen)
-    estimated = _estimated_labels(sample, max_speakers, hop_s, settings)
-    labels = estimated if num_speakers is None else spectral_labels(sample, num_speakers, max_speakers)
+    # The estimate is made even when the number is given (it is reported); both use the same
+    # spectra, the most costly part of the clustering.
+    spectra = _spectra(np.clip(sample @ sample.T, -1.0, 1.0)) if len(sample) >= 2 else None
+    estimated = _estimated_labels(sample, max_speakers, hop_s, settings, spectra)
+    labels = estimated if num_speakers is None else spectral_labels(sample, num_speakers, max_speakers, spectra)
     ids, centres = _centres(sample, labels)
     estimated_count = len(np.unique(estimated))
     if len(ids) == 1:
