@@ -31,3 +31,5 @@ echo "== bench/bench_passages.py"
 $PY bench/bench_passages.py --session-dir "$SESSION"
 echo "== bench/bench_memory.py"
 $PY bench/bench_memory.py --session-dir "$SESSION"
+echo "== bench/bench_diarize.py"
+$PY bench/bench_diarize.py --models campplus ge2e --four-hours
