@@ -53,6 +53,7 @@ from synthese.errors import InputError
 from synthese.importers import Segment, import_transcript, is_transcript_file
 from synthese.storage import file_hash, hash_of
 from synthese.textnorm import normalise, wer  # noqa: F401 - wer is part of this module's API
+from synthese.typography import timestamp
 
 log = logging.getLogger(__name__)
 
@@ -142,16 +143,11 @@ def _shifted(segment: Segment, offset_s: float) -> Segment:
                    segment.speaker, words, segment.lang)
 
 
-def _clock(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
 def _report_gap(name: str, gap: Gap) -> None:
     why = ("it sounds like another language and nothing could be decoded" if gap.reason == "other_language"
            else "the voice detector heard speech but nothing could be decoded, even alone")
     log.warning("%s: no transcript for %s–%s (%s): recorded as a gap; listen to it and complete the "
-                "transcript by hand if needed", name, _clock(gap.start), _clock(gap.end), why)
+                "transcript by hand if needed", name, timestamp(gap.start), timestamp(gap.end), why)
 
 
 def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Path | None,
