@@ -234,9 +234,11 @@ class Workspace:
         heard = voices.get("estimated_speakers") or voices.get("speakers_found")
         if voices.get("declared") and heard and heard != voices["declared"]:
             notes.append(f"{heard} voice(s) heard, {voices['declared']} speaker(s) declared in config.yaml")
+        why = {"no_speech_decoded": "speech heard, no words could be decoded",
+               "other_language": "another language, no words could be decoded"}
         for gap in transcript.gaps:
             notes.append(f"speech not transcribed {timestamp(gap.start)}–{timestamp(gap.end)} "
-                         f"({gap.reason.replace('_', ' ')})")
+                         f"({why.get(gap.reason, gap.reason.replace('_', ' '))}): listen to it on the review page")
         return notes
 
     def load_render(self, session: Session) -> RenderManifest:

@@ -65,3 +65,21 @@ def test_stage_commands_and_run_agree_on_what_is_up_to_date(tmp_path):
         ws.transcribe_hash(session)
     assert tag_inputs_hash(paths.transcript, paths.review, ws.config, session) == ws.tag_hash(session)
     assert render_inputs_hash(paths.tags, session, ws.config) == ws.render_hash(session)
+
+
+def test_status_names_speech_left_untranscribed(tmp_path):
+    from synthese.artefacts import Gap, SourceFile, Transcript
+
+    ws = workspace_with(tmp_path)
+    session = ws.config.sessions[0]
+    paths = ws.paths(session)
+    paths.folder.mkdir(parents=True, exist_ok=True)
+    Transcript(source=SourceFile(file="s.ogg", sha256="x", kind="audio"), language="fr",
+               gaps=[Gap(start=200.4, end=221.0, reason="no_speech_decoded"),
+                     Gap(start=300.0, end=303.0, reason="other_language")]).save(paths.transcript)
+    assert ws.transcript_notes(session) == [
+        "speech not transcribed 00:03:20–00:03:41 (speech heard, no words could be decoded): listen to it on the "
+        "review page",
+        "speech not transcribed 00:05:00–00:05:03 (another language, no words could be decoded): listen to it on "
+        "the review page",
+    ]
