@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -59,9 +60,10 @@ def _tag_languages() -> None:
     if build is None or getattr(build, "tags_languages", False):
         return
 
-    inherited: list[str] = []  # the languages of the elements being tagged, innermost last
+    local = threading.local()  # per thread: two documents laid out at once keep their own stack
 
     def build_with_languages(box, *args, **kwargs):
+        inherited = local.__dict__.setdefault("languages", [])  # of the elements being tagged, innermost last
         element = getattr(box, "element", None)
         lang = element.get("lang") if element is not None and getattr(box, "element_tag", None) not in (
             "html", "body") else None
