@@ -62,6 +62,30 @@ def _add_field(paragraph, instruction: str, placeholder: str = "") -> None:
     paragraph.add_run()._r.append(_element("w:fldChar", **{"w:fldCharType": "end"}))
 
 
+def _add_toc(document, instruction: str, entries: list[str], note: str) -> None:
+    """The table of contents as a Word TOC field whose cached result already lists the
+    document's sections, one paragraph each, then `note`. Word rebuilds it with page numbers
+    when the file opens (w:updateFields); LibreOffice and file previews, which do not, show the
+    cached list instead of an empty contents page."""
+    from docx.shared import Pt
+
+    lines = [*entries, note]
+    paragraphs = [document.add_paragraph() for _ in lines]
+    first = paragraphs[0]
+    first.add_run()._r.append(_element("w:fldChar", **{"w:fldCharType": "begin", "w:dirty": "true"}))
+    instr = _element("w:instrText", **{"xml:space": "preserve"})
+    instr.text = f" {instruction} "
+    first.add_run()._r.append(instr)
+    first.add_run()._r.append(_element("w:fldChar", **{"w:fldCharType": "separate"}))
+    for paragraph, line in zip(paragraphs, lines):
+        paragraph.paragraph_format.space_after = Pt(3)
+        if line is note:
+            _small(paragraph, line)
+        else:
+            paragraph.add_run(line)
+    paragraphs[-1].add_run()._r.append(_element("w:fldChar", **{"w:fldCharType": "end"}))
+
+
 def _add_hyperlink(paragraph, url: str, text: str, size_pt: float | None = None) -> None:
     """A real w:hyperlink whose target is an external relationship of the document part."""
     from docx.opc.constants import RELATIONSHIP_TYPE
@@ -385,7 +409,8 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
     # The contents' title in Word's own style for it: not a heading, so not an entry.
     contents_title = document.add_paragraph(w["toc"], style="TOC Heading")
     contents_title.paragraph_format.page_break_before = False
-    _add_field(document.add_paragraph(), f'TOC \\o "{TOC_LEVELS}" \\h \\z \\u', w["toc_placeholder"])
+    _add_toc(document, f'TOC \\o "{TOC_LEVELS}" \\h \\z \\u', [entry.title for entry in doc.toc],
+             w["toc_placeholder"])
 
     document.add_heading(w["overview"], level=1)
     for paragraph in doc.overview:

@@ -204,6 +204,11 @@ def test_docx_structure(rendered, document):
     assert word.paragraphs[3].text == "Sobriété, matérialité et infrastructures"
     body = word.element.body.xml
     assert 'TOC \\o "1-2" \\h \\z \\u' in body
+    # The field's cached result lists the sections, for editors that do not update fields on opening.
+    texts = [p.text for p in word.paragraphs]
+    contents = texts[texts.index(document.wording["toc"]) + 1:][:len(document.toc)]
+    assert contents == [entry.title for entry in document.toc]
+    assert [body.count(f'w:fldCharType="{kind}"') for kind in ("begin", "separate", "end")] == [1, 1, 1]
     assert word.settings.element.find(qn("w:updateFields")).get(qn("w:val")) == "true"
     assert word.core_properties.language == "fr-FR"
     assert word.core_properties.title == "Synthèse · Sobriété, matérialité et infrastructures · Après la smart city"
