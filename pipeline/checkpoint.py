@@ -29,8 +29,12 @@ def read_checkpoint(checkpoint: Path, source_sha256: str, options_key: str) -> d
         data = read_json(checkpoint)
     except SyntheseError:
         data = None
-    if not isinstance(data, dict) or data.get("schema") != CHECKPOINT_SCHEMA:
-        log.warning("%s: unreadable checkpoint ignored", checkpoint.name)
+    schema = data.get("schema") if isinstance(data, dict) else None
+    if isinstance(schema, str) and schema.startswith("synthese.transcribe-checkpoint/") and schema != CHECKPOINT_SCHEMA:
+        log.info("%s: checkpoint of an earlier version of Synthèse; transcribing from the start", checkpoint.name)
+        return None
+    if schema != CHECKPOINT_SCHEMA:
+        log.warning("%s: unreadable checkpoint ignored; transcribing from the start", checkpoint.name)
         return None
     if data.get("source_sha256") != source_sha256 or data.get("options_key") != options_key:
         log.info("%s: checkpoint made from another file or other options; starting over", checkpoint.name)

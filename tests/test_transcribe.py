@@ -282,6 +282,19 @@ def test_checkpoint_of_another_file_is_ignored(tmp_path):
     assert read_checkpoint(checkpoint, "a", "k")["done_s"] == 5.0
 
 
+def test_a_checkpoint_of_an_earlier_version_or_broken_is_ignored(tmp_path, caplog):
+    checkpoint = tmp_path / "ckpt.json"
+    checkpoint.write_text(json.dumps({"schema": "synthese.transcribe-checkpoint/1", "source_sha256": "a",
+                                      "options_key": "k", "done_s": 5.0, "segments": []}))
+    with caplog.at_level(logging.INFO, logger="synthese.checkpoint"):
+        assert read_checkpoint(checkpoint, "a", "k") is None
+        checkpoint.write_text("{not json")
+        assert read_checkpoint(checkpoint, "a", "k") is None
+    assert caplog.messages == [
+        "ckpt.json: checkpoint of an earlier version of Synthèse; transcribing from the start",
+        "ckpt.json: unreadable checkpoint ignored; transcribing from the start"]
+
+
 # --- broken and empty inputs (exact messages) ------------------------------------------------
 
 def run_stage(source: Path, tmp_path: Path, config: Config | None = None):
