@@ -417,11 +417,14 @@ def _word_timings(words: Any) -> list[dict[str, Any]] | None:
 
 
 def _gaps(items: Any) -> list[dict[str, Any]]:
-    """The gaps a transcript of ours records (speech nobody could transcribe), kept on import."""
+    """The gaps a transcript of ours records (speech nobody could transcribe), kept on import:
+    at most as many as a transcript may have segments (each becomes a line of the annex)."""
     if not isinstance(items, list):
         return []
-    return [{"start": float(g["start"]), "end": float(g["end"]), "reason": str(g.get("reason") or "undecodable")[:40]}
-            for g in items if isinstance(g, dict) and _number(g.get("start")) and _number(g.get("end"))]
+    kept = [{"start": float(g["start"]), "end": float(g["end"]), "reason": str(g.get("reason") or "undecodable")[:40]}
+            for g in items[: limits.MAX_SEGMENTS]
+            if isinstance(g, dict) and _number(g.get("start")) and _number(g.get("end")) and g["end"] >= g["start"] >= 0]
+    return sorted(kept, key=lambda gap: gap["start"])
 
 
 IMPORTERS: dict[str, Callable[[Path], ImportedTranscript]] = {

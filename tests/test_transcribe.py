@@ -530,7 +530,8 @@ def test_own_transcripts_of_both_schemas_import_with_words_languages_and_gaps(tm
         {"id": 0, "start": 0.5, "end": 1.5, "text": "Bonjour à tous.", "speaker": None,
          "words": [{"start": 0.5, "end": 0.8, "word": " Bonjour"}, {"start": 0.8, "end": 0.9, "word": " à"},
                    {"start": 0.9, "end": 1.5, "word": " tous."}]}]}
-    new = {**common, "schema": "synthese.transcript/2", "gaps": [{"start": 3.0, "end": 6.0, "reason": "no_speech_decoded"}],
+    new = {**common, "schema": "synthese.transcript/2", "gaps": [{"start": 3.0, "end": 6.0, "reason": "no_speech_decoded"},
+                                                                  {"start": 9.0, "end": 2.0}, "x", {"start": "?"}],
            "segments": [{"id": 0, "start": 0.5, "end": 1.5, "text": "Thank you.", "speaker": "Zoé", "lang": "en",
                          "words": [{"start": 0.5, "end": 1.0, "text": "Thank", "p": 0.9},
                                    {"start": 1.0, "end": 1.5, "text": "you.", "p": 0.4}]}]}
