@@ -315,7 +315,16 @@ def cluster_windows(embeddings: np.ndarray, num_speakers: int | None, max_speake
     # spectra, the most costly part of the clustering.
     spectra = _spectra(np.clip(sample @ sample.T, -1.0, 1.0)) if len(sample) >= 2 else None
     estimated = _estimated_labels(sample, max_speakers, hop_s, settings, spectra)
-    labels = estimated if num_speakers is None else spectral_labels(sample, num_speakers, max_speakers, spectra)
+    if num_speakers is None:
+        labels = estimated
+    else:
+        # The declared number of voices, except that groups which are one voice split in two
+        # (centres closer than any two different voices come) are joined again: a speaker
+        # declared for the cover who never speaks must not cut another's speech into random
+        # turns. Short groups are kept: a declared speaker may say only a few words.
+        labels = spectral_labels(sample, num_speakers, max_speakers, spectra)
+        same = settings.same_speaker_cosine or SAME_SPEAKER_COSINE.get(settings.model, 1.0)
+        labels = _merge_groups(sample, labels, hop_s, 0.0, same)
     ids, centres = _centres(sample, labels)
     estimated_count = len(np.unique(estimated))
     if len(ids) == 1:
