@@ -106,7 +106,7 @@ def stage(hints: str = "names", **overrides: Any) -> Callable[[Item, Config, Any
         result = transcribe_audio(item.path, config, hints=prompt, checkpoint=None, model=model, settings=settings)
         words = [(w["start"], w["end"], w["text"], s.lang, w.get("p")) for s in result.segments for w in (s.words or [])]
         stats = {k: v for k, v in vars(result.stats).items()}
-        return Hypothesis(words, [g.as_dict() for g in result.gaps], stats)
+        return Hypothesis(words, [g.model_dump() for g in result.gaps], stats)
     return run
 
 

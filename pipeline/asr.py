@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from synthese.artefacts import Gap  # speech heard and no decoding turned into words, even alone
 from synthese.audio import SAMPLE_RATE, levelled
 from synthese.importers import Segment
 from synthese.textnorm import normalise
@@ -93,18 +94,6 @@ class Word:
 
     def as_dict(self) -> dict[str, Any]:
         return {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text, "p": round(self.p, 3)}
-
-
-@dataclass(frozen=True)
-class Gap:
-    """Speech the detector heard and no decoding turned into words, even alone."""
-
-    start: float
-    end: float
-    reason: str  # no_speech_decoded, other_language, undecodable
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"start": round(self.start, 3), "end": round(self.end, 3), "reason": self.reason}
 
 
 @dataclass
@@ -696,7 +685,8 @@ class BlockDecoder:
                       len(kept))
             for gap_start, gap_end in uncovered([(start, end)], [w for w, _ in kept]):
                 other = self.settings.language is not None and language != self.settings.language
-                result.gaps.append(Gap(gap_start, gap_end, "other_language" if other else "no_speech_decoded"))
+                result.gaps.append(Gap(start=gap_start, end=gap_end,
+                                       reason="other_language" if other else "no_speech_decoded"))
         if not added:
             return words
         merged = words + added

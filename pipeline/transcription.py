@@ -26,14 +26,13 @@ from typing import Any
 import numpy as np
 
 from synthese import artefacts
-from synthese.artefacts import SourceFile, Transcript
+from synthese.artefacts import Gap, SourceFile, Transcript
 from synthese.asr import (  # noqa: F401 - the guards are part of this module's API
     BlockDecoder,
     BlockResult,
     DecodeSettings,
     DecodeStats,
     Dropped,
-    Gap,
     clean_segments,
     collapse_repetitions,
     compression_ratio,
@@ -181,7 +180,7 @@ def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Pa
     if resumed:
         start_s = float(resumed["done_s"])
         result.segments = segments_from(resumed["segments"])
-        result.gaps = [Gap(g["start"], g["end"], g["reason"]) for g in resumed.get("gaps", [])]
+        result.gaps = [Gap.model_validate(g) for g in resumed.get("gaps", [])]
         result.dropped = Dropped(**resumed["dropped"])
         result.warnings = list(resumed["warnings"])
         result.language = resumed.get("language", result.language)
@@ -217,7 +216,7 @@ def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Pa
             result.segments += clean_segments([_shifted(s, offset_s) for s in decoded.segments], None,
                                               result.dropped, after_s)
             for gap in decoded.gaps:
-                gap = Gap(round(gap.start + offset_s, 3), round(gap.end + offset_s, 3), gap.reason)
+                gap = Gap(start=round(gap.start + offset_s, 3), end=round(gap.end + offset_s, 3), reason=gap.reason)
                 _report_gap(source.name, gap)
                 result.gaps.append(gap)
             result.stats.add(decoded.stats)
@@ -231,7 +230,7 @@ def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Pa
                 write_checkpoint(checkpoint, source_sha256, options_key, done_s, {
                     "language": result.language, "language_probability": result.language_probability,
                     "segments": [s.as_dict(i) for i, s in enumerate(result.segments)],
-                    "gaps": [g.as_dict() for g in result.gaps], "dropped": vars(result.dropped),
+                    "gaps": [g.model_dump() for g in result.gaps], "dropped": vars(result.dropped),
                     "warnings": result.warnings})
     finally:
         progress.close()
@@ -288,7 +287,7 @@ def transcribe(source: Path, config: Config, session: Session | None = None, *,
     if is_transcript_file(source):
         imported = import_transcript(source)
         segments, warnings = imported.segments, imported.warnings
-        gaps = [artefacts.Gap(**gap) for gap in imported.gaps]
+        gaps = [Gap(**gap) for gap in imported.gaps]
         transcript = Transcript(
             options={"import": imported.kind},
             source=SourceFile(file=source.name, sha256=file_hash(source), kind=imported.kind),
@@ -302,7 +301,7 @@ def transcribe(source: Path, config: Config, session: Session | None = None, *,
         hints = spelling_hints(config, session)
         result = transcribe_audio(source, config, hints=hints, checkpoint=checkpoint, quiet=quiet)
         segments, warnings = result.segments, result.warnings
-        gaps = [artefacts.Gap(**gap.as_dict()) for gap in result.gaps]
+        gaps = result.gaps
         transcript = Transcript(
             options={**config.transcribe.model_dump(mode="json"), "initial_prompt": hints or None},
             source=SourceFile(file=source.name, sha256=result.source_sha256, kind="audio"),
