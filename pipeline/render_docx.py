@@ -50,16 +50,25 @@ def _element(tag: str, **attributes: str):
     return element
 
 
-def _add_field(paragraph, instruction: str, placeholder: str = "") -> None:
-    """A Word field (PAGE, TOC...): begin, instruction, separate, cached result, end."""
-    run = paragraph.add_run()
-    run._r.append(_element("w:fldChar", **{"w:fldCharType": "begin", "w:dirty": "true"}))
+def _begin_field(paragraph, instruction: str) -> None:
+    """Open a Word field (PAGE, TOC...): begin, instruction, separate; its cached result follows,
+    then _end_field, in the same paragraph or a later one."""
+    paragraph.add_run()._r.append(_element("w:fldChar", **{"w:fldCharType": "begin", "w:dirty": "true"}))
     instr = _element("w:instrText", **{"xml:space": "preserve"})
     instr.text = f" {instruction} "
     paragraph.add_run()._r.append(instr)
     paragraph.add_run()._r.append(_element("w:fldChar", **{"w:fldCharType": "separate"}))
-    paragraph.add_run(placeholder)
+
+
+def _end_field(paragraph) -> None:
     paragraph.add_run()._r.append(_element("w:fldChar", **{"w:fldCharType": "end"}))
+
+
+def _add_field(paragraph, instruction: str, placeholder: str = "") -> None:
+    """A Word field within one paragraph, `placeholder` as its cached result."""
+    _begin_field(paragraph, instruction)
+    paragraph.add_run(placeholder)
+    _end_field(paragraph)
 
 
 def _add_toc(document, instruction: str, entries: list[str], note: str) -> None:
@@ -69,21 +78,14 @@ def _add_toc(document, instruction: str, entries: list[str], note: str) -> None:
     cached list instead of an empty contents page."""
     from docx.shared import Pt
 
-    lines = [*entries, note]
-    paragraphs = [document.add_paragraph() for _ in lines]
-    first = paragraphs[0]
-    first.add_run()._r.append(_element("w:fldChar", **{"w:fldCharType": "begin", "w:dirty": "true"}))
-    instr = _element("w:instrText", **{"xml:space": "preserve"})
-    instr.text = f" {instruction} "
-    first.add_run()._r.append(instr)
-    first.add_run()._r.append(_element("w:fldChar", **{"w:fldCharType": "separate"}))
-    for paragraph, line in zip(paragraphs, lines):
+    paragraphs = [document.add_paragraph() for _ in range(len(entries) + 1)]
+    _begin_field(paragraphs[0], instruction)
+    for paragraph, entry in zip(paragraphs, entries):
+        paragraph.add_run(entry)
+    _small(paragraphs[-1], note)
+    for paragraph in paragraphs:
         paragraph.paragraph_format.space_after = Pt(3)
-        if line is note:
-            _small(paragraph, line)
-        else:
-            paragraph.add_run(line)
-    paragraphs[-1].add_run()._r.append(_element("w:fldChar", **{"w:fldCharType": "end"}))
+    _end_field(paragraphs[-1])
 
 
 def _add_hyperlink(paragraph, url: str, text: str, size_pt: float | None = None) -> None:
