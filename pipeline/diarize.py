@@ -51,6 +51,11 @@ class DiarizeSettings:
     shared_frames: bool = True  # consecutive windows share the network's work (models that allow it)
     chunk_windows: int = 16  # windows computed together in that case (about 13 s): bounds memory
 
+    @property
+    def same_voice_cosine(self) -> float:
+        """Group centres closer than this are one voice split in two: the setting, else the model's."""
+        return self.same_speaker_cosine or SAME_SPEAKER_COSINE.get(self.model, 1.0)
+
 
 # Centres of two groups closer than this (cosine) are one voice split in two. Set between the
 # closest centres of two different voices (0.63) and of one voice forced into two groups (0.87)
@@ -291,8 +296,7 @@ def _estimated_labels(embeddings: np.ndarray, max_speakers: int, hop_s: float,
     """Groups with their number estimated: NME-SC, then the merging of groups too short to be a
     speaker or too close to another to be a different voice."""
     labels = spectral_labels(embeddings, None, max_speakers, spectra)
-    same = settings.same_speaker_cosine or SAME_SPEAKER_COSINE.get(settings.model, 1.0)
-    return _merge_groups(embeddings, labels, hop_s, settings.min_speaker_s, same)
+    return _merge_groups(embeddings, labels, hop_s, settings.min_speaker_s, settings.same_voice_cosine)
 
 
 def cluster_windows(embeddings: np.ndarray, num_speakers: int | None, max_speakers: int,
@@ -323,8 +327,7 @@ def cluster_windows(embeddings: np.ndarray, num_speakers: int | None, max_speake
         # declared for the cover who never speaks must not cut another's speech into random
         # turns. Short groups are kept: a declared speaker may say only a few words.
         labels = spectral_labels(sample, num_speakers, max_speakers, spectra)
-        same = settings.same_speaker_cosine or SAME_SPEAKER_COSINE.get(settings.model, 1.0)
-        labels = _merge_groups(sample, labels, hop_s, 0.0, same)
+        labels = _merge_groups(sample, labels, hop_s, 0.0, settings.same_voice_cosine)
     ids, centres = _centres(sample, labels)
     estimated_count = len(np.unique(estimated))
     if len(ids) == 1:
@@ -384,7 +387,7 @@ def _diarize_windows(found: _Windows, num_speakers: int | None, max_speakers: in
     turns, count = _turns(found, labels, label_format)
     speech_s = sum(end - start for start, end in found.regions)
     options = {**asdict(settings), "max_speakers": max_speakers,
-               "same_speaker_cosine": settings.same_speaker_cosine or SAME_SPEAKER_COSINE.get(settings.model)}
+               "same_speaker_cosine": settings.same_voice_cosine}
     log.info("voices: %d (%s; %d windows, %.0f s of speech)", count,
              "as requested" if num_speakers else "estimated", len(embeddings), speech_s)
     return DiarizationResult(turns, count, num_speakers, len(embeddings), round(speech_s, 3), options, estimated)
