@@ -53,8 +53,7 @@ def repository_config() -> dict:
     return data
 
 
-def transcribe_session(source, config, session, *, out_dir: Path, stem: str, checkpoint: Path, quiet: bool = True,
-                       **_):
+def transcribe_session(source, config, session, *, out_dir: Path, stem: str, checkpoint: Path, quiet: bool = True):
     """The transcribe stage on one replay, saved as `synthese run` saves it (JSON and captions);
     returns the JSON's path."""
     from synthese import transcription

@@ -66,9 +66,8 @@ def browser(tmp_path_factory):
 
 
 @contextlib.contextmanager
-def served(outputs: Path):
-    """Run the preview server (`synthese serve`) in a thread on a free port; yield its base URL."""
-    server = PreviewServer(outputs, port=0)
+def running(server: PreviewServer):
+    """Run a preview server in a thread until the block ends; yield its base URL."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -76,6 +75,11 @@ def served(outputs: Path):
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+def served(outputs: Path):
+    """The preview server (`synthese serve`) of `outputs` on a free port, running: yields its base URL."""
+    return running(PreviewServer(outputs, port=0))
 
 
 def axe_violations(page) -> list[str]:

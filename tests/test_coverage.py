@@ -111,7 +111,7 @@ def test_speech_that_stays_undecodable_is_a_gap_never_dropped_silently(two_clips
     monkeypatch.setattr(BlockDecoder, "_transcribe", lambda self, audio, language, beam_size: [])
     session = config.sessions[0]
     with caplog.at_level(logging.WARNING, logger="synthese.transcription"):
-        written = transcribe_session(path, config, session, out_dir=tmp_path, stem="deux", inputs_hash="h",
+        written = transcribe_session(path, config, session, out_dir=tmp_path, stem="deux",
                                      checkpoint=tmp_path / ".ckpt", quiet=True)
     data = json.loads(written.read_text(encoding="utf-8"))
     assert len(data["gaps"]) == 1
@@ -139,7 +139,7 @@ def test_a_passage_in_another_language_is_transcribed_in_it_and_marked(tmp_path,
     silence = np.zeros(SECOND, np.float32)
     path = write_wav(tmp_path / "mixte.wav", [french, silence, english, silence, load_audio(ASR / "fleurs-fr-000.ogg")])
     english_span = ((len(french) + len(silence)) / SECOND, (len(french) + len(silence) + len(english)) / SECOND)
-    written = transcribe_session(path, config, config.sessions[0], out_dir=tmp_path, stem="mixte", inputs_hash="h",
+    written = transcribe_session(path, config, config.sessions[0], out_dir=tmp_path, stem="mixte",
                                  checkpoint=tmp_path / ".ckpt", quiet=True)
     data = json.loads(written.read_text(encoding="utf-8"))
     assert data["language"] == "fr"

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
 import time
 
 import pytest
 
-from test_browser import _missing, axe_violations, CHROMIUM, CHROMIUM_ARGS
+from test_browser import _missing, axe_violations, CHROMIUM, CHROMIUM_ARGS, running
 from test_review_page import SESSION, prepared_app, review_of, review_workspace, wait_for_jobs
 from synthese.review_app import MAX_BODY_BYTES, ReviewApp
 from synthese.serve import PreviewServer
@@ -28,13 +27,10 @@ def served(app: ReviewApp):
     """The page's application on a free port of 127.0.0.1, as `synthese review` serves it."""
     server = PreviewServer(None, "127.0.0.1", 0, app=app, max_request_body_bytes=MAX_BODY_BYTES)
     app.allow(server.host, server.port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield server.url
+        with running(server) as url:
+            yield url
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
         app.close()
 
 
