@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import re
 import statistics
 import sys
 from collections import Counter
 from pathlib import Path
 
-from measure import REPO, load_truth, print_table, write_results
+from measure import REPO, load_truth, passages_by_source, print_table, write_results
 
 TERMINAL = re.compile(r"[.!?…][»\"”)\]]*$")
 OPENING = re.compile(r"^[«\"“(\[—–-]?\s*[A-ZÀ-ÖØ-Þ0-9]")
@@ -163,14 +162,8 @@ def text_session(path: Path, seed: int, work: Path) -> tuple[Path, dict]:
     between passages) and its ground truth."""
     from synthese.artefacts import Segment, SourceFile, Transcript
 
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    by_source: dict[str, list[dict]] = {}
-    for row in rows:
-        by_source.setdefault(row["source"], []).append(row)
-    sources = list(by_source)
-    random.Random(seed).shuffle(sources)
     segments, truth, clock = [], [], 0.0
-    for row in (r for s in sources for r in by_source[s]):
+    for row in passages_by_source(path, seed):
         text = " ".join(row["text"].split())
         end = clock + len(text.split()) / WORDS_PER_S
         segments.append(Segment(id=len(segments), start=round(clock, 2), end=round(end, 2), text=text))

@@ -28,7 +28,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from measure import REPO, print_table, write_results
+from measure import REPO, passages_by_source, print_table, write_results
 
 from synthese import passages as P
 from synthese.artefacts import Segment
@@ -52,14 +52,8 @@ class Prepared:
 def jsonl_segments(path: Path, seed: int) -> tuple[list[Segment], list[int]]:
     """One segment per labelled passage, grouped by source in a shuffled order; the char
     offsets (in the turn text) where each passage starts."""
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    by_source: dict[str, list[dict]] = {}
-    for row in rows:
-        by_source.setdefault(row["source"], []).append(row)
-    sources = list(by_source)
-    random.Random(seed).shuffle(sources)
     segments, starts, position, clock = [], [], 0, 0.0
-    for row in itertools.chain.from_iterable(by_source[s] for s in sources):
+    for row in passages_by_source(path, seed):
         text = " ".join(row["text"].split())
         duration = len(text.split()) / WORDS_PER_S
         segments.append(Segment(id=len(segments), start=clock, end=clock + duration, text=text))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import random
 import re
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from synthese.storage import write_json
+from synthese.storage import read_jsonl, write_json
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
@@ -165,6 +166,17 @@ def load_truth(session_dir: Path) -> dict:
         sys.exit(f"{path}: not found. Generate the session first: "
                  f".venv/bin/python bench/make_long_session.py --minutes 30 -o {session_dir}")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def passages_by_source(path: Path, seed: int) -> list[dict]:
+    """The labelled passages of a JSONL file grouped by source, the sources in an order shuffled
+    by `seed`: a text that changes topic where the sources change, as a session does."""
+    by_source: dict[str, list[dict]] = {}
+    for _, row in read_jsonl(path, '{"id", "source", "text", "themes"}'):
+        by_source.setdefault(row["source"], []).append(row)
+    sources = list(by_source)
+    random.Random(seed).shuffle(sources)
+    return [row for source in sources for row in by_source[source]]
 
 
 def print_table(rows: list[tuple], header: tuple) -> None:
