@@ -105,7 +105,7 @@ def describe_os_error(exc: OSError, target: Path | None = None) -> str | None:
     folder (from the error, else `target`, the file being written); None for other errors."""
     name = exc.filename if exc.filename is not None else target
     path = Path(os.fsdecode(name)) if name is not None else None
-    # A temporary file beside its target (.name.XXXX.part) means little to staff: name the folder.
+    # A temporary file beside its target (.name.<random>.part) means little to staff: name the folder.
     folder = _folder_of(path) if path is not None else None
     where = f" in {folder}" if folder is not None else ""
     if exc.errno in DISK_FULL:
