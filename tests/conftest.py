@@ -25,6 +25,22 @@ def shared_eval() -> Path:
     return SHARED_EVAL
 
 
+@pytest.fixture(scope="module")
+def tags():
+    """The tags of the rendering tests' sample session (tests/data/render_sample.tags.json)."""
+    from synthese.artefacts import Tags
+
+    return Tags.load(REPO / "tests" / "data" / "render_sample.tags.json")
+
+
+@pytest.fixture(scope="module")
+def transcript():
+    """Its transcript (tests/data/render_sample.transcript.json)."""
+    from synthese.artefacts import Transcript
+
+    return Transcript.load(REPO / "tests" / "data" / "render_sample.transcript.json")
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run `python -m synthese ARGS` as a user would, capturing its output."""
     return subprocess.run(

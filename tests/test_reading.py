@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from synthese import rendering as render
-from synthese.artefacts import Passage, Quote, Sentence, Tags, ThemeTag, Transcript
+from synthese.artefacts import Passage, Quote, Sentence, ThemeTag
 from synthese.charts import INK, _luminance, heat_colormap, text_colour_on
 from synthese.compose import SessionInputs, build_cycle_document, build_document, timeline_step
 from synthese.config import load_config
@@ -49,16 +49,6 @@ def config(tmp_path_factory):
     write_logo(folder / "logo.png")
     (folder / "config.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return load_config(folder / "config.yaml")
-
-
-@pytest.fixture(scope="module")
-def tags():
-    return Tags.load(TAGS)
-
-
-@pytest.fixture(scope="module")
-def transcript():
-    return Transcript.load(TRANSCRIPT)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 from synthese import render_docx, render_pdf
 from synthese import rendering as render
-from synthese.artefacts import IndexedEntity, Tags, Transcript
+from synthese.artefacts import IndexedEntity, Tags
 from synthese.compose import SessionInputs, build_document
 from synthese.config import load_config
 from synthese.document import replay_link
@@ -58,16 +58,6 @@ def html_text(path: Path) -> str:
 @pytest.fixture(scope="module")
 def config():
     return load_config(CONFIG)
-
-
-@pytest.fixture(scope="module")
-def tags():
-    return Tags.load(TAGS)
-
-
-@pytest.fixture(scope="module")
-def transcript():
-    return Transcript.load(TRANSCRIPT)
 
 
 @pytest.fixture(scope="module")
