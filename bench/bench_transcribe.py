@@ -150,6 +150,7 @@ EXPLORED: dict[str, tuple[Callable[[Item, Config, Any], Hypothesis], tuple[str, 
     "previous default (batched, timestamps, beam 5, vocabulary prompt)": (previous_default, ("fleurs", "long", "montage")),
     "default, beam 1": (stage(beam_size=1), ("fleurs", "long", "montage")),
     "default, beam 5": (stage(beam_size=5), ("fleurs", "long", "montage")),
+    "default, batch 16": (stage(batch_size=16), ("fleurs", "long", "montage")),
     "default, no checks, no audit": (stage(check_windows=False, audit=False), ("fleurs", "long", "montage")),
     "default, no hints": (stage(hints="none"), ("long",)),
     "default, vocabulary prompt": (stage(hints="vocabulary"), ("fleurs", "long", "montage")),
@@ -164,13 +165,21 @@ def codebook_phrases(config: Config) -> list[tuple[str, re.Pattern, re.Pattern]]
     on normalised text. Both accept any gender and number (-e, -s, -es, -x: "environnemental"
     said "environnementale", "France Services" said "France service"); the reference's also
     finds the keyword inside a longer word ("sécurité" in "cybersécurité", which Whisper may
-    write in two words): what was said in any form is not an insertion."""
+    write in two words): what was said in any form is not an insertion. A prefix keyword
+    ("cyber*") is any word starting so, in both texts ("cybersécurité" said, "cyber-sécurité"
+    written)."""
     patterns = []
-    for keyword in dict.fromkeys(normalise(k) for theme in config.themes for k in theme.all_keywords):
-        if keyword:
-            stems = [re.sub(r"(?:es|s|x|e)$", "", w) if len(w) > 4 else w for w in keyword.split()]
-            words = r"\s".join(re.escape(stem) + "(?:e|s|es|x)?" for stem in stems)
-            patterns.append((keyword, re.compile(rf"(?<!\w){words}(?!\w)"), re.compile(rf"{words}(?!\w)")))
+    raw = dict.fromkeys(k for theme in config.themes for k in theme.all_keywords)
+    prefixes = {normalise(k) for k in raw if k.endswith("*")}
+    for keyword in dict.fromkeys(normalise(k) for k in raw):
+        if not keyword:
+            continue
+        if keyword in prefixes:
+            patterns.append((keyword + "*", re.compile(rf"(?<!\w){re.escape(keyword)}"), re.compile(re.escape(keyword))))
+            continue
+        stems = [re.sub(r"(?:es|s|x|e)$", "", w) if len(w) > 4 else w for w in keyword.split()]
+        words = r"\s".join(re.escape(stem) + "(?:e|s|es|x)?" for stem in stems)
+        patterns.append((keyword, re.compile(rf"(?<!\w){words}(?!\w)"), re.compile(rf"{words}(?!\w)")))
     return patterns
 
 
@@ -381,7 +390,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", default="fleurs,long,montage", help="comma-separated: fleurs, long, montage")
     parser.add_argument("--explore", action="store_true", help="also measure the alternatives weighed")
-    parser.add_argument("--only", help="comma-separated setting names (a prefix is enough) instead of all")
+    parser.add_argument("--only", action="append",
+                        help="a setting's name, instead of all (repeat it for several; 'name*': every name starting so)")
     parser.add_argument("--long-session", type=Path, default=DATA / f"long-session-{LONG_MINUTES}")
     parser.add_argument("--montage", type=Path, default=DATA / "montage")
     parser.add_argument("--audio", type=Path, help="another recording to add (set 'audio')")
@@ -425,8 +435,9 @@ def main() -> None:
     if args.explore:
         settings.update({name: (runner, sets + ("audio",)) for name, (runner, sets) in EXPLORED.items()})
     if args.only:
-        prefixes = [p.strip() for p in args.only.split(",")]
-        settings = {n: s for n, s in settings.items() if any(n.startswith(p) for p in prefixes)}
+        prefixes = [p.strip() for p in args.only]
+        settings = {n: s for n, s in settings.items()
+                    if any(n == p or (p.endswith("*") and n.startswith(p[:-1])) for p in prefixes)}
 
     results = measure(groups, settings, config, model)
     print_tables(results)

@@ -172,11 +172,14 @@ def _quiet_cut(audio: np.ndarray, target: int, search: int) -> int:
 def audio_blocks(chunks: Iterable[np.ndarray], block_s: float, start: int = 0) -> Iterator[tuple[int, np.ndarray]]:
     """Regroup decoded chunks into blocks of about block_s seconds, each cut at the quietest
     100 ms of the 5 s (at most half a block) before its target length, so that no word is split
-    between blocks. Yields (index of the block's first sample, block); the samples before
-    `start` are skipped. Memory holds at most one block and the search window after it."""
+    between blocks. A block is cut only when a quarter of a block is left after it, so the last
+    one is never a short remainder that Whisper would hear as a batch of its own. Yields (index
+    of the block's first sample, block); the samples before `start` are skipped. Memory holds
+    at most one block and a quarter."""
     frame = SAMPLE_RATE // 10
     block = max(int(block_s * SAMPLE_RATE), 2 * frame)
     search = max(frame, min(5 * SAMPLE_RATE, block // 2) // frame * frame)
+    held = max(search, block // 4)
     pending: list[np.ndarray] = []
     pending_samples, position, begin = 0, 0, start
     for chunk in chunks:
@@ -188,7 +191,7 @@ def audio_blocks(chunks: Iterable[np.ndarray], block_s: float, start: int = 0) -
         pending.append(chunk)
         pending_samples += len(chunk)
         position += len(chunk)
-        while pending_samples > block + search:
+        while pending_samples > block + held:
             audio = np.concatenate(pending)
             cut = _quiet_cut(audio, block, search)
             yield begin, audio[:cut]

@@ -56,7 +56,9 @@ from synthese.typography import timestamp
 
 log = logging.getLogger(__name__)
 
-MAX_BLOCK_S = 300.0  # longest audio handed to Whisper at once: bounds the features in memory
+# Audio handed to Whisper at once (the last block of a file takes up to a quarter more): bounds
+# the features in memory.
+MAX_BLOCK_S = 300.0
 HINTS_MAX_CHARS = 400  # a title and names: well under Whisper's 224-token prompt
 
 

@@ -24,7 +24,7 @@ from synthese.errors import InputError, ModelError, SyntheseError
 from synthese.importers import Segment, parse_srt, parse_vtt
 from synthese.run import transcribe_files as transcribe_inputs
 from synthese.subtitles import CUE_MAX_S, LINE_CHARS
-from synthese.textnorm import normalise, wer, word_errors
+from synthese.textnorm import normalise, number_in_words, wer, word_errors
 from synthese.transcription import (
     Dropped,
     audio_blocks,
@@ -410,6 +410,15 @@ def test_blocks_cover_the_audio_exactly_and_cut_in_silence():
     assert np.array_equal(resumed[0][1], blocks[1][1])
 
 
+def test_the_last_block_is_never_a_short_remainder():
+    noise = np.random.default_rng(3).normal(0, 0.1, 16_000 * 85).astype(np.float32)
+    blocks = list(audio_blocks(np.array_split(noise, 50), block_s=40.0))
+    sizes = [len(block) / 16_000 for _, block in blocks]
+    assert np.array_equal(np.concatenate([b for _, b in blocks]), noise)
+    # 40 s, then the rest (45 s) whole: never 40 + 40 + 5.
+    assert len(sizes) == 2 and 35 <= sizes[0] <= 40 and sizes[1] >= 45
+
+
 def test_check_audio_measures_without_keeping():
     loud, quiet = check_audio(ASR / "fleurs-fr-003.ogg"), check_audio(ASR / "fleurs-fr-000.ogg")
     assert loud.samples == len(load_audio(ASR / "fleurs-fr-003.ogg"))
@@ -483,6 +492,18 @@ def test_normalise_and_wer():
     assert normalise("Il a ajouté qu’« on ne devrait » l'USOC,  dix-sept.") == "il a ajouté qu on ne devrait l usoc dix sept"
     assert wer("le chat dort", "le chien dort") == pytest.approx(1 / 3)
     assert wer("l’accident", "L'accident") == 0.0
+
+
+def test_wer_reads_numbers_in_digits_as_words():
+    # Whisper writes "17" where the reference spells "dix-sept": the same words said.
+    assert wer("tuant ainsi dix-sept personnes", "tuant ainsi 17 personnes") == 0.0
+    assert wer("en deux mille vingt-quatre", "en 2024") == 0.0
+    assert wer("quatre-vingt-onze communes", "91 communes") == 0.0
+    assert wer("vingt-et-un agents", "21 agents") == 0.0
+    assert wer("dix-sept personnes", "18 personnes") == pytest.approx(1 / 3)  # dix sept / dix huit
+    assert [number_in_words(n) for n in (80, 200, 280, 1999, 2_500_000)] == [
+        "quatre-vingts", "deux-cents", "deux-cent-quatre-vingts", "mille-neuf-cent-quatre-vingt-dix-neuf",
+        "deux millions cinq-cent-mille"]
 
 
 # --- spelling hints ---------------------------------------------------------------------------
