@@ -1,7 +1,8 @@
 """Benchmark: what the transcription gets right, what it invents, what it loses, and what it costs.
 
 The stage's default decoding and plain faster-whisper sequential beam 5 (its defaults: no
-voice-activity filter, timestamps, temperature fallback), same Whisper model, in one run, on:
+voice-activity filter, timestamps, temperature fallback, one worker on every core), same Whisper
+weights, in one run, on:
 
     fleurs   the real French clips of shared/eval/asr (read speech, 8-24 s each);
     long     the generated webinar of bench/make_long_session.py (`--minutes 10` by default,
@@ -54,12 +55,34 @@ from synthese.transcription import (  # noqa: E402
     spelling_hints,
     transcribe_audio,
 )
-from synthese.whisper_model import load_whisper  # noqa: E402
+from synthese.whisper_model import load_whisper, resolve_model  # noqa: E402
 
 ASR = REPO.parent / "shared" / "eval" / "asr"
 DATA = REPO / "bench" / "data"
 LONG_MINUTES = 10
 MONTAGE_CLIP_WER_MAX = 0.35
+
+
+@dataclass
+class Models:
+    """The same Whisper weights loaded twice: as the stage loads them (two workers side by side,
+    whisper_model.worker_threads) and with faster-whisper's own defaults (one worker on every
+    core) for the plain settings."""
+
+    stage: Any
+    plain: Any
+
+
+def load_models(config: Config) -> Models:
+    from faster_whisper import WhisperModel
+
+    options = config.transcribe
+    cache = options.model_cache and config.resolve(options.model_cache)
+    stage_model = load_whisper(options.model, cache_dir=cache, compute_type=options.compute_type,
+                               cpu_threads=options.cpu_threads)
+    plain = WhisperModel(resolve_model(options.model, cache), device="cpu", compute_type=options.compute_type,
+                         cpu_threads=options.cpu_threads, local_files_only=True)
+    return Models(stage_model, plain)
 
 
 @dataclass
@@ -97,13 +120,14 @@ def vocabulary_prompt(config: Config, session: Session | None) -> str:
     return text[:600].rsplit(" ", 1)[0].rstrip(",") + "." if len(text) > 600 else text
 
 
-def stage(hints: str = "names", **overrides: Any) -> Callable[[Item, Config, Any], Hypothesis]:
+def stage(hints: str = "names", **overrides: Any) -> Callable[[Item, Config, Models], Hypothesis]:
     """The stage's decoding (synthese.transcription.transcribe_audio) with some settings changed."""
-    def run(item: Item, config: Config, model: Any) -> Hypothesis:
+    def run(item: Item, config: Config, models: Models) -> Hypothesis:
         prompt = {"names": spelling_hints(config, item.session), "none": "",
                   "vocabulary": vocabulary_prompt(config, item.session)}[hints]
         settings = dataclasses.replace(decode_settings(config, prompt), **overrides)
-        result = transcribe_audio(item.path, config, hints=prompt, checkpoint=None, model=model, settings=settings)
+        result = transcribe_audio(item.path, config, hints=prompt, checkpoint=None, model=models.stage,
+                                  settings=settings)
         words = [(w["start"], w["end"], w["text"], s.lang, w.get("p")) for s in result.segments for w in (s.words or [])]
         stats = {k: v for k, v in vars(result.stats).items()}
         return Hypothesis(words, [g.model_dump() for g in result.gaps], stats)
@@ -120,20 +144,20 @@ def _spread(segments) -> list[tuple[float, float, str, str | None, float | None]
     return words
 
 
-def plain_sequential(beam_size: int) -> Callable[[Item, Config, Any], Hypothesis]:
+def plain_sequential(beam_size: int) -> Callable[[Item, Config, Models], Hypothesis]:
     """faster-whisper's own defaults: sequential, no voice-activity filter, no prompt."""
-    def run(item: Item, config: Config, model: Any) -> Hypothesis:
-        segments, _ = model.transcribe(str(item.path), language=config.transcribe.language, beam_size=beam_size)
+    def run(item: Item, config: Config, models: Models) -> Hypothesis:
+        segments, _ = models.plain.transcribe(str(item.path), language=config.transcribe.language, beam_size=beam_size)
         return Hypothesis(_spread((s.start, s.end, s.text) for s in segments))
     return run
 
 
-def previous_default(item: Item, config: Config, model: Any) -> Hypothesis:
+def previous_default(item: Item, config: Config, models: Models) -> Hypothesis:
     """The stage's decoding before word times and the audit: faster-whisper's batched pipeline
     with timestamps, beam 5, the vocabulary prompt, on the whole file."""
     from faster_whisper import BatchedInferencePipeline
 
-    segments, _ = BatchedInferencePipeline(model).transcribe(
+    segments, _ = BatchedInferencePipeline(models.plain).transcribe(
         load_audio(item.path), language=config.transcribe.language, beam_size=5, batch_size=8, vad_filter=True,
         initial_prompt=vocabulary_prompt(config, item.session) or None, without_timestamps=False)
     return Hypothesis(_spread((s.start, s.end, s.text) for s in segments))
@@ -141,12 +165,12 @@ def previous_default(item: Item, config: Config, model: Any) -> Hypothesis:
 
 DEFAULT = "default"
 SEQUENTIAL = "sequential beam 5"
-SETTINGS: dict[str, Callable[[Item, Config, Any], Hypothesis]] = {
+SETTINGS: dict[str, Callable[[Item, Config, Models], Hypothesis]] = {
     DEFAULT: stage(),
     SEQUENTIAL: plain_sequential(5),
 }
 # (setting, sets it runs on): the hints only differ where the session has names.
-EXPLORED: dict[str, tuple[Callable[[Item, Config, Any], Hypothesis], tuple[str, ...]]] = {
+EXPLORED: dict[str, tuple[Callable[[Item, Config, Models], Hypothesis], tuple[str, ...]]] = {
     "previous default (batched, timestamps, beam 5, vocabulary prompt)": (previous_default, ("fleurs", "long", "montage")),
     "default, beam 1": (stage(beam_size=1), ("fleurs", "long", "montage")),
     "default, beam 5": (stage(beam_size=5), ("fleurs", "long", "montage")),
@@ -277,7 +301,7 @@ def montage_items(folder: Path) -> list[Item]:
 
 
 def measure(groups: dict[str, list[Item]], settings: dict[str, tuple[Callable, tuple[str, ...]]], config: Config,
-            model: Any) -> dict[str, dict[str, Any]]:
+            models: Models) -> dict[str, dict[str, Any]]:
     """{set: {setting: figures}}, the settings interleaved file by file."""
     patterns = codebook_phrases(config)
     results: dict[str, dict[str, Any]] = {}
@@ -289,7 +313,7 @@ def measure(groups: dict[str, list[Item]], settings: dict[str, tuple[Callable, t
                 if group not in sets:
                     continue
                 cpu, wall = time.process_time(), time.perf_counter()
-                hypothesis = runner(item, config, model)
+                hypothesis = runner(item, config, models)
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
                 errors, words = word_errors(item.reference, hypothesis.text)
                 inserted = codebook_insertions(item.reference, hypothesis.text, patterns)
@@ -417,8 +441,7 @@ def main() -> None:
         config = config.model_copy(update={"transcribe": config.transcribe.model_copy(
             update={"cpu_threads": args.cpu_threads})})
     options = config.transcribe
-    model = load_whisper(options.model, cache_dir=options.model_cache and config.resolve(options.model_cache),
-                         compute_type=options.compute_type, cpu_threads=options.cpu_threads)
+    models = load_models(config)
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     groups: dict[str, list[Item]] = {}
     if "fleurs" in wanted:
@@ -439,7 +462,7 @@ def main() -> None:
         settings = {n: s for n, s in settings.items()
                     if any(n == p or (p.endswith("*") and n.startswith(p[:-1])) for p in prefixes)}
 
-    results = measure(groups, settings, config, model)
+    results = measure(groups, settings, config, models)
     print_tables(results)
     report = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),

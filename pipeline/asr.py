@@ -23,6 +23,7 @@ invented in silences, times going backwards) are removed and counted in `Dropped
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import zlib
@@ -114,8 +115,8 @@ class DecodeStats:
     holes: int = 0  # stretches of speech without words, decoded again
     recovered: int = 0  # of which gave words
     session_language_p: list[float] = field(default_factory=list)  # per window, from the detector
-    # CPU seconds (all threads) per step: vad, batched (features, encoder, decoder), align,
-    # again (windows decoded again), audit.
+    # CPU seconds (all threads) per step: vad, batched (features, encoder, detector, decoder, word
+    # alignment, windows decoded again: batches run side by side), audit.
     cpu_s: dict[str, float] = field(default_factory=dict)
 
     def add(self, other: DecodeStats) -> None:
@@ -177,6 +178,17 @@ class _Piece:
     language: str
     no_speech_prob: float = 0.0
     avg_logprob: float = 0.0
+
+
+@dataclass
+class _Batch:
+    """What the batched pass made of a batch of windows, each list in the windows' order."""
+
+    detected: list[dict[str, float]]  # the language detector's probabilities
+    outputs: list[Any]  # CTranslate2's generation results
+    words: list[list[Any]]  # faster-whisper's aligned words
+    tokenizer: Any
+    language: str
 
 
 class _Window:
@@ -473,33 +485,68 @@ class BlockDecoder:
         return Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
                          language=language)
 
+    def _workers(self) -> int:
+        """How many batches the model decodes at once (its workers: whisper_model.worker_threads)."""
+        return max(1, int(getattr(getattr(self.model, "model", None), "num_workers", 1) or 1))
+
+    def _in_parallel(self, work: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+        """work(item) for each item, as many at once as the model has workers; results in order."""
+        if self._workers() == 1 or len(items) < 2:
+            return map(work, items)
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=self._workers(), thread_name_prefix="whisper")
+        futures = [pool.submit(work, item) for item in items]
+        pool.shutdown(wait=False)
+
+        def ordered() -> Iterator[Any]:
+            try:
+                for future in futures:
+                    yield future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
+        return ordered()
+
+    def _batches(self, windows: list[_Window]) -> list[list[_Window]]:
+        """Consecutive windows in batches, at most batch_size windows decoded at once over all the
+        model's workers (memory), as many batches as a multiple of the workers (so that they all
+        have one), sizes as even as can be."""
+        workers = self._workers()
+        count = -(-len(windows) // max(1, self.settings.batch_size // workers))
+        count = min(len(windows), -(-count // workers) * workers)
+        bounds = [round(i * len(windows) / count) for i in range(count + 1)]
+        return [windows[bounds[i]:bounds[i + 1]] for i in range(count)]
+
     def _decode_windows(self, block: np.ndarray, windows: list[_Window], result: BlockResult,
                         on_progress: Callable[[float], None] | None) -> list[_Piece]:
-        """Batched decoding without timestamps, then word alignment; failing and other-language
-        windows decoded again on their own."""
+        """Batched decoding without timestamps, then word alignment, batches side by side on the
+        model's workers; failing and other-language windows decoded again on their own."""
         pieces: list[_Piece] = []
         result.stats.windows += len(windows)
-        for first in range(0, len(windows), self.settings.batch_size):
-            batch = windows[first:first + self.settings.batch_size]
-            with result.stats.timed("batched"):
-                encoder_output, detected, outputs, tokenizer, language = self._generate(block, batch, result)
-            aligned = [[{"seek": 0, "start": 0.0, "end": w.duration_s, "tokens": o.sequences_ids[0]}]
-                       for w, o in zip(batch, outputs)]
-            with result.stats.timed("align"):
-                self.model.add_word_timestamps(
-                    aligned, tokenizer, encoder_output,
-                    [int(np.ceil(w.duration_s) * self.model.frames_per_second) for w in batch],
-                    _PREPEND, _APPEND, 0.0)
-            with result.stats.timed("again"):
-                for window, output, probabilities, words in zip(batch, outputs, detected, aligned):
-                    pieces += self._settle_window(block, window, output, probabilities,
-                                                  words[0].get("words") or [], tokenizer, language, result)
-            if on_progress:
-                on_progress(batch[-1].end_s)
+        batches = self._batches(windows)
+        language = self.settings.language or result.language
+        decoded: list[_Batch] = []
+        with result.stats.timed("batched"):  # features, encoder, detector, decoder, alignment, decoding again
+            if language is None:  # the first batch's first window chooses the language of the rest
+                decoded.append(self._decode_batch(block, batches[0], None))
+                top = max(decoded[0].detected[0], key=decoded[0].detected[0].get)
+                result.language, result.language_probability = top, round(decoded[0].detected[0][top], 3)
+                language = top
+            later = self._in_parallel(lambda batch: self._decode_batch(block, batch, language), batches[len(decoded):])
+            for batch, done in zip(batches, itertools.chain(decoded, later)):
+                if result.first_window_languages is None:
+                    result.first_window_languages = done.detected[0]
+                for window, output, probabilities, words in zip(batch, done.outputs, done.detected, done.words):
+                    pieces += self._settle_window(block, window, output, probabilities, words, done.tokenizer,
+                                                  done.language, result)
+                if on_progress:
+                    on_progress(batch[-1].end_s)
         return pieces
 
-    def _generate(self, block: np.ndarray, batch: list[_Window], result: BlockResult):
-        """One batch through the encoder, the language detector and the decoder (session language)."""
+    def _decode_batch(self, block: np.ndarray, batch: list[_Window], language: str | None) -> _Batch:
+        """One batch through the encoder, the language detector, the decoder (in `language`, else
+        the one detected on the batch's first window) and the word alignment."""
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.transcribe import get_suppressed_tokens
 
@@ -507,19 +554,19 @@ class BlockDecoder:
         features = np.stack([pad_or_trim(model.feature_extractor(w.audio(block))[..., :-1]) for w in batch])
         encoder_output = model.encode(features)
         detected = [{token[2:-2]: p for token, p in probs} for probs in model.model.detect_language(encoder_output)]
-        if result.first_window_languages is None:
-            result.first_window_languages = detected[0]
-        if settings.language is None and result.language is None:
-            top = max(detected[0], key=detected[0].get)
-            result.language, result.language_probability = top, round(detected[0][top], 3)
-        language = settings.language or result.language
+        language = language or max(detected[0], key=detected[0].get)
         tokenizer = self._tokenizer(language)
         prompt = model.get_prompt(tokenizer, self._prompt_tokens(tokenizer, language), without_timestamps=True)
         outputs = model.model.generate(
             encoder_output, [prompt] * len(batch), beam_size=settings.beam_size, patience=1, length_penalty=1,
             max_length=model.max_length, suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
             return_scores=True, return_no_speech_prob=True)
-        return encoder_output, detected, outputs, tokenizer, language
+        aligned = [[{"seek": 0, "start": 0.0, "end": w.duration_s, "tokens": o.sequences_ids[0]}]
+                   for w, o in zip(batch, outputs)]
+        model.add_word_timestamps(aligned, tokenizer, encoder_output,
+                                  [int(np.ceil(w.duration_s) * model.frames_per_second) for w in batch],
+                                  _PREPEND, _APPEND, 0.0)
+        return _Batch(detected, outputs, [a[0].get("words") or [] for a in aligned], tokenizer, language)
 
     def _settle_window(self, block, window: _Window, output, probabilities: dict[str, float], raw_words,
                        tokenizer, batch_language: str, result: BlockResult) -> list[_Piece]:
@@ -669,15 +716,16 @@ class BlockDecoder:
         """Decode again, alone, each stretch of speech that no word covers; report what stays empty."""
         speech = utterances(stretches)
         holes = uncovered(speech, [w for w, _ in words])
+
+        def decode_hole(hole: tuple[float, float]) -> tuple[str, float, list[tuple[Word, str]]]:
+            language, probability = self._hole_language(block, *hole)
+            return language, probability, self._clean_pieces(self._decode_span(block, *hole, language), Dropped())
+
         added: list[tuple[Word, str]] = []
-        for start, end in holes:
+        for (start, end), (language, probability, kept) in zip(holes, self._in_parallel(decode_hole, holes)):
             result.stats.holes += 1
-            language, probability = self._hole_language(block, start, end)
             if self.settings.language and language != self.settings.language:
                 result.stats.other_language += 1
-            scratch = Dropped()
-            found = self._clean_pieces(self._decode_span(block, start, end, language), scratch)
-            kept = [(w, lang) for w, lang in found]
             if kept:
                 result.stats.recovered += 1
                 added += kept

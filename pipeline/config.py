@@ -205,6 +205,8 @@ class TranscribeOptions(Strict):
     allow_download: bool = False
     language: str = "fr"
     compute_type: str = "int8"
+    # Threads for Whisper in all (0: every core), shared by two workers that decode two batches
+    # of windows at once (whisper_model.worker_threads).
     cpu_threads: int = Field(default=0, ge=0)
     # Batched decoding of 30 s windows without timestamps, then word alignment; windows that fail
     # a check are decoded again with beam 5 and temperature fallback (see asr.py).

@@ -153,3 +153,48 @@ def test_a_passage_in_another_language_is_transcribed_in_it_and_marked(tmp_path,
                                    for s in french_segments)
     assert set(data["languages"]) == {"fr", "en"} and data["languages"]["en"] > 5
     assert data["gaps"] == []
+
+
+# --- batches side by side ---------------------------------------------------------------------
+
+class _Workers:
+    """Stands for a loaded model where only its number of workers matters."""
+
+    def __init__(self, workers: int):
+        self.model = type("Ct2", (), {"num_workers": workers})()
+
+
+def test_windows_are_shared_evenly_among_the_workers():
+    windows = [asr._Window([(i * 30 * SECOND, (i + 1) * 30 * SECOND)]) for i in range(10)]
+    settings = asr.DecodeSettings(language="fr", batch_size=8)
+    one = BlockDecoder(_Workers(1), settings)._batches(windows)
+    two = BlockDecoder(_Workers(2), settings)._batches(windows)
+    assert [len(b) for b in one] == [5, 5]
+    # At most 8 windows decoded at once over both workers, every worker busy, in time order.
+    assert len(two) % 2 == 0 and max(len(b) for b in two) <= 4 and min(len(b) for b in two) >= 2
+    assert [w for b in two for w in b] == windows
+    assert BlockDecoder(_Workers(2), settings)._batches(windows[:1]) == [windows[:1]]
+
+
+def test_worker_threads_share_the_cores():
+    from synthese.whisper_model import worker_threads
+
+    assert worker_threads(1) == (1, 1)
+    assert worker_threads(2) == (2, 1)
+    assert worker_threads(8) == (2, 4)
+    assert worker_threads(0)[0] * worker_threads(0)[1] >= 1
+
+
+def test_batches_side_by_side_give_the_words_of_one_worker(config):
+    # Three clips (42 s of speech): two windows, decoded by two workers at once or by one.
+    audio = np.concatenate([load_audio(ASR / f"fleurs-fr-00{i}.ogg") for i in (1, 0, 4)])
+    settings = asr.DecodeSettings(language="fr")
+    texts = []
+    for threads in (2, 1):
+        model = load_whisper("base", cache_dir=config.transcribe.model_cache,
+                             compute_type=config.transcribe.compute_type, cpu_threads=threads)
+        assert model.model.num_workers == threads
+        result = BlockDecoder(model, settings).decode(audio)
+        assert result.stats.windows == 2
+        texts.append(" ".join(s.text for s in result.segments))
+    assert wer(texts[1], texts[0]) < 0.05
