@@ -201,10 +201,24 @@ def codebook_phrases(config: Config) -> list[tuple[str, re.Pattern, re.Pattern]]
         if keyword in prefixes:
             patterns.append((keyword + "*", re.compile(rf"(?<!\w){re.escape(keyword)}"), re.compile(re.escape(keyword))))
             continue
-        stems = [re.sub(r"(?:es|s|x|e)$", "", w) if len(w) > 4 else w for w in keyword.split()]
-        words = r"\s".join(re.escape(stem) + "(?:e|s|es|x)?" for stem in stems)
+        words = r"\s".join(_any_form(w) for w in keyword.split())
+        if any(pattern.pattern == rf"{words}(?!\w)" for _, _, pattern in patterns):
+            continue  # another form of a keyword already there ("sécurisé" after "sécuriser")
         patterns.append((keyword, re.compile(rf"(?<!\w){words}(?!\w)"), re.compile(rf"{words}(?!\w)")))
     return patterns
+
+
+_HOMOPHONE_ENDINGS = r"(?:ers|er|ées|ée|és|é)"  # sécuriser, sécurisé, sécurisées; usager, usagers
+_NUMBER_ENDINGS = r"(?:es|s|x|e)"
+
+
+def _any_form(word: str) -> str:
+    """A pattern for a keyword's word in any gender and number, and, for a word in -er or -é,
+    the other of the two, which sound the same ("sécurisé" said, "sécuriser" written)."""
+    if len(word) > 5 and re.search(_HOMOPHONE_ENDINGS + "$", word):
+        return re.escape(re.sub(_HOMOPHONE_ENDINGS + "$", "", word)) + _HOMOPHONE_ENDINGS
+    stem = re.sub(_NUMBER_ENDINGS + "$", "", word) if len(word) > 4 else word
+    return re.escape(stem) + _NUMBER_ENDINGS + "?"
 
 
 def codebook_insertions(reference: str, hypothesis: str, patterns) -> list[str]:
@@ -396,8 +410,11 @@ def print_tables(results: dict[str, dict[str, Any]]) -> None:
 def rescore(path: Path, config: Config, args: argparse.Namespace) -> None:
     """The tables of an earlier run, with its insertions counted again (the texts are kept)."""
     report = json.loads(path.read_text(encoding="utf-8"))
+    long_session = Path(report.get("long_session", args.long_session))
     references = {item.path.name: item.reference for item in
-                  [*fleurs_items(), *long_items(args.long_session), *montage_items(args.montage)]}
+                  [*fleurs_items(), *long_items(long_session), *montage_items(args.montage)]}
+    if args.audio:
+        references[args.audio.name] = args.reference.read_text(encoding="utf-8")
     patterns = codebook_phrases(config)
     for rows in report["results"].values():
         for row in rows.values():

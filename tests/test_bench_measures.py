@@ -21,6 +21,11 @@ def test_a_keyword_said_in_another_form_is_not_an_insertion():
     # Gender and number, and a keyword said inside a longer word.
     assert codebook_insertions("les agents publics", "les agents public", PATTERNS) == []
     assert codebook_insertions("la cybersécurité", "la cyber sécurité", PATTERNS) == []
+    # A participle written as the infinitive: the same sound, the same keyword.
+    assert codebook_insertions("un portail sécurisé", "un portail sécuriser", PATTERNS) == []
+    assert codebook_insertions("un portail", "un portail sécurisé", PATTERNS) == ["sécuriser"]
+    assert codebook_insertions("les usagers", "les usager", PATTERNS) == []
+    assert codebook_insertions("un calcul", "calculer", PATTERNS) == ["calculer"]
 
 
 def test_a_prefix_keyword_counts_any_word_starting_so():
