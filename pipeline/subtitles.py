@@ -87,8 +87,19 @@ def wrap(words: list[str]) -> list[str] | None:
     return best
 
 
-def _fits(tokens: list[_Token]) -> bool:
-    return wrap([t.text for t in tokens]) is not None and tokens[-1].end - tokens[0].start <= CUE_MAX_S
+def _two_lines(lengths: list[int], total: int) -> bool:
+    """Whether words of these lengths (`total` characters with their spaces) fit in the lines
+    `wrap` makes, counted without building them: the search below asks for every cut."""
+    if total <= LINE_CHARS:
+        return True
+    if total > 2 * LINE_CHARS + 1:
+        return False
+    first = -1
+    for length in lengths[:-1]:
+        first += length + 1
+        if first <= LINE_CHARS and total - first - 1 <= LINE_CHARS:
+            return True
+    return False
 
 
 def _turns(segments: list[Segment]) -> Iterator[tuple[str | None, list[_Token]]]:
@@ -105,13 +116,12 @@ def _turns(segments: list[Segment]) -> Iterator[tuple[str | None, list[_Token]]]
         yield speaker, tokens
 
 
-def _cost(group: list[_Token], last: bool) -> float:
+def _cost(end: str, last: bool, sentences_within: int, duration_s: float, chars: int) -> float:
     """How bad a cue is: where it ends (sentence end 0, clause end 1, mid-clause 3), sentences
     it runs on from (1 each), a cue too short to read (2), and 1 for being one more cue."""
-    end = group[-1].text
     cost = 1.0 + (0.0 if last or end.endswith(SENTENCE_ENDS) else 1.0 if end.endswith(CLAUSE_ENDS) else 3.0)
-    cost += sum(1.0 for token in group[:-1] if token.text.endswith(SENTENCE_ENDS))
-    if group[-1].end - group[0].start < CUE_MIN_S or len(" ".join(t.text for t in group)) < 12:
+    cost += sentences_within
+    if duration_s < CUE_MIN_S or chars < 12:
         cost += 2.0
     return cost
 
@@ -126,11 +136,17 @@ def _cut(tokens: list[_Token]) -> Iterator[list[_Token]]:
             continue
         best: list[tuple[float, int]] = [(0.0, 0)] + [(float("inf"), 0)] * len(run)
         for stop in range(1, len(run) + 1):
+            # Cues ending at `stop`, growing backwards while they fit; their sizes kept as they grow.
+            lengths, chars, sentences_within = [len(run[stop - 1].text)], len(run[stop - 1].text), 0
             for begin in range(stop - 1, -1, -1):
-                group = run[begin:stop]
-                if begin < stop - 1 and not _fits(group):
-                    break
-                cost = best[begin][0] + _cost(group, stop == len(run))
+                if begin < stop - 1:
+                    lengths.insert(0, len(run[begin].text))
+                    chars += lengths[0] + 1
+                    sentences_within += run[begin].text.endswith(SENTENCE_ENDS)
+                    if run[stop - 1].end - run[begin].start > CUE_MAX_S or not _two_lines(lengths, chars):
+                        break
+                cost = best[begin][0] + _cost(run[stop - 1].text, stop == len(run), sentences_within,
+                                              run[stop - 1].end - run[begin].start, chars)
                 if cost < best[stop][0]:
                     best[stop] = (cost, begin)
         cuts, stop = [], len(run)
