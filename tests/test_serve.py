@@ -174,7 +174,10 @@ def test_the_command_serves_then_stops_quietly_on_ctrl_c(workspace):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = [sys.executable, "-m", "synthese", "--config", str(workspace / "config.yaml"), "serve", "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal sends it, even when the suite itself runs in the background (where the
+    # shell starts every command with SIGINT ignored, and a child would inherit that).
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 30
         while True:
