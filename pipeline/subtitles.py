@@ -72,34 +72,30 @@ def _split_long(token: _Token) -> list[_Token]:
     return [_Token(part, token.start + i * step, token.start + (i + 1) * step) for i, part in enumerate(parts)]
 
 
-def wrap(words: list[str]) -> list[str] | None:
-    """The words in at most two lines of LINE_CHARS, the lines as even as possible (the first
-    one the longer when they cannot be even), or None when they do not fit."""
-    text = " ".join(words)
-    if len(text) <= LINE_CHARS:
-        return [text]
-    best: list[str] | None = None
-    for cut in range(1, len(words)):
-        first, second = " ".join(words[:cut]), " ".join(words[cut:])
-        if len(first) <= LINE_CHARS and len(second) <= LINE_CHARS:
-            if best is None or max(len(first), len(second)) < max(len(best[0]), len(best[1])):
-                best = [first, second]
+def _line_break(lengths: list[int]) -> int | None:
+    """Where words of these lengths go to a second line: 0 when they fit in one line of
+    LINE_CHARS, else the first word of the second line that makes the two lines as even as
+    possible (the first one the longer when they cannot be even); None when two lines are not
+    enough. Counted from lengths: the cue search asks this for every candidate."""
+    total = sum(lengths) + len(lengths) - 1
+    if total <= LINE_CHARS:
+        return 0
+    best, best_longest, first = None, 0, -1
+    for cut in range(1, len(lengths)):
+        first += lengths[cut - 1] + 1
+        longest = max(first, total - first - 1)
+        if longest <= LINE_CHARS and (best is None or longest < best_longest):
+            best, best_longest = cut, longest
     return best
 
 
-def _two_lines(lengths: list[int], total: int) -> bool:
-    """Whether words of these lengths (`total` characters with their spaces) fit in the lines
-    `wrap` makes, counted without building them: the search below asks for every cut."""
-    if total <= LINE_CHARS:
-        return True
-    if total > 2 * LINE_CHARS + 1:
-        return False
-    first = -1
-    for length in lengths[:-1]:
-        first += length + 1
-        if first <= LINE_CHARS and total - first - 1 <= LINE_CHARS:
-            return True
-    return False
+def wrap(words: list[str]) -> list[str] | None:
+    """The words in at most two lines of LINE_CHARS (see `_line_break`), or None when they do
+    not fit."""
+    cut = _line_break([len(w) for w in words])
+    if cut is None:
+        return None
+    return [" ".join(words)] if cut == 0 else [" ".join(words[:cut]), " ".join(words[cut:])]
 
 
 def _turns(segments: list[Segment]) -> Iterator[tuple[str | None, list[_Token]]]:
@@ -143,7 +139,7 @@ def _cut(tokens: list[_Token]) -> Iterator[list[_Token]]:
                     lengths.insert(0, len(run[begin].text))
                     chars += lengths[0] + 1
                     sentences_within += run[begin].text.endswith(SENTENCE_ENDS)
-                    if run[stop - 1].end - run[begin].start > CUE_MAX_S or not _two_lines(lengths, chars):
+                    if run[stop - 1].end - run[begin].start > CUE_MAX_S or _line_break(lengths) is None:
                         break
                 cost = best[begin][0] + _cost(run[stop - 1].text, stop == len(run), sentences_within,
                                               run[stop - 1].end - run[begin].start, chars)
