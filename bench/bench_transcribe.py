@@ -475,9 +475,9 @@ def main() -> None:
     if args.explore:
         settings.update({name: (runner, sets + ("audio",)) for name, (runner, sets) in EXPLORED.items()})
     if args.only:
-        prefixes = [p.strip() for p in args.only]
+        names = [p.strip() for p in args.only]
         settings = {n: s for n, s in settings.items()
-                    if any(n == p or (p.endswith("*") and n.startswith(p[:-1])) for p in prefixes)}
+                    if any(n == p or (p.endswith("*") and n.startswith(p[:-1])) for p in names)}
 
     results = measure(groups, settings, config, models)
     print_tables(results)
