@@ -132,13 +132,13 @@ def ensure_sessions() -> list[dict]:
 
 
 def audio_minutes(path: Path) -> float:
-    from synthese.audio import check_audio
+    from synthese.transcribe.audio import check_audio
 
     return check_audio(path).duration_s / 60
 
 
 def run_one(path: Path, model: str, num_speakers: int | None) -> tuple[object, float]:
-    from synthese.diarize import DiarizeSettings, diarize_file
+    from synthese.transcribe.diarize import DiarizeSettings, diarize_file
 
     started = time.process_time()
     result = diarize_file(path, num_speakers=num_speakers, settings=DiarizeSettings(model=model))
@@ -147,7 +147,7 @@ def run_one(path: Path, model: str, num_speakers: int | None) -> tuple[object, f
 
 FOUR_HOURS_CHILD = """
 import json, sys, time
-from synthese.diarize import DiarizeSettings, diarize_file
+from synthese.transcribe.diarize import DiarizeSettings, diarize_file
 started = time.process_time()
 result = diarize_file(sys.argv[1], num_speakers=None, settings=DiarizeSettings(model=sys.argv[2]))
 print(json.dumps({"speakers_found": result.speakers_found, "windows": result.windows,
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="diarize", help="results file name under bench/results/ (default: diarize)")
     args = parser.parse_args(argv)
 
-    from synthese.speaker_embedding import load_encoder
+    from synthese.transcribe.speaker_embedding import load_encoder
 
     if args.four_hours_only:
         return measure_four_hours_only(args.models[0], args.name)

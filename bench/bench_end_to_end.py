@@ -23,9 +23,9 @@ import sys
 from pathlib import Path
 
 import yaml
-
-from synthese.storage import write_text
 from measure import REPO, SYNTHESE, Measurement, load_truth, print_table, run_measured, write_results
+
+from synthese.core.storage import write_text
 
 
 def review_paths(session_dir: Path, session_id: str) -> tuple[Path, Path]:

@@ -160,7 +160,7 @@ def evaluate(tags: dict, truth: dict, k: int = 3, min_overlap_s: float = 2.0) ->
 def text_session(path: Path, seed: int, work: Path) -> tuple[Path, dict]:
     """Labelled passages that were not spoken, as a transcript (one segment per passage, 1 s
     between passages) and its ground truth."""
-    from synthese.artefacts import Segment, SourceFile, Transcript
+    from synthese.core.artefacts import Segment, SourceFile, Transcript
 
     segments, truth, clock = [], [], 0.0
     for row in passages_by_source(path, seed):
@@ -194,9 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.text:
         import tempfile
 
-        from synthese.artefacts import Transcript
-        from synthese.config import load_config
-        from synthese.tagging import tag
+        from synthese.core.artefacts import Transcript
+        from synthese.core.config import load_config
+        from synthese.tag.tagging import tag
 
         work = Path(tempfile.mkdtemp(prefix="bench-excerpts-"))
         transcript_path, truth = text_session(args.text, args.seed, work)

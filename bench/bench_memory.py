@@ -45,7 +45,7 @@ def repeated_recording(source: Path, times: int, target: Path) -> Path:
     import av
     import numpy as np
 
-    from synthese.audio import SAMPLE_RATE, decode_audio
+    from synthese.transcribe.audio import SAMPLE_RATE, decode_audio
 
     print(f"writing {target.name}: {source.name} {times} times over…", flush=True)
     partial = target.with_name(target.name + ".part")

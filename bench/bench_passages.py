@@ -30,10 +30,10 @@ from pathlib import Path
 
 from measure import REPO, passages_by_source, print_table, write_results
 
-from synthese import passages as P
-from synthese.artefacts import Segment
-from synthese.config import load_config
-from synthese.themes import load_nlp
+from synthese.core.artefacts import Segment
+from synthese.core.config import load_config
+from synthese.tag import passages as P
+from synthese.tag.themes import load_nlp
 
 EVAL = REPO.parent / "shared" / "eval" / "themes"
 WORDS_PER_S = 2.4
@@ -64,7 +64,7 @@ def jsonl_segments(path: Path, seed: int) -> tuple[list[Segment], list[int]]:
 
 
 def prepare(name: str, segments: list[Segment], gold_of_unit, nlp, options, with_vectors: bool) -> Prepared:
-    from synthese.meaning import embed
+    from synthese.tag.meaning import embed
 
     turns = P._turns(segments)
     texts, offsets = P._turn_texts(turns)

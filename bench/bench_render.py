@@ -20,9 +20,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from synthese.storage import write_json  # noqa: E402
-from synthese.artefacts import Tags, Transcript  # noqa: E402
-from synthese.config import load_config  # noqa: E402
+from synthese.core.artefacts import Tags, Transcript  # noqa: E402
+from synthese.core.config import load_config  # noqa: E402
+from synthese.core.storage import write_json  # noqa: E402
 
 SEGMENTS = 700
 PASSAGES = 250
@@ -151,11 +151,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per format; the best is kept")
     args = parser.parse_args()
 
-    from synthese import render_docx
-    from synthese.charts import write_charts
-    from synthese.compose import SessionInputs, build_document
-    from synthese.render_html import render_html
-    from synthese.render_pdf import restricted_fetcher, write_pdf
+    from synthese.render import docx as render_docx
+    from synthese.render.charts import write_charts
+    from synthese.render.compose import SessionInputs, build_document
+    from synthese.render.html import render_html
+    from synthese.render.pdf import restricted_fetcher, write_pdf
 
     config = load_config(REPO / "tests" / "data" / "render_config.yaml")
     session = config.session("seance-2")

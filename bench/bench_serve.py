@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from synthese.artefacts import write_json  # noqa: E402
+from synthese.core.artefacts import write_json  # noqa: E402
 
 SYNTHESE = REPO / ".venv" / "bin" / "synthese"
 RESULTS = REPO / "bench" / "results"
@@ -56,7 +56,7 @@ def build_site(folder: Path, segments: int = 240) -> Path:
     import yaml
     from bench_render import synthetic_session
 
-    from synthese.importers import format_timestamp
+    from synthese.core.typography import format_timestamp
 
     _, transcript = synthetic_session()
     cues = ["WEBVTT", ""]

@@ -38,11 +38,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from synthese.calibrate import LabelledEvidence, LabelledPassage, fit, gather, points  # noqa: E402
-from synthese.config import Config, load_config  # noqa: E402
+from synthese.core.config import Config, load_config  # noqa: E402
+from synthese.core.storage import write_json  # noqa: E402
 from synthese.run import tag_file  # noqa: E402
-from synthese.storage import write_json  # noqa: E402
-from synthese.themes import ThemeClassifier, load_nlp  # noqa: E402
+from synthese.tag.calibrate import LabelledEvidence, LabelledPassage, fit, gather, points  # noqa: E402
+from synthese.tag.themes import ThemeClassifier, load_nlp  # noqa: E402
 
 EVAL = REPO.parent / "shared" / "eval" / "themes"
 SETS = {"dev": EVAL / "dev.jsonl", "dev2": EVAL / "dev2.jsonl"}

@@ -44,18 +44,18 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.make_montage import build_montage  # noqa: E402
-from synthese.storage import write_json  # noqa: E402
-from synthese.asr import LOW_CONFIDENCE_P  # noqa: E402
-from synthese.config import Config, Session, load_config  # noqa: E402
-from synthese.textnorm import normalise, word_errors  # noqa: E402
-from synthese.transcription import (  # noqa: E402
+from synthese.core.config import Config, Session, load_config  # noqa: E402
+from synthese.core.storage import write_json  # noqa: E402
+from synthese.core.textnorm import normalise, word_errors  # noqa: E402
+from synthese.transcribe.asr import LOW_CONFIDENCE_P  # noqa: E402
+from synthese.transcribe.transcription import (  # noqa: E402
     check_audio,
     decode_settings,
     load_audio,
     spelling_hints,
     transcribe_audio,
 )
-from synthese.whisper_model import load_whisper, resolve_model  # noqa: E402
+from synthese.transcribe.whisper_model import load_whisper, resolve_model  # noqa: E402
 
 ASR = REPO.parent / "shared" / "eval" / "asr"
 DATA = REPO / "bench" / "data"
@@ -121,7 +121,7 @@ def vocabulary_prompt(config: Config, session: Session | None) -> str:
 
 
 def stage(hints: str = "names", **overrides: Any) -> Callable[[Item, Config, Models], Hypothesis]:
-    """The stage's decoding (synthese.transcription.transcribe_audio) with some settings changed."""
+    """The stage's decoding (synthese.transcribe.transcription.transcribe_audio) with some settings changed."""
     def run(item: Item, config: Config, models: Models) -> Hypothesis:
         prompt = {"names": spelling_hints(config, item.session), "none": "",
                   "vocabulary": vocabulary_prompt(config, item.session)}[hints]

@@ -3,7 +3,8 @@
 The recording is built from real French text: the cycle's programme (shared/seed/, as prepared
 for speech in shared/eval/sample/seance-introductive.txt), read by the moderator as an opening,
 then the labelled passages of the theme dev set (shared/eval/themes/dev.jsonl), grouped by the
-document they come from so that each group reads like one speaker's intervention. An offline French voice (SVOX Pico through `py-nanotts`) speaks
+document they come from so that each group reads like one speaker's intervention. An offline French voice
+(SVOX Pico through `py-nanotts`) speaks
 every passage; speakers differ by pitch and speed; passages are joined with silences of 0.8-2.5 s
 (longer between speakers), like a webinar replay.
 
@@ -36,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from synthese.storage import write_json, write_text
+from synthese.core.storage import write_json, write_text
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -40,7 +40,7 @@ LONG_SILENCE_S = 8.0
 
 
 def _clip(path: Path, gain: float = 1.0) -> np.ndarray:
-    from synthese.audio import load_audio
+    from synthese.transcribe.audio import load_audio
 
     return np.clip(load_audio(path) * gain * 32767, -32768, 32767).astype(np.int16)
 

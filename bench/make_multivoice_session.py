@@ -36,7 +36,7 @@ import sys
 import tempfile
 import wave
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +44,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_long_session import DEV_SET, load_dev_set, speakable, write_audio  # noqa: E402
 
-from synthese.storage import write_json  # noqa: E402
+from synthese.core.storage import write_json  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 ASR = REPO.parent / "shared" / "eval" / "asr"
@@ -140,11 +140,11 @@ def speak(voice: str, text: str) -> np.ndarray:
     raise ValueError(voice)
 
 
-@lru_cache(maxsize=None)
+@cache
 def fleurs_pieces(clip: str) -> tuple[np.ndarray, ...]:
     """A real speaker's clip cut at its pauses (>= 0.25 s under -40 dBFS) into pieces of 1.5 s
     or more."""
-    from synthese.audio import load_audio
+    from synthese.transcribe.audio import load_audio
 
     audio = load_audio(ASR / clip)
     audio = _trim(audio * (0.5 / max(float(np.abs(audio).max()), 1e-6)), 0.02)  # some clips peak at -48 dBFS

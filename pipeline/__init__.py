@@ -1,14 +1,27 @@
 """Synthèse: turn webinar replays into published syntheses organised by theme.
 
-The four stages are functions of their inputs, usable as a library:
+The package shows the pipeline, one sub-package per stage over what they share:
 
-    transcribe(source, config, session) -> Transcript      stage 1 (synthese.transcription)
-    tag(transcript, config) -> Tags                         stage 2 (synthese.tagging)
-    render_session(SessionInputs(...), config, ...) -> RenderManifest   stage 3 (synthese.render)
-    publish(config, sessions, cycle, output_dir=...) -> SiteManifest   stage 4 (synthese.publish)
+    core/         errors, limits, storage, config, the artefacts (the contracts between stages),
+                  the review file, typography, caption writers
+    transcribe/   stage 1: replay or transcript file -> Transcript
+    tag/          stage 2: Transcript (+ review file) -> Tags
+    render/       stage 3: Tags -> PDF, DOCX, HTML, subtitles and a RenderManifest
+    publish/      stage 4: the rendered documents -> the readers' site (SiteManifest)
+    workspace.py, run.py   the orchestration: where artefacts live, which stage is stale, the
+                  stage table that runs them
+    cli.py, review/        the two front ends: the command line and the review page
+
+Stages import only `core`, never each other; the orchestration imports the stages; the front
+ends import the orchestration. Each stage is a function of its inputs, usable as a library:
+
+    from synthese.transcribe import transcribe    transcribe(source, config, session) -> Transcript
+    from synthese.tag import tag                  tag(transcript, config) -> Tags
+    from synthese.render import render_session    render_session(SessionInputs(...), config, ...) -> RenderManifest
+    from synthese.publish import publish          publish(config, sessions, cycle, output_dir=...) -> SiteManifest
 
 `run_all(config)` is what `synthese run` does: every stage for every session, skipping what is
-up to date. Names are imported on first use, so that `synthese --help` answers at once.
+up to date. The names below are imported on first use, so that `synthese --help` answers at once.
 """
 
 from __future__ import annotations
@@ -19,21 +32,16 @@ from typing import Any
 __version__ = "0.2.0"
 
 _API = {
-    "load_config": "synthese.config",
-    "Config": "synthese.config",
-    "transcribe": "synthese.transcription",
-    "tag": "synthese.tagging",
-    "render_session": "synthese.rendering",
-    "render_cycle": "synthese.rendering",
-    "SessionInputs": "synthese.compose",
-    "publish": "synthese.publishing",
-    "PublishedSession": "synthese.publishing",
-    "run_all": "synthese.run",
-    "Transcript": "synthese.artefacts",
-    "Tags": "synthese.artefacts",
-    "RenderManifest": "synthese.artefacts",
-    "SiteManifest": "synthese.artefacts",
-    "SyntheseError": "synthese.errors",
+    "load_config": ".core.config",
+    "Config": ".core.config",
+    "SessionInputs": ".render.compose",
+    "PublishedSession": ".publish.publishing",
+    "run_all": ".run",
+    "Transcript": ".core.artefacts",
+    "Tags": ".core.artefacts",
+    "RenderManifest": ".core.artefacts",
+    "SiteManifest": ".core.artefacts",
+    "SyntheseError": ".core.errors",
 }
 
 __all__ = ["__version__", *_API]
@@ -42,5 +50,5 @@ __all__ = ["__version__", *_API]
 def __getattr__(name: str) -> Any:
     module = _API.get(name)
     if module is None:
-        raise AttributeError(f"module 'synthese' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)

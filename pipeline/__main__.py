@@ -1,3 +1,3 @@
-from synthese.cli import main
+from .cli import main
 
 main()

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from synthese import __version__
-from synthese.errors import SyntheseError
+from . import __version__
+from .core.errors import SyntheseError
 
 log = logging.getLogger("synthese")
 
@@ -47,8 +47,8 @@ class SyntheseGroup(click.Group):
         except Exception as exc:  # noqa: BLE001 - last line of defence for users
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
-            from synthese.environment import describe_os_error
-            from synthese.limits import shorten
+            from .core.environment import describe_os_error
+            from .core.limits import shorten
 
             plain = describe_os_error(exc) if isinstance(exc, OSError) else None
             if isinstance(exc, SyntheseError):
@@ -90,7 +90,7 @@ def cli(ctx: click.Context, config_path: Path, quiet: bool, debug: bool) -> None
 
 
 def _config(ctx: click.Context):
-    from synthese.config import load_config
+    from .core.config import load_config
 
     return load_config(ctx.obj["config_path"])
 
@@ -98,7 +98,7 @@ def _config(ctx: click.Context):
 def _workspace_lock(config, *paths: Path | None):
     """The workspace lock when a command reads or writes inside the config's folder (as `run`
     does), so that it never works on files a run is writing; no lock for files elsewhere."""
-    from synthese.workspace import Workspace
+    from .workspace import Workspace
 
     root = config.root.resolve()
     if any(path is not None and path.resolve().is_relative_to(root) for path in paths):
@@ -112,7 +112,7 @@ def _workspace_lock(config, *paths: Path | None):
 @click.pass_context
 def run(ctx: click.Context, session_ids: tuple[str, ...], force: bool) -> None:
     """Run every stage for the sessions in config.yaml (all, or SESSION_IDS) and publish."""
-    from synthese.run import run_all
+    from .run import run_all
 
     report = run_all(_config(ctx), list(session_ids) or None, force=force, quiet=ctx.obj["quiet"])
     if report.failed:
@@ -135,7 +135,7 @@ def run(ctx: click.Context, session_ids: tuple[str, ...], force: bool) -> None:
 def transcribe(ctx: click.Context, inputs: tuple[Path, ...], output_dir: Path, model: str | None,
                language: str | None, speakers: int | None) -> None:
     """Transcribe replays (audio/video) or import transcripts (VTT, SRT, TXT, DOCX, JSON)."""
-    from synthese.run import transcribe_files
+    from .run import transcribe_files
 
     transcribe_files(list(inputs), _config(ctx), output_dir=output_dir, model=model, language=language,
                      speakers=speakers, quiet=ctx.obj["quiet"])
@@ -156,10 +156,10 @@ def transcribe(ctx: click.Context, inputs: tuple[Path, ...], output_dir: Path, m
 def tag(ctx: click.Context, transcript: Path | None, output: Path | None, passages: Path | None,
         export_labels: Path | None, every_passage: bool) -> None:
     """Split a transcript into passages and tag them by theme (writes <stem>.tags.json)."""
-    from synthese.run import classify_file, tag_file
+    from .run import classify_file, tag_file
 
     if export_labels:
-        from synthese.run import export_labels_file
+        from .run import export_labels_file
 
         if transcript is None:
             raise SyntheseError("--export-labels needs the <session>.tags.json to export from.")
@@ -184,7 +184,7 @@ def tag(ctx: click.Context, transcript: Path | None, output: Path | None, passag
 @click.pass_context
 def calibrate(ctx: click.Context, labels: tuple[Path, ...], output: Path) -> None:
     """Estimate the keywords' weights from labelled passages (JSONL: id, text, themes)."""
-    from synthese.run import calibrate_files
+    from .run import calibrate_files
 
     calibrate_files(list(labels), output, _config(ctx))
 
@@ -196,7 +196,7 @@ def calibrate(ctx: click.Context, labels: tuple[Path, ...], output: Path) -> Non
 @click.pass_context
 def render(ctx: click.Context, tags: Path, output_dir: Path | None, formats: str | None) -> None:
     """Render a tagged session as PDF, DOCX and HTML."""
-    from synthese.run import render_file
+    from .run import render_file
 
     chosen = [f.strip() for f in formats.split(",") if f.strip()] if formats else None
     config = _config(ctx)
@@ -208,8 +208,8 @@ def render(ctx: click.Context, tags: Path, output_dir: Path | None, formats: str
 @click.pass_context
 def publish(ctx: click.Context) -> None:
     """Build the readers' site in outputs/ from the rendered sessions (atomically)."""
-    from synthese.run import publish_workspace
-    from synthese.workspace import Workspace
+    from .run import publish_workspace
+    from .workspace import Workspace
 
     ws = Workspace(_config(ctx))
     with ws.lock():
@@ -221,7 +221,7 @@ def publish(ctx: click.Context) -> None:
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Show, per session, which stages are done, stale or missing."""
-    from synthese.workspace import STAGES, Workspace
+    from .workspace import STAGES, Workspace
 
     ws = Workspace(_config(ctx))
     rows = ws.status()
@@ -248,8 +248,8 @@ def serve(ctx: click.Context, port: int) -> None:
     A preview on this computer: the site in outputs/ is static (HTML, CSS, images, downloads; no
     script), so any web server can host that folder as it is.
     """
-    from synthese.serve import serve_site
-    from synthese.workspace import Workspace
+    from .serve import serve_site
+    from .workspace import Workspace
 
     serve_site(Workspace(_config(ctx)).outputs_dir, port)
 
@@ -263,7 +263,7 @@ def serve(ctx: click.Context, port: int) -> None:
 def review(ctx: click.Context, session_id: str | None, port: int, no_browser: bool) -> None:
     """Review a session on a local web page: listen, correct words, name the voices, judge themes
     and quotes, preview and publish. Every change is saved at once in its review file."""
-    from synthese.review_app import serve_review
+    from .review.app import serve_review
 
     serve_review(_config(ctx), session_id, port=port, open_browser=not no_browser)
 
@@ -272,7 +272,7 @@ def review(ctx: click.Context, session_id: str | None, port: int, no_browser: bo
 @click.argument("folder", type=click.Path(path_type=Path))
 def init(folder: Path) -> None:
     """Create a new cycle's folder: a commented config.yaml with the codebook, transcripts/, outputs/."""
-    from synthese.scaffold import create_cycle_folder
+    from .scaffold import create_cycle_folder
 
     config = create_cycle_folder(folder)
     log.info("Created %s. Edit it (the cycle, its sessions), put the replays in %s, then run:\n"

@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from synthese.artefacts import RenderManifest, SiteManifest, Tags, Transcript, recorded_hash
-from synthese.compose import SessionInputs
-from synthese.config import Config, Session
-from synthese.errors import InputError, SyntheseError
-from synthese.storage import hash_of, read_jsonl, write_text
-from synthese.workspace import (
+from .core.artefacts import RenderManifest, SiteManifest, Tags, Transcript, recorded_hash
+from .core.config import Config, Session
+from .core.errors import InputError, SyntheseError
+from .core.storage import hash_of, read_jsonl, write_text
+from .render.compose import SessionInputs
+from .render.document import SynthesisDocument
+from .workspace import (
     Workspace,
     render_inputs_hash,
     tag_inputs_hash,
@@ -46,18 +47,25 @@ class RunReport:
 def save_transcript(transcript: Transcript, folder: Path, stem: str) -> Path:
     """The transcript and its captions (.vtt, .srt, .txt); the JSON last, since its inputs hash
     is what marks the stage done."""
-    from synthese.subtitles import WRITERS
+    from .core.subtitles import WRITERS
 
     for extension, writer in WRITERS.items():
         write_text(folder / f"{stem}.{extension}", writer(transcript.segments))
     return transcript.save(folder / f"{stem}.transcript.json")
 
 
+def session_document(config: Config, session: Session, tags: Tags, transcript: Transcript | None) -> SynthesisDocument:
+    """The session's synthesis as the documents will show it (the review page previews its chapters)."""
+    from .render.compose import build_document
+
+    return build_document(SessionInputs(session, tags, transcript), config, stem=session.id)
+
+
 def transcript_beside(tags: Tags) -> Transcript | None:
     """The transcript a tags artefact names, read from beside it (never elsewhere), as the
     review file beside it revises it; None when it is missing, then the annex is built from the
     passages."""
-    from synthese.review import load_review, revise_transcript
+    from .core.review_file import load_review, revise_transcript
 
     if not tags.transcript or tags.path is None:
         return None
@@ -76,9 +84,8 @@ def machine_tags_cached(transcript: Transcript, config: Config, cache: Path):
     """The tagger's work on a (revised) transcript, from `cache` when the transcript, the tag
     options and the codebook are those it was made with: a review edit of themes or excerpts
     is then re-applied in a second."""
-    from synthese.tagging import MachineTags, codebook, machine_tags
-
-    from synthese import __version__
+    from . import __version__
+    from .tag.tagging import MachineTags, codebook, machine_tags
 
     key = hash_of([s.model_dump(mode="json") for s in transcript.segments], config.tag.model_dump(mode="json"),
                   codebook(config).model_dump(), config.acronyms, config.templates.wording()["name_articles"],
@@ -97,7 +104,7 @@ def machine_tags_cached(transcript: Transcript, config: Config, cache: Path):
 # --- one stage for one session of the workspace ------------------------------------------------------
 
 def transcribe_session(ws: Workspace, session: Session, *, quiet: bool = False) -> Path:
-    from synthese.transcription import transcribe
+    from .transcribe.transcription import transcribe
 
     paths = ws.paths(session)
     transcript = transcribe(ws.config.source_of(session), ws.config, session,
@@ -109,15 +116,15 @@ def transcribe_session(ws: Workspace, session: Session, *, quiet: bool = False) 
 
 
 def ensure_review(config: Config, path: Path) -> None:
-    from synthese.review import ensure_review_file
+    from .core.review_file import ensure_review_file
 
     ensure_review_file(path, config.templates.read_text(REVIEW_TEMPLATE))
 
 
 def tag_session(ws: Workspace, session: Session | None, *, transcript_path: Path, folder: Path, stem: str) -> Path:
     """Tag a transcript and save `<stem>.tags.json` in `folder`, with its review file beside."""
-    from synthese.review import load_review, revise_transcript
-    from synthese.tagging import tag
+    from .core.review_file import load_review, revise_transcript
+    from .tag.tagging import tag
 
     config = ws.config
     review_path = folder / f"{stem}.review.yaml"
@@ -135,7 +142,7 @@ def tag_session(ws: Workspace, session: Session | None, *, transcript_path: Path
 
 def render_session(ws: Workspace, session: Session, tags_path: Path, *, out_dir: Path, stem: str,
                    formats: Sequence[str] | None = None) -> Path:
-    from synthese import rendering
+    from .render import rendering
 
     inputs_hash = render_inputs_hash(tags_path, session, ws.config)
     tags = Tags.load(tags_path)
@@ -147,7 +154,7 @@ def render_session(ws: Workspace, session: Session, tags_path: Path, *, out_dir:
 
 def render_cycle(ws: Workspace, sessions: Sequence[Session]) -> Path:
     """The cycle's synthesis from the sessions' tags, in transcripts/_cycle/render/."""
-    from synthese import rendering
+    from .render import rendering
 
     paths = ws.cycle_paths
     inputs_hash = ws.cycle_hash(sessions)
@@ -163,7 +170,7 @@ def render_cycle(ws: Workspace, sessions: Sequence[Session]) -> Path:
 def publish_workspace(ws: Workspace) -> SiteManifest:
     """Lay out the site from the sessions rendered with the current settings (and the cycle's
     synthesis); a session whose documents are out of date is an error saying what to run."""
-    from synthese.publishing import PublishedSession, publish
+    from .publish.publishing import PublishedSession, publish
 
     rendered = [s for s in ws.config.sessions if ws.paths(s).render.is_file()]
     stale = [s.id for s in rendered if ws.stage_state(s, "render") != "done"]
@@ -256,7 +263,7 @@ def transcribe_files(inputs: Sequence[Path], config: Config, *, output_dir: Path
     A failing input is reported as one `Error: ...` line and the others still run; a
     SyntheseError at the end says how many failed.
     """
-    from synthese.transcription import transcribe
+    from .transcribe.transcription import transcribe
 
     overrides = {k: v for k, v in (("model", model), ("language", language)) if v}
     if overrides:
@@ -303,7 +310,7 @@ def _session_for(tags: Tags, stem: str, config: Config) -> Session:
     """The config session the tags belong to, or a minimal one named after the file."""
     import re
 
-    from synthese.document import sort_key
+    from .render.document import sort_key
 
     for session in config.sessions:
         if session.id == tags.session_id:
@@ -318,7 +325,7 @@ def render_file(tags_path: Path, config: Config, *, output_dir: Path | None = No
                 formats: Sequence[str] | None = None) -> Path:
     """`synthese render TAGS.json [-o DIR]`: render the session the tags belong to (default
     output folder: `render/` beside the tags); return the manifest's path."""
-    from synthese.rendering import check_formats
+    from .render.rendering import check_formats
 
     chosen = check_formats(formats if formats is not None else config.render.formats)
     tags = Tags.load(tags_path)
@@ -336,8 +343,8 @@ def classify_file(passages: Path, output: Path, config: Config) -> Path:
     Each row is classified as it is (no re-segmentation); `themes` are the ids whose score
     reaches the threshold, best first, and `scores` holds every theme's score.
     """
-    from synthese.tagging import classify_texts
-    from synthese.themes import above_threshold
+    from .tag.tagging import classify_texts
+    from .tag.themes import above_threshold
 
     rows = []
     for number, row in read_jsonl(passages, '{"id", "text"}'):
@@ -358,8 +365,8 @@ def classify_file(passages: Path, output: Path, config: Config) -> Path:
 
 def export_labels_file(tags_path: Path, output: Path, *, every_passage: bool = False) -> Path:
     """`synthese tag SESSION.tags.json --export-labels OUT.jsonl`: the reviewed passages as labels."""
-    from synthese.calibrate import export_labels
-    from synthese.review import load_review
+    from .core.review_file import load_review
+    from .tag.calibrate import export_labels
 
     tags = Tags.load(tags_path)
     if tags.review.status != "reviewed":
@@ -374,7 +381,7 @@ def export_labels_file(tags_path: Path, output: Path, *, every_passage: bool = F
 
 def calibrate_files(label_paths: Sequence[Path], output: Path, config: Config) -> Path:
     """`synthese calibrate LABELS.jsonl... -o FILE`: estimate the keywords' weights and write FILE."""
-    from synthese.calibrate import calibrate, weights_yaml
+    from .tag.calibrate import calibrate, weights_yaml
 
     calibration = calibrate(label_paths, config)
     write_text(output, weights_yaml(calibration, sources=[p.name for p in label_paths], options=config.tag))

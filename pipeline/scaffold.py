@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from synthese.errors import SyntheseError
-from synthese.resources import default_templates_dir
-from synthese.storage import write_text
+from .core.errors import SyntheseError
+from .core.resources import default_templates_dir
+from .core.storage import write_text
 
 log = logging.getLogger(__name__)
 

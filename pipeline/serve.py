@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from synthese.errors import SyntheseError
+from .core.errors import SyntheseError
 
 __all__ = ["CONTENT_SECURITY_POLICY", "PreviewServer", "SiteFiles", "serve_site"]
 

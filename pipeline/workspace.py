@@ -21,12 +21,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthese.artefacts import RenderManifest, SiteManifest, Tags, Transcript, recorded_hash
-from synthese.config import Config, Session, Speaker
-from synthese.errors import LockError, SyntheseError
-from synthese.importers import is_transcript_file
-from synthese.storage import hash_of
-from synthese.typography import timestamp
+from .core.artefacts import RenderManifest, SiteManifest, Tags, Transcript, recorded_hash
+from .core.config import Config, Session, Speaker
+from .core.errors import LockError, SyntheseError
+from .core.storage import hash_of
+from .core.typography import timestamp
+from .transcribe.importers import is_transcript_file
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ def shared_eval() -> Path:
 @pytest.fixture(scope="module")
 def tags():
     """The tags of the rendering tests' sample session (tests/data/render_sample.tags.json)."""
-    from synthese.artefacts import Tags
+    from synthese.core.artefacts import Tags
 
     return Tags.load(REPO / "tests" / "data" / "render_sample.tags.json")
 
@@ -36,7 +36,7 @@ def tags():
 @pytest.fixture(scope="module")
 def transcript():
     """Its transcript (tests/data/render_sample.transcript.json)."""
-    from synthese.artefacts import Transcript
+    from synthese.core.artefacts import Transcript
 
     return Transcript.load(REPO / "tests" / "data" / "render_sample.transcript.json")
 
@@ -72,8 +72,8 @@ def repository_config() -> dict:
 def transcribe_session(source, config, session, *, out_dir: Path, stem: str, checkpoint: Path, quiet: bool = True):
     """The transcribe stage on one replay, saved as `synthese run` saves it (JSON and captions);
     returns the JSON's path."""
-    from synthese import transcription
     from synthese.run import save_transcript
+    from synthese.transcribe import transcription
 
     transcript = transcription.transcribe(source, config, session, checkpoint=checkpoint, quiet=quiet)
     out_dir.mkdir(parents=True, exist_ok=True)

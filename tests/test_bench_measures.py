@@ -7,7 +7,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.bench_transcribe import codebook_insertions, codebook_phrases  # noqa: E402
-from synthese.config import load_config  # noqa: E402
+from synthese.core.config import load_config  # noqa: E402
 
 PATTERNS = codebook_phrases(load_config(REPO / "config.yaml"))
 

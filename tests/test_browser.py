@@ -185,10 +185,10 @@ def test_pages_render_under_the_preview_servers_security_policy(outputs, browser
     """`synthese serve` sends a Content-Security-Policy (no script, only the site's own styles and
     images): every kind of page, and the standalone HTML download with its inlined stylesheet,
     must still load every stylesheet and image under it."""
-    from synthese import rendering
-    from synthese.artefacts import Tags, Transcript
-    from synthese.compose import SessionInputs, build_document
-    from synthese.config import load_config
+    from synthese.core.artefacts import Tags, Transcript
+    from synthese.core.config import load_config
+    from synthese.render import rendering
+    from synthese.render.compose import SessionInputs, build_document
 
     data = Path(__file__).resolve().parent / "data"
     config = load_config(data / "render_config.yaml")

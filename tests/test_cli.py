@@ -157,7 +157,7 @@ def test_unknown_session_id(cli, tmp_path):
 
 
 def test_repository_config_is_valid():
-    from synthese.config import load_config
+    from synthese.core.config import load_config
 
     config = load_config(Path(__file__).resolve().parents[1] / "config.yaml")
     assert [t.id for t in config.themes] == [
@@ -249,7 +249,7 @@ def test_a_session_file_linked_from_outside_the_project_is_refused(cli, tmp_path
 @pytest.mark.parametrize("command", ["tag", "render"])
 def test_tag_and_render_wait_for_no_one_but_refuse_during_a_run(cli, tmp_path, command):
     config = write_workspace(tmp_path)
-    code = ("import sys, time\nfrom synthese.config import load_config\nfrom synthese.workspace import Workspace\n"
+    code = ("import sys, time\nfrom synthese.core.config import load_config\nfrom synthese.workspace import Workspace\n"
             f"with Workspace(load_config({str(config)!r})).lock():\n    print('locked', flush=True)\n    time.sleep(60)\n")
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
@@ -282,8 +282,8 @@ def test_no_fonts_gives_an_error_line_not_a_crash(tmp_path, repo):
 
 
 def test_missing_pango_names_the_packages(monkeypatch):
-    from synthese import environment
-    from synthese.errors import DependencyError
+    from synthese.core import environment
+    from synthese.core.errors import DependencyError
 
     def no_pango(name):
         raise OSError("cannot load library 'libpango-1.0-0': libpango-1.0-0: cannot open shared object file: "
@@ -326,8 +326,8 @@ def test_disk_errors_are_one_plain_line(tmp_path, monkeypatch, code, message):
 
 
 def test_a_full_disk_while_writing_names_the_file_and_folder(tmp_path, monkeypatch):
-    from synthese import storage
-    from synthese.errors import StorageError
+    from synthese.core import storage
+    from synthese.core.errors import StorageError
 
     def full(self, *args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -342,8 +342,8 @@ def test_a_full_disk_while_writing_names_the_file_and_folder(tmp_path, monkeypat
 
 
 def test_a_read_only_folder_names_it(tmp_path, monkeypatch):
-    from synthese import storage
-    from synthese.errors import StorageError
+    from synthese.core import storage
+    from synthese.core.errors import StorageError
 
     def read_only(*args, dir=None, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system", f"{dir}/.x.part")

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import transcribe_session
-from synthese import asr
-from synthese.asr import BlockDecoder, Word, uncovered
-from synthese.config import Config, load_config
-from synthese.textnorm import wer
-from synthese.transcription import load_audio, transcribe_audio
-from synthese.whisper_model import load_whisper
+
+from synthese.core.config import Config, load_config
+from synthese.core.textnorm import wer
+from synthese.transcribe import asr
+from synthese.transcribe.asr import BlockDecoder, Word, uncovered
+from synthese.transcribe.transcription import load_audio, transcribe_audio
+from synthese.transcribe.whisper_model import load_whisper
 
 REPO = Path(__file__).resolve().parents[1]
 ASR = REPO.parent / "shared" / "eval" / "asr"
@@ -110,7 +110,7 @@ def test_speech_that_stays_undecodable_is_a_gap_never_dropped_silently(two_clips
     # Decoded alone, the stretch gives nothing either.
     monkeypatch.setattr(BlockDecoder, "_transcribe", lambda self, audio, language, beam_size: [])
     session = config.sessions[0]
-    with caplog.at_level(logging.WARNING, logger="synthese.transcription"):
+    with caplog.at_level(logging.WARNING, logger="synthese.transcribe.transcription"):
         written = transcribe_session(path, config, session, out_dir=tmp_path, stem="deux",
                                      checkpoint=tmp_path / ".ckpt", quiet=True)
     data = json.loads(written.read_text(encoding="utf-8"))
@@ -177,7 +177,7 @@ def test_windows_are_shared_evenly_among_the_workers():
 
 
 def test_worker_threads_share_the_cores():
-    from synthese.whisper_model import worker_threads
+    from synthese.transcribe.whisper_model import worker_threads
 
     assert worker_threads(1) == (1, 1)
     assert worker_threads(2) == (2, 1)

@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthese.config import DiarizeOptions
-from synthese.diarize import (
+from synthese.core.config import DiarizeOptions
+from synthese.core.errors import InputError, ModelError
+from synthese.transcribe.audio import SAMPLE_RATE, load_audio
+from synthese.transcribe.diarize import (
     DEFAULT_MODEL,
     DiarizeSettings,
     SpeakerTurn,
@@ -19,9 +21,7 @@ from synthese.diarize import (
     diarize_file,
     spectral_labels,
 )
-from synthese.errors import InputError, ModelError
-from synthese.speaker_embedding import SOURCES, EncoderSource, locate_weights, read_torch_checkpoint
-from synthese.audio import SAMPLE_RATE, load_audio
+from synthese.transcribe.speaker_embedding import SOURCES, EncoderSource, locate_weights, read_torch_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 ASR = REPO.parent / "shared" / "eval" / "asr"
@@ -220,7 +220,7 @@ def reference_conv(x: np.ndarray, weight: np.ndarray, stride: int = 1, dilation:
 @pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("kernel", [(3, 3), (1, 1)])
 def test_the_2d_convolution_matches_a_direct_one(freq, stride, kernel):
-    from synthese import speaker_embedding
+    from synthese.transcribe import speaker_embedding
 
     rng = np.random.default_rng(5)
     x = rng.normal(size=(2, freq, 7, 3)).astype(np.float32)
@@ -241,7 +241,7 @@ def test_the_2d_convolution_matches_a_direct_one(freq, stride, kernel):
 
 @pytest.mark.parametrize("k, stride, dilation", [(3, 1, 1), (3, 1, 2), (5, 2, 1), (1, 1, 1), (1, 2, 1)])
 def test_the_1d_convolution_matches_a_direct_one(k, stride, dilation):
-    from synthese.speaker_embedding import _conv1d
+    from synthese.transcribe.speaker_embedding import _conv1d
 
     rng = np.random.default_rng(6)
     x = rng.normal(size=(2, 11, 5)).astype(np.float32)
@@ -264,7 +264,7 @@ def test_a_missing_model_package_names_the_command_that_installs_it():
 
 
 def test_a_missing_model_stops_diarization_with_that_message(monkeypatch):
-    import synthese.speaker_embedding as embedding
+    import synthese.transcribe.speaker_embedding as embedding
 
     monkeypatch.setitem(embedding.SOURCES, "ge2e", EncoderSource("ge2e", "no_such_speaker_package", "resemblyzer",
                                                                  "0.1.4", "pretrained.pt", "Apache-2.0"))

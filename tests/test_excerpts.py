@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from synthese.artefacts import Passage, Sentence, ThemeTag
-from synthese.config import TagOptions
-from synthese.excerpts import ELISION, ExcerptChoices, SentenceEvidence, SessionEvidence, key_points, select_quotes
+from synthese.core.artefacts import Passage, Sentence, ThemeTag
+from synthese.core.config import TagOptions
+from synthese.tag.excerpts import ELISION, ExcerptChoices, SentenceEvidence, SessionEvidence, key_points, select_quotes
 
 THEMES = ["a", "b", "c"]
 OPTIONS = TagOptions(meaning="none", excerpts_per_theme=3, key_points=3)

@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from synthese.artefacts import Segment
-from synthese.errors import InputError
-from synthese.importers import (
-    format_timestamp,
+from synthese.core.artefacts import Segment
+from synthese.core.errors import InputError
+from synthese.core.subtitles import to_srt, to_txt, to_vtt
+from synthese.core.typography import format_timestamp
+from synthese.transcribe.importers import (
     import_transcript,
     parse_srt,
     parse_txt,
     parse_vtt,
 )
-from synthese.subtitles import to_srt, to_txt, to_vtt
 
 DATA = Path(__file__).parent / "data"
 

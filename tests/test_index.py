@@ -6,9 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from synthese.artefacts import Entity, Passage
-from synthese.config import load_config
-from synthese.entities import declared_names, entity_index
+from synthese.core.artefacts import Entity, Passage
+from synthese.core.config import load_config
+from synthese.tag.entities import declared_names, entity_index
 
 CONFIG = Path(__file__).resolve().parent / "data" / "render_config.yaml"
 
@@ -83,7 +83,7 @@ def test_a_name_recognised_as_different_kinds_is_not_sure(tmp_path):
 def test_index_settings_are_validated(tmp_path):
     import pytest
 
-    from synthese.errors import ConfigError
+    from synthese.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"index.known.PERSON"):
         config_with(tmp_path, {"known": {"PERSON": ["Anne"]}})

@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from synthese import limits
-from synthese.artefacts import Tags
-from synthese.storage import read_json
-from synthese.config import load_config
-from synthese.errors import ConfigError, InputError, SyntheseError
-from synthese.importers import import_transcript
+from synthese.core import limits
+from synthese.core.artefacts import Tags
+from synthese.core.config import load_config
+from synthese.core.errors import ConfigError, InputError, SyntheseError
+from synthese.core.storage import read_json
+from synthese.transcribe.importers import import_transcript
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -189,7 +189,7 @@ def test_a_symlinked_session_file_outside_the_project_is_refused(tmp_path, caplo
     shutil.copy(secret, inside)
     (project / "s1.vtt").unlink()
     (project / "s1.vtt").symlink_to(inside)
-    with caplog.at_level(logging.INFO, logger="synthese.limits"):
+    with caplog.at_level(logging.INFO, logger="synthese.core.limits"):
         assert config.source_of(config.sessions[0]) == project / "s1.vtt"
     assert f"{project / 's1.vtt'} is a symbolic link: reading {inside}" in caplog.text
     # A path written in config.yaml is trusted as written, even outside the folder.
@@ -249,8 +249,8 @@ def test_a_docx_with_too_many_members_is_refused(tmp_path, monkeypatch):
 ])
 def test_json_transcript_with_non_finite_numbers(tmp_path, literal, reason):
     path = tmp_path / "s1.json"
-    path.write_text('{"schema": "synthese.transcript/1", "segments": [{"start": 0, "end": %s, "text": "x"}]}'
-                    % literal, encoding="utf-8")
+    path.write_text('{"schema": "synthese.transcript/1", "segments": [{"start": 0, "end": ' + literal + ', "text": "x"}]}',
+                    encoding="utf-8")
     with pytest.raises(InputError) as error:
         import_transcript(path)
     assert str(error.value) == f"s1.json: not a usable transcript: {reason}. Fix the file."
@@ -282,7 +282,7 @@ def test_lone_surrogates_in_json_become_replacement_characters():
 
 
 def vtt(cues: list[tuple[float, str]]) -> str:
-    from synthese.importers import format_timestamp
+    from synthese.core.typography import format_timestamp
 
     return "WEBVTT\n\n" + "\n".join(f"{format_timestamp(t)} --> {format_timestamp(t + 1)}\n{text}\n"
                                     for t, text in cues)
@@ -384,9 +384,9 @@ def small_nlp():
 
 
 def test_a_paragraph_over_spacys_limit_is_split_before_spacy(small_nlp):
-    from synthese.artefacts import Segment
-    from synthese.config import TagOptions
-    from synthese.passages import split_passages
+    from synthese.core.artefacts import Segment
+    from synthese.core.config import TagOptions
+    from synthese.tag.passages import split_passages
 
     sentence = "La ville numérique consomme de l'énergie et des données chaque jour. "
     paragraph = sentence * 800  # 55,000 characters, eleven times the pipeline's limit
@@ -400,7 +400,7 @@ def test_a_paragraph_over_spacys_limit_is_split_before_spacy(small_nlp):
 
 
 def test_split_long_segments_cuts_at_sentences_and_shares_the_time():
-    from synthese.artefacts import Segment, Word
+    from synthese.core.artefacts import Segment, Word
 
     text = "Première phrase assez longue. " * 10 + "Fin"
     pieces = limits.split_long_segments([Segment(start=10.0, end=20.0, text=text,
@@ -415,7 +415,7 @@ def test_split_long_segments_cuts_at_sentences_and_shares_the_time():
 def test_a_transcript_too_long_to_tag_is_refused(monkeypatch):
     monkeypatch.setattr(limits, "MAX_TRANSCRIPT_WORDS", 5)
     with pytest.raises(InputError, match=r"^the transcript: 6 words, more than the 5 a session may have"):
-        from synthese.artefacts import Segment
+        from synthese.core.artefacts import Segment
 
         limits.split_long_segments([Segment(start=0, end=1, text="un deux trois quatre cinq six")], 1_000_000)
 

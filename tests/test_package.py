@@ -1,10 +1,9 @@
 """The installable package: a wheel that runs from anywhere, typed artefacts with versioned
-schemas, a library API, `synthese init`, templates a cycle can override, and a layout without
-import circles."""
+schemas, a library API, `synthese init` and templates a cycle can override (the layout's
+rules are in test_architecture.py)."""
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -19,16 +18,13 @@ import pytest
 import yaml
 
 from synthese import __version__
-from synthese.artefacts import RenderManifest, SiteManifest, Tags, Transcript
-from synthese.config import load_config
-from synthese.errors import ArtefactError, SyntheseError
+from synthese.core.artefacts import RenderManifest, SiteManifest, Tags, Transcript
+from synthese.core.config import load_config
+from synthese.core.errors import ArtefactError, SyntheseError
 from synthese.scaffold import create_cycle_folder
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
-PACKAGE = REPO / "pipeline"
-STAGES = ("transcribe", "tag", "render", "publish")
-ORCHESTRATION = ("workspace", "run", "cli")
 
 
 def cycle_with_one_imported_session(folder: Path) -> Path:
@@ -106,69 +102,6 @@ def test_an_installed_wheel_runs_from_another_folder(wheel, tmp_path):
 def test_version_and_module_entry_point(cli):
     result = cli("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"synthese, version {__version__}"
-
-
-# --- the layout ----------------------------------------------------------------------------------
-
-def _runtime_nodes(node: ast.AST):
-    """Every node of a module but those under `if TYPE_CHECKING:` (names for type hints only)."""
-    yield node
-    for child in ast.iter_child_nodes(node):
-        if not (isinstance(child, ast.If) and getattr(child.test, "id", None) == "TYPE_CHECKING"):
-            yield from _runtime_nodes(child)
-
-
-def _imports() -> dict[str, set[str]]:
-    """For each module of the package, the package modules it imports (anywhere in it, functions
-    included: a lazy import is still a dependency)."""
-    graph: dict[str, set[str]] = {}
-    for path in PACKAGE.glob("*.py"):
-        module = path.stem
-        found: set[str] = set()
-        for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("synthese"):
-                parts = node.module.split(".")
-                if len(parts) > 1:
-                    found.add(parts[1])
-                else:
-                    found.update(alias.name for alias in node.names if (PACKAGE / f"{alias.name}.py").is_file())
-            elif isinstance(node, ast.Import):
-                found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("synthese."))
-        graph[module] = found - {module, "__init__"}
-    return graph
-
-
-def test_the_import_graph_has_no_circle():
-    graph = _imports()
-    state: dict[str, str] = {}
-
-    def visit(module: str, trail: list[str]) -> None:
-        state[module] = "open"
-        for target in sorted(graph.get(module, ())):
-            if state.get(target) == "open":
-                raise AssertionError("import circle: " + " -> ".join([*trail, module, target]))
-            if target not in state:
-                visit(target, [*trail, module])
-        state[module] = "done"
-
-    for module in sorted(graph):
-        if module not in state:
-            visit(module, [])
-
-
-def test_stages_do_not_import_the_orchestration():
-    graph = _imports()
-    reachable: dict[str, set[str]] = {}
-
-    def reach(module: str) -> set[str]:
-        if module not in reachable:
-            reachable[module] = set()
-            for target in graph.get(module, ()):
-                reachable[module] |= {target, *reach(target)}
-        return reachable[module]
-
-    for stage in STAGES:
-        assert not reach(stage) & set(ORCHESTRATION), (stage, reach(stage) & set(ORCHESTRATION))
 
 
 # --- typed, versioned artefacts ----------------------------------------------------------------------
@@ -281,4 +214,4 @@ def test_a_cycle_can_override_templates_and_wording(tmp_path):
     missing["render"]["templates"] = "absent"
     config_path.write_text(yaml.safe_dump(missing, allow_unicode=True), encoding="utf-8")
     with pytest.raises(SyntheseError, match=r"render.templates: folder not found: absent"):
-        load_config(config_path).templates
+        _ = load_config(config_path).templates

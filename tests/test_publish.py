@@ -17,13 +17,13 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 
-from synthese import publishing as publish
-from synthese.artefacts import RenderManifest, Tags, Transcript
-from synthese.config import load_config
-from synthese.errors import SyntheseError
-from synthese.importers import parse_vtt
-from synthese.publishing import SITE_MANIFEST, file_size_text
+from synthese.core.artefacts import RenderManifest, Tags, Transcript
+from synthese.core.config import load_config
+from synthese.core.errors import SyntheseError
+from synthese.publish import publishing as publish
+from synthese.publish.publishing import SITE_MANIFEST, file_size_text
 from synthese.run import publish_workspace, render_session
+from synthese.transcribe.importers import parse_vtt
 from synthese.workspace import Workspace
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -235,8 +235,8 @@ def test_index_lists_the_rendered_sessions_with_downloads(site):
 
 
 def test_main_themes_are_those_with_most_passages(site):
-    from synthese import rendering as render
-    from synthese.artefacts import Passage, ThemeTag
+    from synthese.core.artefacts import Passage, ThemeTag
+    from synthese.render import rendering as render
 
     ws, outputs = site
     themes = [["gouvernance", "societes"], ["societes"], ["societes", "sobriete"], ["gouvernance"], []]

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synthese import rendering as render
-from synthese.artefacts import Passage, Quote, Sentence, ThemeTag
-from synthese.charts import INK, _luminance, heat_colormap, text_colour_on
-from synthese.compose import SessionInputs, build_cycle_document, build_document, timeline_step
-from synthese.config import load_config
-from synthese.errors import ConfigError
+from synthese.core.artefacts import Passage, Quote, Sentence, ThemeTag
+from synthese.core.config import load_config
+from synthese.core.errors import ConfigError
+from synthese.render import rendering as render
+from synthese.render.charts import INK, _luminance, heat_colormap, text_colour_on
+from synthese.render.compose import SessionInputs, build_cycle_document, build_document, timeline_step
 
 DATA = Path(__file__).resolve().parent / "data"
 TAGS = DATA / "render_sample.tags.json"
@@ -107,7 +107,7 @@ def test_key_points_are_said_and_link_to_their_moment(config, tags, transcript, 
 
 
 def _french(text: str) -> str:
-    from synthese.typography import french_text
+    from synthese.core.typography import french_text
 
     return french_text(text)
 
@@ -138,7 +138,7 @@ def test_a_chapter_without_a_quote_says_why(config, tags, transcript):
     doc = build_document(SessionInputs(config.session("seance-2"), bare, transcript), config)
     chapter = next(c for c in doc.chapters if c.id == "societes")
     assert chapter.excerpts == [] and "15 à 70 mots" in chapter.no_excerpt
-    from synthese.render_html import render_html
+    from synthese.render.html import render_html
 
     assert html.unescape(render_html(doc, config.templates)).count(chapter.no_excerpt) == 1
 
@@ -268,7 +268,7 @@ def test_docx_properties_are_the_documents_own(session_out):
 
     path = session_out[0] / "seance-2.docx"
     properties = docx.Document(str(path)).core_properties
-    assert properties.created.year == properties.modified.year == dt.datetime.now(dt.timezone.utc).year
+    assert properties.created.year == properties.modified.year == dt.datetime.now(dt.UTC).year
     assert properties.author == properties.last_modified_by == "Plan Urbanisme Construction Architecture (Puca)"
     assert properties.title.startswith("Synthèse · Sobriété") and properties.language == "fr-FR"
     assert "python-docx" not in (properties.comments + properties.author)

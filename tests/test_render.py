@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from synthese import render_docx, render_pdf
-from synthese import rendering as render
-from synthese.artefacts import IndexedEntity, Tags
-from synthese.compose import SessionInputs, build_document
-from synthese.config import load_config
-from synthese.document import replay_link
-from synthese.errors import SyntheseError
-from synthese.render_html import render_html, render_html_body
-from synthese.resources import TemplateSet
+from synthese.core.artefacts import IndexedEntity, Tags
+from synthese.core.config import load_config
+from synthese.core.errors import SyntheseError
+from synthese.core.resources import TemplateSet
+from synthese.render import docx as render_docx
+from synthese.render import pdf as render_pdf
+from synthese.render import rendering as render
+from synthese.render.compose import SessionInputs, build_document
+from synthese.render.document import replay_link
+from synthese.render.html import render_html, render_html_body
 from synthese.run import render_file, transcript_beside
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -443,7 +444,7 @@ def test_six_long_theme_labels_fit_the_docx_properties(tmp_path, config, tags, t
 def test_chart_text_is_plain_text_never_mathtext(config, tags, transcript, label):
     import matplotlib.text
 
-    from synthese import charts
+    from synthese.render import charts
 
     themes = [t.model_copy(update={"label": label if i == 0 else t.label}) for i, t in enumerate(config.themes)]
     edited = config.model_copy(update={"themes": themes})
@@ -479,7 +480,7 @@ ENGLISH = "What we measured in London: consumption keeps growing, year after yea
 
 
 def test_other_languages_and_untranscribed_speech_are_marked_in_every_format(tmp_path, config, tags, transcript):
-    from synthese.artefacts import Gap
+    from synthese.core.artefacts import Gap
 
     tags = tags.model_copy(deep=True)
     transcript = transcript.model_copy(deep=True)

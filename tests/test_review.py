@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from synthese.config import Config, load_config
-from synthese.errors import ReviewError
-from synthese.resources import TemplateSet
-from synthese.artefacts import Segment, SourceFile, Transcript, Word
-from synthese.review import ensure_review_file, load_review, parse_review, passage_key, revise_transcript
+from synthese.core.artefacts import Segment, SourceFile, Transcript, Word
+from synthese.core.config import Config, load_config
+from synthese.core.errors import ReviewError
+from synthese.core.resources import TemplateSet
+from synthese.core.review_file import ensure_review_file, load_review, parse_review, passage_key, revise_transcript
 from synthese.run import tag_file
 
 REVIEW_TEMPLATE = TemplateSet().read_text("review.fr.yaml")
@@ -101,7 +101,7 @@ def test_orphaned_decision_is_reported(config: Config, tmp_path: Path, caplog: p
         'reject:\n  - {passage: "00:10:00 Un passage disparu depuis", theme: gouvernance}\n'
         f'add:\n  - {{passage: "{P001}", theme: mobilite}}\n',
         encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="synthese.review"):
+    with caplog.at_level(logging.WARNING, logger="synthese.core.review_file"):
         data = tag(tmp_path, config)
     assert data["review"]["decisions_applied"] == 1 and data["review"]["status"] == "reviewed"
     assert data["review"]["orphaned"] == [
@@ -147,7 +147,7 @@ def test_a_review_edit_reapplies_decisions_without_retagging(config: Config, tmp
     def no_model(name: str):
         raise AssertionError("the language model was loaded again for a review edit")
 
-    monkeypatch.setattr("synthese.tagging.load_nlp", no_model)
+    monkeypatch.setattr("synthese.tag.tagging.load_nlp", no_model)
     second = tag(tmp_path, config)
     assert "sobriete" not in themes(second, "p001")
     assert [p["key"] for p in second["passages"]] == [p["key"] for p in first["passages"]]
@@ -234,10 +234,10 @@ def test_corrections_and_names_reach_the_tags(config: Config, tmp_path: Path) ->
 
 
 def test_a_pin_may_choose_the_sentences_to_quote():
-    from synthese.artefacts import Passage, Sentence
-    from synthese.config import TagOptions
-    from synthese.excerpts import SessionEvidence, select_quotes
-    from synthese.review import apply_review
+    from synthese.core.artefacts import Passage, Sentence
+    from synthese.core.config import TagOptions
+    from synthese.tag.decisions import apply_review
+    from synthese.tag.excerpts import SessionEvidence, select_quotes
 
     sentences = [Sentence(start=10 + 5 * i, end=14 + 5 * i, text=f"Phrase {i}.") for i in range(4)]
     passage = Passage(id="p001", key="00:00:10 Phrase 0 Phrase 1", start=10, end=29,
@@ -266,7 +266,7 @@ def test_sentences_are_for_pins_only_and_numbers():
 
 
 def test_locate_correction_says_where_revise_applies_it():
-    from synthese.review import Correction, locate_correction
+    from synthese.core.review_file import Correction, locate_correction
 
     transcript = _transcript((0, 10, "le plan de la ville et de la région", None),
                              (10, 12, "de la", None))

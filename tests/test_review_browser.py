@@ -9,10 +9,10 @@ import re
 import time
 
 import pytest
-
-from test_browser import _missing, axe_violations, CHROMIUM, CHROMIUM_ARGS, running
+from test_browser import CHROMIUM, CHROMIUM_ARGS, _missing, axe_violations, running
 from test_review_page import SESSION, prepared_app, review_of, review_workspace, wait_for_jobs
-from synthese.review_app import MAX_BODY_BYTES, ReviewApp
+
+from synthese.review.app import MAX_BODY_BYTES, ReviewApp
 from synthese.serve import PreviewServer
 
 pytestmark = [
@@ -199,9 +199,9 @@ def test_an_outside_edit_and_a_second_tab_never_overwrite(tmp_path, browser):
 
 def test_hostile_transcript_text_runs_no_script_in_the_page(tmp_path, strict_browser):
     browser = strict_browser
-    from synthese.artefacts import Segment, Transcript
-
     from test_review_page import DATA
+
+    from synthese.core.artefacts import Segment, Transcript
 
     transcript = Transcript.load(DATA / "review_sample.transcript.json")
     first = transcript.segments[0]

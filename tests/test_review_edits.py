@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from synthese.resources import TemplateSet
-from synthese.review import find_passage, parse_review
-from synthese.review_edits import (
+from synthese.core.resources import TemplateSet
+from synthese.core.review_file import find_passage, parse_review
+from synthese.review.edits import (
     EXCERPT_KINDS,
     THEME_KINDS,
     ReviewEditError,

@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 import yaml
-
 from conftest import SAMPLE_MEDIA, repository_config
-from synthese.artefacts import Segment, Tags, Transcript
-from synthese.config import load_config
-from synthese.review import parse_review
-from synthese.review_app import ReviewApp
-from synthese.review_edits import version_of
+
+from synthese.core.artefacts import Segment, Tags, Transcript
+from synthese.core.config import load_config
+from synthese.core.review_file import parse_review
+from synthese.review.app import ReviewApp
+from synthese.review.edits import version_of
 from synthese.workspace import Workspace
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -353,7 +353,8 @@ def test_a_correction_whose_words_are_gone_after_a_new_transcription_is_reported
     put_transcript(app.ws, transcript)
     message = ('correction "veux-binaire." -> "webinaire" at 00:00:03 (line 40): words not found near that time')
     state = app.state()
-    assert [m for m in state.orphaned if m.startswith("correction")] == [message.replace("line 40", f"line {_line(app, 'veux-binaire')}")]
+    expected = message.replace("line 40", f"line {_line(app, 'veux-binaire')}")
+    assert [m for m in state.orphaned if m.startswith("correction")] == [expected]
     assert "Décisions du fichier qui ne s’appliquent plus" in call(app, "GET", "/fragment/avis")[2].decode()
     call(app, "POST", "/api/refresh", {})
     wait_for_jobs(app)
@@ -432,8 +433,8 @@ def test_synthese_review_names_the_sessions_when_it_cannot_choose(tmp_path, cli)
 # --- words and their times -------------------------------------------------------------------------------
 
 def test_words_take_the_recognisers_times_and_without_them_play_from_their_segment():
-    from synthese.artefacts import Word
-    from synthese.review_view import revised_tokens, segment_tokens
+    from synthese.core.artefacts import Word
+    from synthese.review.view import revised_tokens, segment_tokens
 
     # Whisper's words do not always split at spaces: "C" + "'est" make one shown word.
     segment = Segment(start=10, end=14, text="C'est enceinte productive,", words=[
@@ -457,7 +458,7 @@ def test_words_take_the_recognisers_times_and_without_them_play_from_their_segme
 
 
 def test_speech_left_untranscribed_is_listed_to_listen_to(tmp_path):
-    from synthese.artefacts import Gap
+    from synthese.core.artefacts import Gap
 
     transcript = Transcript.load(DATA / "review_sample.transcript.json")
     transcript.gaps = [Gap(start=83.25, end=104.0, reason="no_speech_decoded"),

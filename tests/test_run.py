@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from synthese import rendering
-from synthese.config import load_config
+from synthese.core.config import load_config
+from synthese.render import rendering
 from synthese.run import run_all
 from synthese.scaffold import create_cycle_folder
 
@@ -73,7 +73,7 @@ def test_a_voice_named_in_the_review_file_is_renamed_everywhere(tmp_path):
     import docx
     from pypdf import PdfReader
 
-    from synthese.artefacts import Segment, SourceFile, Transcript
+    from synthese.core.artefacts import Segment, SourceFile, Transcript
 
     config_path = create_cycle_folder(tmp_path / "cycle")
     said = ["La sobriété numérique commence par mesurer la consommation énergétique des serveurs.",

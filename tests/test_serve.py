@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from synthese.errors import SyntheseError
+from synthese.core.errors import SyntheseError
 from synthese.serve import CONTENT_SECURITY_POLICY, PreviewServer, serve_site
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from synthese.artefacts import Segment, Word
-from synthese.importers import parse_srt, parse_vtt
-from synthese.subtitles import CUE_MAX_S, CUE_MIN_S, LINE_CHARS, cues, to_srt, to_txt, to_vtt, wrap
+from synthese.core.artefacts import Segment, Word
+from synthese.core.subtitles import CUE_MAX_S, CUE_MIN_S, LINE_CHARS, cues, to_srt, to_txt, to_vtt, wrap
+from synthese.transcribe.importers import parse_srt, parse_vtt
 
 SENTENCE = ("Les collectivités territoriales, qui achètent des capteurs et des plateformes, doivent "
             "mesurer leur consommation énergétique avant de multiplier les équipements. Ensuite, "

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from synthese.artefacts import Segment, Tags, Transcript
-from synthese.config import Config, load_config
-from synthese.errors import InputError, ModelError
-from synthese.passages import split_passages
+from synthese.core.artefacts import Segment, Tags, Transcript
+from synthese.core.config import Config, load_config
+from synthese.core.errors import InputError, ModelError
 from synthese.run import classify_file, tag_file
-from synthese.tagging import tag
-from synthese.themes import load_nlp
+from synthese.tag.passages import split_passages
+from synthese.tag.tagging import tag
+from synthese.tag.themes import load_nlp
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "tests" / "data" / "tag_sample.transcript.json"
@@ -126,7 +126,7 @@ def test_empty_transcript_gives_no_passages_and_a_warning(config: Config, tmp_pa
     data["segments"] = []
     transcript = tmp_path / "vide.transcript.json"
     transcript.write_text(json.dumps(data), encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="synthese.tagging"):
+    with caplog.at_level(logging.WARNING, logger="synthese.tag.tagging"):
         result = json.loads(tag_file(transcript, config).read_text(encoding="utf-8"))
     assert result["passages"] == [] and result["entities"] == []
     assert result["excerpts"] == {t.id: [] for t in config.themes}
@@ -212,7 +212,7 @@ def test_micro_f1_does_not_regress(config: Config, tmp_path: Path, name: str) ->
 
 
 def test_a_sentence_handing_over_to_a_speaker_is_talk_about_the_session(config: Config) -> None:
-    from synthese.themes import _addresses
+    from synthese.tag.themes import _addresses
 
     nlp = load_nlp(config.tag.spacy_model)
     assert _addresses(nlp("Sophie Garnier, vous avez accompagné plusieurs villes sur la sécurité.")[:])

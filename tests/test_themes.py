@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from synthese.config import Config, load_config
-from synthese.errors import ConfigError
+from synthese.core.config import Config, load_config
+from synthese.core.errors import ConfigError
 from synthese.run import calibrate_files as calibrate_cli
 from synthese.run import export_labels_file, tag_file
-from synthese.themes import ThemeClassifier, above_threshold, load_nlp
+from synthese.tag.themes import ThemeClassifier, above_threshold, load_nlp
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "tests" / "data" / "tag_sample.transcript.json"
@@ -116,7 +116,7 @@ def test_bad_keyword_entries_and_weights_files_name_the_key(tmp_path: Path) -> N
 
 
 def test_a_calibrated_meaning_tags_without_keywords_and_brings_its_threshold(tmp_path: Path) -> None:
-    from synthese.meaning import embed
+    from synthese.tag.meaning import embed
 
     # Directions as `synthese calibrate` writes them, here from one sentence per theme.
     security, sensors = embed(["Des pirates ont volé les mots de passe des ordinateurs de la mairie.",
@@ -180,7 +180,7 @@ def test_calibration_from_exported_review_labels_is_reproducible(tmp_path: Path)
 def test_meaning_directions_point_from_the_other_passages_to_the_theme() -> None:
     import numpy as np
 
-    from synthese.meaning import relative, theme_directions
+    from synthese.tag.meaning import relative, theme_directions
 
     embeddings = np.array([[1.0, 0.0, 0.0], [0.8, 0.6, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     labels = np.array([[True, False], [True, False], [False, False], [False, False]])

@@ -14,18 +14,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import transcribe_session
-from synthese import transcription as stage
-from synthese import whisper_model
-from synthese.checkpoint import CHECKPOINT_SCHEMA, read_checkpoint
-from synthese.config import Config, Session, load_config
-from synthese.errors import InputError, ModelError, SyntheseError
-from synthese.importers import Segment, parse_srt, parse_vtt
+
+from synthese.core.config import Config, Session, load_config
+from synthese.core.errors import InputError, ModelError, SyntheseError
+from synthese.core.subtitles import CUE_MAX_S, LINE_CHARS
+from synthese.core.textnorm import normalise, number_in_words, wer, word_errors
 from synthese.run import transcribe_files as transcribe_inputs
-from synthese.subtitles import CUE_MAX_S, LINE_CHARS
-from synthese.textnorm import normalise, number_in_words, wer, word_errors
-from synthese.transcription import (
+from synthese.transcribe import transcription as stage
+from synthese.transcribe import whisper_model
+from synthese.transcribe.checkpoint import CHECKPOINT_SCHEMA, read_checkpoint
+from synthese.transcribe.importers import Segment, parse_srt, parse_vtt
+from synthese.transcribe.transcription import (
     Dropped,
     audio_blocks,
     check_audio,
@@ -286,7 +286,7 @@ def test_a_checkpoint_of_an_earlier_version_or_broken_is_ignored(tmp_path, caplo
     checkpoint = tmp_path / "ckpt.json"
     checkpoint.write_text(json.dumps({"schema": "synthese.transcribe-checkpoint/1", "source_sha256": "a",
                                       "options_key": "k", "done_s": 5.0, "segments": []}))
-    with caplog.at_level(logging.INFO, logger="synthese.checkpoint"):
+    with caplog.at_level(logging.INFO, logger="synthese.transcribe.checkpoint"):
         assert read_checkpoint(checkpoint, "a", "k") is None
         checkpoint.write_text("{not json")
         assert read_checkpoint(checkpoint, "a", "k") is None

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from synthese.typography import (
+from synthese.core.typography import (
     NBSP,
     NNBSP,
     decimal,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from synthese.config import load_config
+from synthese.core.config import load_config
 from synthese.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,7 +38,7 @@ def test_a_model_change_retranscribes(tmp_path):
 
 
 def test_site_templates_do_not_make_documents_stale(tmp_path):
-    from synthese.resources import default_templates_dir
+    from synthese.core.resources import default_templates_dir
 
     ws = workspace_with(tmp_path)
     session = ws.config.sessions[0]
@@ -68,7 +68,7 @@ def test_stage_commands_and_run_agree_on_what_is_up_to_date(tmp_path):
 
 
 def test_status_names_speech_left_untranscribed(tmp_path):
-    from synthese.artefacts import Gap, SourceFile, Transcript
+    from synthese.core.artefacts import Gap, SourceFile, Transcript
 
     ws = workspace_with(tmp_path)
     session = ws.config.sessions[0]

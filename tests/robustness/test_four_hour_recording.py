@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthese.textnorm import wer
-from synthese.audio import SAMPLE_RATE, load_audio
+from synthese.core.textnorm import wer
+from synthese.transcribe.audio import SAMPLE_RATE, load_audio
 
 REPO = Path(__file__).resolve().parents[2]
 ASR = REPO.parent / "shared" / "eval" / "asr"

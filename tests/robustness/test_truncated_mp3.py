@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from synthese.config import load_config
-from synthese.errors import InputError
-from synthese.transcription import check_audio, load_audio, transcribe_audio
+from synthese.core.config import load_config
+from synthese.core.errors import InputError
+from synthese.transcribe.transcription import check_audio, load_audio, transcribe_audio
 
 REPO = Path(__file__).resolve().parents[2]
 

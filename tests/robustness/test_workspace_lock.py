@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from synthese.config import load_config
-from synthese.errors import LockError
+from synthese.core.config import load_config
+from synthese.core.errors import LockError
 from synthese.workspace import Workspace
 
 CONFIG = """\
@@ -36,7 +36,7 @@ def hold_lock_in_child(root: Path) -> subprocess.Popen:
     """Start a real process that takes the workspace lock and sleeps."""
     code = textwrap.dedent(f"""
         import sys, time
-        from synthese.config import load_config
+        from synthese.core.config import load_config
         from synthese.workspace import Workspace
         ws = Workspace(load_config({str(root / 'config.yaml')!r}))
         with ws.lock():

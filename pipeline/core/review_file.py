@@ -1,0 +1,366 @@
+"""Human review: `<stem>.review.yaml`, written by staff, read at every tagging and rendering.
+
+Staff accept, reject or add a theme on a passage, pin or exclude a passage as an excerpt of a
+theme, name the voices the recording was cut into ("Intervenant 1": a person's name) and
+correct words the recogniser misheard. Passages are named by a stable key, "HH:MM:SS first words
+of the passage" (the `key` of each passage in `<stem>.tags.json`), so decisions survive a re-run
+with new thresholds or keywords; a correction is anchored to the moment and the words as they
+were transcribed. A decision that can no longer be applied (its passage, voice or words are
+gone, after a new transcription say) is kept in the file, reported in the log and listed in the
+artefact's `review.orphaned`: never dropped, never applied elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .artefacts import Passage, Segment, Transcript, Word
+from .errors import ReviewError
+from .storage import write_text
+
+log = logging.getLogger(__name__)
+
+THEME_DECISIONS = ("accept", "reject", "add")
+EXCERPT_DECISIONS = ("pin", "exclude")
+DECISIONS = THEME_DECISIONS + EXCERPT_DECISIONS
+SECTIONS = (*DECISIONS, "speakers", "corrections")
+KEY_WORDS = 6  # words of the passage's beginning in its key
+# How far from its time a correction looks for the words it corrects: times move a little when
+# a replay is transcribed again, and segments last up to 30 s.
+CORRECTION_WINDOW_S = 45.0
+
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # one of DECISIONS
+    passage: str  # the passage key as written by staff
+    theme: str
+    line: int  # 1-based line in the review file, for messages
+    # pin only: the sentences of the passage to quote (indices into Passage.sentences), to
+    # shorten a quote; empty: the whole passage.
+    sentences: tuple[int, ...] = ()
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.theme} on \"{self.passage}\" (line {self.line})"
+
+
+@dataclass(frozen=True)
+class Correction:
+    """Words the recogniser misheard, as transcribed (`original`) and as said (`corrected`)."""
+
+    at_s: float  # where they were said (the HH:MM:SS written in the file)
+    original: str
+    corrected: str
+    line: int
+
+    def describe(self) -> str:
+        return f"correction \"{self.original}\" -> \"{self.corrected}\" at {format_time(self.at_s)} (line {self.line})"
+
+
+@dataclass
+class Review:
+    """Everything a review file says."""
+
+    decisions: list[Decision] = field(default_factory=list)
+    speakers: dict[str, str] = field(default_factory=dict)  # voice label -> the person's name
+    speaker_lines: dict[str, int] = field(default_factory=dict)
+    corrections: list[Correction] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.decisions or self.speakers or self.corrections)
+
+
+def ensure_review_file(path: Path, template: str) -> None:
+    """Create the review file from `template` (its explanations and empty decision lists), if it
+    is missing. An existing file is never touched, whatever it holds."""
+    if path.exists():
+        return
+    write_text(path, template)
+    log.info("created review file %s", path)
+
+
+def format_time(seconds: float) -> str:
+    total = int(max(0.0, seconds))
+    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+(?:['’-]\w+)*", text)
+
+
+def passage_key(start_s: float, text: str) -> str:
+    """The stable name of a passage: start time and its first words ("00:01:05 Bonjour à tous…")."""
+    return f"{format_time(start_s)} {' '.join(_words(text)[:KEY_WORDS])}".strip()
+
+
+def _normalise(text: str) -> str:
+    # Keys are compared loosely (case, accents, punctuation) so a retyped key still matches.
+    text = unicodedata.normalize("NFKD", text.lower().replace("’", "'"))
+    return " ".join(_words("".join(c for c in text if not unicodedata.combining(c))))
+
+
+def _split_key(key: str) -> tuple[str | None, str]:
+    match = re.match(r"^\s*(\d{1,2}:\d{2}:\d{2})\s*(.*)$", key)
+    if match:
+        return match.group(1).zfill(8), _normalise(match.group(2))
+    return None, _normalise(key)
+
+
+def find_passage(key: str, passages: Sequence[Passage]) -> Passage | None:
+    """The passage a key names: same time and first words; else the only passage with those
+    first words (the times moved, e.g. after a new transcription); else None."""
+    time, words = _split_key(key)
+    if not words:
+        return None
+    candidates = [p for p in passages if _split_key(p.key)[1] == words]
+    exact = [p for p in candidates if _split_key(p.key)[0] == time]
+    if exact:
+        return exact[0]
+    if len(candidates) == 1:
+        return candidates[0]
+    # The first words changed (a correction, a new transcription) but the passage starts at the
+    # same second: it is the same passage.
+    same_time = [p for p in passages if time is not None and _split_key(p.key)[0] == time]
+    return same_time[0] if len(same_time) == 1 and not candidates else None
+
+
+def load_review(path: Path) -> Review:
+    """Read a review file; one that does not parse raises ReviewError with its line."""
+    if not path.is_file():
+        return Review()
+    name = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReviewError(f"{name}: cannot read the review file ({exc}). Save it as UTF-8 text.") from None
+    return parse_review(text, name)
+
+
+def parse_review(text: str, name: str) -> Review:
+    """The review file's text as a Review; ReviewError naming the line where it is wrong."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{name}, line {mark.line + 1}" if mark else name
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ReviewError(
+            f"{where}: YAML syntax error: {problem}. Fix the review file (it was left unchanged) and re-run."
+        ) from None
+    review = Review()
+    if root is None:
+        return review
+    if not isinstance(root, yaml.MappingNode):
+        raise ReviewError(f"{name}, line {root.start_mark.line + 1}: expected the lists "
+                          f"{', '.join(SECTIONS)} at the top level. Fix the review file and re-run.")
+    for key_node, value_node in root.value:
+        kind, line = str(key_node.value), key_node.start_mark.line + 1
+        if kind not in SECTIONS:
+            raise ReviewError(f"{name}, line {line}: unknown list '{kind}' (expected one of "
+                              f"{', '.join(SECTIONS)}). Fix its spelling and re-run.")
+        if isinstance(value_node, yaml.ScalarNode) and value_node.value in ("", "~", "null"):
+            continue
+        if kind == "speakers":
+            _speakers(value_node, review, name)
+            continue
+        if not isinstance(value_node, yaml.SequenceNode):
+            usage = CORRECTION_USAGE if kind == "corrections" else "{passage: \"HH:MM:SS first words\", theme: ID}"
+            raise ReviewError(f"{name}, line {value_node.start_mark.line + 1}: '{kind}' must be a list "
+                              f"of {usage}. Fix it and re-run.")
+        for item in value_node.value:
+            if kind == "corrections":
+                review.corrections.append(_correction(item, name))
+            else:
+                review.decisions.append(_decision(kind, item, name))
+    return review
+
+
+CORRECTION_USAGE = '{at: "HH:MM:SS", original: "words as transcribed", corrected: "words as said"}'
+
+
+def _scalars(node: yaml.Node, name: str, usage: str) -> dict[str, str]:
+    line = node.start_mark.line + 1
+    if not isinstance(node, yaml.MappingNode):
+        raise ReviewError(f"{name}, line {line}: {usage}. Fix it and re-run.")
+    fields: dict[str, str] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(value_node, yaml.ScalarNode):
+            raise ReviewError(f"{name}, line {value_node.start_mark.line + 1}: {usage}. Fix it and re-run.")
+        fields[str(key_node.value)] = str(value_node.value).strip()
+    return fields
+
+
+def _speakers(node: yaml.Node, review: Review, name: str) -> None:
+    usage = "'speakers' must map each voice to a name, e.g. {\"Intervenant 1\": \"François Ménard\"}"
+    if not isinstance(node, yaml.MappingNode):
+        raise ReviewError(f"{name}, line {node.start_mark.line + 1}: {usage}. Fix it and re-run.")
+    for key_node, value_node in node.value:
+        line = key_node.start_mark.line + 1
+        if not isinstance(value_node, yaml.ScalarNode) or not str(value_node.value).strip():
+            raise ReviewError(f"{name}, line {line}: {usage}. Fix it and re-run.")
+        label = str(key_node.value).strip()
+        review.speakers[label] = " ".join(str(value_node.value).split())
+        review.speaker_lines[label] = line
+
+
+def _correction(node: yaml.Node, name: str) -> Correction:
+    line = node.start_mark.line + 1
+    usage = f"each item of 'corrections' must be {CORRECTION_USAGE}"
+    fields = _scalars(node, name, usage)
+    unknown = sorted(set(fields) - {"at", "original", "corrected", "note"})
+    time = _parse_time(fields.get("at", ""))
+    if unknown or time is None or not fields.get("original") or "corrected" not in fields:
+        detail = f"unknown key '{unknown[0]}'" if unknown else "'at' (HH:MM:SS), 'original' and 'corrected' are required"
+        raise ReviewError(f"{name}, line {line}: {detail}; {usage}. Fix it and re-run.")
+    return Correction(time, fields["original"], fields["corrected"], line)
+
+
+def _parse_time(text: str) -> float | None:
+    match = re.match(r"^\s*(?:(\d{1,2}):)?(\d{1,2}):(\d{2})(?:[.,](\d+))?\s*$", text)
+    if not match:
+        return None
+    hours, minutes, seconds, fraction = match.groups()
+    return int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds) + float(f"0.{fraction or 0}")
+
+
+def _decision(kind: str, node: yaml.Node, name: str) -> Decision:
+    line = node.start_mark.line + 1
+    usage = f"each item of '{kind}' must be {{passage: \"HH:MM:SS first words\", theme: ID}}"
+    sentences: tuple[int, ...] = ()
+    if kind == "pin" and isinstance(node, yaml.MappingNode):
+        # A pin may choose the passage's sentences to quote: `sentences: [0, 2]`.
+        kept = []
+        for key_node, value_node in node.value:
+            if str(key_node.value) != "sentences":
+                kept.append((key_node, value_node))
+                continue
+            sentences = _sentence_indices(value_node, name)
+        node = yaml.MappingNode(node.tag, kept, node.start_mark, node.end_mark, node.flow_style)
+    fields = _scalars(node, name, usage)
+    unknown = sorted(set(fields) - {"passage", "theme", "note"})
+    if unknown or not fields.get("passage") or not fields.get("theme"):
+        detail = f"unknown key '{unknown[0]}'" if unknown else "'passage' and 'theme' are required"
+        raise ReviewError(f"{name}, line {line}: {detail}; {usage}. Fix it and re-run.")
+    return Decision(kind, fields["passage"], fields["theme"], line, sentences)
+
+
+def _sentence_indices(node: yaml.Node, name: str) -> tuple[int, ...]:
+    usage = "'sentences' must list the numbers of the passage's sentences to quote, from 0, e.g. [0, 2]"
+    values = node.value if isinstance(node, yaml.SequenceNode) else None
+    if not values or not all(isinstance(v, yaml.ScalarNode) and re.fullmatch(r"\d{1,4}", str(v.value).strip())
+                             for v in values):
+        raise ReviewError(f"{name}, line {node.start_mark.line + 1}: {usage}. Fix it and re-run.")
+    return tuple(sorted({int(str(v.value)) for v in values}))
+
+
+def why_not_applied(decision: Decision, passage: Passage | None, theme_ids: Sequence[str]) -> str:
+    """Why a decision cannot apply to the passage its key names ("" when it can)."""
+    if decision.theme not in theme_ids:
+        return f"unknown theme {decision.theme!r}"
+    if passage is None:
+        return "passage not found"
+    if decision.sentences and decision.sentences[-1] >= len(passage.sentences):
+        # Never quote other sentences than those chosen: the passage changed since.
+        return f"sentence {decision.sentences[-1]} not in the passage (it has {len(passage.sentences)}, numbered from 0)"
+    return ""
+
+
+def orphaned_decisions(decisions: Sequence[Decision], passages: Sequence[Passage], theme_ids: Sequence[str]) -> list[str]:
+    """The decisions that cannot apply to these passages, described with the reason."""
+    found = ((d, why_not_applied(d, find_passage(d.passage, passages), theme_ids)) for d in decisions)
+    return [f"{d.describe()}: {reason}" for d, reason in found if reason]
+
+
+# --- what the review changes in the transcript: names of voices, corrected words ----------------
+
+_TOKEN = re.compile(r"\S+")
+
+
+def _bare(token: str) -> str:
+    """A word as corrections compare it: case, accents kept; punctuation around it dropped."""
+    return token.strip(".,;:!?«»\"'’()[]…").lower().replace("’", "'")
+
+
+def _match_in_segment(segment: Segment, correction: Correction) -> int | None:
+    """The index of the first token of the correction's words in the segment's text, or None."""
+    bare = [_bare(t.group()) for t in _TOKEN.finditer(segment.text)]
+    wanted = [_bare(w) for w in correction.original.split()]
+    for start in range(len(bare) - len(wanted) + 1):
+        if bare[start:start + len(wanted)] == wanted:
+            return start
+    return None
+
+
+def _correct_segment(segment: Segment, correction: Correction) -> bool:
+    """Replace the correction's words in the segment's text (and words); False if not there."""
+    tokens = list(_TOKEN.finditer(segment.text))
+    wanted = correction.original.split()
+    start = _match_in_segment(segment, correction)
+    if start is None:
+        return False
+    first, last = tokens[start], tokens[start + len(wanted) - 1]
+    # Punctuation around the words stays: "centaires," corrected to "centers" keeps its comma.
+    lead = first.group()[: len(first.group()) - len(first.group().lstrip(".,;:!?«»\"'’()[]…"))]
+    trail = last.group()[len(last.group().rstrip(".,;:!?«»\"'’()[]…")):]
+    replacement = f"{lead}{correction.corrected.strip()}{trail}" if correction.corrected.strip() else ""
+    text = segment.text[: first.start()] + replacement + segment.text[last.end():]
+    if segment.words and len(segment.words) == len(tokens):
+        replaced = segment.words[start:start + len(wanted)]
+        new_tokens = replacement.split()
+        span_start, span_end = replaced[0].start, replaced[-1].end
+        step = (span_end - span_start) / max(len(new_tokens), 1)
+        words = [Word(start=round(span_start + i * step, 3), end=round(span_start + (i + 1) * step, 3),
+                      text=token, speaker=replaced[0].speaker) for i, token in enumerate(new_tokens)]
+        segment.words = [*segment.words[:start], *words, *segment.words[start + len(wanted):]]
+    segment.text = " ".join(text.split())
+    return True
+
+
+def _candidate_segments(transcript: Transcript, at_s: float) -> list[int]:
+    """The segments a correction said at `at_s` may apply to, nearest first."""
+    window = [i for i, s in enumerate(transcript.segments)
+              if s.start - CORRECTION_WINDOW_S <= at_s <= s.end + CORRECTION_WINDOW_S]
+    return sorted(window, key=lambda i: abs((transcript.segments[i].start + transcript.segments[i].end) / 2 - at_s))
+
+
+def locate_correction(transcript: Transcript, correction: Correction) -> tuple[int, int] | None:
+    """Where revise_transcript applies a correction: (segment index, index of its first token
+    in the segment's text split on spaces), or None when its words are not found near its time."""
+    for index in _candidate_segments(transcript, correction.at_s):
+        start = _match_in_segment(transcript.segments[index], correction)
+        if start is not None:
+            return index, start
+    return None
+
+
+def revise_transcript(transcript: Transcript, review: Review) -> tuple[Transcript, list[str]]:
+    """The transcript as staff corrected it: misheard words replaced, voices named. Returns it
+    (a copy) and the decisions that could not be applied, described."""
+    revised = transcript.model_copy(deep=True)
+    orphaned: list[str] = []
+    for correction in review.corrections:
+        found = locate_correction(revised, correction)
+        if found is None or not _correct_segment(revised.segments[found[0]], correction):
+            orphaned.append(f"{correction.describe()}: words not found near that time")
+    labels = {s.speaker for s in revised.segments if s.speaker}
+    for label, line in review.speaker_lines.items():
+        if label not in labels:
+            orphaned.append(f"speakers: \"{label}\" (line {line}): no voice of that name in the transcript")
+    if review.speakers:
+        for segment in revised.segments:
+            segment.speaker = review.speakers.get(segment.speaker, segment.speaker) if segment.speaker else None
+            for word in segment.words:
+                if word.speaker:
+                    word.speaker = review.speakers.get(word.speaker, word.speaker)
+    for message in orphaned:
+        log.warning("review: %s; it is kept in the file but not applied", message)
+    return revised, orphaned

@@ -1,0 +1,396 @@
+"""Stage 4, publish: the readers' site, laid out from the rendered documents.
+
+The site is plain HTML and CSS (no script, no external resource, relative links only), so it
+works from file:// as well as from any static web server:
+
+    index.html                     the cycle, its sessions (with downloads) and its themes
+    seances/<id>.html              each session's synthesis, in the site's layout
+    seances/<id>/                  its downloads (PDF, DOCX, HTML, VTT subtitles) and charts
+    themes/<theme-id>.html         the excerpts of one theme, across the sessions
+    synthese-du-cycle.html         the cycle's synthesis, in the site's layout
+    cycle/                         its downloads and charts
+    style.css, site.json           the stylesheet and the manifest (SiteManifest)
+
+Publishing only lays out what the render stage wrote (documents, charts, the site's fragment and
+page summary in each RenderManifest); it builds no document.
+
+Publishing owns one folder: the site it created. The whole site is built in a temporary folder
+beside the output folder and swapped in at the end, so a reader never sees a half-written site
+and a failed build leaves the previous one untouched. It refuses an output folder that holds
+the project's own files, or any existing folder that is not a site it published (recognised by
+its site.json). When the output folder is a symbolic link (to a web server's root, say), the
+site is swapped in at the link's target and the link is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import stat
+import tempfile
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core.artefacts import PageSummary, RenderManifest, SiteExcerpt, SiteManifest
+from ..core.config import Config, Session
+from ..core.errors import SyntheseError
+from ..core.resources import SITE_FOLDER
+from ..core.storage import write_text
+from ..core.typography import NBSP, counted, french_text, join_list
+
+__all__ = ["SITE_MANIFEST", "PublishedSession", "check_output_dir", "file_size_text", "publish"]
+
+log = logging.getLogger(__name__)
+
+SITE_MANIFEST = SiteManifest.FILE
+STYLESHEET = "style.css"
+CYCLE_PAGE = "synthese-du-cycle.html"
+MAIN_THEMES_PER_SESSION = 3
+BUILD_MARKER = ".synthese-build"  # marks a temporary build folder as ours, for clean-up after a crash
+KEPT_FILES = (".gitkeep",)  # placeholders that keep an empty output folder in version control
+
+FORMAT_NAMES = {"pdf": "PDF", "docx": "DOCX", "html": "HTML", "vtt": "VTT"}
+FORMAT_TYPES = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "html": "text/html",
+    "vtt": "text/vtt",
+}
+
+
+@dataclass(frozen=True)
+class PublishedSession:
+    """A rendered session, as publishing takes it: its manifest (loaded from its folder) and
+    the machine's subtitles, used when the manifest lists none of its own."""
+
+    session: Session
+    manifest: RenderManifest
+    subtitles: Path | None = None
+
+
+# --- what the pages show ------------------------------------------------------------------------
+
+@dataclass
+class Download:
+    """A file readers can download; its link text states the format and the size."""
+    label: str
+    href: str  # relative to the site's root
+    fmt: str
+    size_bytes: int
+    size_text: str
+
+    @property
+    def format_name(self) -> str:
+        return FORMAT_NAMES[self.fmt]
+
+    @property
+    def mime_type(self) -> str:
+        return FORMAT_TYPES[self.fmt]
+
+    @property
+    def details(self) -> str:
+        """« PDF, 245 Ko »."""
+        return f"{self.format_name}, {self.size_text}"
+
+
+@dataclass
+class SessionEntry:
+    session: Session
+    page: str  # 'seances/<id>.html'
+    summary: PageSummary
+    downloads: list[Download]
+    body: str  # the synthesis as an HTML fragment, written by the render stage
+
+    @property
+    def label(self) -> str:
+        return self.summary.label
+
+    @property
+    def main_themes(self) -> list[Any]:
+        """The themes with the most passages (at most three, none that is absent)."""
+        return [t for t in self.summary.theme_counts if t.passages][:MAIN_THEMES_PER_SESSION]
+
+    def passages_of(self, theme_id: str) -> int:
+        return next((t.passages for t in self.summary.theme_counts if t.id == theme_id), 0)
+
+    def excerpts_of(self, theme_id: str) -> list[SiteExcerpt]:
+        return self.summary.excerpts.get(theme_id, [])
+
+
+def file_size_text(size_bytes: int, units: dict[str, str] | None = None) -> str:
+    """A file size the French way, for download links: '812 octets', '245 Ko', '1,2 Mo'.
+
+    Units are powers of 1000 (ko, Mo) as the SI defines them; Ko is written with a capital as on
+    French public sites. A non-breaking space keeps the number with its unit.
+    """
+    units = units or {"bytes_one": "{n} octet", "bytes_many": "{n} octets", "kilo": "{n} Ko", "mega": "{n} Mo"}
+    if size_bytes < 1000:
+        text = units["bytes_one" if size_bytes < 2 else "bytes_many"].format(n=size_bytes)
+    elif size_bytes < 1_000_000:
+        text = units["kilo"].format(n=max(1, round(size_bytes / 1000)))
+    else:
+        megabytes = f"{size_bytes / 1_000_000:.1f}".replace(".", ",").removesuffix(",0")
+        text = units["mega"].format(n=megabytes)
+    return text.replace(" ", NBSP)
+
+
+# --- a build folder that cannot be escaped ---------------------------------------------------
+
+class SiteFolder:
+    """The temporary folder the site is built in; every path written is checked to stay inside."""
+
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+
+    def path(self, relative: str) -> Path:
+        target = (self.root / relative).resolve()
+        # Names come from session and theme ids, which config validation restricts to
+        # [a-z0-9_-]; this check holds even if that ever changes.
+        if not target.is_relative_to(self.root) or target == self.root:
+            raise SyntheseError(f"refusing to write {relative!r} outside the site folder {self.root}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def files(self) -> list[str]:
+        """Every file written so far, as paths relative to the site's root."""
+        return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*")
+                      if p.is_file() and p.name != BUILD_MARKER)
+
+    def write_page(self, relative: str, html: str) -> None:
+        write_text(self.path(relative), html)
+
+    def copy(self, source: Path, relative: str) -> int:
+        """Copy a file into the site; return its size in bytes."""
+        target = self.path(relative)
+        shutil.copyfile(source, target)
+        return target.stat().st_size
+
+
+# --- building the site ----------------------------------------------------------------------------
+
+class _Pages:
+    """The site's templates with their shared context (config, wording, whether there is a cycle page)."""
+
+    def __init__(self, config: Config, has_cycle: bool):
+        self.config = config
+        self.wording = config.templates.wording()
+        self.has_cycle = has_cycle
+        env = config.templates.environment(SITE_FOLDER, trim_blocks=True, lstrip_blocks=True)
+        env.filters["fr"] = french_text
+        env.filters["join_list"] = join_list
+        env.globals["counted"] = counted
+        env.globals["site_logo"] = ""
+        env.globals["cycle_citation"] = ""
+        self.env = env
+
+    def render(self, name: str, *, root: str, **context: Any) -> str:
+        """Render a site template; `root` is the relative way back to the site's root ('' or '../')."""
+        return self.env.get_template(name).render(root=root, config=self.config, w=self.wording,
+                                                  ws=self.wording["site"], has_cycle=self.has_cycle, **context)
+
+
+def _downloads(manifest: RenderManifest, folder: str, labels: dict[str, str], site: SiteFolder,
+               units: dict[str, str]) -> list[Download]:
+    downloads = []
+    for fmt in ("pdf", "docx", "html"):
+        name = manifest.files.get(fmt)
+        if name:
+            href = f"{folder}/{manifest.stem}.{fmt}"
+            size = site.copy(manifest.file(name), href)
+            downloads.append(Download(labels[fmt], href, fmt, size, file_size_text(size, units)))
+    for chart in manifest.charts:
+        site.copy(manifest.file(chart), f"{folder}/{Path(chart).name}")
+    return downloads
+
+
+def _session_entry(published: PublishedSession, site: SiteFolder, wording: dict[str, Any]) -> SessionEntry:
+    """Copy one session's downloads and charts into the site and gather what its pages show."""
+    from markupsafe import Markup
+
+    session, manifest = published.session, published.manifest
+    folder = f"seances/{manifest.stem}"
+    units = wording["site"]["size_units"]
+    downloads = _downloads(manifest, folder, wording["site"]["downloads"], site, units)
+    # The subtitles the render stage wrote from the reviewed transcript; the machine's captions
+    # only for a manifest that has none.
+    subtitles = manifest.file(manifest.files["vtt"]) if manifest.files.get("vtt") else published.subtitles
+    if subtitles is not None and subtitles.is_file():
+        href = f"{folder}/{manifest.stem}.vtt"
+        size = site.copy(subtitles, href)
+        downloads.append(Download(wording["site"]["downloads"]["vtt"], href, "vtt", size, file_size_text(size, units)))
+    body = Markup(manifest.file(manifest.fragment).read_text(encoding="utf-8"))  # our renderer's escaped HTML
+    return SessionEntry(session=session, page=f"seances/{manifest.stem}.html", summary=manifest.page,
+                        downloads=downloads, body=body)
+
+
+def build_site(config: Config, sessions: Sequence[PublishedSession], cycle: RenderManifest | None,
+               site: SiteFolder) -> tuple[list[str], list[str]]:
+    """Write every page and file of the site into `site`; return the session and theme ids."""
+    from markupsafe import Markup
+
+    wording = config.templates.wording()
+    pages = _Pages(config, has_cycle=cycle is not None)
+    site.write_page(STYLESHEET, config.templates.read_text(f"{SITE_FOLDER}/{STYLESHEET}"))
+    logo = config.publication.logo
+    if logo is not None:
+        site.copy(config.resolve(logo), f"logo{logo.suffix.lower()}")
+        pages.env.globals["site_logo"] = f"logo{logo.suffix.lower()}"
+    entries = [_session_entry(s, site, wording) for s in sessions]
+
+    cycle_downloads: list[Download] = []
+    if cycle is not None:
+        cycle_downloads = _downloads(cycle, cycle.stem, wording["site"]["cycle_downloads"], site,
+                                     wording["site"]["size_units"])
+        body = Markup(cycle.file(cycle.fragment).read_text(encoding="utf-8"))
+        site.write_page(CYCLE_PAGE, pages.render(
+            "synthesis.html.j2", root="", body=body, downloads=cycle_downloads,
+            page_title=wording['site']['cycle_page_title'], current="cycle", entry=None,
+            cycle_citation=cycle.page.citation))
+
+    themes = []
+    for theme in config.themes:
+        groups = [(entry, entry.excerpts_of(theme.id)) for entry in entries]
+        page = f"themes/{theme.id}.html"
+        site.write_page(page, pages.render("theme.html.j2", root="../", theme=theme, groups=groups,
+                                           page_title=theme.label, current="themes"))
+        themes.append({"theme": theme, "page": page, "excerpts": sum(len(items) for _, items in groups),
+                       "passages": sum(entry.passages_of(theme.id) for entry in entries)})
+    for entry in entries:
+        site.write_page(entry.page, pages.render(
+            "synthesis.html.j2", root="../", body=entry.body, downloads=entry.downloads,
+            page_title=f"{entry.label} · {entry.summary.title}", current="seances", entry=entry))
+    site.write_page("index.html", pages.render(
+        "index.html.j2", root="", entries=entries, themes=themes, cycle_downloads=cycle_downloads,
+        cycle_page=CYCLE_PAGE if cycle is not None else None, page_title=config.cycle.title, current="index"))
+    return [entry.session.id for entry in entries], [t.id for t in config.themes]
+
+
+# --- what publishing may replace ---------------------------------------------------------------
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or path.is_relative_to(folder)
+
+
+def _is_previous_site(folder: Path) -> bool:
+    try:
+        return SiteManifest.load(folder / SITE_MANIFEST) is not None
+    except SyntheseError:
+        return False
+
+
+def check_output_dir(output_dir: Path, *, project_root: Path, protected: Sequence[Path]) -> Path:
+    """The folder the site will replace (a symbolic link's target), after checking that it holds
+    nothing but a previous site; raise SyntheseError saying what to change otherwise.
+
+    `protected` lists the project's own folders and files (transcripts/, config.yaml, replays…):
+    the site may not be, contain or lie inside any of those folders, nor contain those files; nor
+    may it be or contain the project's folder itself.
+    """
+    target = output_dir.resolve()
+    root = project_root.resolve()
+    fix = "Set publish.output_dir in config.yaml to a folder of its own, such as 'outputs'."
+    if _inside(root, target):
+        raise SyntheseError(f"publish.output_dir {output_dir} is the project folder or contains it: publishing "
+                            f"would replace config.yaml, the replays and the review files. {fix}")
+    for path in protected:
+        resolved = path.resolve()
+        if _inside(resolved, target) or _inside(target, resolved):
+            raise SyntheseError(f"publish.output_dir {output_dir} overlaps {path}, which belongs to the project: "
+                                f"publishing would replace it. {fix}")
+    if target.exists() or target.is_symlink():
+        if not target.is_dir():
+            raise SyntheseError(f"publish.output_dir {output_dir} is a file, not a folder. {fix}")
+        entries = [p for p in target.iterdir() if p.name not in KEPT_FILES]
+        if entries and not _is_previous_site(target):
+            raise SyntheseError(f"publish.output_dir {output_dir} holds files that are not a site Synthèse "
+                                f"published (no {SITE_MANIFEST}): publishing would delete them. Empty it, or "
+                                "choose another folder.")
+        for folder in [target, *(p for p in target.rglob("*") if p.is_dir() and not p.is_symlink())]:
+            if not folder.stat().st_mode & stat.S_IWUSR:
+                raise SyntheseError(f"{folder} is read-only: the previous site cannot be replaced. Make it "
+                                    f"writable (chmod -R u+w {target}) or choose another publish.output_dir.")
+    return target
+
+
+# --- atomic swap -----------------------------------------------------------------------------------
+
+def _remove_tree(folder: Path) -> None:
+    """Remove a folder this module created, read-only parts included."""
+    def make_writable_and_retry(function, path, _exc):
+        os.chmod(os.path.dirname(path), 0o700)
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, 0o700)
+        function(path)
+
+    shutil.rmtree(folder, onerror=make_writable_and_retry)
+
+
+def _leftovers(target: Path) -> list[Path]:
+    """Build and old-site folders a killed publish left beside the target: only ever folders
+    this module made (a build marker or a site manifest inside)."""
+    parent, name = target.parent, target.name
+    found = [*parent.glob(f".{name}.tmp-*"), *parent.glob(f".{name}.old-*")]
+    return [p for p in found if p.is_dir() and not p.is_symlink()
+            and ((p / BUILD_MARKER).is_file() or (p / SITE_MANIFEST).is_file())]
+
+
+def publish(config: Config, sessions: Sequence[PublishedSession], cycle: RenderManifest | None, *,
+            output_dir: Path, protected: Sequence[Path] = (), inputs_hash: str = "") -> SiteManifest:
+    """Build the whole site and swap it in place of `output_dir`; return its manifest.
+
+    Nothing is changed when the output folder may not be replaced (see check_output_dir) or when
+    the build fails: the previous site stays as it was and the temporary folder is removed.
+    """
+    target = check_output_dir(output_dir, project_root=config.root, protected=protected)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in _leftovers(target):  # a killed publish's folders; callers hold the workspace lock
+        log.debug("removing %s left by an interrupted publish", leftover)
+        _remove_tree(leftover)
+
+    build_dir = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    try:
+        (build_dir / BUILD_MARKER).touch()
+        site = SiteFolder(build_dir)
+        session_ids, theme_ids = build_site(config, sessions, cycle, site)
+        for kept in KEPT_FILES:
+            if (target / kept).is_file():
+                shutil.copyfile(target / kept, build_dir / kept)
+        manifest = SiteManifest(inputs_hash=inputs_hash, options=config.publish.model_dump(mode="json"),
+                                sessions=session_ids, themes=theme_ids, files=site.files())
+        manifest.save(site.path(SITE_MANIFEST))  # last: its presence means a complete site
+        (build_dir / BUILD_MARKER).unlink()
+        _make_readable(build_dir)
+        _swap_in(build_dir, target)
+    except BaseException:
+        _remove_tree(build_dir)
+        raise
+    log.debug("site published in %s (%d files)", target, len(manifest.files))
+    return manifest
+
+
+def _make_readable(folder: Path) -> None:
+    """Temporary files and folders are created private (0600/0700); a published site is for
+    every reader, including a web server running as another user."""
+    os.chmod(folder, 0o755)
+    for path in folder.rglob("*"):
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+
+
+def _swap_in(build_dir: Path, target: Path) -> None:
+    """Rename the built site into place; the old site is renamed away first, then removed."""
+    old_dir = None
+    if target.exists():
+        old_dir = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+        os.rename(target, old_dir)
+    try:
+        os.rename(build_dir, target)
+    except BaseException:
+        if old_dir is not None:
+            os.rename(old_dir, target)  # put the previous site back
+        raise
+    if old_dir is not None:
+        _remove_tree(old_dir)

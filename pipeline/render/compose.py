@@ -1,0 +1,615 @@
+"""Composing the synthesis: the stages' artefacts turned into a SynthesisDocument.
+
+`build_document` makes one session's synthesis from its tags, its transcript, its metadata in
+config.yaml and the cycle's codebook; `build_cycle_document` gathers several sessions theme by
+theme. French typography is applied here, once; the wording comes from the template set's
+wording.fr.yaml.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import __version__
+from ..core.artefacts import Passage, Quote, Tags, Transcript
+from ..core.config import Config, Session
+from ..core.typography import (
+    counted,
+    decimal,
+    duration_text,
+    french_date,
+    french_text,
+    guillemets,
+    join_list,
+    percent,
+    timestamp,
+)
+from .document import (
+    AnnexParagraph,
+    Chart,
+    Excerpt,
+    ExcerptGroup,
+    IndexEntry,
+    IndexGroup,
+    IndexRef,
+    Person,
+    Publication,
+    SessionSummary,
+    SynthesisDocument,
+    Table,
+    ThemeChapter,
+    replay_link,
+    sort_key,
+)
+
+ENTITY_GROUPS = ("PER", "ORG", "LOC")
+KEY_TERMS_PER_THEME = 8
+TIMELINE_SLICES = 6
+# Steps of the timeline's ticks and slices, in seconds: round times a reader counts in.
+TIMELINE_STEPS_S = (10, 15, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800)
+
+
+@dataclass(frozen=True)
+class SessionInputs:
+    """What the synthesis of one session is made from."""
+
+    session: Session
+    tags: Tags
+    transcript: Transcript | None  # None: the annex is built from the passages
+
+
+@dataclass(frozen=True)
+class _ThemeInfo:
+    id: str
+    label: str
+    description: str
+    subthemes: list[str]  # as printed
+    keywords: list[str]
+    subtheme_labels: tuple[str, ...] = ()  # as in the codebook (what quotes record)
+
+
+def _themes(config: Config, tags: Sequence[Tags]) -> list[_ThemeInfo]:
+    """The themes to report, in codebook order: config wording wins, the tags' codebook fills in."""
+    infos: dict[str, _ThemeInfo] = {}
+    for theme in config.themes:
+        infos[theme.id] = _ThemeInfo(theme.id, french_text(theme.label), french_text(theme.description),
+                                     [french_text(s.label) for s in theme.subthemes], list(theme.keywords),
+                                     tuple(s.label for s in theme.subthemes))
+    for tagged in tags:
+        for theme in tagged.codebook.themes:
+            if theme.id not in infos:
+                infos[theme.id] = _ThemeInfo(theme.id, french_text(theme.label), french_text(theme.description),
+                                             [], list(theme.keywords))
+    return list(infos.values())
+
+
+def _duration_of(tags: Tags) -> float:
+    return float(tags.duration_s or 0) or max((p.end for p in tags.passages), default=0.0)
+
+
+def _theme_seconds(passages: Sequence[Passage]) -> tuple[Counter, Counter, float]:
+    """Seconds and passage counts per theme id, and the seconds of passages with no theme."""
+    seconds: Counter = Counter()
+    counts: Counter = Counter()
+    untagged = 0.0
+    for passage in passages:
+        length = max(0.0, passage.end - passage.start)
+        ids = {t.id for t in passage.themes}
+        for theme_id in ids:
+            seconds[theme_id] += length
+            counts[theme_id] += 1
+        if not ids:
+            untagged += length
+    return seconds, counts, untagged
+
+
+def _key_terms(passages: Sequence[Passage], theme: _ThemeInfo) -> list[str]:
+    """The keywords found most often for the theme; its codebook keywords when none was."""
+    found: Counter = Counter()
+    for passage in passages:
+        tagged = passage.theme(theme.id)
+        if tagged is not None:
+            found.update(term.strip() for term in tagged.keywords if term.strip())
+    if not found:
+        return [french_text(k) for k in theme.keywords[:KEY_TERMS_PER_THEME]]
+    return [french_text(term) for term, _ in found.most_common(KEY_TERMS_PER_THEME)]
+
+
+class _SpeakerDirectory:
+    """Finds who speaks in a passage (tags first, then the transcript) and their role."""
+
+    def __init__(self, session: Session, transcript: Transcript | None, wording: dict[str, Any]):
+        self.people = {s.name: Person(s.name, s.role, s.organisation) for s in session.speakers}
+        self.segments = transcript.segments if transcript else []
+        self.unknown = wording["unknown_speaker"]
+        self.role_words = {w.lower() for w in wording["role_words"]}
+
+    def speaker_of(self, passage: Passage) -> str:
+        if passage.speaker:
+            return passage.speaker
+        names: list[str] = []
+        for segment in self.segments:
+            if segment.speaker and segment.end > passage.start and segment.start < passage.end:
+                if segment.speaker not in names:
+                    names.append(segment.speaker)
+        return join_list(names) or self.unknown
+
+    def affiliation(self, name: str) -> str:
+        """The role as it reads after a name: 'Claire Dubreuil, sociologue, Université de X'."""
+        person = self.people.get(name)
+        text = person.affiliation if person else ""
+        # A common role word reads in lower case after a name; an acronym or a name stays as is.
+        first_word = text.split(maxsplit=1)[0].strip(",").lower() if text else ""
+        if first_word in self.role_words:
+            text = text[0].lower() + text[1:]
+        return french_text(text)
+
+
+def _excerpt(quote: Quote, passage: Passage, speakers: _SpeakerDirectory, replay_url: str | None,
+             wording: dict[str, Any], session_label: str = "", session_id: str = "", *,
+             quoted: bool = False) -> Excerpt:
+    """A quote (or, `quoted`, a key sentence set in guillemets) with who said it and when."""
+    speaker = speakers.speaker_of(passage)
+    stamp = timestamp(quote.start)
+    lang = passage.lang or ""
+    # French typography is for French: a passage said in English keeps its own punctuation.
+    text = quote.text.strip() if lang else french_text(quote.text)
+    return Excerpt(
+        passage_id=passage.id,
+        text=guillemets(text) if quoted else text,
+        speaker=speaker,
+        affiliation=speakers.affiliation(speaker),
+        start_s=quote.start,
+        end_s=quote.end,
+        timestamp=stamp,
+        link=replay_link(replay_url, quote.start),
+        link_label=wording["listen_at"].format(time=stamp),
+        session_label=session_label,
+        session_id=session_id,
+        lang=lang,
+    )
+
+
+def _groups(theme: _ThemeInfo, quotes: Sequence[Quote], excerpts: Sequence[Excerpt],
+            wording: dict[str, Any]) -> list[ExcerptGroup]:
+    """The chapter's quotes under the codebook's sub-themes, in its order, then the others;
+    one untitled group when the theme has no sub-theme or no quote matches one."""
+    if not theme.subthemes or not any(q.subtheme for q in quotes):
+        return [ExcerptGroup("", list(excerpts))]
+    titles = {label: french_text(label) for label in theme.subtheme_labels}
+    groups = []
+    for label in [*theme.subtheme_labels, ""]:
+        members = [e for q, e in zip(quotes, excerpts) if (q.subtheme if q.subtheme in titles else "") == label]
+        if members:
+            groups.append(ExcerptGroup(titles.get(label) or wording["other_subtheme"], members))
+    return groups
+
+
+def _no_excerpt(tags: Tags, wording: dict[str, Any]) -> str:
+    """Why a chapter with tagged passages quotes none of them."""
+    if int(tags.options.get("excerpts_per_theme", 1) or 0) == 0:
+        return wording["no_excerpt_disabled"]
+    return wording["no_excerpt_reason"].format(low=tags.options.get("quote_min_words", 15),
+                                               high=tags.options.get("quote_max_words", 70))
+
+
+def _share_chart(stem: str, themes: list[_ThemeInfo], seconds: Counter, counts: Counter,
+                 untagged: float, untagged_count: int, total_s: float, wording: dict[str, Any], *,
+                 cycle: bool) -> Chart:
+    total_s = total_s or 1.0
+    bars = [(t.label, seconds[t.id] / total_s) for t in themes]
+    rows = [[t.label, str(counts[t.id]), duration_text(seconds[t.id]), percent(seconds[t.id] / total_s)]
+            for t in themes]
+    rows.append([wording["no_theme"], str(untagged_count), duration_text(untagged), percent(untagged / total_s)])
+    details = "; ".join(f"{label} {percent(share)}" for label, share in bars)
+    return Chart(
+        id="themes",
+        kind="share",
+        title=wording["cycle_share_title" if cycle else "share_title"],
+        caption=wording["cycle_share_caption" if cycle else "share_caption"],
+        alt=wording["share_alt"].format(details=details),
+        image=f"{stem}-themes.png",
+        image_narrow=f"{stem}-themes-narrow.png",
+        table=Table(wording["share_table_caption"],
+                    [wording["col_theme"], wording["col_passages"], wording["col_duration"],
+                     wording["col_share"]], rows),
+        data={"labels": [b[0] for b in bars], "values": [b[1] for b in bars],
+              "percent_labels": [percent(b[1]) for b in bars]},
+    )
+
+
+def _timeline_chart(stem: str, themes: list[_ThemeInfo], passages: Sequence[Passage],
+                    total_s: float, wording: dict[str, Any]) -> Chart:
+    spans: dict[str, list[tuple[float, float]]] = {t.id: [] for t in themes}
+    for passage in passages:
+        for tagged in passage.themes:
+            if tagged.id in spans:
+                spans[tagged.id].append((passage.start, max(0.0, passage.end - passage.start)))
+    total_s = max(total_s, 1.0)
+    step = timeline_step(total_s)
+    bounds = [(a, min(a + step, total_s)) for a in range(0, math.ceil(total_s), step) if a < total_s]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < step / 2:  # a short tail joins the slice before
+        bounds[-2:] = [(bounds[-2][0], total_s)]
+    # Under an hour, 'MM:SS' keeps the column headers short.
+    clock = timestamp if total_s >= 3600 else (lambda s: timestamp(s)[3:])
+    header = [wording["col_theme"]] + [f"{clock(a)}–{clock(b)}" for a, b in bounds]
+    rows = []
+    for theme in themes:
+        minutes = []
+        for low, high in bounds:
+            overlap = sum(max(0.0, min(high, s + w) - max(low, s)) for s, w in spans[theme.id])
+            minutes.append(decimal(overlap / 60))
+        rows.append([theme.label, *minutes])
+    return Chart(
+        id="timeline",
+        kind="timeline",
+        title=wording["timeline_title"],
+        caption=wording["timeline_caption"],
+        alt=wording["timeline_alt"].format(duration=duration_text(total_s)),
+        image=f"{stem}-timeline.png",
+        image_narrow=f"{stem}-timeline-narrow.png",
+        table=Table(wording["timeline_table_caption"], header, rows),
+        data={"labels": [t.label for t in themes], "spans": [spans[t.id] for t in themes],
+              "duration_s": total_s,
+              "ticks": [(t, clock(t)) for t in range(0, int(total_s) + 1, step)]},
+    )
+
+
+def timeline_step(total_s: float) -> int:
+    """The round step (seconds) of the timeline's ticks and slices: at most TIMELINE_SLICES whole
+    steps (a short remainder joins the last slice)."""
+    return next((step for step in TIMELINE_STEPS_S if total_s // step <= TIMELINE_SLICES), TIMELINE_STEPS_S[-1])
+
+
+def _index(entries: list[tuple[str, str, list[IndexRef]]], wording: dict[str, Any]) -> list[IndexGroup]:
+    """Group named entities (text, kind, refs) by kind, merge duplicates, sort them the French way."""
+    merged: dict[tuple[str, str], list[IndexRef]] = {}
+    names: dict[tuple[str, str], str] = {}
+    for text, kind, refs in entries:
+        if kind not in ENTITY_GROUPS or not text.strip():
+            continue
+        key = (kind, sort_key(text))
+        names.setdefault(key, french_text(text.strip()))
+        known = merged.setdefault(key, [])
+        known.extend(r for r in refs if r not in known)
+    groups = []
+    for kind in ENTITY_GROUPS:
+        keys = sorted((k for k in merged if k[0] == kind), key=lambda k: k[1])
+        if keys:
+            groups.append(IndexGroup(kind, wording["index_groups"][kind],
+                                     [IndexEntry(names[k], merged[k]) for k in keys]))
+    return groups
+
+
+def _annex(transcript: Transcript | None, passages: Sequence[Passage], replay_url: str | None,
+           wording: dict[str, Any]) -> list[AnnexParagraph]:
+    """The full text, one paragraph per turn of speech (long turns split at pauses, and where the
+    language changes), with a bracketed marker where speech was heard but not transcribed."""
+    rows: Sequence[Any] = transcript.segments if transcript else passages
+    unknown = wording["unknown_speaker"]
+    paragraphs: list[tuple[float, AnnexParagraph]] = []
+    current: list[Any] = []
+
+    def flush() -> None:
+        if current:
+            start = current[0].start
+            lang = current[0].lang or ""
+            text = " ".join(row.text.strip() for row in current if row.text.strip())
+            paragraphs.append((start, AnnexParagraph(timestamp(start), current[0].speaker or unknown,
+                                                     text if lang else french_text(text),
+                                                     replay_link(replay_url, start), lang=lang)))
+            current.clear()
+
+    words = 0
+    for row in rows:
+        if current:
+            same_voice = (row.speaker, row.lang) == (current[0].speaker, current[0].lang)
+            pause = row.start - current[-1].end
+            if not same_voice or words > 120 or (pause > 2.0 and words > 40):
+                flush()
+                words = 0
+        current.append(row)
+        words += len(row.text.split())
+    flush()
+    for gap in transcript.gaps if transcript else []:
+        marker = wording["annex_gap"].format(start=timestamp(gap.start), end=timestamp(gap.end))
+        paragraphs.append((gap.start, AnnexParagraph(timestamp(gap.start), "", marker,
+                                                     replay_link(replay_url, gap.start), gap=True)))
+    return [paragraph for _, paragraph in sorted(paragraphs, key=lambda item: item[0])]
+
+
+def _models_text(tags: Tags, wording: dict[str, Any]) -> tuple[str, str]:
+    asr = tags.models.asr
+    if asr:
+        engine = asr.get("engine", "")
+        name = guillemets(str(asr.get("name", "")))
+        asr_text = wording["colophon_asr"].format(asr=f"Whisper {name}" + (f" ({engine})" if engine else ""))
+    else:
+        asr_text = wording["colophon_asr_none"]
+    return asr_text, wording["colophon_nlp"].format(nlp=tags.models.nlp or "—", codebook=tags.codebook.version)
+
+
+def _review_text(tags: Tags, wording: dict[str, Any]) -> str:
+    if tags.review.status == "reviewed":
+        decisions = counted(wording["decisions_count"], tags.review.decisions_applied)
+        return wording["colophon_review_reviewed"].format(decisions=decisions)
+    return wording["colophon_review_not_reviewed"]
+
+
+def publication(config: Config, wording: dict[str, Any], *, title: str, kind: str, session: str = "") -> Publication:
+    """The publication details of config.yaml, with the suggested citation filled in."""
+    options = config.publication
+    date = options.date or dt.date.today()
+    fields = {"title": title, "kind": kind, "cycle": config.cycle.title, "session": session,
+              "date": french_date(date), "year": str(date.year), "organiser": config.cycle.organiser}
+    template = options.citation or wording["citation_default" if session else "citation_default_cycle"]
+    logo = options.logo
+    return Publication(
+        date=french_date(date),
+        date_iso=date.isoformat(),
+        licence=french_text(options.licence),
+        licence_url=options.licence_url,
+        citation=french_text(" ".join(template.format(**fields).split())),
+        contact=options.contact.strip(),
+        contact_url=options.contact_url,
+        logo=f"logo{logo.suffix.lower()}" if logo else "",
+        logo_alt=french_text(options.logo_alt or config.cycle.organiser),
+        logo_source=config.resolve(logo) if logo else None,
+    )
+
+
+def _speaking_times(transcript: Transcript | None, passages: Sequence[Passage], wording: dict[str, Any]) -> str:
+    """'François Ménard (12 min 05 s, 54 %) et Intervenant 2 (10 min 20 s, 46 %)': each voice's
+    time of speech, longest first, from the transcript's segments (the passages without it); ""
+    when no segment has a speaker."""
+    rows: Sequence[Any] = transcript.segments if transcript else passages
+    seconds: Counter = Counter()
+    for row in rows:
+        if row.speaker:
+            seconds[row.speaker] += max(0.0, row.end - row.start)
+    total = sum(seconds.values())
+    if not total:
+        return ""
+    return join_list([f"{name} ({duration_text(s)}, {percent(s / total)})" for name, s in seconds.most_common()])
+
+
+def session_label(session: Session, wording: dict[str, Any]) -> str:
+    """'Séance 2', or '' when the session has no number."""
+    return wording["session_number"].format(number=session.number) if session.number is not None else ""
+
+
+def _today() -> str:
+    return french_date(dt.date.today())
+
+
+def _chapter_summary(seconds: float, total_s: float, count: int, wording: dict[str, Any]) -> str:
+    return french_text(" · ".join([f"{wording['col_duration']} : {duration_text(seconds)}",
+                                   percent(seconds / (total_s or 1)),
+                                   counted(wording["passages_count"], count)]))
+
+
+# --- the two documents -----------------------------------------------------------------------
+
+def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = None) -> SynthesisDocument:
+    """The synthesis of one session."""
+    wording = config.templates.wording()
+    session, tags, transcript = inputs.session, inputs.tags, inputs.transcript
+    stem = stem or session.id
+    passages = tags.passages
+    by_id = {p.id: p for p in passages}
+    themes = _themes(config, [tags])
+    total_s = _duration_of(tags)
+    seconds, counts, untagged = _theme_seconds(passages)
+    speakers = _SpeakerDirectory(session, transcript, wording)
+    replay = session.replay_url
+
+    def excerpts_of(quotes: Sequence[Quote], *, quoted: bool = False) -> list[Excerpt]:
+        return [_excerpt(q, by_id[q.passage], speakers, replay, wording, quoted=quoted) for q in quotes]
+
+    chapters = []
+    for theme in themes:
+        quoted = sorted((q for q in tags.excerpts.get(theme.id, []) if q.passage in by_id), key=lambda q: q.start)
+        if not counts[theme.id] and not quoted:
+            continue  # not discussed: named in the overview rather than given an empty chapter
+        excerpts = excerpts_of(quoted)
+        key_points = [q for q in tags.key_points.themes.get(theme.id, []) if q.passage in by_id]
+        chapters.append(ThemeChapter(
+            id=theme.id,
+            number=len(chapters) + 1,
+            label=theme.label,
+            description=theme.description,
+            subthemes=theme.subthemes,
+            key_terms=_key_terms(passages, theme),
+            summary=_chapter_summary(seconds[theme.id], total_s, counts[theme.id], wording),
+            excerpts=excerpts,
+            groups=_groups(theme, quoted, excerpts, wording),
+            key_points=excerpts_of(key_points, quoted=True),
+            no_excerpt="" if excerpts else _no_excerpt(tags, wording),
+        ))
+
+    tagged = sum(1 for p in passages if p.themes)
+    overview = [french_text(wording["overview_text"].format(
+        duration=duration_text(total_s), passages=counted(wording["passages_count"], len(passages)),
+        tagged=counted(wording["tagged_count"], tagged), themes=counted(wording["themes_count"], len(themes))))]
+    ranked = sorted((t for t in themes if seconds[t.id]), key=lambda t: -seconds[t.id])[:3]
+    if ranked:
+        top = join_list([f"{t.label} ({percent(seconds[t.id] / (total_s or 1))})" for t in ranked])
+        overview.append(french_text(wording["overview_top"].format(top=top)))
+    absent = [t.label for t in themes if not counts[t.id]]
+    if absent:
+        overview.append(french_text(wording["overview_absent"].format(labels=join_list(absent))))
+    speaking = _speaking_times(transcript, passages, wording)
+    if speaking:
+        overview.append(french_text(wording["overview_speaking"].format(speakers=speaking)))
+
+    index_input = []
+    for entity in tags.entities:
+        if not entity.listed:
+            continue
+        refs = [IndexRef(timestamp(by_id[p].start), replay_link(replay, by_id[p].start))
+                for p in entity.passages if p in by_id]
+        index_input.append((entity.text, entity.label, refs))
+
+    asr_text, nlp_text = _models_text(tags, wording)
+    colophon = [
+        wording["colophon_produced"].format(date=_today(), generator=f"Synthèse {__version__}"),
+        french_text(asr_text),
+        french_text(nlp_text),
+        french_text(_review_text(tags, wording)),
+        french_text(wording["colophon_disclaimer"]),
+    ]
+    if config.render.author:
+        colophon.append(french_text(wording["colophon_author"].format(author=config.render.author)))
+
+    label = session_label(session, wording)
+    return SynthesisDocument(
+        key_points=excerpts_of([q for q in tags.key_points.session if q.passage in by_id], quoted=True),
+        publication=publication(config, wording, title=session.title, kind=wording["document_kind"],
+                                session=label),
+        kind="session",
+        stem=stem,
+        title=french_text(session.title),
+        kicker=" · ".join(x for x in (french_text(config.cycle.title), label) if x),
+        document_kind=wording["document_kind"],
+        cycle_title=french_text(config.cycle.title),
+        cycle_subtitle=french_text(config.cycle.subtitle),
+        organiser=french_text(config.cycle.organiser),
+        author=config.render.author or config.cycle.organiser,
+        date=french_date(session.date),
+        date_iso=session.date.isoformat() if session.date else "",
+        duration=duration_text(total_s),
+        description=french_text(session.description),
+        speakers=[Person(french_text(s.name), french_text(s.role), french_text(s.organisation))
+                  for s in session.speakers],
+        replay_url=replay,
+        overview=overview,
+        charts=[
+            _share_chart(stem, themes, seconds, counts, untagged, len(passages) - tagged, total_s, wording,
+                         cycle=False),
+            _timeline_chart(stem, themes, passages, total_s, wording),
+        ],
+        chapters=chapters,
+        index=_index(index_input, wording),
+        annex=_annex(transcript, passages, replay, wording) if config.render.transcript_annex else [],
+        sessions=[],
+        colophon=colophon,
+        wording=wording,
+    )
+
+
+def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, stem: str = "cycle") -> SynthesisDocument:
+    """The cycle's synthesis: every session's excerpts gathered theme by theme, with the share of
+    each theme over the cycle and session by session."""
+    wording = config.templates.wording()
+    themes = _themes(config, [inputs.tags for inputs in sessions])
+    total_s = 0.0
+    seconds: Counter = Counter()
+    counts: Counter = Counter()
+    untagged = 0.0
+    untagged_count = 0
+    heat_rows: list[list[str]] = []
+    heat_values: list[list[float]] = []
+    heat_labels: list[str] = []
+    excerpts: dict[str, list[Excerpt]] = {t.id: [] for t in themes}
+    quotes: dict[str, list[Quote]] = {t.id: [] for t in themes}
+    index_input = []
+    summaries = []
+    reviewed = 0
+    for session, tags, transcript in ((i.session, i.tags, i.transcript) for i in sessions):
+        passages = tags.passages
+        by_id = {p.id: p for p in passages}
+        duration = _duration_of(tags)
+        s_seconds, s_counts, s_untagged = _theme_seconds(passages)
+        total_s += duration
+        seconds.update(s_seconds)
+        counts.update(s_counts)
+        untagged += s_untagged
+        untagged_count += sum(1 for p in passages if not p.themes)
+        label = session_label(session, wording) or french_text(session.title)
+        short = f"S{session.number}" if session.number is not None else label
+        heat_labels.append(label)
+        shares = [s_seconds[t.id] / (duration or 1) for t in themes]
+        heat_values.append(shares)
+        heat_rows.append([label, *(percent(v) for v in shares)])
+        speakers = _SpeakerDirectory(session, transcript, wording)
+        for theme in themes:
+            for quote in sorted(tags.excerpts.get(theme.id, []), key=lambda q: q.start):
+                if quote.passage in by_id:
+                    quotes[theme.id].append(quote)
+                    excerpts[theme.id].append(
+                        _excerpt(quote, by_id[quote.passage], speakers, session.replay_url, wording,
+                                 session_label=f"{label} — {french_text(session.title)}",
+                                 session_id=session.id))
+        for entity in [e for e in tags.entities if e.listed]:
+            refs = [IndexRef(f"{short} {timestamp(by_id[p].start)}", replay_link(session.replay_url, by_id[p].start))
+                    for p in entity.passages if p in by_id]
+            index_input.append((entity.text, entity.label, refs))
+        summaries.append(SessionSummary(label, french_text(session.title), french_date(session.date),
+                                        session.replay_url))
+        reviewed += tags.review.status == "reviewed"
+
+    all_passages = [p for inputs in sessions for p in inputs.tags.passages]
+    chapters = []
+    for theme in themes:
+        if not excerpts[theme.id]:
+            continue
+        chapters.append(ThemeChapter(theme.id, len(chapters) + 1, theme.label, theme.description,
+                                     theme.subthemes, _key_terms(all_passages, theme),
+                                     _chapter_summary(seconds[theme.id], total_s, counts[theme.id], wording),
+                                     excerpts[theme.id],
+                                     groups=_groups(theme, quotes[theme.id], excerpts[theme.id], wording)))
+
+    heatmap = Chart(
+        id="sessions", kind="heatmap", title=wording["sessions_title"], caption=wording["sessions_caption"],
+        alt=wording["sessions_alt"], image=f"{stem}-sessions.png", image_narrow=f"{stem}-sessions-narrow.png",
+        table=Table(wording["sessions_table_caption"], [wording["col_session"], *(t.label for t in themes)],
+                    heat_rows),
+        data={"rows": heat_labels, "columns": [t.label for t in themes], "values": heat_values,
+              "legend": wording["sessions_legend"]},
+    )
+    asr_models = sorted({_models_text(i.tags, wording)[0] for i in sessions})
+    nlp_models = sorted({_models_text(i.tags, wording)[1] for i in sessions})
+    colophon = [
+        wording["colophon_produced_cycle"].format(date=_today(), generator=f"Synthèse {__version__}"),
+        *(french_text(x) for x in asr_models + nlp_models),
+        french_text(wording["colophon_review_cycle"].format(
+            reviewed=reviewed, total=counted(wording["sessions_count"], len(sessions)))),
+        french_text(wording["colophon_disclaimer"]),
+    ]
+    if config.render.author:
+        colophon.append(french_text(wording["colophon_author"].format(author=config.render.author)))
+    dates = sorted(i.session.date for i in sessions if i.session.date)
+    return SynthesisDocument(
+        publication=publication(config, wording, title=config.cycle.title, kind=wording["cycle_document_kind"]),
+        kind="cycle",
+        stem=stem,
+        title=french_text(config.cycle.title),
+        kicker=french_text(config.cycle.title) + " · " + wording["cycle_document_kind"],
+        document_kind=wording["cycle_document_kind"],
+        cycle_title=french_text(config.cycle.title),
+        cycle_subtitle=french_text(config.cycle.subtitle),
+        organiser=french_text(config.cycle.organiser),
+        author=config.render.author or config.cycle.organiser,
+        date=(f"{french_date(dates[0])} – {french_date(dates[-1])}" if len(dates) > 1 else french_date(dates[0]))
+        if dates else "",
+        date_iso=dates[-1].isoformat() if dates else "",
+        duration=duration_text(total_s),
+        description=french_text(config.cycle.description),
+        speakers=[],
+        replay_url=None,
+        overview=[french_text(wording["cycle_overview_text"].format(
+            sessions=counted(wording["sessions_count"], len(sessions)), duration=duration_text(total_s)))],
+        charts=[_share_chart(stem, themes, seconds, counts, untagged, untagged_count, total_s, wording, cycle=True),
+                heatmap],
+        chapters=chapters,
+        index=_index(index_input, wording),
+        annex=[],
+        sessions=summaries,
+        colophon=colophon,
+        wording=wording,
+    )

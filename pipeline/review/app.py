@@ -1,0 +1,675 @@
+"""`synthese review`: the review page of one session, served on this computer.
+
+Staff listen to the replay, correct misheard words, name the voices, judge themes and quotes,
+see the synthèse as it will read, then publish it. Every action is written at once to the
+session's review file (`<id>.review.yaml`, see review_edits.py: line by line, comments and hand
+edits kept), which stays the one record of the review: closing the page or stopping the server
+loses nothing that was acknowledged, and `synthese run` reads the same file.
+
+A small WSGI application on waitress (already the preview server's), with server-side Jinja2
+templates (templates/review/) and one plain script, no build step. Why not a framework: a dozen
+routes, and the checks that matter here (host, origin, token, the version of the file, the
+workspace lock) are easier to read in one place than spread over a framework's hooks.
+
+Safety:
+- it listens on 127.0.0.1 only and answers only requests whose Host is that address (or
+  localhost) and port, so a web page cannot reach it through a DNS name it rebinds;
+- every request that changes something carries the page's token (random, made at start, written
+  in the page) in a header, comes from the page's own origin and is JSON: another site can
+  neither forge one nor read the page to learn the token;
+- it serves only its own page and scripts, the session's replay and the documents the render
+  stage listed in the session's render manifest: no path from the request reaches the disk;
+- the page escapes all text (Jinja2 autoescape; the script sets text, never markup from text)
+  and forbids any script but its own (Content-Security-Policy);
+- each change names the version of the review file it was made on (a hash of its bytes): a file
+  changed since (by hand, in another tab) is never overwritten, the change is refused (409);
+  a review file that does not parse is reported with its line and never written;
+- it writes only while it holds the workspace lock (`synthese run` holds it too), and runs the
+  stages (tag, render, publish) in one background thread under that lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hmac
+import json
+import logging
+import mimetypes
+import os
+import secrets
+import stat
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..core.artefacts import RenderManifest
+from ..core.config import Config, Session
+from ..core.errors import LockError, ReviewError, SyntheseError
+from ..core.resources import REVIEW_FOLDER as TEMPLATE_FOLDER
+from ..core.review_file import parse_review
+from ..core.storage import write_text
+from ..core.typography import timestamp
+from ..serve import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
+from ..workspace import Workspace
+from .edits import EXCERPT_KINDS, THEME_KINDS, ReviewEditError, add_correction, set_decision, set_speaker, version_of
+from .view import CorrectionError, ReviewState, corrections_for, read_state
+
+__all__ = ["ReviewApp", "serve_review"]
+
+log = logging.getLogger(__name__)
+
+STATIC_FILES = {"review.js": "application/javascript; charset=utf-8", "review.css": "text/css; charset=utf-8"}
+FRAGMENTS = ("avis", "voix", "passages", "chapitres", "apercu")
+MAX_BODY_BYTES = 262_144  # a passage's text and a few fields
+MEDIA_CHUNK_BYTES = 65_536
+PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+               "connect-src 'self'; frame-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'")
+# The preview shows the rendered document inside the page: the site's policy, framed by it.
+PREVIEW_POLICY = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "frame-ancestors 'self'")
+STATUS = {200: "200 OK", 202: "202 Accepted", 206: "206 Partial Content", 400: "400 Bad Request",
+          403: "403 Forbidden", 404: "404 Not Found", 405: "405 Method Not Allowed", 409: "409 Conflict",
+          413: "413 Payload Too Large", 416: "416 Range Not Satisfiable", 422: "422 Unprocessable Entity",
+          423: "423 Locked", 500: "500 Internal Server Error"}
+MEDIA_TYPES = {".ogg": "audio/ogg", ".oga": "audio/ogg", ".opus": "audio/ogg", ".mp3": "audio/mpeg",
+               ".m4a": "audio/mp4", ".aac": "audio/aac", ".wav": "audio/wav", ".flac": "audio/flac",
+               ".webm": "video/webm", ".mp4": "video/mp4", ".mkv": "video/x-matroska", ".mov": "video/quicktime"}
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+
+
+class PageError(Exception):
+    """An answer other than success: its status and the page's message for it."""
+
+    def __init__(self, status: int, message: str, **extra: Any):
+        super().__init__(message)
+        self.status, self.message, self.extra = status, message, extra
+
+
+# --- the workspace lock, shared by the threads of this server ---------------------------------------
+
+class WorkspaceHold:
+    """The workspace lock (workspace.Workspace.lock), held while any thread of this server needs
+    it: taken by the first, released by the last. Another process holding it is a LockError."""
+
+    def __init__(self, ws: Workspace):
+        self._ws = ws
+        self._mutex = threading.Lock()
+        self._count = 0
+        self._held: contextlib.AbstractContextManager | None = None
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        with self._mutex:
+            if self._count == 0:
+                held = self._ws.lock()
+                held.__enter__()  # LockError when a `synthese run` holds it
+                self._held = held
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._mutex:
+                self._count -= 1
+                if self._count == 0 and self._held is not None:
+                    held, self._held = self._held, None
+                    held.__exit__(None, None, None)
+
+
+# --- the background work: bring the documents up to date, publish ------------------------------------
+
+class Jobs:
+    """One thread that runs the stages for the page, one job at a time: `refresh` (tag and
+    render what the review changed) or `publish` (the same, then the site). The page polls
+    `snapshot()` for the steps, the outcome and the generations of tags and documents."""
+
+    RETRY_S = 3.0
+
+    def __init__(self, app: ReviewApp):
+        self._app = app
+        self._cond = threading.Condition()
+        self._queue: list[str] = []
+        self._stopping = False
+        self.kind: str | None = None
+        self.steps: list[str] = []
+        self.outcome = ""
+        self.error = ""
+        self.generations = {"tags": 0, "render": 0, "site": 0}
+        self._thread = threading.Thread(target=self._loop, name="synthese-review-jobs", daemon=True)
+        self._thread.start()
+
+    def request(self, kind: str) -> None:
+        with self._cond:
+            if kind not in self._queue and not (kind == "refresh" and "publish" in self._queue):
+                self._queue.append(kind)
+            self._cond.notify()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._cond:
+            return {"running": self.kind, "queued": list(self._queue), "steps": list(self.steps),
+                    "outcome": self.outcome, "error": self.error, "generations": dict(self.generations)}
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+
+    def step(self, message: str) -> None:
+        with self._cond:
+            self.steps.append(message)
+
+    def bump(self, name: str) -> None:
+        with self._cond:
+            self.generations[name] += 1
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._stopping:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                kind = self._queue.pop(0)
+                if kind == "publish" and "refresh" in self._queue:
+                    self._queue.remove("refresh")  # publishing refreshes too
+                self.kind, self.steps, self.error, self.outcome = kind, [], "", ""
+            try:
+                outcome = self._app.run_job(kind, self)
+            except LockError:
+                with self._cond:
+                    self.steps.append(self._app.wording["step_waiting"])
+                    self.kind = None
+                threading.Timer(self.RETRY_S, self.request, (kind,)).start()
+                continue
+            except SyntheseError as exc:
+                outcome, error = "", str(exc)
+            except Exception as exc:  # noqa: BLE001 - the page must hear of any failure, and go on
+                log.debug("review: %s failed", kind, exc_info=True)
+                outcome, error = "", f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)"
+            else:
+                error = ""
+            if error:
+                log.error("Error: %s", error)
+            with self._cond:
+                self.kind, self.outcome = None, outcome
+                self.error = self._app.wording["job_failed"].format(error=error) if error else ""
+
+
+# --- the application ---------------------------------------------------------------------------------
+
+class ReviewApp:
+    """The WSGI application of one session's review page."""
+
+    def __init__(self, config: Config, session: Session, *, token: str | None = None, start_jobs: bool = True):
+        self.config = config
+        self.session = session
+        self.ws = Workspace(config)
+        self.paths = self.ws.paths(session)
+        self.token = token or secrets.token_urlsafe(32)
+        self.hosts: set[str] = set()
+        self.origins: set[str] = set()
+        self.templates = config.templates
+        self.wording = config.templates.wording()["review_page"]
+        self.env = self.templates.environment(TEMPLATE_FOLDER, trim_blocks=True, lstrip_blocks=True)
+        self.env.globals.update(w=self.wording, stamp=timestamp, count=_count)
+        self.media = self._media_file()
+        self._edit_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._state_key: tuple[Any, ...] | None = None
+        self._state: ReviewState | None = None
+        self.hold = WorkspaceHold(self.ws)
+        self._ensure_review_file()
+        self._seen_version = self._file_version()
+        self.jobs = Jobs(self)
+        if start_jobs:
+            self.jobs.request("refresh")
+
+    def allow(self, host: str, port: int) -> None:
+        """Answer requests addressed to host:port (and localhost:port) only."""
+        for name in (host, "localhost"):
+            self.hosts.add(f"{name}:{port}")
+            self.origins.add(f"http://{name}:{port}")
+
+    def close(self) -> None:
+        self.jobs.stop()
+
+    def _ensure_review_file(self) -> None:
+        """The review file, from its template, before the page shows its version (a file the
+        background job created later would make the page's first change look stale)."""
+        from ..run import ensure_review
+
+        if self.paths.review.exists():
+            return
+        with contextlib.suppress(LockError), self.hold.held():
+            self.paths.folder.mkdir(parents=True, exist_ok=True)
+            ensure_review(self.config, self.paths.review)
+
+    def _media_file(self) -> Path | None:
+        from ..core import limits
+
+        if self.session.media is None:
+            return None
+        try:
+            return Path(os.path.realpath(limits.input_file(self.config.resolve(self.session.media),
+                                                           root=self.config.root)))
+        except (OSError, SyntheseError) as exc:
+            log.warning("review: the replay of %s cannot be played: %s", self.session.id, exc)
+            return None
+
+    # --- state ------------------------------------------------------------------------------------
+
+    def state(self) -> ReviewState:
+        """The page's state, read again when a file it comes from changed."""
+        key = tuple(_stamp(p) for p in (self.paths.review, self.paths.transcript, self.paths.tags))
+        with self._state_lock:
+            if key != self._state_key or self._state is None:
+                self._state = read_state(self.ws, self.session)
+                self._state_key = key
+            return self._state
+
+    def _render_manifest(self) -> RenderManifest | None:
+        try:
+            return RenderManifest.load(self.paths.render) if self.paths.render.is_file() else None
+        except SyntheseError:
+            return None
+
+    # --- WSGI -------------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        try:
+            try:
+                path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8")
+            except UnicodeError:
+                raise PageError(404, self.wording["not_found"]) from None
+            if environ.get("HTTP_HOST", "") not in self.hosts:
+                # A name that is not this computer's: a page elsewhere reaching us through DNS.
+                raise PageError(403, self.wording["wrong_host"])
+            if method in ("GET", "HEAD"):
+                return self._get(path, environ, method, start_response)
+            if method == "POST":
+                self._check_origin(environ)
+                return self._post(path, environ, start_response)
+            raise PageError(405, self.wording["bad_request"].format(detail=method))
+        except PageError as exc:
+            return self._json(exc.status, {"error": exc.message, **exc.extra}, start_response, method)
+        except Exception:  # noqa: BLE001 - one bad request must not stop the page
+            log.error("review: error while answering %s %s (run with --debug for the traceback)", method,
+                      environ.get("PATH_INFO"))
+            log.debug("review: traceback", exc_info=True)
+            return self._json(500, {"error": "Erreur du serveur de relecture."}, start_response, method)
+
+    def _check_origin(self, environ: dict[str, Any]) -> None:
+        origin = environ.get("HTTP_ORIGIN")
+        site = environ.get("HTTP_SEC_FETCH_SITE")
+        token = environ.get("HTTP_X_SYNTHESE_TOKEN", "")
+        if (origin is not None and origin not in self.origins) or site not in (None, "same-origin") \
+                or not hmac.compare_digest(token.encode(), self.token.encode()):
+            raise PageError(403, self.wording["forbidden"])
+        if not environ.get("CONTENT_TYPE", "").startswith("application/json"):
+            raise PageError(400, self.wording["bad_request"].format(detail="JSON attendu"))
+
+    # --- GET ----------------------------------------------------------------------------------------
+
+    def _get(self, path: str, environ: dict[str, Any], method: str, start_response: StartResponse) -> Iterable[bytes]:
+        if path == "/":
+            return self._html(self._page(), start_response, method, PAGE_POLICY)
+        if path.startswith("/fragment/") and path.removeprefix("/fragment/") in FRAGMENTS:
+            name = path.removeprefix("/fragment/")
+            html = self.env.get_template(f"_{name}.html.j2").render(**self._context())
+            return self._html(html, start_response, method, PAGE_POLICY)
+        if path == "/api/state":
+            return self._json(200, self._status(), start_response, method)
+        if path.startswith("/static/") and path.removeprefix("/static/") in STATIC_FILES:
+            name = path.removeprefix("/static/")
+            body = self.templates.find(f"{TEMPLATE_FOLDER}/{name}").read_bytes()
+            return self._bytes(200, body, STATIC_FILES[name], start_response, method)
+        if path == "/media":
+            return self._media(environ, method, start_response)
+        if path.startswith("/preview/"):
+            return self._preview(path.removeprefix("/preview/"), environ, method, start_response)
+        raise PageError(404, self.wording["not_found"])
+
+    def _context(self) -> dict[str, Any]:
+        state = self.state()
+        manifest = self._render_manifest()
+        return {"state": state, "session": self.session, "token": self.token, "manifest": manifest,
+                "media_type": _media_type(self.media) if self.media else None, "jobs": self.jobs.snapshot(),
+                "outputs": self.ws.outputs_dir.name, "config": self.config}
+
+    def _page(self) -> str:
+        return self.env.get_template("page.html.j2").render(**self._context())
+
+    def _file_version(self) -> str:
+        return version_of(self.paths.review.read_bytes() if self.paths.review.is_file() else b"")
+
+    def _status(self) -> dict[str, Any]:
+        data = self.paths.review.read_bytes() if self.paths.review.is_file() else b""
+        version, error = version_of(data), None
+        try:
+            parse_review(data.decode("utf-8"), self.paths.review.name)
+        except (UnicodeDecodeError, ReviewError) as exc:
+            error = self.wording["malformed"].format(error=str(exc))
+        if error is None and version != self._seen_version:
+            # Edited by hand (or fixed): the preview follows the file.
+            self._seen_version = version
+            self.jobs.request("refresh")
+        return {"version": version, "review_error": error, "jobs": self.jobs.snapshot()}
+
+    def _preview(self, name: str, environ: dict[str, Any], method: str, start_response: StartResponse) -> Iterable[bytes]:
+        """A file the render stage listed for the session (documents, charts), from its folder."""
+        manifest = self._render_manifest()
+        listed = set(manifest.files.values()) | set(manifest.charts) if manifest else set()
+        if name not in listed or "/" in name or name.startswith("."):
+            raise PageError(404, self.wording["not_found"])
+        target = self.paths.render_dir / name
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if name.endswith(".html"):
+            kind = "text/html; charset=utf-8"
+        elif name.endswith(".vtt"):
+            kind = "text/vtt; charset=utf-8"
+        handle = _open_regular(target)
+        if handle is None:
+            raise PageError(404, self.wording["not_found"])
+        with handle:
+            body = handle.read()
+        extra = [("Content-Security-Policy", PREVIEW_POLICY), ("X-Frame-Options", "SAMEORIGIN")] \
+            if kind.startswith("text/html") else []
+        return self._bytes(200, body, kind, start_response, method, extra)
+
+    def _media(self, environ: dict[str, Any], method: str, start_response: StartResponse) -> Iterable[bytes]:
+        """The session's replay, with byte ranges (the player seeks with them)."""
+        if self.media is None:
+            raise PageError(404, self.wording["not_found"])
+        handle = _open_regular(self.media)
+        if handle is None:
+            raise PageError(404, self.wording["not_found"])
+        size = os.fstat(handle.fileno()).st_size
+        first, last, status = 0, size - 1, 200
+        wanted = environ.get("HTTP_RANGE", "").strip()
+        # One range of bytes (what players ask); anything else is answered with the whole file.
+        if wanted.lower().startswith("bytes=") and "," not in wanted:
+            span = _byte_range(wanted[6:], size)
+            if span is None:
+                handle.close()
+                start_response(STATUS[416], [("Content-Range", f"bytes */{size}"), ("Content-Length", "0"),
+                                             *SECURITY_HEADERS])
+                return []
+            (first, last), status = span, 206
+        headers = [("Content-Type", _media_type(self.media)), ("Accept-Ranges", "bytes"),
+                   ("Content-Length", str(max(0, last - first + 1))), ("Cache-Control", "no-cache"),
+                   *SECURITY_HEADERS]
+        if status == 206:
+            headers.append(("Content-Range", f"bytes {first}-{last}/{size}"))
+        start_response(STATUS[status], headers)
+        if method == "HEAD" or size == 0:
+            handle.close()
+            return []
+        return _read_span(handle, first, last)
+
+    # --- POST ---------------------------------------------------------------------------------------
+
+    def _post(self, path: str, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        body = self._body(environ)
+        if path == "/api/action":
+            return self._json(200, self.act(body), start_response, "POST")
+        if path == "/api/refresh":
+            self.jobs.request("refresh")
+            return self._json(202, self.jobs.snapshot(), start_response, "POST")
+        if path == "/api/publish":
+            self.jobs.request("publish")
+            return self._json(202, self.jobs.snapshot(), start_response, "POST")
+        raise PageError(404, self.wording["not_found"])
+
+    def _body(self, environ: dict[str, Any]) -> dict[str, Any]:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY_BYTES:
+            raise PageError(413, self.wording["bad_request"].format(detail="requête trop longue"))
+        raw = environ["wsgi.input"].read(length) if length else b""
+        try:
+            data = json.loads(raw.decode("utf-8") or "{}")
+        except (UnicodeDecodeError, ValueError):
+            raise PageError(400, self.wording["bad_request"].format(detail="JSON illisible")) from None
+        if not isinstance(data, dict):
+            raise PageError(400, self.wording["bad_request"].format(detail="objet JSON attendu"))
+        return data
+
+    def act(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Apply one action of the page to the review file; return the file's new version.
+
+        Refused, with the file untouched: a version other than the file's (409), a file that
+        does not parse (422), the workspace held by another command (423)."""
+        version = body.get("version")
+        with self._edit_lock:
+            try:
+                with self.hold.held():
+                    path = self.paths.review
+                    data = path.read_bytes() if path.is_file() else b""
+                    if not isinstance(version, str) or not hmac.compare_digest(version, version_of(data)):
+                        raise PageError(409, self.wording["stale"], version=version_of(data))
+                    try:
+                        text = data.decode("utf-8")
+                        parse_review(text, path.name)
+                    except (UnicodeDecodeError, ReviewError) as exc:
+                        raise PageError(422, self.wording["malformed"].format(error=str(exc))) from None
+                    new = self._edit(text, body, self.state())
+                    if new != text:
+                        write_text(path, new)
+                    self._seen_version = version_of(new.encode("utf-8"))
+                    log.info("review: %s saved (%s)", path.name, body.get("action"))
+            except LockError:
+                raise PageError(423, self.wording["locked"]) from None
+            except ReviewEditError:
+                raise PageError(409, self.wording["unsafe_edit"]) from None
+            except CorrectionError as exc:
+                raise PageError(409 if exc.reason == "text_changed" else 400, self.wording[exc.reason]) from None
+        self.jobs.request("refresh")
+        return {"version": version_of(new.encode("utf-8")), "message": self.wording["saved"]}
+
+    def _edit(self, text: str, body: dict[str, Any], state: ReviewState) -> str:
+        name = self.paths.review.name
+        action = body.get("action")
+        if action == "speaker":
+            label = _text(body, "label", self.wording)
+            if label not in {v.label for v in state.voices}:
+                raise PageError(409, self.wording["text_changed"])
+            return set_speaker(text, name, label, _text(body, "name", self.wording, empty=True))
+        view = state.passage_view(_text(body, "passage", self.wording))
+        # Passage ids follow the order of the last tagging: the key says it is still the passage
+        # the page showed, not another that took its number since.
+        if view is None or view.passage.key != _text(body, "key", self.wording):
+            raise PageError(409, self.wording["text_changed"])
+        if action == "correct":
+            new = text
+            for correction in corrections_for(state, view, _text(body, "before", self.wording),
+                                              _text(body, "after", self.wording, empty=True)):
+                new = add_correction(new, name, correction.at_s, correction.original, correction.corrected)
+            return new
+        theme = _text(body, "theme", self.wording)
+        if theme not in state.theme_labels:
+            raise PageError(400, self.wording["bad_request"].format(detail="thème inconnu"))
+        decision = body.get("decision") or None
+        if action == "theme":
+            family = THEME_KINDS
+        elif action == "excerpt":
+            family = EXCERPT_KINDS
+        else:
+            raise PageError(400, self.wording["bad_request"].format(detail="action inconnue"))
+        if decision is not None and decision not in family:
+            raise PageError(400, self.wording["bad_request"].format(detail="décision inconnue"))
+        sentences: list[int] = []
+        if decision == "pin" and body.get("sentences") is not None:
+            chosen = body["sentences"]
+            count = len(view.passage.sentences)
+            if not isinstance(chosen, list) or not chosen or not all(
+                    isinstance(i, int) and not isinstance(i, bool) and 0 <= i < count for i in chosen):
+                raise PageError(400, self.wording["bad_request"].format(detail="phrases à garder"))
+            sentences = sorted(set(chosen)) if len(set(chosen)) < count else []
+        return set_decision(text, name, family=family, kind=decision, passage_key=view.passage.key, theme=theme,
+                            same_passage=state.same_passage(view.passage), sentences=sentences)
+
+    # --- the background jobs -------------------------------------------------------------------------
+
+    def run_job(self, kind: str, jobs: Jobs) -> str:
+        """Bring the session's tags and documents up to date (and publish): what `synthese run
+        SESSION` does, under the lock this server shares among its threads."""
+        from ..run import (
+            ensure_review,
+            publish_workspace,
+            render_cycle,
+            render_session,
+            tag_session,
+            transcribe_session,
+        )
+
+        ws, session, paths, w = self.ws, self.session, self.paths, self.wording
+        with self.hold.held():
+            ws.clear_partial_files(session)
+            if ws.stage_state(session, "transcribe") != "done":
+                jobs.step(w["step_transcribe"])
+                transcribe_session(ws, session, quiet=True)
+            ensure_review(self.config, paths.review)
+            if ws.stage_state(session, "tag") != "done":
+                jobs.step(w["step_tag"])
+                tag_session(ws, session, transcript_path=paths.transcript, folder=paths.folder, stem=paths.stem)
+                jobs.bump("tags")
+            if ws.stage_state(session, "render") != "done":
+                jobs.step(w["step_render"])
+                render_session(ws, session, paths.tags, out_dir=paths.render_dir, stem=paths.stem)
+                jobs.bump("render")
+            if kind != "publish":
+                return w["job_done"]
+            rendered = ws.rendered_sessions()
+            if ws.cycle_state(rendered) != "done":
+                jobs.step(w["step_cycle"])
+                render_cycle(ws, rendered)
+            jobs.step(w["step_publish"])
+            publish_workspace(ws)
+            jobs.bump("site")
+        log.info("review: published %s to %s", session.id, ws.outputs_dir)
+        return w["published"].format(time=dt.datetime.now().strftime("%H:%M:%S"), folder=ws.outputs_dir.name)
+
+    # --- answers ------------------------------------------------------------------------------------
+
+    def _html(self, html: str, start_response: StartResponse, method: str, policy: str) -> Iterable[bytes]:
+        return self._bytes(200, html.encode("utf-8"), "text/html; charset=utf-8", start_response, method,
+                           [("Content-Security-Policy", policy), ("X-Frame-Options", "DENY")])
+
+    def _json(self, status: int, data: dict[str, Any], start_response: StartResponse, method: str) -> Iterable[bytes]:
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return self._bytes(status, body, "application/json; charset=utf-8", start_response, method)
+
+    @staticmethod
+    def _bytes(status: int, body: bytes, kind: str, start_response: StartResponse, method: str,
+               extra: Iterable[tuple[str, str]] = ()) -> Iterable[bytes]:
+        start_response(STATUS[status], [("Content-Type", kind), ("Content-Length", str(len(body))),
+                                        ("Cache-Control", "no-store"), *extra, *SECURITY_HEADERS])
+        return [] if method == "HEAD" else [body]
+
+
+def _text(body: dict[str, Any], key: str, wording: dict[str, Any], *, empty: bool = False) -> str:
+    value = body.get(key, "" if empty else None)
+    if not isinstance(value, str) or (not empty and not value.strip()):
+        raise PageError(400, wording["bad_request"].format(detail=f"« {key} » manquant"))
+    return value
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+def _count(forms: dict[str, str], n: int, **values: Any) -> str:
+    """A number with its words in agreement, as typography.counted, with more placeholders."""
+    return forms["one" if abs(n) < 2 else "many"].format(n=n, **values)
+
+
+def _media_type(path: Path) -> str:
+    return MEDIA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def _open_regular(path: Path):
+    """A regular file opened for reading, or None (missing, a link swapped in, a pipe…)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    handle = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        handle.close()
+        return None
+    return handle
+
+
+def _byte_range(spec: str, size: int) -> tuple[int, int] | None:
+    """The bytes a range ("500-999", "500-", "-500") asks for, within the file; None if none."""
+    first_text, _, last_text = spec.strip().partition("-")
+    try:
+        if not first_text.strip():  # the last N bytes
+            length = int(last_text)
+            return (max(0, size - length), size - 1) if length > 0 and size else None
+        first = int(first_text)
+        last = int(last_text) if last_text.strip() else size - 1
+    except ValueError:
+        return None
+    if first < 0 or first >= size or last < first:
+        return None
+    return first, min(last, size - 1)
+
+
+def _read_span(handle, first: int, last: int) -> Iterator[bytes]:
+    with handle:
+        handle.seek(first)
+        remaining = last - first + 1
+        while remaining > 0:
+            block = handle.read(min(MEDIA_CHUNK_BYTES, remaining))
+            if not block:
+                return
+            remaining -= len(block)
+            yield block
+
+
+# --- `synthese review` ---------------------------------------------------------------------------------
+
+def choose_session(config: Config, session_id: str | None) -> Session:
+    if session_id:
+        return config.session(session_id)
+    if len(config.sessions) == 1:
+        return config.sessions[0]
+    ids = ", ".join(s.id for s in config.sessions) or "none in config.yaml"
+    raise SyntheseError(f"name the session to review: synthese review SESSION_ID (one of: {ids}).")
+
+
+def serve_review(config: Config, session_id: str | None, *, port: int = 0, open_browser: bool = True) -> None:
+    """Serve the review page of a session on http://127.0.0.1:PORT/ (a free port by default),
+    open it in the browser, and answer until Ctrl-C."""
+    import webbrowser
+
+    from ..serve import PreviewServer
+
+    session = choose_session(config, session_id)
+    app = ReviewApp(config, session)
+    try:
+        server = PreviewServer(None, "127.0.0.1", port, app=app, max_request_body_bytes=MAX_BODY_BYTES)
+    except OSError as exc:
+        app.close()
+        raise SyntheseError(f"cannot serve on port {port} ({exc.strerror}). Choose another with --port.") from None
+    app.allow(server.host, server.port)
+    log.info("Review of session %s on %s (Ctrl-C to stop). Every change is saved at once in %s.",
+             session.id, server.url, app.paths.review)
+    if open_browser:
+        threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+    finally:
+        app.close()
+    log.info("Stopped.")
+

@@ -1,0 +1,339 @@
+"""Changing the review file from the review page, line by line, so staff's own text survives.
+
+The review file (`<id>.review.yaml`) is written by people: they comment it, order it, quote
+their keys their own way. The review page changes it through the functions here, which find the
+list to change with the YAML parser's positions and splice text only there: one line added for a
+new decision, the lines of one item removed, one value replaced. Every other byte (comments,
+blank lines, hand-written items, the explanations at the top) stays as it was.
+
+Each edit is checked before it is returned: the new text must parse, and say exactly what the
+old one said plus the change; otherwise ReviewEditError, and nothing is to be written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from ..core.errors import SyntheseError
+from ..core.review_file import SECTIONS, Review, format_time, parse_review
+
+__all__ = ["ReviewEditError", "add_correction", "set_decision", "set_speaker", "version_of"]
+
+INDENT = "  "  # items of a list the page creates: two spaces, as in the shipped review file
+_PLAIN_KEY = re.compile(r"^[^\W\d_][\w .'’-]*$")
+_PLAIN_ID = re.compile(r"^[a-z][a-z0-9_-]*$")
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
+
+
+class ReviewEditError(SyntheseError):
+    """The review file could not be changed without touching what staff wrote; it is unchanged."""
+
+
+def version_of(data: bytes) -> str:
+    """The version of a review file the page shows: a hash of its bytes."""
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+# --- what a review file says, in a form two versions can be compared in --------------------------
+
+@dataclass(frozen=True)
+class _Said:
+    decisions: dict[str, tuple[tuple[str, str, tuple[int, ...]], ...]]
+    speakers: tuple[tuple[str, str], ...]
+    corrections: tuple[tuple[float, str, str], ...]
+
+
+def _said(review: Review) -> _Said:
+    decisions: dict[str, list[tuple[str, str, tuple[int, ...]]]] = {}
+    for d in review.decisions:
+        decisions.setdefault(d.kind, []).append((d.passage, d.theme, d.sentences))
+    return _Said({k: tuple(v) for k, v in decisions.items()}, tuple(review.speakers.items()),
+                 tuple((c.at_s, c.original, c.corrected) for c in review.corrections))
+
+
+def _checked(old: str, new: str, name: str, expect: Callable[[_Said], _Said]) -> str:
+    before = _said(parse_review(old, name))
+    try:
+        after = _said(parse_review(new, name))
+    except SyntheseError:
+        after = None
+    if after != expect(before):
+        raise ReviewEditError(f"{name}: this change could not be written without altering the rest of the "
+                              "file; make it by hand in the file (it was left unchanged).")
+    return new
+
+
+# --- YAML scalars as the page writes them ----------------------------------------------------------
+
+def _quoted(text: str) -> str:
+    """A double-quoted YAML scalar (JSON's escapes are YAML's)."""
+    return json.dumps(" ".join(text.split()), ensure_ascii=False)
+
+
+def _key(text: str) -> str:
+    text = " ".join(text.split())
+    return text if _PLAIN_KEY.match(text) and text.lower() not in _YAML_WORDS else _quoted(text)
+
+
+def _id(text: str) -> str:
+    return text if _PLAIN_ID.match(text) and text.lower() not in _YAML_WORDS else _quoted(text)
+
+
+# --- positions in the text -------------------------------------------------------------------------
+
+def _sections(text: str, name: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is None:
+        return {}
+    if not isinstance(root, yaml.MappingNode) or root.flow_style:
+        raise ReviewEditError(f"{name}: the top level is not a list of sections one per line; edit it by hand.")
+    return {str(k.value): (k, v) for k, v in root.value}
+
+
+def _line_start(text: str, index: int) -> int:
+    return text.rfind("\n", 0, index) + 1
+
+
+def _line_end(text: str, index: int) -> int:
+    """Just after the newline that ends the line holding `index` (or the end of the text)."""
+    end = text.find("\n", index)
+    return len(text) if end < 0 else end + 1
+
+
+def _content_end(node: yaml.Node) -> int:
+    """Where the node's own text ends: a block collection's end mark lies past the comments and
+    blank lines that follow it, so take its last value's end."""
+    if isinstance(node, yaml.MappingNode) and not node.flow_style and node.value:
+        return _content_end(node.value[-1][1])
+    if isinstance(node, yaml.SequenceNode) and not node.flow_style and node.value:
+        return _content_end(node.value[-1])
+    return node.end_mark.index
+
+
+def _source(text: str, node: yaml.Node) -> str:
+    return text[node.start_mark.index:_content_end(node)]
+
+
+def _is_empty(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.value in ("", "~", "null", "Null", "NULL")
+
+
+def _after_colon(text: str, key: yaml.Node) -> int:
+    """The index just after the ':' that follows a section's key."""
+    index = key.end_mark.index
+    while index < len(text) and text[index] in " \t":
+        index += 1
+    if index >= len(text) or text[index] != ":":
+        raise ReviewEditError("the review file has a key this page cannot place; edit it by hand.")
+    return index + 1
+
+
+def _append_section(text: str, section_text: str) -> str:
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text + section_text
+
+
+def _fill_empty(text: str, key: yaml.Node, value: yaml.Node, lines: Sequence[str]) -> str:
+    """`accept:` or `accept: ~` (nothing yet) given its first lines; a comment on the key's line
+    stays there."""
+    if value.end_mark.index > value.start_mark.index and value.start_mark.line == key.start_mark.line:
+        text = text[:value.start_mark.index] + text[value.end_mark.index:]
+    end = _line_end(text, _after_colon(text, key))
+    insert = "".join(f"{line}\n" for line in lines)
+    if not text[:end].endswith("\n"):
+        insert = "\n" + insert
+    return text[:end] + insert + text[end:]
+
+
+def _replace_flow(text: str, node: yaml.Node, lines: Sequence[str], empty: str) -> str:
+    """A flow collection (`[a, b]`, `{}`) rewritten as block lines, or `empty` when none is left."""
+    start, end = node.start_mark.index, node.end_mark.index
+    if not lines:
+        return text[:start] + empty + text[end:]
+    while start > 0 and text[start - 1] in " \t":
+        start -= 1
+    return text[:start] + "".join(f"\n{line}" for line in lines) + text[end:]
+
+
+def _delete_lines(text: str, first: yaml.Node, last: yaml.Node) -> str:
+    return text[:_line_start(text, first.start_mark.index)] + text[_line_end(text, _content_end(last)):]
+
+
+def _insert_after(text: str, node: yaml.Node, line: str) -> str:
+    end = _line_end(text, _content_end(node))
+    prefix = "" if text[:end].endswith("\n") else "\n"
+    return text[:end] + prefix + line + "\n" + text[end:]
+
+
+def _dash_indent(text: str, item: yaml.Node) -> str:
+    before = text[_line_start(text, item.start_mark.index):item.start_mark.index]
+    dash = before.rfind("-")
+    return before[:dash] if dash >= 0 and not before[:dash].strip() else INDENT
+
+
+def _fields(node: yaml.Node) -> dict[str, Any]:
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(k.value): (v.value if isinstance(v, yaml.ScalarNode) else None) for k, v in node.value}
+
+
+# --- lists of items ----------------------------------------------------------------------------------
+
+def _append_item(text: str, name: str, section: str, item: str) -> str:
+    sections = _sections(text, name)
+    if section not in sections:
+        return _append_section(text, f"{section}:\n{INDENT}- {item}\n")
+    key, value = sections[section]
+    if _is_empty(value):
+        return _fill_empty(text, key, value, [f"{INDENT}- {item}"])
+    if not isinstance(value, yaml.SequenceNode):
+        raise ReviewEditError(f"{name}: '{section}' is not a list; fix it by hand.")
+    if value.flow_style or not value.value:
+        lines = [f"{INDENT}- {_source(text, n)}" for n in value.value] + [f"{INDENT}- {item}"]
+        return _replace_flow(text, value, lines, "[]")
+    last = value.value[-1]
+    return _insert_after(text, last, f"{_dash_indent(text, last)}- {item}")
+
+
+def _remove_items(text: str, name: str, section: str, doomed: Callable[[dict[str, Any]], bool]) -> str:
+    sections = _sections(text, name)
+    if section not in sections:
+        return text
+    key, value = sections[section]
+    if not isinstance(value, yaml.SequenceNode):
+        return text
+    removed = [n for n in value.value if doomed(_fields(n))]
+    if not removed:
+        return text
+    kept = [n for n in value.value if n not in removed]
+    if value.flow_style:
+        return _replace_flow(text, value, [f"{INDENT}- {_source(text, n)}" for n in kept], "[]")
+    for node in reversed(removed):
+        text = _delete_lines(text, node, node)
+    if not kept:
+        colon = _after_colon(text, key)
+        text = text[:colon] + " []" + text[colon:]
+    return text
+
+
+# --- the edits the page makes ------------------------------------------------------------------------
+
+THEME_KINDS = ("accept", "reject", "add")
+EXCERPT_KINDS = ("pin", "exclude")
+
+
+def set_decision(text: str, name: str, *, family: Sequence[str], kind: str | None, passage_key: str, theme: str,
+                 same_passage: Callable[[str], bool], sentences: Sequence[int] = ()) -> str:
+    """Make `kind` the one decision of its family (THEME_KINDS or EXCERPT_KINDS) on a passage and
+    a theme: the family's other decisions on them are removed (`same_passage` tells whether a
+    key written in the file names the passage); kind None only removes them."""
+    if kind is not None and kind not in family:
+        raise ReviewEditError(f"unknown decision {kind!r}")
+    new = text
+
+    def doomed(fields: dict[str, Any]) -> bool:
+        return fields.get("theme") == theme and isinstance(fields.get("passage"), str) \
+            and same_passage(fields["passage"])
+
+    for section in family:
+        new = _remove_items(new, name, section, doomed)
+    item = ""
+    if kind is not None:
+        extra = f", sentences: [{', '.join(str(i) for i in sorted(set(sentences)))}]" if sentences else ""
+        item = f"{{passage: {_quoted(passage_key)}, theme: {_id(theme)}{extra}}}"
+        new = _append_item(new, name, kind, item)
+    chosen = tuple(sorted(set(sentences))) if kind == "pin" else ()
+
+    def expect(said: _Said) -> _Said:
+        decisions = {}
+        for section, items in said.decisions.items():
+            kept = tuple(d for d in items if section not in family or not (d[1] == theme and same_passage(d[0])))
+            if kept:
+                decisions[section] = kept
+        if kind is not None:
+            decisions[kind] = (*decisions.get(kind, ()), (" ".join(passage_key.split()), theme, chosen))
+        return _Said(decisions, said.speakers, said.corrections)
+
+    return _checked(text, new, name, expect)
+
+
+def set_speaker(text: str, name: str, label: str, person: str | None) -> str:
+    """Name a voice (`speakers: {label: person}`), or forget its name when person is empty."""
+    label = " ".join(label.split())
+    person = " ".join((person or "").split()) or None
+    sections = _sections(text, name)
+    new = text
+    line = f"{INDENT}{_key(label)}: {_quoted(person)}" if person else ""
+    if "speakers" not in sections:
+        if person:
+            new = _append_section(text, f"speakers:\n{line}\n")
+    else:
+        key, value = sections["speakers"]
+        if _is_empty(value):
+            if person:
+                new = _fill_empty(text, key, value, [line])
+        elif not isinstance(value, yaml.MappingNode):
+            raise ReviewEditError(f"{name}: 'speakers' is not a list of `voice: name` lines; fix it by hand.")
+        elif value.flow_style or not value.value:
+            pairs = [(k, v) for k, v in value.value if str(k.value).strip() != label]
+            lines = [f"{INDENT}{_source(text, k)}: {_source(text, v)}" for k, v in pairs]
+            if person:
+                found = [i for i, (k, _) in enumerate(value.value) if str(k.value).strip() == label]
+                lines.insert(found[0] if found else len(lines), line)
+            new = _replace_flow(text, value, lines, "{}")
+        else:
+            found = [(k, v) for k, v in value.value if str(k.value).strip() == label]
+            if found and person:
+                k, v = found[0]
+                if not isinstance(v, yaml.ScalarNode):
+                    raise ReviewEditError(f"{name}: the name of {label!r} is not plain text; fix it by hand.")
+                new = text[:v.start_mark.index] + _quoted(person) + text[v.end_mark.index:]
+                for k, v in reversed(found[1:]):  # a voice named twice: its first line wins, the others go
+                    new = _delete_lines(new, k, v)
+            elif found:
+                for k, v in reversed(found):
+                    new = _delete_lines(new, k, v)
+                if len(found) == len(value.value):
+                    colon = _after_colon(new, key)
+                    new = new[:colon] + " {}" + new[colon:]
+            elif person:
+                last_key, last_value = value.value[-1]
+                indent = " " * value.value[0][0].start_mark.column
+                new = _insert_after(text, last_value, f"{indent}{_key(label)}: {_quoted(person)}")
+
+    def expect(said: _Said) -> _Said:
+        speakers = dict(said.speakers)  # a renamed voice keeps its place in the list
+        if person:
+            speakers[label] = person
+        else:
+            speakers.pop(label, None)
+        return _Said(said.decisions, tuple(speakers.items()), said.corrections)
+
+    return _checked(text, new, name, expect)
+
+
+def add_correction(text: str, name: str, at_s: float, original: str, corrected: str) -> str:
+    """Append a correction: the words as transcribed near `at_s`, and as they were said."""
+    original, corrected = " ".join(original.split()), " ".join(corrected.split())
+    if not original:
+        raise ReviewEditError("a correction needs the words as transcribed")
+    at = format_time(at_s)
+    item = f"{{at: {_quoted(at)}, original: {_quoted(original)}, corrected: {_quoted(corrected)}}}"
+    new = _append_item(text, name, "corrections", item)
+    seconds = float(int(max(0.0, at_s)))
+
+    def expect(said: _Said) -> _Said:
+        return _Said(said.decisions, said.speakers, (*said.corrections, (seconds, original, corrected)))
+
+    return _checked(text, new, name, expect)
+
+
+assert set(THEME_KINDS + EXCERPT_KINDS) <= set(SECTIONS)

@@ -1,0 +1,418 @@
+"""Excerpts and key points: what each theme chapter quotes, and the sentences that sum a theme up.
+
+A quote is one to three sentences of a passage tagged with the theme, consecutive or with one
+sentence left out (marked « […] »), of tag.quote_min_words to tag.quote_max_words words: whole
+sentences, never a cut inside one. Among a passage's candidates the quote is the one that
+carries the theme best, judged sentence by sentence from the tagger's evidence (the theme's
+keywords said in each sentence, with their weights, and each sentence's closeness in meaning to
+the theme): it must say the theme (its evidence), stay on it (every sentence about it rather than
+an anecdote or another theme) and read as speech (clauses with a verb, not a heading read out).
+
+Chapters are filled together, best (theme, quote) first, with maximal marginal relevance so one
+chapter's quotes do not repeat each other; a sentence is quoted once in the whole document. A
+passage that is truly about two themes (enough evidence of the second in sentences of its own)
+may serve both chapters with different sentences. Every theme with tagged passages gets a quote
+before any gets a second. Reviewers' pinned passages come first; excluded ones are never quoted
+for that theme. Each chapter's quotes are listed in the order they were said.
+
+Key points are sentences chosen extractively: for the session, those central to all that was said
+and about the cycle's themes; for a theme, those central to its tagged passages and carrying it;
+not redundant with one another, from different speakers where possible, never a quote of the
+same chapter.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..core.artefacts import KeyPoints, Passage, Quote
+from ..core.config import TagOptions
+from .themes import SentenceEvidence, meaning_points
+
+__all__ = ["ELISION", "ExcerptChoices", "SessionEvidence", "SentenceEvidence", "key_points", "pack_vectors",
+           "quote_text", "select_quotes", "subtheme_of", "unpack_vectors"]
+
+if TYPE_CHECKING:
+    import numpy as np
+
+REPEAT_OVERLAP = 0.6  # share of a quote's word pairs found in a chosen one from which it is said twice
+ELISION = "[…]"
+# A passage may serve a second chapter only when the sentences quoted there carry that theme
+# with at least this many points of evidence of their own (the tagging bar is about 1 point).
+SECOND_CHAPTER_POINTS = 1.0
+# Candidates are judged on: the evidence they carry (1 - 2^-points), how much of them is about
+# the theme (share of words in sentences about it), whether the theme is the one they carry
+# most, and these factors.
+NO_VERB_FACTOR = 0.55  # a sentence without a verb is a heading or a list read out
+QUESTION_FACTOR = 0.3  # a question (often the moderator's) says less than an answer
+ANSWERED_QUESTION_FACTOR = 0.8  # a question followed by its answer
+META_FACTOR = 0.5  # so does talk about the session itself ("pour la suite de cette séance…")
+# A chapter's second and third quotes must score at least this (its first is always given):
+# better two good quotes than a third that is a question or a closing word.
+EXTRA_QUOTE_FLOOR = 0.3
+ELISION_FACTOR = 0.9  # a contiguous quote reads better than one with a cut, all else equal
+COMFORT_WORDS = (20, 55)  # lengths that read well; outside them a quote is worth SHORT_LONG_FACTOR
+SHORT_LONG_FACTOR = 0.85
+# A quote goes under the sub-theme it is closest to in meaning when that similarity (cosine of
+# the sentence encoder) reaches this floor, or a sub-theme keyword is said; under "others" else.
+# (On the long session, quotes lie between -0.02 and 0.38 of their theme's sub-themes; below
+# 0.15 the closest sub-theme is hardly closer than the others.)
+SUBTHEME_FLOOR = 0.15
+# Key points: sentences of this many words, with a verb, not a question.
+KEY_POINT_WORDS = (10, 45)
+KEY_POINT_LAMBDA = 0.6  # relevance against redundancy
+SAME_SPEAKER_PENALTY = 0.1  # a speaker already heard gives way unless clearly more central
+
+
+@dataclass
+class ExcerptChoices:
+    """Reviewers' choices: passages pinned to a theme (in file order) or excluded from it."""
+
+    pinned: dict[str, list[str]] = field(default_factory=dict)  # theme id -> passage ids
+    excluded: dict[str, set[str]] = field(default_factory=dict)  # theme id -> passage ids
+    # A pinned passage shortened by a reviewer: theme id -> passage id -> its sentences to quote.
+    sentences: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+
+
+def pack_vectors(vectors: np.ndarray) -> str:
+    """Sentence vectors as compact text for the tagger's cache (float16, base64)."""
+    import numpy as np
+
+    return base64.b64encode(np.asarray(vectors, dtype="<f2").tobytes()).decode("ascii")
+
+
+def unpack_vectors(text: str, dims: int) -> np.ndarray:
+    import numpy as np
+
+    flat = np.frombuffer(base64.b64decode(text), dtype="<f2").astype("float32")
+    return flat.reshape(-1, dims) if dims else flat.reshape(0, 0)
+
+
+@dataclass
+class SessionEvidence:
+    """The sentence-level evidence of every passage, with the scales to read it."""
+
+    sentences: Mapping[str, list[SentenceEvidence]]  # passage id -> its sentences' evidence
+    vectors: Mapping[str, np.ndarray]  # passage id -> (sentences, dims) unit vectors; may be empty
+    theme_ids: Sequence[str]
+    options: TagOptions
+
+    def relevance(self, pid: str, index: int, theme_id: str) -> float:
+        """How much one sentence is about a theme, on the scale of theme scores: 1 - 2^-points."""
+        return 1.0 - 2.0 ** -self.points(pid, index, theme_id)
+
+    def points(self, pid: str, index: int, theme_id: str) -> float:
+        sentence = self.sentences[pid][index]
+        meaning = 0.0
+        if self.options.meaning != "none" and sentence.meaning:
+            meaning = meaning_points(sentence.meaning[list(self.theme_ids).index(theme_id)], self.options)
+        return sentence.points.get(theme_id, 0.0) + meaning
+
+    def vector(self, pid: str, indices: Sequence[int]) -> np.ndarray | None:
+        import numpy as np
+
+        block = self.vectors.get(pid)
+        if block is None or not len(block):
+            return None
+        mean = block[list(indices)].mean(axis=0)
+        return mean / max(float(np.linalg.norm(mean)), 1e-9)
+
+
+@dataclass
+class Candidate:
+    passage: str
+    indices: tuple[int, ...]
+    words: int
+    score: float
+    points: float  # evidence of the theme in these sentences
+
+
+def _word_pairs(text: str) -> set[tuple[str, str]]:
+    words = re.findall(r"\w+", text.lower())
+    return set(zip(words, words[1:]))
+
+
+def quote_text(passage: Passage, indices: Sequence[int]) -> str:
+    """The sentences as quoted: consecutive ones as said, « […] » where sentences are left out."""
+    parts: list[str] = []
+    for position, index in enumerate(indices):
+        if position and index != indices[position - 1] + 1:
+            parts.append(ELISION)
+        parts.append(passage.sentences[index].text.strip())
+    return " ".join(parts)
+
+
+def _shapes(count: int, available: set[int]) -> list[tuple[int, ...]]:
+    """Index sets a quote may take in a passage of `count` sentences: one to three sentences,
+    consecutive or with one sentence left out inside."""
+    shapes = []
+    for first in range(count):
+        for indices in ((first,), (first, first + 1), (first, first + 1, first + 2), (first, first + 2),
+                        (first, first + 1, first + 3), (first, first + 2, first + 3)):
+            if indices[-1] < count and all(i in available for i in indices):
+                shapes.append(indices)
+    return shapes
+
+
+def _candidates(passage: Passage, theme_id: str, evidence: SessionEvidence, available: set[int],
+                relaxed: bool = False) -> list[Candidate]:
+    """Every quote the passage offers the theme among its available sentences, scored."""
+    options = evidence.options
+    sentences = evidence.sentences.get(passage.id)
+    if not sentences or len(sentences) != len(passage.sentences):
+        return []
+    low = 1 if relaxed else options.quote_min_words
+    found = []
+    for indices in _shapes(len(passage.sentences), available):
+        words = sum(sentences[i].words for i in indices)
+        if not low <= words <= options.quote_max_words:
+            continue
+        own = [evidence.points(passage.id, i, theme_id) for i in indices]
+        said = [sentences[i].points.get(theme_id, 0.0) for i in indices]
+        # Keywords add up over the sentences; closeness in meaning counts once, at its best.
+        points = sum(said) + max(o - s for o, s in zip(own, said))
+        carry = 1.0 - 2.0 ** -points
+        on_theme = sum(sentences[i].words * (1.0 - 2.0 ** -p) for i, p in zip(indices, own)) / max(words, 1)
+        strongest_other = max((sum(evidence.points(passage.id, i, other) for i in indices) / len(indices)
+                               for other in evidence.theme_ids if other != theme_id), default=0.0)
+        mean_own = sum(own) / len(own)
+        specific = mean_own / max(mean_own, strongest_other, 1e-9)
+        score = carry * (0.4 + 0.6 * on_theme) * (0.6 + 0.4 * specific)
+        if not all(sentences[i].verb for i in indices):
+            score *= NO_VERB_FACTOR
+        questions = [passage.sentences[i].text.rstrip().endswith("?") for i in indices]
+        if questions[-1]:  # a quote that ends on a question leaves the reader without its answer
+            score *= QUESTION_FACTOR
+        elif any(questions):
+            score *= ANSWERED_QUESTION_FACTOR
+        if any(sentences[i].meta for i in indices):
+            score *= META_FACTOR
+        if indices[-1] - indices[0] + 1 != len(indices):
+            score *= ELISION_FACTOR
+        if not COMFORT_WORDS[0] <= words <= COMFORT_WORDS[1]:
+            score *= SHORT_LONG_FACTOR
+        found.append(Candidate(passage.id, indices, words, score, points))
+    return found
+
+
+class _Selection:
+    """The state of the selection: sentences quoted, quotes per theme, chapters per passage."""
+
+    def __init__(self, passages: Sequence[Passage], evidence: SessionEvidence, theme_ids: Sequence[str],
+                 choices: ExcerptChoices):
+        self.by_id = {p.id: p for p in passages}
+        self.order = {p.id: i for i, p in enumerate(passages)}
+        self.evidence = evidence
+        self.theme_ids = list(theme_ids)
+        self.choices = choices
+        self.used: dict[str, set[int]] = {p.id: set() for p in passages}
+        self.chosen: dict[str, list[Candidate]] = {t: [] for t in theme_ids}
+        self.serves: dict[str, set[str]] = {p.id: set() for p in passages}
+        self.pairs: list[set[tuple[str, str]]] = []
+        self.tagged = {t: [p.id for p in passages if p.theme(t) is not None
+                           and p.id not in choices.excluded.get(t, set())] for t in theme_ids}
+        self._best: dict[tuple[str, str, bool], Candidate | None] = {}
+
+    def available(self, pid: str) -> set[int]:
+        return set(range(len(self.by_id[pid].sentences))) - self.used[pid]
+
+    def best(self, theme_id: str, pid: str, *, relaxed: bool = False) -> Candidate | None:
+        """The passage's best quote for the theme among its unquoted sentences, if allowed."""
+        key = (theme_id, pid, relaxed)
+        if key not in self._best:
+            passage = self.by_id[pid]
+            candidates = [c for c in _candidates(passage, theme_id, self.evidence, self.available(pid), relaxed)
+                          if not self._repeats(c)]
+            if self.serves[pid] and not relaxed:  # a second chapter: only when truly about it
+                candidates = [c for c in candidates if c.points >= SECOND_CHAPTER_POINTS]
+            self._best[key] = max(candidates, key=lambda c: (c.score, -c.indices[0]), default=None)
+        return self._best[key]
+
+    def chosen_by_reviewer(self, theme_id: str, pid: str, indices: Sequence[int]) -> Candidate | None:
+        """The quote a reviewer made of a passage by choosing its sentences (a shortened pin)."""
+        passage = self.by_id[pid]
+        kept = tuple(sorted({i for i in indices if 0 <= i < len(passage.sentences)}))
+        if not kept:
+            return None
+        words = sum(len(passage.sentences[i].text.split()) for i in kept)
+        known = len(self.evidence.sentences.get(pid, ())) == len(passage.sentences)
+        points = sum(self.evidence.points(pid, i, theme_id) for i in kept) if known else 0.0
+        return Candidate(pid, kept, words, 1.0, points)
+
+    def _repeats(self, candidate: Candidate) -> bool:
+        pairs = _word_pairs(quote_text(self.by_id[candidate.passage], candidate.indices))
+        return bool(pairs) and any(len(pairs & chosen) / len(pairs) >= REPEAT_OVERLAP for chosen in self.pairs)
+
+    def redundancy(self, theme_id: str, candidate: Candidate) -> float:
+        vector = self.evidence.vector(candidate.passage, candidate.indices)
+        if vector is None:
+            return 0.0
+        others = [self.evidence.vector(c.passage, c.indices) for c in self.chosen[theme_id]]
+        return max((float(vector @ o) for o in others if o is not None), default=0.0)
+
+    def take(self, theme_id: str, candidate: Candidate) -> None:
+        self.chosen[theme_id].append(candidate)
+        self.used[candidate.passage].update(candidate.indices)
+        self.serves[candidate.passage].add(theme_id)
+        self.pairs.append(_word_pairs(quote_text(self.by_id[candidate.passage], candidate.indices)))
+        self._best.clear()
+
+    def open_pairs(self, themes: Sequence[str], limit: int) -> list[tuple[str, Candidate]]:
+        pairs = []
+        for theme_id in themes:
+            if len(self.chosen[theme_id]) >= limit:
+                continue
+            for pid in self.tagged[theme_id]:
+                if theme_id in self.serves[pid]:
+                    continue  # one quote per passage in a chapter
+                candidate = self.best(theme_id, pid)
+                if candidate is not None and (not self.chosen[theme_id] or candidate.score >= EXTRA_QUOTE_FLOOR):
+                    pairs.append((theme_id, candidate))
+        return pairs
+
+    def fill(self, themes: Sequence[str], limit: int) -> None:
+        lam = self.evidence.options.mmr_lambda
+        while True:
+            pairs = self.open_pairs(themes, limit)
+            if not pairs:
+                return
+            theme_id, best = max(pairs, key=lambda pair: (
+                lam * pair[1].score - (1 - lam) * self.redundancy(pair[0], pair[1]), -self.order[pair[1].passage]))
+            self.take(theme_id, best)
+
+
+def select_quotes(passages: Sequence[Passage], evidence: SessionEvidence, choices: ExcerptChoices) -> dict[str, list[Quote]]:
+    """Per theme (codebook order), the quotes of its chapter, in the order they were said."""
+    theme_ids = list(evidence.theme_ids)
+    per_theme = evidence.options.excerpts_per_theme
+    state = _Selection(passages, evidence, theme_ids, choices)
+    if per_theme > 0:
+        for theme_id in theme_ids:  # reviewers' pins first, whatever the passage's other chapters
+            for pid in choices.pinned.get(theme_id, []):
+                if pid in state.by_id and pid not in choices.excluded.get(theme_id, set()) \
+                        and theme_id not in state.serves[pid] and len(state.chosen[theme_id]) < per_theme:
+                    chosen = choices.sentences.get(theme_id, {}).get(pid)
+                    candidate = (state.chosen_by_reviewer(theme_id, pid, chosen) if chosen else
+                                 state.best(theme_id, pid) or state.best(theme_id, pid, relaxed=True))
+                    if candidate is not None:
+                        state.take(theme_id, candidate)
+        state.fill(theme_ids, 1)  # every theme its first quote before any its second
+        for theme_id in theme_ids:  # a theme left without: shorter sentences, or a second chapter
+            if not state.chosen[theme_id]:
+                relaxed = [c for pid in state.tagged[theme_id]
+                           if (c := state.best(theme_id, pid, relaxed=True)) is not None]
+                if relaxed:
+                    state.take(theme_id, max(relaxed, key=lambda c: c.score))
+        state.fill(theme_ids, per_theme)
+    result = {}
+    for theme_id in theme_ids:
+        quotes = []
+        for candidate in sorted(state.chosen[theme_id], key=lambda c: state.by_id[c.passage].sentences[c.indices[0]].start):
+            passage = state.by_id[candidate.passage]
+            quotes.append(Quote(passage=passage.id, start=passage.sentences[candidate.indices[0]].start,
+                                end=passage.sentences[candidate.indices[-1]].end,
+                                text=quote_text(passage, candidate.indices), sentences=list(candidate.indices)))
+        result[theme_id] = quotes
+    return result
+
+
+def subtheme_of(quote: Quote, theme_id: str, labels: Sequence[str], keywords: Sequence[Sequence[str]],
+                evidence: SessionEvidence) -> str:
+    """The label of the sub-theme the quote matches best: a sub-theme keyword said in it, else
+    the closest in meaning above SUBTHEME_FLOOR; "" when none does (the chapter's "others")."""
+    sentences = evidence.sentences.get(quote.passage)
+    if not labels or not sentences:
+        return ""
+    indices = quote.sentences or []
+    said = {k for i in indices for k in sentences[i].keywords.get(theme_id, [])}
+    scores = []
+    for number, (label, terms) in enumerate(zip(labels, keywords)):
+        similarity = [sentences[i].subthemes.get(theme_id, [])[number] for i in indices
+                      if number < len(sentences[i].subthemes.get(theme_id, []))]
+        meaning = max(similarity, default=0.0)
+        scores.append((len(said & set(terms)), meaning, -number, label))
+    hits, meaning, _, label = max(scores)
+    return label if hits or meaning >= SUBTHEME_FLOOR else ""
+
+
+# --- key points ------------------------------------------------------------------------------
+
+def _key_candidates(passages: Sequence[Passage], evidence: SessionEvidence, excluded: set[tuple[str, int]]
+                    ) -> list[tuple[Passage, int]]:
+    found = []
+    for passage in passages:
+        sentences = evidence.sentences.get(passage.id)
+        if not sentences or len(sentences) != len(passage.sentences) or passage.id not in evidence.vectors:
+            continue
+        for index, sentence in enumerate(passage.sentences):
+            info = sentences[index]
+            if (passage.id, index) in excluded or not info.verb or info.meta or sentence.text.rstrip().endswith("?"):
+                continue
+            if KEY_POINT_WORDS[0] <= info.words <= KEY_POINT_WORDS[1]:
+                found.append((passage, index))
+    return found
+
+
+def _pick_key_points(candidates: list[tuple[Passage, int]], relevance: list[float], evidence: SessionEvidence,
+                     count: int) -> list[Quote]:
+    import numpy as np
+
+    if not candidates or count <= 0:
+        return []
+    vectors = np.array([evidence.vectors[p.id][i] for p, i in candidates], dtype="float32")
+    weights = np.array(relevance, dtype="float32") + 1e-3
+    centroid = (vectors * weights[:, None]).sum(axis=0)
+    centroid /= max(float(np.linalg.norm(centroid)), 1e-9)
+    central = vectors @ centroid
+    base = central * (0.5 + 0.5 * np.array(relevance))
+    chosen: list[int] = []
+    speakers: set[str | None] = set()
+    while len(chosen) < min(count, len(candidates)):
+        best, best_value = None, -1e9
+        for k in range(len(candidates)):
+            if k in chosen:
+                continue
+            redundancy = max((float(vectors[k] @ vectors[c]) for c in chosen), default=0.0)
+            value = KEY_POINT_LAMBDA * float(base[k]) - (1 - KEY_POINT_LAMBDA) * redundancy
+            if candidates[k][0].speaker in speakers:
+                value -= SAME_SPEAKER_PENALTY
+            if value > best_value:
+                best, best_value = k, value
+        assert best is not None
+        chosen.append(best)
+        speakers.add(candidates[best][0].speaker)
+    points = []
+    for k in sorted(chosen, key=lambda k: candidates[k][0].sentences[candidates[k][1]].start):
+        passage, index = candidates[k]
+        sentence = passage.sentences[index]
+        points.append(Quote(passage=passage.id, start=sentence.start, end=sentence.end, text=sentence.text.strip(),
+                            sentences=[index]))
+    return points
+
+
+def key_points(passages: Sequence[Passage], evidence: SessionEvidence, quotes: Mapping[str, Sequence[Quote]],
+               choices: ExcerptChoices) -> KeyPoints:
+    """The key sentences of the session and of each theme with tagged passages (tag.key_points
+    of each at most), each in the order said."""
+    count = evidence.options.key_points
+    themes = list(evidence.theme_ids)
+    if count <= 0 or not passages:
+        return KeyPoints()
+    candidates = _key_candidates(passages, evidence, set())
+    relevance = [max((evidence.relevance(p.id, i, t) for t in themes), default=0.0) for p, i in candidates]
+    session = _pick_key_points(candidates, relevance, evidence, count)
+    per_theme: dict[str, list[Quote]] = {}
+    for theme_id in themes:
+        quoted = {(q.passage, i) for q in quotes.get(theme_id, []) for i in q.sentences}
+        tagged = [p for p in passages if p.theme(theme_id) is not None
+                  and p.id not in choices.excluded.get(theme_id, set())]
+        found = _key_candidates(tagged, evidence, quoted)
+        found_relevance = [evidence.relevance(p.id, i, theme_id) for p, i in found]
+        kept = [(c, r) for c, r in zip(found, found_relevance) if r >= 0.25]
+        if kept:
+            per_theme[theme_id] = _pick_key_points([c for c, _ in kept], [r for _, r in kept], evidence, count)
+    return KeyPoints(session=session, themes=per_theme)

@@ -1,0 +1,359 @@
+"""Stage 1, transcribe: a replay (audio or video) or an existing transcript to `<stem>.transcript.json`.
+
+Audio is decoded to 16 kHz mono as it is read (audio.py) and transcribed by faster-whisper in
+blocks of a few minutes, cut in the quietest moment near each block end (asr.py decodes a
+block: batched windows, checks, the coverage audit). Only one block is in memory at a time, so
+a four-hour replay needs no more memory than a short one; a first decoding pass, keeping
+nothing, checks the whole file before the long work. Blocks drive the progress bar and the
+checkpoint: after a crash or Ctrl-C, the next run skips the blocks already done.
+
+The transcript keeps, per segment, its words with their times and probability, and the language
+when it is not the session's; speech that could not be turned into words is listed in `gaps`
+and logged, never dropped silently. Diarization then gives each segment and word its voice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core import artefacts
+from ..core.artefacts import Gap, SourceFile, Transcript
+from ..core.config import Config, Session
+from ..core.errors import InputError
+from ..core.storage import file_hash, hash_of
+from ..core.textnorm import normalise, wer  # noqa: F401 - wer is part of this module's API
+from ..core.typography import timestamp
+from .asr import (  # noqa: F401 - the guards are part of this module's API
+    BlockDecoder,
+    BlockResult,
+    DecodeSettings,
+    DecodeStats,
+    Dropped,
+    clean_segments,
+    collapse_repetitions,
+    compression_ratio,
+)
+from .audio import (  # noqa: F401 - re-exported: the stage's audio helpers
+    SAMPLE_RATE,
+    SILENT_PEAK,
+    audio_blocks,
+    check_audio,
+    decode_audio,
+    load_audio,
+    release_free_memory,
+)
+from .checkpoint import read_checkpoint, segments_from, write_checkpoint
+from .importers import Segment, import_transcript, is_transcript_file
+
+log = logging.getLogger(__name__)
+
+# Audio handed to Whisper at once (the last block of a file takes up to a quarter more): bounds
+# the features in memory.
+MAX_BLOCK_S = 300.0
+HINTS_MAX_CHARS = 400  # a title and names: well under Whisper's 224-token prompt
+
+
+@dataclass
+class AsrResult:
+    segments: list[Segment]
+    duration_s: float
+    language: str | None
+    language_probability: float | None
+    dropped: Dropped = field(default_factory=Dropped)
+    warnings: list[str] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    stats: DecodeStats = field(default_factory=DecodeStats)
+    source_sha256: str = ""  # hashed once: a replay can be GBs
+
+
+def _mentions(text: str, phrases: list[str]) -> bool:
+    padded = f" {normalise(text)} "
+    return any(f" {phrase} " in padded for phrase in phrases if phrase)
+
+
+def spelling_hints(config: Config, session: Session | None) -> str:
+    """Words that Whisper may use for spelling: the session's title, its speakers and their
+    organisations, the cycle's organiser; "" without a session, or when `transcribe.hints` is
+    "none".
+
+    Never the themes' vocabulary: a prompt of keywords makes Whisper write them where they were
+    not said ("smart city" for smartphone), and the tagger then finds evidence that no one gave.
+    A name, or a part of the title, that contains a keyword of the codebook is left out for the
+    same reason. The transcript records the hints it was made with (`options.initial_prompt`).
+    """
+    if config.transcribe.hints == "none" or session is None:
+        return ""
+    keywords = [normalise(k) for theme in config.themes for k in theme.all_keywords]
+    # "Séance 3 : sobriété et territoires" gives "Séance 3" (the rest holds a keyword).
+    parts = re.split(r"\s*[:;,.()«»–—]\s*", session.title)
+    parts += [config.cycle.organiser]
+    for speaker in session.speakers:
+        parts += [speaker.name, speaker.organisation]
+    kept = [p.strip() for p in dict.fromkeys(parts) if p and p.strip() and not _mentions(p, keywords)]
+    text = ", ".join(kept)
+    if len(text) > HINTS_MAX_CHARS:
+        text = text[:HINTS_MAX_CHARS].rsplit(",", 1)[0]
+    return text + "." if text else ""
+
+
+def decode_settings(config: Config, hints: str) -> DecodeSettings:
+    """The decoder's settings from `transcribe:` in config.yaml and the spelling hints."""
+    options = config.transcribe
+    return DecodeSettings(
+        language=options.language if options.language not in ("", "auto") else None,
+        beam_size=options.beam_size, batch_size=options.batch_size, batched=options.batched,
+        prompt=hints or None, check_windows=True, audit=options.vad)
+
+
+# --- speech recognition -----------------------------------------------------------------------
+
+def _language_check(heard: dict[str, float], language: str, name: str) -> tuple[float, str | None]:
+    """(probability of the configured language, warning or None), from the detector's verdict on
+    the first window of speech (up to 30 s), which the decoder computes anyway.
+
+    A replay entirely in another language (a wrong file, or a wrong setting) is worth a warning;
+    a passage in another language is transcribed in it and marked, not warned about.
+    """
+    detected = max(heard, key=heard.get)
+    configured = heard.get(language, 0.0)
+    if detected != language and heard[detected] >= 0.5:
+        return round(configured, 3), (
+            f"{name}: the speech sounds like '{detected}' (probability {heard[detected]:.2f}), not "
+            f"'{language}' as configured: check the file, or set transcribe.language"
+        )
+    return round(configured, 3), None
+
+
+def _decode_block(decoder: BlockDecoder, block: np.ndarray, on_progress: Callable[[float], None]) -> BlockResult:
+    return decoder.decode(block, on_progress)
+
+
+def _shifted(segment: Segment, offset_s: float) -> Segment:
+    words = ([{**w, "start": round(w["start"] + offset_s, 3), "end": round(w["end"] + offset_s, 3)}
+              for w in segment.words] if segment.words else None)
+    return Segment(round(segment.start + offset_s, 3), round(segment.end + offset_s, 3), segment.text,
+                   segment.speaker, words, segment.lang)
+
+
+def _report_gap(name: str, gap: Gap) -> None:
+    why = ("it sounds like another language and nothing could be decoded" if gap.reason == "other_language"
+           else "the voice detector heard speech but nothing could be decoded, even alone")
+    log.warning("%s: no transcript for %s–%s (%s): recorded as a gap; listen to it and complete the "
+                "transcript by hand if needed", name, timestamp(gap.start), timestamp(gap.end), why)
+
+
+def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Path | None,
+                     quiet: bool = True, model: Any = None, settings: DecodeSettings | None = None) -> AsrResult:
+    """Speech to segments with faster-whisper, resuming from `checkpoint` when it matches.
+
+    `settings` replaces the decoder settings drawn from the configuration (for benchmarks).
+    """
+    from .whisper_model import load_whisper
+
+    options = config.transcribe
+    settings = settings or decode_settings(config, hints)
+    language = settings.language
+    checked = check_audio(source)
+    result = AsrResult([], round(checked.duration_s, 3), language, None, source_sha256=file_hash(source))
+    if checked.damaged_packets:
+        result.warnings.append(f"{source.name}: {checked.damaged_packets} damaged packet(s) skipped: the sound "
+                               "has gaps of a few milliseconds there")
+    if checked.peak < SILENT_PEAK:
+        result.warnings.append(f"{source.name}: no sound in the recording (silence only): the transcript is empty")
+        return result
+
+    if model is None:
+        model = load_whisper(options.model, cache_dir=options.model_cache and config.resolve(options.model_cache),
+                             compute_type=options.compute_type, cpu_threads=options.cpu_threads,
+                             allow_download=options.allow_download)
+    source_sha256 = result.source_sha256
+    options_key = hash_of(options.model_dump(mode="json"), settings.as_dict())
+    start_s = 0.0
+    resumed = read_checkpoint(checkpoint, source_sha256, options_key) if checkpoint else None
+    if resumed:
+        start_s = float(resumed["done_s"])
+        result.segments = segments_from(resumed["segments"])
+        result.gaps = [Gap.model_validate(g) for g in resumed.get("gaps", [])]
+        result.dropped = Dropped(**resumed["dropped"])
+        result.warnings = list(resumed["warnings"])
+        result.language = resumed.get("language", result.language)
+        result.language_probability = resumed.get("language_probability")
+        log.info("%s: resuming after %.0f s already transcribed", source.name, start_s)
+    checked_language = bool(resumed) or not language
+
+    if result.language and not settings.language:
+        settings = dataclasses.replace(settings, language=result.language)
+    decoder = BlockDecoder(model, settings)
+    block_s = min(options.checkpoint_every_s, MAX_BLOCK_S)
+    # Blocks end a little before their target length (at a quiet moment): count blocks, not seconds.
+    blocks_per_checkpoint = max(1, round(options.checkpoint_every_s / block_s))
+    progress = _progress_bar(checked.duration_s, start_s, quiet, source.name)
+    try:
+        blocks = audio_blocks(decode_audio(source), block_s, start=round(start_s * SAMPLE_RATE))
+        for number, (begin, block) in enumerate(blocks, start=1):
+            offset_s = begin / SAMPLE_RATE
+            decoded = _decode_block(
+                decoder, block,
+                lambda seconds, offset_s=offset_s: progress.update(max(0.0, offset_s + seconds - progress.n)))
+            if not checked_language and decoded.first_window_languages:
+                checked_language = True
+                result.language_probability, warning = _language_check(decoded.first_window_languages, language,
+                                                                        source.name)
+                if warning:
+                    result.warnings.append(warning)
+            if result.language is None and decoded.language:
+                result.language, result.language_probability = decoded.language, decoded.language_probability
+                settings = dataclasses.replace(settings, language=result.language)
+                decoder = BlockDecoder(model, settings)
+            after_s = result.segments[-1].end if result.segments else 0.0
+            result.segments += clean_segments([_shifted(s, offset_s) for s in decoded.segments], None,
+                                              result.dropped, after_s)
+            for gap in decoded.gaps:
+                gap = Gap(start=round(gap.start + offset_s, 3), end=round(gap.end + offset_s, 3), reason=gap.reason)
+                _report_gap(source.name, gap)
+                result.gaps.append(gap)
+            result.stats.add(decoded.stats)
+            for name, count in vars(decoded.dropped).items():
+                setattr(result.dropped, name, getattr(result.dropped, name) + count)
+            end = begin + len(block)
+            done_s = end / SAMPLE_RATE
+            progress.update(max(0.0, done_s - progress.n))
+            release_free_memory()
+            if checkpoint and end < checked.samples and number % blocks_per_checkpoint == 0:
+                write_checkpoint(checkpoint, source_sha256, options_key, done_s, {
+                    "language": result.language, "language_probability": result.language_probability,
+                    "segments": [s.as_dict(i) for i, s in enumerate(result.segments)],
+                    "gaps": [g.model_dump() for g in result.gaps], "dropped": vars(result.dropped),
+                    "warnings": result.warnings})
+    finally:
+        progress.close()
+    log.info("%s: %d windows, %d decoded again after a failed check, %d in another language, %d stretches "
+             "of speech without words decoded again (%d gave words), %d gap(s)", source.name,
+             result.stats.windows, result.stats.failed_check, result.stats.other_language, result.stats.holes,
+             result.stats.recovered, len(result.gaps))
+    if result.gaps:
+        seconds = sum(g.end - g.start for g in result.gaps)
+        result.warnings.append(f"{source.name}: {len(result.gaps)} passage(s) of speech ({seconds:.0f} s) could "
+                               "not be transcribed: see `gaps` in the transcript")
+    if not result.segments:
+        result.warnings.append(f"{source.name}: no speech found: the transcript is empty")
+    return result
+
+
+def _progress_bar(total_s: float, done_s: float, quiet: bool, name: str):
+    from tqdm import tqdm
+
+    return tqdm(total=round(total_s, 1), initial=round(done_s, 1), unit="s audio", desc=name,
+                file=sys.stderr, disable=quiet or not sys.stderr.isatty(), leave=False,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}]")
+
+
+def languages_spoken(segments: list[artefacts.Segment], language: str | None) -> dict[str, float]:
+    """Seconds of speech per language (the segments' durations), the transcript's first."""
+    seconds: dict[str, float] = {language: 0.0} if language else {}
+    for segment in segments:
+        code = segment.lang or language
+        if code:
+            seconds[code] = seconds.get(code, 0.0) + segment.end - segment.start
+    return {code: round(value, 1) for code, value in seconds.items()}
+
+
+# --- the stage --------------------------------------------------------------------------------
+
+def _artefact_segments(segments: list[Segment]) -> list[artefacts.Segment]:
+    result = []
+    for index, s in enumerate(segments):
+        words = [artefacts.Word(start=w["start"], end=w["end"], text=str(w.get("text", "")).strip(), p=w.get("p"))
+                 for w in s.words or []]
+        result.append(artefacts.Segment(id=index, start=round(s.start, 3), end=round(s.end, 3), text=s.text,
+                                        speaker=s.speaker, lang=s.lang, words=words))
+    return result
+
+
+def transcribe(source: Path, config: Config, session: Session | None = None, *,
+               checkpoint: Path | None = None, quiet: bool = True) -> Transcript:
+    """Transcribe a replay (audio or video), or import an existing transcript (VTT, SRT, TXT,
+    DOCX, JSON). A long transcription resumes from `checkpoint` when given."""
+    source = Path(source)
+    if not source.exists():
+        raise InputError(f"{source}: file not found. Check the path.")
+    if is_transcript_file(source):
+        imported = import_transcript(source)
+        segments, warnings = imported.segments, imported.warnings
+        gaps = [Gap(**gap) for gap in imported.gaps]
+        transcript = Transcript(
+            options={"import": imported.kind},
+            source=SourceFile(file=source.name, sha256=file_hash(source), kind=imported.kind),
+            language=imported.language or config.transcribe.language or None,
+            duration_s=round(max((s.end for s in segments), default=0.0), 3),
+            dropped=vars(Dropped()),
+        )
+    else:
+        from .whisper_model import model_description
+
+        hints = spelling_hints(config, session)
+        result = transcribe_audio(source, config, hints=hints, checkpoint=checkpoint, quiet=quiet)
+        segments, warnings = result.segments, result.warnings
+        gaps = result.gaps
+        transcript = Transcript(
+            options={**config.transcribe.model_dump(mode="json"), "initial_prompt": hints or None},
+            source=SourceFile(file=source.name, sha256=result.source_sha256, kind="audio"),
+            language=result.language,
+            language_probability=result.language_probability,
+            duration_s=result.duration_s,
+            model=model_description(config.transcribe.model, config.transcribe.compute_type),
+            dropped=vars(result.dropped),
+        )
+    transcript.segments = _artefact_segments(segments)
+    transcript.gaps = gaps
+    transcript.languages = languages_spoken(transcript.segments, transcript.language)
+    if transcript.source.kind == "audio" and config.diarize.enabled and transcript.segments:
+        declared = len(session.speakers) if session is not None else 0
+        transcript.segments, transcript.diarization = who_spoke(source, transcript.segments, config, declared,
+                                                                quiet=quiet)
+        found = transcript.diarization["speakers_found"]
+        estimated = transcript.diarization.get("estimated_speakers") or found
+        if declared and estimated != declared:
+            warnings.append(f"{source.name}: {_voices(estimated)} heard, {declared} speaker(s) declared in "
+                            "config.yaml: check the session's speakers, or set diarize.speakers")
+    for warning in warnings:
+        log.warning("%s", warning)
+    transcript.warnings = warnings
+    return transcript
+
+
+def _voices(count: int) -> str:
+    return f"{count} voice" + ("s" if count > 1 else "")
+
+
+def who_spoke(source: Path, segments: list[artefacts.Segment], config: Config, declared: int, *,
+              quiet: bool = True) -> tuple[list[artefacts.Segment], dict[str, Any]]:
+    """Speaker labels ("Intervenant 1"… in order of first appearance) for the segments and words
+    of a recording: its voices found by diarize.py, as many as `declared` when the settings say
+    so. Names come only from people (the review file's `speakers:`), never from here."""
+    from .diarize import DiarizeSettings, assign_speakers, diarize_file
+
+    options = config.diarize
+    progress = _progress_bar(float(segments[-1].end), 0.0, quiet, f"{source.name} (voix)")
+    try:
+        result = diarize_file(source, num_speakers=options.voices_to_find(declared), max_speakers=options.max_speakers,
+                              label_format=config.templates.wording()["speaker_label"],
+                              settings=DiarizeSettings(model=options.model),
+                              progress=lambda done_s: progress.update(max(0.0, done_s - progress.n)))
+    finally:
+        progress.close()
+    labelled = assign_speakers([s.model_dump() for s in segments], result.turns)
+    revised = [artefacts.Segment.model_validate({**s, "id": i}) for i, s in enumerate(labelled)]
+    summary = {"speakers_found": result.speakers_found, "estimated_speakers": result.estimated_speakers,
+               "requested": result.requested, "declared": declared, "model": options.model,
+               "seconds_of_speech": round(result.seconds_of_speech, 1)}
+    return revised, summary
