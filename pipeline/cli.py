@@ -135,7 +135,7 @@ def run(ctx: click.Context, session_ids: tuple[str, ...], force: bool) -> None:
 def transcribe(ctx: click.Context, inputs: tuple[Path, ...], output_dir: Path, model: str | None,
                language: str | None, speakers: int | None) -> None:
     """Transcribe replays (audio/video) or import transcripts (VTT, SRT, TXT, DOCX, JSON)."""
-    from .run import transcribe_files
+    from .files import transcribe_files
 
     transcribe_files(list(inputs), _config(ctx), output_dir=output_dir, model=model, language=language,
                      speakers=speakers, quiet=ctx.obj["quiet"])
@@ -156,10 +156,10 @@ def transcribe(ctx: click.Context, inputs: tuple[Path, ...], output_dir: Path, m
 def tag(ctx: click.Context, transcript: Path | None, output: Path | None, passages: Path | None,
         export_labels: Path | None, every_passage: bool) -> None:
     """Split a transcript into passages and tag them by theme (writes <stem>.tags.json)."""
-    from .run import classify_file, tag_file
+    from .files import classify_file, tag_file
 
     if export_labels:
-        from .run import export_labels_file
+        from .files import export_labels_file
 
         if transcript is None:
             raise SyntheseError("--export-labels needs the <session>.tags.json to export from.")
@@ -184,7 +184,7 @@ def tag(ctx: click.Context, transcript: Path | None, output: Path | None, passag
 @click.pass_context
 def calibrate(ctx: click.Context, labels: tuple[Path, ...], output: Path) -> None:
     """Estimate the keywords' weights from labelled passages (JSONL: id, text, themes)."""
-    from .run import calibrate_files
+    from .files import calibrate_files
 
     calibrate_files(list(labels), output, _config(ctx))
 
@@ -196,7 +196,7 @@ def calibrate(ctx: click.Context, labels: tuple[Path, ...], output: Path) -> Non
 @click.pass_context
 def render(ctx: click.Context, tags: Path, output_dir: Path | None, formats: str | None) -> None:
     """Render a tagged session as PDF, DOCX and HTML."""
-    from .run import render_file
+    from .files import render_file
 
     chosen = [f.strip() for f in formats.split(",") if f.strip()] if formats else None
     config = _config(ctx)
@@ -208,7 +208,7 @@ def render(ctx: click.Context, tags: Path, output_dir: Path | None, formats: str
 @click.pass_context
 def publish(ctx: click.Context) -> None:
     """Build the readers' site in outputs/ from the rendered sessions (atomically)."""
-    from .run import publish_workspace
+    from .stages import publish_workspace
     from .workspace import Workspace
 
     ws = Workspace(_config(ctx))
@@ -221,15 +221,16 @@ def publish(ctx: click.Context) -> None:
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Show, per session, which stages are done, stale or missing."""
-    from .workspace import STAGES, Workspace
+    from .stages import STAGE_NAMES, CycleRun, status
+    from .workspace import Workspace
 
     ws = Workspace(_config(ctx))
-    rows = ws.status()
+    rows = status(ws)
     width = max([len("session"), *(len(i) for i, _ in rows)])
-    click.echo(f"{'session':<{width}}  " + "  ".join(f"{s:<10}" for s in STAGES[:3]))
+    click.echo(f"{'session':<{width}}  " + "  ".join(f"{s:<10}" for s in STAGE_NAMES))
     for session_id, states in rows:
-        click.echo(f"{session_id:<{width}}  " + "  ".join(f"{states[s]:<10}" for s in STAGES[:3]))
-    click.echo(f"site ({ws.outputs_dir.name}/): {ws.publish_state()}")
+        click.echo(f"{session_id:<{width}}  " + "  ".join(f"{states[s]:<10}" for s in STAGE_NAMES))
+    click.echo(f"site ({ws.outputs_dir.name}/): {CycleRun(ws).publish_state()}")
     for session in ws.config.sessions:
         try:
             ws.config.source_of(session)

@@ -72,11 +72,12 @@ def repository_config() -> dict:
 def transcribe_session(source, config, session, *, out_dir: Path, stem: str, checkpoint: Path, quiet: bool = True):
     """The transcribe stage on one replay, saved as `synthese run` saves it (JSON and captions);
     returns the JSON's path."""
-    from synthese.run import save_transcript
+    from synthese.stages import save_transcript
     from synthese.transcribe import transcription
+    from synthese.workspace import SessionPaths
 
     transcript = transcription.transcribe(source, config, session, checkpoint=checkpoint, quiet=quiet)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = save_transcript(transcript, out_dir, stem)
+    path = save_transcript(transcript, SessionPaths(out_dir, stem))
     checkpoint.unlink(missing_ok=True)
     return path

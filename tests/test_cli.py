@@ -310,7 +310,7 @@ def test_disk_errors_are_one_plain_line(tmp_path, monkeypatch, code, message):
     """Wherever a stage hits a full disk or a read-only folder, the command says what to free or fix."""
     from click.testing import CliRunner
 
-    from synthese import run
+    from synthese import files
 
     folder = tmp_path / "render"
     folder.mkdir()
@@ -318,7 +318,7 @@ def test_disk_errors_are_one_plain_line(tmp_path, monkeypatch, code, message):
     def failing(*args, **kwargs):
         raise OSError(code, os.strerror(code), str(folder / "s1.pdf"))
 
-    monkeypatch.setattr(run, "render_file", failing)
+    monkeypatch.setattr(files, "render_file", failing)
     config = write_workspace(tmp_path)
     result = CliRunner().invoke(synthese_cli, ["--config", str(config), "render", str(tmp_path / "s1.tags.json")])
     assert result.exit_code == 1

@@ -421,7 +421,7 @@ def test_a_transcript_too_long_to_tag_is_refused(monkeypatch):
 
 
 def test_evaluation_passages_with_deep_nesting_or_nan_are_refused_by_line(tmp_path):
-    from synthese.run import classify_file as classify_passages_file
+    from synthese.files import classify_file as classify_passages_file
 
     config = load_config(write_config(tmp_path))
     rows = tmp_path / "passages.jsonl"

@@ -193,7 +193,7 @@ def test_init_makes_a_cycle_folder_with_the_codebook(tmp_path, cli):
 
 
 def test_a_cycle_can_override_templates_and_wording(tmp_path):
-    from synthese.run import render_file, tag_file, transcribe_files
+    from synthese.files import render_file, tag_file, transcribe_files
 
     config_path = cycle_with_one_imported_session(tmp_path / "cycle")
     own = tmp_path / "cycle" / "gabarits"

@@ -22,7 +22,7 @@ from synthese.core.config import load_config
 from synthese.core.errors import SyntheseError
 from synthese.publish import publishing as publish
 from synthese.publish.publishing import SITE_MANIFEST, file_size_text
-from synthese.run import publish_workspace, render_session
+from synthese.stages import CycleRun, SessionRun, publish_workspace
 from synthese.transcribe.importers import parse_vtt
 from synthese.workspace import Workspace
 
@@ -61,7 +61,7 @@ def _write_rendered_session(ws: Workspace, session_id: str) -> None:
     tags.save(paths.tags)
     for subtitles in (paths.subtitles, ws.root / f"{session_id}.vtt"):  # output, source
         subtitles.write_text(_vtt(transcript), encoding="utf-8")
-    render_session(ws, session, paths.tags, out_dir=paths.render_dir, stem=session_id)
+    SessionRun(ws, session).run_stage("render")
 
 
 def make_workspace(root: Path, *, rendered: tuple[str, ...] = ("seance-2", "seance-3")) -> Workspace:
@@ -282,12 +282,12 @@ def test_site_manifest_records_the_inputs(site):
     manifest = json.loads((outputs / SITE_MANIFEST).read_text(encoding="utf-8"))
     rendered = [ws.config.session(session_id) for session_id, *_ in RENDERED]
     assert manifest["schema"] == "synthese.site/2"
-    assert manifest["inputs_hash"] == ws.publish_hash(rendered)
+    assert manifest["inputs_hash"] == CycleRun(ws, rendered).publish_hash()
     assert manifest["sessions"] == ["seance-2", "seance-3"]
     # Readable by any reader of the site (temporary files are created private).
     assert all(p.stat().st_mode & 0o444 == 0o444 for p in outputs.rglob("*"))
     assert "index.html" in manifest["files"] and "themes/sobriete.html" in manifest["files"]
-    assert ws.publish_state() == "done"
+    assert CycleRun(ws).publish_state() == "done"
 
 
 def test_file_size_text():
@@ -328,7 +328,7 @@ def test_failed_build_leaves_the_previous_site_untouched(tmp_path, monkeypatch):
         "Sociologue", "Sociologue urbaine"), encoding="utf-8")
     ws = Workspace(load_config(ws.root / "config.yaml"))
     for session in ws.config.sessions[:2]:
-        render_session(ws, session, ws.paths(session).tags, out_dir=ws.paths(session).render_dir, stem=session.id)
+        SessionRun(ws, session).run_stage("render")
     with pytest.raises(RuntimeError, match="disk full"):
         publish_workspace(ws)
     assert snapshot(outputs) == before
@@ -455,8 +455,7 @@ def test_the_site_subtitles_are_those_of_the_reviewed_transcript(tmp_path):
     tags = tags.model_copy(update={"session_id": "seance-2", "transcript": paths.transcript.name,
                                    "review": tags.review.model_copy(update={"file": paths.review.name})})
     tags.save(paths.tags)
-    manifest = RenderManifest.load(render_session(ws, session, paths.tags, out_dir=paths.render_dir,
-                                                  stem="seance-2"))
+    manifest = RenderManifest.load(SessionRun(ws, session).run_stage("render"))
     assert manifest.files["vtt"] == "seance-2.vtt"
     publish_workspace(ws)
     published_path = ws.outputs_dir / "seances" / "seance-2" / "seance-2.vtt"

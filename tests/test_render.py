@@ -15,13 +15,14 @@ from synthese.core.artefacts import IndexedEntity, Tags
 from synthese.core.config import load_config
 from synthese.core.errors import SyntheseError
 from synthese.core.resources import TemplateSet
+from synthese.files import render_file
 from synthese.render import docx as render_docx
 from synthese.render import pdf as render_pdf
 from synthese.render import rendering as render
 from synthese.render.compose import SessionInputs, build_document
 from synthese.render.document import replay_link
 from synthese.render.html import render_html, render_html_body
-from synthese.run import render_file, transcript_beside
+from synthese.stages import transcript_beside
 
 DATA = Path(__file__).resolve().parent / "data"
 TAGS = DATA / "render_sample.tags.json"

@@ -14,7 +14,7 @@ from synthese.core.config import Config, load_config
 from synthese.core.errors import ReviewError
 from synthese.core.resources import TemplateSet
 from synthese.core.review_file import ensure_review_file, load_review, parse_review, passage_key, revise_transcript
-from synthese.run import tag_file
+from synthese.files import tag_file
 
 REVIEW_TEMPLATE = TemplateSet().read_text("review.fr.yaml")
 

@@ -25,6 +25,7 @@ from synthese.core.config import load_config
 from synthese.core.review_file import parse_review
 from synthese.review.app import ReviewApp
 from synthese.review.edits import version_of
+from synthese.stages import stage
 from synthese.workspace import Workspace
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -53,7 +54,7 @@ def put_transcript(ws: Workspace, transcript: Transcript) -> None:
     session = ws.config.session(SESSION)
     paths = ws.paths(session)
     paths.folder.mkdir(parents=True, exist_ok=True)
-    transcript.inputs_hash = ws.transcribe_hash(session)
+    transcript.inputs_hash = stage("transcribe").inputs_hash(ws, session)
     transcript.save(paths.transcript)
 
 
@@ -294,7 +295,7 @@ def test_an_outside_edit_is_noticed_and_never_overwritten(fresh):
     state = json.loads(call(app, "GET", "/api/state")[2])
     assert state["version"] != seen and state["review_error"] is None  # the page's poll sees it
     wait_for_jobs(app)  # and the preview follows the file
-    assert Tags.load(app.paths.tags).inputs_hash == app.ws.tag_hash(app.session)
+    assert Tags.load(app.paths.tags).inputs_hash == stage("tag").inputs_hash(app.ws, app.session)
     status, answer = action(app, version=seen, action="speaker", label="Intervenant 1", name="Zoé")
     assert status == 409 and answer["error"].startswith("Le fichier de relecture a changé")
     assert app.paths.review.read_text(encoding="utf-8") == hand

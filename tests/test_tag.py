@@ -16,7 +16,7 @@ import pytest
 from synthese.core.artefacts import Segment, Tags, Transcript
 from synthese.core.config import Config, load_config
 from synthese.core.errors import InputError, ModelError
-from synthese.run import classify_file, tag_file
+from synthese.files import classify_file, tag_file
 from synthese.tag.passages import split_passages
 from synthese.tag.tagging import tag
 from synthese.tag.themes import load_nlp

@@ -166,6 +166,26 @@ class Gap(Record):
     reason: str
 
 
+class Diarization(Record):
+    """Who spoke when, as the transcript records it: how many voices were asked for and found.
+    The voices are labelled on the segments and words ("Intervenant 1"…); names come only from
+    the review file."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("estimated_speakers", "requested")
+
+    speakers_found: int
+    estimated_speakers: int | None = None  # when the number was not given: what the clustering estimated
+    requested: int | None = None  # the number of voices asked for, when given
+    declared: int = 0  # speakers declared for the session in config.yaml
+    model: str = ""
+    seconds_of_speech: float = 0.0
+
+    @property
+    def heard(self) -> int:
+        """The number of voices heard in the recording."""
+        return self.estimated_speakers or self.speakers_found
+
+
 class SourceFile(Record):
     file: str
     sha256: str
@@ -186,7 +206,7 @@ class Transcript(Artefact):
     languages: dict[str, float] = {}  # seconds of speech per language, the transcript's first
     dropped: dict[str, int] = {}
     warnings: list[str] = []
-    diarization: dict[str, Any] | None = None
+    diarization: Diarization | None = None
 
     OPTIONAL: ClassVar[tuple[str, ...]] = ("diarization", "languages")
 

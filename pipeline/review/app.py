@@ -237,7 +237,7 @@ class ReviewApp:
     def _ensure_review_file(self) -> None:
         """The review file, from its template, before the page shows its version (a file the
         background job created later would make the page's first change look stale)."""
-        from ..run import ensure_review
+        from ..stages import ensure_review
 
         if self.paths.review.exists():
             return
@@ -517,38 +517,19 @@ class ReviewApp:
     def run_job(self, kind: str, jobs: Jobs) -> str:
         """Bring the session's tags and documents up to date (and publish): what `synthese run
         SESSION` does, under the lock this server shares among its threads."""
-        from ..run import (
-            ensure_review,
-            publish_workspace,
-            render_cycle,
-            render_session,
-            tag_session,
-            transcribe_session,
-        )
+        from ..stages import CycleRun, SessionRun
 
-        ws, session, paths, w = self.ws, self.session, self.paths, self.wording
+        ws, session, w = self.ws, self.session, self.wording
+        generation = {"tag": "tags", "render": "render"}
         with self.hold.held():
-            ws.clear_partial_files(session)
-            if ws.stage_state(session, "transcribe") != "done":
-                jobs.step(w["step_transcribe"])
-                transcribe_session(ws, session, quiet=True)
-            ensure_review(self.config, paths.review)
-            if ws.stage_state(session, "tag") != "done":
-                jobs.step(w["step_tag"])
-                tag_session(ws, session, transcript_path=paths.transcript, folder=paths.folder, stem=paths.stem)
-                jobs.bump("tags")
-            if ws.stage_state(session, "render") != "done":
-                jobs.step(w["step_render"])
-                render_session(ws, session, paths.tags, out_dir=paths.render_dir, stem=paths.stem)
-                jobs.bump("render")
+            SessionRun(ws, session, quiet=True).bring_up_to_date(
+                on_start=lambda stage: jobs.step(w[f"step_{stage}"]),
+                on_done=lambda stage: jobs.bump(generation[stage]) if stage in generation else None)
             if kind != "publish":
                 return w["job_done"]
-            rendered = ws.rendered_sessions()
-            if ws.cycle_state(rendered) != "done":
-                jobs.step(w["step_cycle"])
-                render_cycle(ws, rendered)
-            jobs.step(w["step_publish"])
-            publish_workspace(ws)
+            cycle = CycleRun(ws)
+            cycle.update_cycle(on_step=lambda step: jobs.step(w[f"step_{step}"]))
+            cycle.publish_site(on_step=lambda step: jobs.step(w[f"step_{step}"]))
             jobs.bump("site")
         log.info("review: published %s to %s", session.id, ws.outputs_dir)
         return w["published"].format(time=dt.datetime.now().strftime("%H:%M:%S"), folder=ws.outputs_dir.name)

@@ -269,7 +269,7 @@ def _assign(tokens: Sequence[Token], passages: Sequence[Passage]) -> list[list[i
 
 def read_state(ws: Workspace, session: Session) -> ReviewState:
     """The page's state for a session, from its transcript, tags and review file."""
-    from ..run import session_document
+    from ..stages import session_document
 
     config = ws.config
     paths = ws.paths(session)

@@ -143,15 +143,17 @@ def machine_tags(transcript: Transcript, config: Config) -> MachineTags:
 
 
 def tag(transcript: Transcript, config: Config, *, review: Review | None = None, review_file: str = "",
-        session_id: str | None = None, machine: MachineTags | None = None, session: Session | None = None) -> Tags:
+        session_id: str | None = None, machine: MachineTags | None = None, session: Session | None = None,
+        revised: tuple[Transcript, list[str]] | None = None) -> Tags:
     """Tag a transcript: the reviewers' corrections and names of voices applied to it, the
     machine's tags (computed here unless given, from that revised transcript), then the
     reviewers' decisions on themes and excerpts, then the quotes of each theme, the key points
     and the name index (`session` gives the declared speakers and organisations the index always
-    keeps). Pure: reads and writes no file."""
+    keeps). `revised` is `revise_transcript(transcript, review)` when the caller made it already.
+    Pure: reads and writes no file."""
     review = review or Review()
-    revised, revision_orphans = revise_transcript(transcript, review)
-    machine = machine or machine_tags(revised, config)
+    revised_transcript, revision_orphans = revised or revise_transcript(transcript, review)
+    machine = machine or machine_tags(revised_transcript, config)
     passages = [p.model_copy(deep=True) for p in machine.passages]
     theme_ids = [t.id for t in config.themes]
     outcome = apply_review(passages, review.decisions, theme_ids, machine.scores)
