@@ -156,6 +156,7 @@ def test_an_artefact_of_another_kind_or_version_is_a_clear_error(tmp_path, kind,
 
 # --- the library API, as the README shows it ----------------------------------------------------------
 
+@pytest.mark.slow
 def test_the_readme_library_example_runs(tmp_path, monkeypatch):
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     example = re.search(r"```python\n(.*?)```", readme, re.S).group(1)

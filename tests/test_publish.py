@@ -308,6 +308,7 @@ def test_writing_outside_the_site_folder_is_refused(tmp_path):
 
 # --- atomic publication ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_failed_build_leaves_the_previous_site_untouched(tmp_path, monkeypatch):
     ws = make_workspace(tmp_path)
     publish_workspace(ws)

@@ -340,6 +340,7 @@ def test_nothing_is_written_while_another_command_holds_the_workspace(fresh):
     assert action(app, action="speaker", label="Intervenant 1", name="Zoé")[0] == 200
 
 
+@pytest.mark.slow
 def test_a_correction_whose_words_are_gone_after_a_new_transcription_is_reported(fresh):
     app = fresh
     view = app.state().passage_view("p001")

@@ -26,6 +26,7 @@ def two_sessions(folder: Path) -> Path:
     return config
 
 
+@pytest.mark.slow
 def test_an_unforeseen_error_in_one_session_spares_the_others(tmp_path, monkeypatch, caplog):
     config = load_config(two_sessions(tmp_path / "cycle"))
     real = render_stage.render_session
@@ -45,6 +46,7 @@ def test_an_unforeseen_error_in_one_session_spares_the_others(tmp_path, monkeypa
     assert "Error: session s1: unexpected ValueError" in caplog.text
 
 
+@pytest.mark.slow
 def test_the_cli_reports_the_failed_session_and_exits_1(tmp_path, cli):
     config = two_sessions(tmp_path / "cycle")
     (tmp_path / "cycle" / "transcripts" / "s1.vtt").write_text("WEBVTT\n\n00:00:01.000 --> du texte\n", encoding="utf-8")
@@ -56,6 +58,7 @@ def test_the_cli_reports_the_failed_session_and_exits_1(tmp_path, cli):
     assert (tmp_path / "cycle" / "outputs" / "seances" / "s2.html").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("output_dir", [".", "transcripts"])
 def test_run_never_publishes_over_the_project(tmp_path, cli, output_dir):
     config = two_sessions(tmp_path / "cycle")
@@ -67,6 +70,7 @@ def test_run_never_publishes_over_the_project(tmp_path, cli, output_dir):
     assert config.is_file() and (tmp_path / "cycle" / "transcripts" / "s1.vtt").is_file()
 
 
+@pytest.mark.slow
 def test_a_voice_named_in_the_review_file_is_renamed_everywhere(tmp_path):
     """Speaker labels come from diarization ("Intervenant N"); a name given in the review file
     replaces the label in the PDF, the DOCX, the HTML, the site and its subtitles."""
@@ -107,6 +111,7 @@ def test_a_voice_named_in_the_review_file_is_renamed_everywhere(tmp_path):
     assert "<v Zoé Martin>" in texts["subtitles"] and "<v Intervenant 1>" in texts["subtitles"]
 
 
+@pytest.mark.slow
 def test_status_reports_a_stale_voice_name(tmp_path, cli):
     config = two_sessions(tmp_path / "cycle")
     assert cli("--config", str(config), "run").returncode == 0
@@ -123,6 +128,7 @@ def test_status_reports_a_stale_voice_name(tmp_path, cli):
 
 # --- the tool never writes over an input -------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", ["vtt", "srt", "txt"])
 def test_an_imported_transcript_in_the_session_folder_is_never_overwritten(tmp_path, suffix):
     """`transcript: transcripts/s1/s1.vtt` (the path `synthese init` suggests) stays the author's
@@ -149,6 +155,7 @@ def test_an_imported_transcript_in_the_session_folder_is_never_overwritten(tmp_p
     assert stage("transcribe").artefact(Workspace(config).paths(config.sessions[0])).is_file()
 
 
+@pytest.mark.slow
 def test_an_input_where_an_output_goes_is_refused_and_left_alone(tmp_path):
     config_path = two_sessions(tmp_path / "cycle")
     folder = tmp_path / "cycle" / "transcripts" / "s1"

@@ -509,10 +509,6 @@ class Config(Strict):
         except InputError as exc:
             raise ConfigError(f"{where}: {exc}") from None
 
-    @property
-    def transversal_axes(self) -> list[str]:
-        return self.cycle.axes
-
 
 def _no_duplicates(ids: list[str], what: str) -> None:
     seen: set[str] = set()

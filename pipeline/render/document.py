@@ -219,10 +219,6 @@ class SynthesisDocument:
         entries.append(TocEntry("colophon", w["colophon"]))
         return entries
 
-    @property
-    def chart_files(self) -> list[str]:
-        return [name for chart in self.charts for name in chart.images]
-
 
 def replay_link(replay_url: str | None, seconds: float) -> str | None:
     """The replay address that starts playing at `seconds`, or None without a replay.
