@@ -237,12 +237,23 @@ class Entity(Record):
     label: Literal["PER", "ORG", "LOC"]
 
 
+class UnsureWord(Record):
+    """A word the recogniser was unsure of (probability below core.heard.UNSURE_P), as written."""
+
+    text: str
+    p: float
+    at: float  # when it was said (seconds)
+
+
 class Sentence(Record):
     """A sentence of a passage, with its time: what quotes are made of."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("unsure",)
 
     start: float
     end: float
     text: str
+    unsure: list[UnsureWord] = []  # its words the recogniser was unsure of, in order
 
 
 class Passage(Record):
@@ -274,6 +285,24 @@ class Quote(Record):
     text: str  # exactly as quoted
     sentences: list[int] = []  # the passage's sentences it is made of
     subtheme: str = ""  # the codebook sub-theme it goes under in its chapter ("" for none)
+
+
+class HeldQuote(Record):
+    """A quote a chapter would print, held back until a reviewer corrects or confirms its text
+    (review file: `corrections`, `confirm`): the recogniser was unsure of some of its words
+    ("unsure"), or heard speech next to it that it could not transcribe ("gap")."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("unsure",)
+
+    theme: str
+    passage: str
+    start: float
+    end: float
+    text: str
+    sentences: list[int]  # the passage's sentences it is made of
+    doubtful: list[int]  # those to correct or confirm
+    reasons: list[Literal["unsure", "gap"]]
+    unsure: list[UnsureWord] = []
 
 
 class KeyPoints(Record):
@@ -338,6 +367,7 @@ class Tags(Artefact):
     codebook: Codebook
     passages: list[Passage] = []
     excerpts: dict[str, list[Quote]] = {}  # theme id -> quotes, in the order they were said
+    held: list[HeldQuote] = []  # quotes held back until a reviewer checks their text, in the order said
     key_points: KeyPoints = KeyPoints()
     entities: list[IndexedEntity] = []
     review: ReviewSummary

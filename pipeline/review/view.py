@@ -19,6 +19,7 @@ from pathlib import Path
 from ..core.artefacts import Passage, Segment, Tags, Transcript
 from ..core.config import Config, Session
 from ..core.errors import ReviewError, SyntheseError
+from ..core.heard import UNSURE_P, text_word_owners
 from ..core.review_file import (
     Correction,
     Review,
@@ -34,7 +35,6 @@ from .edits import version_of
 
 log = logging.getLogger(__name__)
 
-LOW_CONFIDENCE = 0.5  # a word the recogniser gave a lower probability is marked for the eye
 
 
 @dataclass
@@ -56,7 +56,7 @@ class Token:
 
     @property
     def low(self) -> bool:
-        return self.p is not None and self.p < LOW_CONFIDENCE and not self.corrected
+        return self.p is not None and self.p < UNSURE_P and not self.corrected
 
 
 @dataclass
@@ -158,32 +158,11 @@ def segment_tokens(segment: Segment) -> list[Token]:
     if not texts:
         return []
     timed: list[tuple[float, float, float | None] | None] = [None] * len(texts)
-    if segment.words:
-        # Recognised words and spaces do not always agree ("C" + "'est" for "C'est"): match the
-        # characters, spaces left out.
-        joined = "".join(texts)
-        owner: list[int] = []
-        pieces = []
-        for index, word in enumerate(segment.words):
-            piece = "".join(word.text.split())
-            pieces.append(piece)
-            owner += [index] * len(piece)
-        word_text = "".join(pieces)
-        char_word: list[int | None] = [None] * len(joined)
-        if word_text.lower() == joined.lower():
-            char_word = list(owner)
-        else:
-            matcher = difflib.SequenceMatcher(None, joined.lower(), word_text.lower(), autojunk=False)
-            for a, b, size in matcher.get_matching_blocks():
-                char_word[a:a + size] = owner[b:b + size]
-        position = 0
-        for index, text in enumerate(texts):
-            owners = sorted({w for w in char_word[position:position + len(text)] if w is not None})
-            position += len(text)
-            if owners:
-                words = [segment.words[w] for w in owners]
-                probabilities = [w.p for w in words if w.p is not None]
-                timed[index] = (words[0].start, words[-1].end, min(probabilities) if probabilities else None)
+    for index, owners in enumerate(text_word_owners(segment)):
+        if owners:
+            words = [segment.words[w] for w in owners]
+            probabilities = [w.p for w in words if w.p is not None]
+            timed[index] = (words[0].start, words[-1].end, min(probabilities) if probabilities else None)
     tokens = []
     length = max(len(segment.text), 1)
     duration = max(segment.end - segment.start, 0.0)
