@@ -29,7 +29,7 @@ from ..core.review_file import (
     parse_review,
     revise_transcript,
 )
-from ..core.typography import french_text
+from ..core.typography import french_text, timestamp
 from ..workspace import Workspace
 from .edits import version_of
 
@@ -116,6 +116,20 @@ class ChapterView:
 
 
 @dataclass
+class HeldView:
+    """A quote held back until its text is checked: what it says, why, and where to check it."""
+
+    theme: str  # the theme's label
+    passage: Passage
+    text: str
+    start_s: float
+    timestamp: str
+    reasons: list[str]  # "unsure", "gap"
+    unsure: list[str]  # the words the recogniser was unsure of, as written
+    sentences: list[int]  # the passage's sentences to correct or confirm
+
+
+@dataclass
 class ReviewState:
     """Everything the page shows, and the version of the review file it was made from."""
 
@@ -134,6 +148,7 @@ class ReviewState:
     chapters: list[ChapterView] = field(default_factory=list)
     orphaned: list[str] = field(default_factory=list)
     theme_labels: dict[str, str] = field(default_factory=dict)
+    held: list[HeldView] = field(default_factory=list)  # quotes held back until their text is checked
 
     @property
     def gaps(self) -> list:
@@ -316,6 +331,14 @@ def read_state(ws: Workspace, session: Session) -> ReviewState:
         present = {t.id for t in passage.themes} | {t.id for t in rejected}
         state.passages.append(PassageView(passage, speaker, shown, themes, rejected,
                                           [(i, label) for i, label in labels.items() if i not in present], indices))
+
+    by_key = {p.id: p for p in passages}
+    for held in tags.held:
+        passage = by_key.get(held.passage)
+        if passage is not None:
+            state.held.append(HeldView(labels.get(held.theme, held.theme), passage, french_text(held.text),
+                                       held.start, timestamp(held.start), list(held.reasons),
+                                       [w.text for w in held.unsure], list(held.doubtful)))
 
     document = session_document(config, session, tags, revised)
     by_id = {p.id: p for p in passages}
