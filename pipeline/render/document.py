@@ -41,8 +41,7 @@ class Excerpt:
     timestamp: str
     link: str | None
     link_label: str
-    session_label: str = ""  # set in the cycle document, where excerpts come from several sessions
-    session_id: str = ""  # likewise: passage ids restart in every session
+    session_id: str = ""  # set in the cycle document, where passage ids restart in every session
     lang: str = ""  # the language said, where it is not the document's ('en'): marked in every format
 
     @property
@@ -78,7 +77,8 @@ class Chart:
 
 @dataclass(frozen=True)
 class ExcerptGroup:
-    """The quotes of a chapter under one sub-theme ('' title: the chapter's only group)."""
+    """The quotes of a chapter under one heading: a sub-theme in a session's synthesis, a session
+    in the cycle's ('' title: the chapter's only group)."""
 
     title: str
     excerpts: list[Excerpt]

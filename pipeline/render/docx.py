@@ -351,8 +351,6 @@ def _excerpt(document, excerpt: Excerpt) -> None:
     source = document.add_paragraph(style="Caption")
     source.paragraph_format.left_indent = document.styles["Quote"].paragraph_format.left_indent
     source.paragraph_format.space_after = Pt(8)
-    if excerpt.session_label:
-        source.add_run(excerpt.session_label + "\n")
     source.add_run(excerpt.speaker).bold = True
     if excerpt.affiliation:
         source.add_run(f", {excerpt.affiliation}")
