@@ -316,8 +316,9 @@ class IndexedEntity(Record):
     """A name found in the session, listed in the index or not, and why: "speaker",
     "organisation" and "known" (declared in config.yaml), "mentions" (recognised several times
     alike); left out: "once" (a single or inconsistent recognition), "common word" (also said
-    as an ordinary word, or a theme's wording), "excluded" (config.yaml). Staff may change
-    `listed`; `reason` then says "review"."""
+    as an ordinary word, or a theme's wording), "unsure" (recognised several times, but always
+    in words the recogniser was unsure of), "excluded" (config.yaml). Staff may change `listed`;
+    `reason` then says "review"."""
 
     OPTIONAL: ClassVar[tuple[str, ...]] = ("reason",)
 
@@ -327,6 +328,21 @@ class IndexedEntity(Record):
     passages: list[str]
     listed: bool = True
     reason: str = ""
+
+
+class Reference(Record):
+    """A law, programme or standard the session cites (wording.fr.yaml's `reference_patterns`), as said."""
+
+    text: str
+    passages: list[str]
+
+
+class GlossaryEntry(Record):
+    """An acronym of config.yaml's `acronyms` said in the session, with its expansion."""
+
+    term: str
+    expansion: str
+    passages: list[str]
 
 
 class CodebookTheme(Record):
@@ -370,6 +386,8 @@ class Tags(Artefact):
     held: list[HeldQuote] = []  # quotes held back until a reviewer checks their text, in the order said
     key_points: KeyPoints = KeyPoints()
     entities: list[IndexedEntity] = []
+    references: list[Reference] = []  # laws, programmes and standards cited, in alphabetical order
+    glossary: list[GlossaryEntry] = []  # the acronyms said, in alphabetical order
     review: ReviewSummary
     warnings: list[str] = []
 

@@ -35,6 +35,7 @@ from .document import (
     Chart,
     Excerpt,
     ExcerptGroup,
+    GlossaryItem,
     IndexEntry,
     IndexGroup,
     IndexRef,
@@ -293,6 +294,30 @@ def _index(entries: list[tuple[str, str, list[IndexRef]]], wording: dict[str, An
     return groups
 
 
+def _refs(passage_ids: Sequence[str], by_id: dict[str, Passage], replay_url: str | None,
+          session: str = "") -> list[IndexRef]:
+    """Where passages start ('00:12:05', or 'S2 00:12:05' with the session), linked to the replay."""
+    return [IndexRef(f"{session} {timestamp(by_id[p].start)}".strip(), replay_link(replay_url, by_id[p].start))
+            for p in passage_ids if p in by_id]
+
+
+def _references(entries: list[tuple[str, list[IndexRef]]]) -> list[IndexEntry]:
+    """References cited (text, refs), merged when written alike, in French alphabetical order."""
+    merged: dict[str, tuple[str, list[IndexRef]]] = {}
+    for text, refs in entries:
+        name, known = merged.setdefault(sort_key(text), (french_text(text), []))
+        known.extend(r for r in refs if r not in known)
+    return [IndexEntry(name, refs) for _, (name, refs) in sorted(merged.items())]
+
+
+def _glossary(entries: list[tuple[str, str]]) -> list[GlossaryItem]:
+    """The acronyms said (term, expansion), each once, in alphabetical order."""
+    found: dict[str, GlossaryItem] = {}
+    for term, expansion in entries:
+        found.setdefault(term, GlossaryItem(term, french_text(expansion)))
+    return [found[term] for term in sorted(found, key=sort_key)]
+
+
 def _annex(transcript: Transcript | None, passages: Sequence[Passage], replay_url: str | None,
            wording: dict[str, Any]) -> list[AnnexParagraph]:
     """The full text, one paragraph per turn of speech (long turns split at pauses, and where the
@@ -456,13 +481,10 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
     if speaking:
         overview.append(french_text(wording["overview_speaking"].format(speakers=speaking)))
 
-    index_input = []
-    for entity in tags.entities:
-        if not entity.listed:
-            continue
-        refs = [IndexRef(timestamp(by_id[p].start), replay_link(replay, by_id[p].start))
-                for p in entity.passages if p in by_id]
-        index_input.append((entity.text, entity.label, refs))
+    index_input = [(entity.text, entity.label, _refs(entity.passages, by_id, replay))
+                   for entity in tags.entities if entity.listed]
+
+    references = [(r.text, _refs(r.passages, by_id, replay)) for r in tags.references]
 
     asr_text, nlp_text = _models_text(tags, wording)
     colophon = [
@@ -504,6 +526,8 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
         ],
         chapters=chapters,
         index=_index(index_input, wording),
+        references=_references(references),
+        glossary=_glossary([(g.term, g.expansion) for g in tags.glossary]),
         annex=_annex(transcript, passages, replay, wording) if config.render.transcript_annex else [],
         sessions=[],
         colophon=colophon,
@@ -528,6 +552,8 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
     # Each chapter's quotes under their session, named once: (session heading, its excerpts).
     by_session: dict[str, list[ExcerptGroup]] = {t.id: [] for t in themes}
     index_input = []
+    references: list[tuple[str, list[IndexRef]]] = []
+    glossary: list[tuple[str, str]] = []
     summaries = []
     reviewed = 0
     for session, tags, transcript in ((i.session, i.tags, i.transcript) for i in sessions):
@@ -557,9 +583,9 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
                 excerpts[theme.id] += group
                 by_session[theme.id].append(ExcerptGroup(heading, group))
         for entity in [e for e in tags.entities if e.listed]:
-            refs = [IndexRef(f"{short} {timestamp(by_id[p].start)}", replay_link(session.replay_url, by_id[p].start))
-                    for p in entity.passages if p in by_id]
-            index_input.append((entity.text, entity.label, refs))
+            index_input.append((entity.text, entity.label, _refs(entity.passages, by_id, session.replay_url, short)))
+        references += [(r.text, _refs(r.passages, by_id, session.replay_url, short)) for r in tags.references]
+        glossary += [(g.term, g.expansion) for g in tags.glossary]
         summaries.append(SessionSummary(label, french_text(session.title), french_date(session.date),
                                         session.replay_url))
         reviewed += tags.review.status == "reviewed"
@@ -618,6 +644,8 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
                 heatmap],
         chapters=chapters,
         index=_index(index_input, wording),
+        references=_references(references),
+        glossary=_glossary(glossary),
         annex=[],
         sessions=summaries,
         colophon=colophon,

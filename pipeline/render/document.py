@@ -123,6 +123,12 @@ class IndexGroup:
 
 
 @dataclass(frozen=True)
+class GlossaryItem:
+    term: str  # 'RGPD'
+    expansion: str  # 'Règlement général sur la protection des données personnelles'
+
+
+@dataclass(frozen=True)
 class AnnexParagraph:
     timestamp: str
     speaker: str
@@ -192,6 +198,8 @@ class SynthesisDocument:
     lang: str = "fr"
     key_points: list[Excerpt] = field(default_factory=list)  # the session's key sentences
     publication: Publication = field(default_factory=lambda: Publication())
+    references: list[IndexEntry] = field(default_factory=list)  # laws, programmes, standards cited
+    glossary: list[GlossaryItem] = field(default_factory=list)  # the acronyms said, expanded
 
     @property
     def running_title(self) -> str:
@@ -214,6 +222,10 @@ class SynthesisDocument:
         entries += [TocEntry(c.anchor, f"{c.number}. {c.label}") for c in self.chapters]
         if self.index:
             entries.append(TocEntry("index", w["index"]))
+        if self.references:
+            entries.append(TocEntry("references", w["references"]))
+        if self.glossary:
+            entries.append(TocEntry("glossary", w["glossary"]))
         if self.annex:
             entries.append(TocEntry("annex", w["annex"]))
         entries.append(TocEntry("colophon", w["colophon"]))

@@ -45,6 +45,7 @@ from .excerpts import (
     unpack_vectors,
 )
 from .passages import split_passages
+from .references import acronyms_said, reference_patterns, references_said
 from .themes import ThemeClassifier, ThemeScore, above_threshold, load_nlp, model_label
 
 __all__ = ["MachineTags", "classify_texts", "codebook", "machine_tags", "tag"]
@@ -169,9 +170,14 @@ def tag(transcript: Transcript, config: Config, *, review: Review | None = None,
     if off_topic:
         log.warning("%s", off_topic)
         warnings.append(off_topic)
+    wording = config.templates.wording()
     evidence = SessionEvidence(machine.sentences, machine.vectors, theme_ids, config.tag,
                                doubtful=sentence_doubts(passages, revised.gaps, confirmed),
-                               mending=Mending.from_wording(config.templates.wording()))
+                               mending=Mending.from_wording(wording))
+    # The words the recogniser was unsure of, by passage, where no reviewer checked them: names
+    # and references said only in such words are not listed.
+    unsure = {p.id: {w.text.lower().strip(".,;:!?«»\"()…") for i, s in enumerate(p.sentences)
+                     if i not in confirmed.get(p.id, ()) for w in s.unsure} for p in passages}
     excerpts = select_quotes(passages, evidence, outcome.choices)
     for theme in config.themes:
         labels = [sub.label for sub in theme.subthemes]
@@ -192,7 +198,9 @@ def tag(transcript: Transcript, config: Config, *, review: Review | None = None,
         excerpts=excerpts,
         held=held_quotes(passages, evidence, outcome.choices, excerpts),
         key_points=key_points(passages, evidence, excerpts, outcome.choices),
-        entities=entity_index(passages, config.index, declared_names(config, session), config.themes),
+        entities=entity_index(passages, config.index, declared_names(config, session), config.themes, unsure),
+        references=references_said(passages, reference_patterns(wording.get("reference_patterns") or []), unsure),
+        glossary=acronyms_said(passages, config.acronyms, unsure),
         review=ReviewSummary(file=review_file, status="reviewed" if outcome.applied or not review.empty
                              else "not reviewed", decisions_applied=outcome.applied,
                              corrections=len(review.corrections) - sum(o.startswith("correction ") for o in orphaned),
