@@ -48,12 +48,20 @@ from .passages import split_passages
 from .references import acronyms_said, reference_patterns, references_said
 from .themes import ThemeClassifier, ThemeScore, above_threshold, load_nlp, model_label
 
-__all__ = ["MachineTags", "classify_texts", "codebook", "machine_tags", "tag"]
+__all__ = ["MachineTags", "classify_texts", "codebook", "machine_tags", "tag", "wording_read"]
 
 log = logging.getLogger(__name__)
 
 # A session where more passages than this share carry no theme is said to be off the cycle's themes.
 OFF_TOPIC_SHARE = 0.5
+# The keys of wording.fr.yaml the tag stage reads: editing one of them changes the tags.
+WORDING_READ = ("name_articles", "meta_talk", "function_words", "cut_words", "continuation_words",
+                "reference_patterns")
+
+
+def wording_read(wording: dict[str, Any]) -> dict[str, Any]:
+    """What the tag stage reads of the wording (for the orchestration's inputs hash)."""
+    return {key: wording.get(key) for key in WORDING_READ}
 
 
 @dataclass
