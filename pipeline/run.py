@@ -85,11 +85,11 @@ def machine_tags_cached(transcript: Transcript, config: Config, cache: Path):
     options and the codebook are those it was made with: a review edit of themes or excerpts
     is then re-applied in a second."""
     from . import __version__
-    from .tag.tagging import MachineTags, codebook, machine_tags
+    from .tag.tagging import MachineTags, codebook, machine_tags, wording_read
 
     key = hash_of([s.model_dump(mode="json") for s in transcript.segments], config.tag.model_dump(mode="json"),
-                  codebook(config).model_dump(), config.acronyms, config.templates.wording()["name_articles"],
-                  config.templates.wording().get("meta_talk"), __version__, MachineTags.VERSION)
+                  codebook(config).model_dump(), config.acronyms, wording_read(config.templates.wording()),
+                  __version__, MachineTags.VERSION)
     try:
         cached = json.loads(cache.read_text(encoding="utf-8"))
         if cached.get("key") == key:

@@ -87,13 +87,14 @@ def transcribe_inputs_hash(source: Path, config: Config, speakers: Sequence[Spea
 
 
 def tag_inputs_hash(transcript: Path, review: Path, config: Config, session: Session | None = None) -> str:
+    from .tag.tagging import wording_read
+
     weights = config.resolve(config.tag.weights_file) if config.tag.weights_file else None
     # The name index keeps the session's declared speakers and organisations and the cycle's organiser.
     declared = ([s.model_dump(mode="json") for s in session.speakers] if session else [], config.cycle.organiser)
     return hash_of("tag", transcript, config.tag.model_dump(mode="json"),
                    [t.model_dump(mode="json") for t in config.themes], config.acronyms, weights, review,
-                   config.templates.wording()["name_articles"], config.templates.wording().get("meta_talk"),
-                   config.index.model_dump(mode="json"), declared)
+                   wording_read(config.templates.wording()), config.index.model_dump(mode="json"), declared)
 
 
 def render_inputs_hash(tags: Path, session: Session, config: Config) -> str:
