@@ -54,13 +54,14 @@ def transcribe_inputs_hash(source: Path, config: Config, speakers: Sequence[Spea
 
 
 def tag_inputs_hash(transcript: Path, review: Path, config: Config, session: Session | None = None) -> str:
+    from .tag.tagging import wording_read
+
     weights = config.resolve(config.tag.weights_file) if config.tag.weights_file else None
     # The name index keeps the session's declared speakers and organisations and the cycle's organiser.
     declared = ([s.model_dump(mode="json") for s in session.speakers] if session else [], config.cycle.organiser)
     return hash_of("tag", transcript, config.tag.model_dump(mode="json"),
                    [t.model_dump(mode="json") for t in config.themes], config.acronyms, weights, review,
-                   config.templates.wording()["name_articles"], config.templates.wording().get("meta_talk"),
-                   config.index.model_dump(mode="json"), declared)
+                   wording_read(config.templates.wording()), config.index.model_dump(mode="json"), declared)
 
 
 def render_inputs_hash(tags: Path, session: Session, config: Config) -> str:
@@ -254,11 +255,11 @@ def machine_tags_cached(transcript: Transcript, config: Config, cache: Path):
     options and the codebook are those it was made with: a review edit of themes or excerpts
     is then re-applied in a second."""
     from . import __version__
-    from .tag.tagging import MachineTags, codebook, machine_tags
+    from .tag.tagging import MachineTags, codebook, machine_tags, wording_read
 
     key = hash_of([s.model_dump(mode="json") for s in transcript.segments], config.tag.model_dump(mode="json"),
-                  codebook(config).model_dump(), config.acronyms, config.templates.wording()["name_articles"],
-                  config.templates.wording().get("meta_talk"), __version__, MachineTags.VERSION)
+                  codebook(config).model_dump(), config.acronyms, wording_read(config.templates.wording()),
+                  __version__, MachineTags.VERSION)
     try:
         cached = json.loads(cache.read_text(encoding="utf-8"))
         if cached.get("key") == key:

@@ -340,3 +340,64 @@ def test_data_tables_scroll_in_a_labelled_box_with_a_hint(session_out):
     assert len(boxes) == page.count("<table") == 2
     assert all(label.startswith("Tableau défilant horizontalement") for label in boxes)
     assert page.count('class="scroll-hint"') == 2
+
+
+def test_the_charts_show_the_time_without_a_theme_on_the_scale_of_the_whole_session(config, tags, transcript):
+    from synthese.render import charts
+
+    doc = build_document(SessionInputs(config.session("seance-2"), tags, transcript), config)
+    share = next(c for c in doc.charts if c.kind == "share")
+    total = tags.duration_s
+    untagged = sum(p.end - p.start for p in tags.passages if not p.themes)
+    assert share.data["labels"][-1] == "Sans thème" and share.data["values"][-1] == pytest.approx(untagged / total)
+    assert "Sans thème" in share.alt
+    timeline = next(c for c in doc.charts if c.kind == "timeline")
+    assert timeline.data["labels"][-1] == "Sans thème" and timeline.table.rows[-1][0] == "Sans thème"
+    # Drawn on a 0–100 % axis: a theme covering a sixth of the session takes a sixth of the bars' room.
+    figure = charts.DRAWERS["share"](charts._pyplot(), share)
+    try:
+        left, right = figure.axes[0].get_xlim()
+        assert left == 0 and right >= 1.0
+        widths = [bar.get_width() for bar in figure.axes[0].patches]
+        assert max(widths) <= 1.0 and sorted(widths) == sorted(share.data["values"])
+    finally:
+        charts._pyplot().close(figure)
+    cycle = build_cycle_document(config, [SessionInputs(config.session("seance-2"), tags, None)])
+    heatmap = next(c for c in cycle.charts if c.kind == "heatmap")
+    assert heatmap.data["columns"][-1] == "Sans thème" and heatmap.table.header[-1] == "Sans thème"
+
+
+def test_the_cycle_names_each_session_once_above_its_quotes(config, tags, transcript):
+    session_2 = config.session("seance-2")
+    session_3 = session_2.model_copy(update={"id": "seance-3", "number": 3, "title": "Instrumentation et données"})
+    cycle = build_cycle_document(config, [SessionInputs(session_2, tags, transcript),
+                                          SessionInputs(session_3, tags.model_copy(update={"session_id": "seance-3"}),
+                                                        None)])
+    for chapter in cycle.chapters:
+        titles = [group.title for group in chapter.groups]
+        assert titles == ["Séance 2 — Sobriété, matérialité et infrastructures", "Séance 3 — Instrumentation et données"]
+        assert [e for g in chapter.groups for e in g.excerpts] == chapter.excerpts
+        assert {e.session_id for e in chapter.groups[0].excerpts} == {"seance-2"}
+
+
+def test_a_chapter_whose_quotes_await_checking_says_so(config, tags, transcript):
+    from synthese.core.artefacts import HeldQuote
+
+    theme = next(t for t, quotes in tags.excerpts.items() if quotes)
+    quote = tags.excerpts[theme][0]
+    held = tags.model_copy(update={
+        "excerpts": {**tags.excerpts, theme: []},
+        "held": [HeldQuote(theme=theme, passage=quote.passage, start=quote.start, end=quote.end, text=quote.text,
+                           sentences=quote.sentences, doubtful=quote.sentences[:1], reasons=["unsure"])]})
+    doc = build_document(SessionInputs(config.session("seance-2"), held, transcript), config)
+    chapter = next(c for c in doc.chapters if c.id == theme)
+    assert not chapter.excerpts and "attendent que leur transcription soit vérifiée" in chapter.no_excerpt
+
+
+def test_the_annex_mends_the_recognisers_case_where_segments_meet(config, tags, transcript):
+    segments = [s.model_copy(deep=True) for s in transcript.segments[:2]]
+    segments[0].text, segments[1].text = "Il faut mesurer les climats,", "Et même les usages."
+    segments[1].speaker = segments[0].speaker
+    mended = transcript.model_copy(update={"segments": segments, "gaps": []})
+    doc = build_document(SessionInputs(config.session("seance-2"), tags, mended), config)
+    assert doc.annex[0].text.startswith("Il faut mesurer les climats, et même les usages.")

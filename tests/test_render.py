@@ -539,3 +539,27 @@ def pdf_languages(path: Path) -> dict[tuple[str, str], int]:
 
     walk(PdfReader(path).trailer["/Root"]["/StructTreeRoot"])
     return dict(found)
+
+
+def test_references_and_acronyms_said_are_listed_in_every_format(tmp_path, config, tags, transcript):
+    from synthese.core.artefacts import GlossaryEntry, Reference
+    from synthese.core.typography import timestamp
+
+    first, second = tags.passages[0], tags.passages[1]
+    cited = tags.model_copy(update={
+        "references": [Reference(text="Loi AGEC", passages=[first.id, second.id]),
+                       Reference(text="RGPD", passages=[second.id])],
+        "glossary": [GlossaryEntry(term="RGPD", expansion="Règlement général sur la protection des données",
+                                   passages=[second.id])]})
+    doc = build_document(inputs(config, cited, transcript), config)
+    assert [(e.name, [r.label for r in e.refs]) for e in doc.references] == [
+        ("Loi AGEC", [timestamp(first.start), timestamp(second.start)]), ("RGPD", [timestamp(second.start)])]
+    assert [(g.term, g.expansion) for g in doc.glossary] == [("RGPD", "Règlement général sur la protection des données")]
+    titles = [e.title for e in doc.toc]
+    assert titles.index("Références citées") + 1 == titles.index("Sigles") < titles.index("Colophon")
+    manifest = render.render_session(inputs(config, cited, transcript), config, out_dir=tmp_path, stem="s")
+    for text in (html_text(tmp_path / manifest.files["html"]), pdf_text(tmp_path / manifest.files["pdf"]),
+                 "\n".join(p.text for p in docx_paragraphs(tmp_path / manifest.files["docx"]))):
+        flat = squeeze(text)
+        for said in ("Références citées", "Loi AGEC", "Sigles", "Règlement général sur la protection des données"):
+            assert squeeze(said) in flat

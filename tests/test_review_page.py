@@ -477,3 +477,25 @@ def test_speech_left_untranscribed_is_listed_to_listen_to(tmp_path):
         assert 'data-t="130.0"' in notices and "(une autre langue)" in notices
     finally:
         app.close()
+
+
+def test_quotes_held_back_are_listed_with_why_and_a_confirmation_lets_them_be_quoted(fresh):
+    app = fresh
+    state = app.state()
+    assert state.held, "the sample's recogniser was unsure of words in the quotes it would print"
+    held = state.held[0]
+    assert held.reasons == ["unsure"] and held.unsure
+    html = call(app, "GET", "/fragment/avis")[2].decode()
+    assert "Extraits en attente de vérification" in html and f"« {held.unsure[0]} »" in html
+    assert 'data-action="confirm"' in html and f'href="#passage-{held.passage.id}"' in html
+    status, _ = action(app, action="confirm", passage=held.passage.id, sentences=[len(held.passage.sentences)])
+    assert status == 400 and review_of(app).confirmations == []
+    status, _ = action(app, action="confirm", passage=held.passage.id, sentences=held.sentences)
+    assert status == 200
+    assert [(c.passage, list(c.sentences)) for c in review_of(app).confirmations] == [(held.passage.key,
+                                                                                       held.sentences)]
+    wait_for_jobs(app)
+    tags = Tags.load(app.paths.tags)
+    assert not any(h.passage == held.passage.id and h.doubtful == held.sentences for h in tags.held)
+    quoted = {(q.passage, i) for quotes in tags.excerpts.values() for q in quotes for i in q.sentences}
+    assert {(held.passage.id, i) for i in held.sentences} <= quoted

@@ -257,12 +257,23 @@ class Entity(Record):
     label: Literal["PER", "ORG", "LOC"]
 
 
+class UnsureWord(Record):
+    """A word the recogniser was unsure of (probability below core.heard.UNSURE_P), as written."""
+
+    text: str
+    p: float
+    at: float  # when it was said (seconds)
+
+
 class Sentence(Record):
     """A sentence of a passage, with its time: what quotes are made of."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("unsure",)
 
     start: float
     end: float
     text: str
+    unsure: list[UnsureWord] = []  # its words the recogniser was unsure of, in order
 
 
 class Passage(Record):
@@ -296,6 +307,24 @@ class Quote(Record):
     subtheme: str = ""  # the codebook sub-theme it goes under in its chapter ("" for none)
 
 
+class HeldQuote(Record):
+    """A quote a chapter would print, held back until a reviewer corrects or confirms its text
+    (review file: `corrections`, `confirm`): the recogniser was unsure of some of its words
+    ("unsure"), or heard speech next to it that it could not transcribe ("gap")."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("unsure",)
+
+    theme: str
+    passage: str
+    start: float
+    end: float
+    text: str
+    sentences: list[int]  # the passage's sentences it is made of
+    doubtful: list[int]  # those to correct or confirm
+    reasons: list[Literal["unsure", "gap"]]
+    unsure: list[UnsureWord] = []
+
+
 class KeyPoints(Record):
     """Key sentences, chosen extractively: for the whole session and for each theme."""
 
@@ -307,8 +336,9 @@ class IndexedEntity(Record):
     """A name found in the session, listed in the index or not, and why: "speaker",
     "organisation" and "known" (declared in config.yaml), "mentions" (recognised several times
     alike); left out: "once" (a single or inconsistent recognition), "common word" (also said
-    as an ordinary word, or a theme's wording), "excluded" (config.yaml). Staff may change
-    `listed`; `reason` then says "review"."""
+    as an ordinary word, or a theme's wording), "unsure" (recognised several times, but always
+    in words the recogniser was unsure of), "excluded" (config.yaml). Staff may change `listed`;
+    `reason` then says "review"."""
 
     OPTIONAL: ClassVar[tuple[str, ...]] = ("reason",)
 
@@ -318,6 +348,21 @@ class IndexedEntity(Record):
     passages: list[str]
     listed: bool = True
     reason: str = ""
+
+
+class Reference(Record):
+    """A law, programme or standard the session cites (wording.fr.yaml's `reference_patterns`), as said."""
+
+    text: str
+    passages: list[str]
+
+
+class GlossaryEntry(Record):
+    """An acronym of config.yaml's `acronyms` said in the session, with its expansion."""
+
+    term: str
+    expansion: str
+    passages: list[str]
 
 
 class CodebookTheme(Record):
@@ -358,8 +403,11 @@ class Tags(Artefact):
     codebook: Codebook
     passages: list[Passage] = []
     excerpts: dict[str, list[Quote]] = {}  # theme id -> quotes, in the order they were said
+    held: list[HeldQuote] = []  # quotes held back until a reviewer checks their text, in the order said
     key_points: KeyPoints = KeyPoints()
     entities: list[IndexedEntity] = []
+    references: list[Reference] = []  # laws, programmes and standards cited, in alphabetical order
+    glossary: list[GlossaryEntry] = []  # the acronyms said, in alphabetical order
     review: ReviewSummary
     warnings: list[str] = []
 

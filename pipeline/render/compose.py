@@ -18,6 +18,7 @@ from typing import Any
 from .. import __version__
 from ..core.artefacts import Passage, Quote, Tags, Transcript
 from ..core.config import Config, Session
+from ..core.heard import Mending, mend_turn
 from ..core.typography import (
     counted,
     decimal,
@@ -34,6 +35,7 @@ from .document import (
     Chart,
     Excerpt,
     ExcerptGroup,
+    GlossaryItem,
     IndexEntry,
     IndexGroup,
     IndexRef,
@@ -151,7 +153,7 @@ class _SpeakerDirectory:
 
 
 def _excerpt(quote: Quote, passage: Passage, speakers: _SpeakerDirectory, replay_url: str | None,
-             wording: dict[str, Any], session_label: str = "", session_id: str = "", *,
+             wording: dict[str, Any], session_id: str = "", *,
              quoted: bool = False) -> Excerpt:
     """A quote (or, `quoted`, a key sentence set in guillemets) with who said it and when."""
     speaker = speakers.speaker_of(passage)
@@ -169,7 +171,6 @@ def _excerpt(quote: Quote, passage: Passage, speakers: _SpeakerDirectory, replay
         timestamp=stamp,
         link=replay_link(replay_url, quote.start),
         link_label=wording["listen_at"].format(time=stamp),
-        session_label=session_label,
         session_id=session_id,
         lang=lang,
     )
@@ -190,10 +191,12 @@ def _groups(theme: _ThemeInfo, quotes: Sequence[Quote], excerpts: Sequence[Excer
     return groups
 
 
-def _no_excerpt(tags: Tags, wording: dict[str, Any]) -> str:
+def _no_excerpt(tags: Tags, theme_id: str, wording: dict[str, Any]) -> str:
     """Why a chapter with tagged passages quotes none of them."""
     if int(tags.options.get("excerpts_per_theme", 1) or 0) == 0:
         return wording["no_excerpt_disabled"]
+    if any(held.theme == theme_id for held in tags.held):
+        return wording["no_excerpt_held"]
     return wording["no_excerpt_reason"].format(low=tags.options.get("quote_min_words", 15),
                                                high=tags.options.get("quote_max_words", 70))
 
@@ -202,7 +205,8 @@ def _share_chart(stem: str, themes: list[_ThemeInfo], seconds: Counter, counts: 
                  untagged: float, untagged_count: int, total_s: float, wording: dict[str, Any], *,
                  cycle: bool) -> Chart:
     total_s = total_s or 1.0
-    bars = [(t.label, seconds[t.id] / total_s) for t in themes]
+    # Every theme and the time no theme covers, each on the scale of the whole session (100 %).
+    bars = [(t.label, seconds[t.id] / total_s) for t in themes] + [(wording["no_theme"], untagged / total_s)]
     rows = [[t.label, str(counts[t.id]), duration_text(seconds[t.id]), percent(seconds[t.id] / total_s)]
             for t in themes]
     rows.append([wording["no_theme"], str(untagged_count), duration_text(untagged), percent(untagged / total_s)])
@@ -219,17 +223,20 @@ def _share_chart(stem: str, themes: list[_ThemeInfo], seconds: Counter, counts: 
                     [wording["col_theme"], wording["col_passages"], wording["col_duration"],
                      wording["col_share"]], rows),
         data={"labels": [b[0] for b in bars], "values": [b[1] for b in bars],
-              "percent_labels": [percent(b[1]) for b in bars]},
+              "percent_labels": [percent(b[1]) for b in bars], "muted_last": True},
     )
 
 
 def _timeline_chart(stem: str, themes: list[_ThemeInfo], passages: Sequence[Passage],
                     total_s: float, wording: dict[str, Any]) -> Chart:
     spans: dict[str, list[tuple[float, float]]] = {t.id: [] for t in themes}
+    untagged: list[tuple[float, float]] = []
     for passage in passages:
         for tagged in passage.themes:
             if tagged.id in spans:
                 spans[tagged.id].append((passage.start, max(0.0, passage.end - passage.start)))
+        if not passage.themes:
+            untagged.append((passage.start, max(0.0, passage.end - passage.start)))
     total_s = max(total_s, 1.0)
     step = timeline_step(total_s)
     bounds = [(a, min(a + step, total_s)) for a in range(0, math.ceil(total_s), step) if a < total_s]
@@ -239,12 +246,13 @@ def _timeline_chart(stem: str, themes: list[_ThemeInfo], passages: Sequence[Pass
     clock = timestamp if total_s >= 3600 else (lambda s: timestamp(s)[3:])
     header = [wording["col_theme"]] + [f"{clock(a)}–{clock(b)}" for a, b in bounds]
     rows = []
-    for theme in themes:
+    labelled = [(theme.label, spans[theme.id]) for theme in themes] + [(wording["no_theme"], untagged)]
+    for label, theme_spans in labelled:
         minutes = []
         for low, high in bounds:
-            overlap = sum(max(0.0, min(high, s + w) - max(low, s)) for s, w in spans[theme.id])
+            overlap = sum(max(0.0, min(high, s + w) - max(low, s)) for s, w in theme_spans)
             minutes.append(decimal(overlap / 60))
-        rows.append([theme.label, *minutes])
+        rows.append([label, *minutes])
     return Chart(
         id="timeline",
         kind="timeline",
@@ -254,8 +262,8 @@ def _timeline_chart(stem: str, themes: list[_ThemeInfo], passages: Sequence[Pass
         image=f"{stem}-timeline.png",
         image_narrow=f"{stem}-timeline-narrow.png",
         table=Table(wording["timeline_table_caption"], header, rows),
-        data={"labels": [t.label for t in themes], "spans": [spans[t.id] for t in themes],
-              "duration_s": total_s,
+        data={"labels": [label for label, _ in labelled], "spans": [theme_spans for _, theme_spans in labelled],
+              "duration_s": total_s, "muted_last": True,
               "ticks": [(t, clock(t)) for t in range(0, int(total_s) + 1, step)]},
     )
 
@@ -286,12 +294,37 @@ def _index(entries: list[tuple[str, str, list[IndexRef]]], wording: dict[str, An
     return groups
 
 
+def _refs(passage_ids: Sequence[str], by_id: dict[str, Passage], replay_url: str | None,
+          session: str = "") -> list[IndexRef]:
+    """Where passages start ('00:12:05', or 'S2 00:12:05' with the session), linked to the replay."""
+    return [IndexRef(f"{session} {timestamp(by_id[p].start)}".strip(), replay_link(replay_url, by_id[p].start))
+            for p in passage_ids if p in by_id]
+
+
+def _references(entries: list[tuple[str, list[IndexRef]]]) -> list[IndexEntry]:
+    """References cited (text, refs), merged when written alike, in French alphabetical order."""
+    merged: dict[str, tuple[str, list[IndexRef]]] = {}
+    for text, refs in entries:
+        name, known = merged.setdefault(sort_key(text), (french_text(text), []))
+        known.extend(r for r in refs if r not in known)
+    return [IndexEntry(name, refs) for _, (name, refs) in sorted(merged.items())]
+
+
+def _glossary(entries: list[tuple[str, str]]) -> list[GlossaryItem]:
+    """The acronyms said (term, expansion), each once, in alphabetical order."""
+    found: dict[str, GlossaryItem] = {}
+    for term, expansion in entries:
+        found.setdefault(term, GlossaryItem(term, french_text(expansion)))
+    return [found[term] for term in sorted(found, key=sort_key)]
+
+
 def _annex(transcript: Transcript | None, passages: Sequence[Passage], replay_url: str | None,
            wording: dict[str, Any]) -> list[AnnexParagraph]:
     """The full text, one paragraph per turn of speech (long turns split at pauses, and where the
     language changes), with a bracketed marker where speech was heard but not transcribed."""
     rows: Sequence[Any] = transcript.segments if transcript else passages
     unknown = wording["unknown_speaker"]
+    mending = Mending.from_wording(wording) if transcript is None or (transcript.language or "fr") == "fr" else None
     paragraphs: list[tuple[float, AnnexParagraph]] = []
     current: list[Any] = []
 
@@ -299,7 +332,8 @@ def _annex(transcript: Transcript | None, passages: Sequence[Passage], replay_ur
         if current:
             start = current[0].start
             lang = current[0].lang or ""
-            text = " ".join(row.text.strip() for row in current if row.text.strip())
+            # The recogniser's case and false stops mended where its segments meet, as in the quotes.
+            text = mend_turn([row.text for row in current if row.text.strip()], None if lang else mending)[0]
             paragraphs.append((start, AnnexParagraph(timestamp(start), current[0].speaker or unknown,
                                                      text if lang else french_text(text),
                                                      replay_link(replay_url, start), lang=lang)))
@@ -429,7 +463,7 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
             excerpts=excerpts,
             groups=_groups(theme, quoted, excerpts, wording),
             key_points=excerpts_of(key_points, quoted=True),
-            no_excerpt="" if excerpts else _no_excerpt(tags, wording),
+            no_excerpt="" if excerpts else _no_excerpt(tags, theme.id, wording),
         ))
 
     tagged = sum(1 for p in passages if p.themes)
@@ -447,13 +481,10 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
     if speaking:
         overview.append(french_text(wording["overview_speaking"].format(speakers=speaking)))
 
-    index_input = []
-    for entity in tags.entities:
-        if not entity.listed:
-            continue
-        refs = [IndexRef(timestamp(by_id[p].start), replay_link(replay, by_id[p].start))
-                for p in entity.passages if p in by_id]
-        index_input.append((entity.text, entity.label, refs))
+    index_input = [(entity.text, entity.label, _refs(entity.passages, by_id, replay))
+                   for entity in tags.entities if entity.listed]
+
+    references = [(r.text, _refs(r.passages, by_id, replay)) for r in tags.references]
 
     asr_text, nlp_text = _models_text(tags, wording)
     colophon = [
@@ -495,6 +526,8 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
         ],
         chapters=chapters,
         index=_index(index_input, wording),
+        references=_references(references),
+        glossary=_glossary([(g.term, g.expansion) for g in tags.glossary]),
         annex=_annex(transcript, passages, replay, wording) if config.render.transcript_annex else [],
         sessions=[],
         colophon=colophon,
@@ -516,8 +549,11 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
     heat_values: list[list[float]] = []
     heat_labels: list[str] = []
     excerpts: dict[str, list[Excerpt]] = {t.id: [] for t in themes}
-    quotes: dict[str, list[Quote]] = {t.id: [] for t in themes}
+    # Each chapter's quotes under their session, named once: (session heading, its excerpts).
+    by_session: dict[str, list[ExcerptGroup]] = {t.id: [] for t in themes}
     index_input = []
+    references: list[tuple[str, list[IndexRef]]] = []
+    glossary: list[tuple[str, str]] = []
     summaries = []
     reviewed = 0
     for session, tags, transcript in ((i.session, i.tags, i.transcript) for i in sessions):
@@ -533,22 +569,23 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
         label = session_label(session, wording) or french_text(session.title)
         short = f"S{session.number}" if session.number is not None else label
         heat_labels.append(label)
-        shares = [s_seconds[t.id] / (duration or 1) for t in themes]
+        shares = [s_seconds[t.id] / (duration or 1) for t in themes] + [s_untagged / (duration or 1)]
         heat_values.append(shares)
         heat_rows.append([label, *(percent(v) for v in shares)])
         speakers = _SpeakerDirectory(session, transcript, wording)
+        heading = f"{label} — {french_text(session.title)}" if session_label(session, wording) else label
         for theme in themes:
-            for quote in sorted(tags.excerpts.get(theme.id, []), key=lambda q: q.start):
-                if quote.passage in by_id:
-                    quotes[theme.id].append(quote)
-                    excerpts[theme.id].append(
-                        _excerpt(quote, by_id[quote.passage], speakers, session.replay_url, wording,
-                                 session_label=f"{label} — {french_text(session.title)}",
-                                 session_id=session.id))
+            group = [_excerpt(quote, by_id[quote.passage], speakers, session.replay_url, wording,
+                              session_id=session.id)
+                     for quote in sorted(tags.excerpts.get(theme.id, []), key=lambda q: q.start)
+                     if quote.passage in by_id]
+            if group:
+                excerpts[theme.id] += group
+                by_session[theme.id].append(ExcerptGroup(heading, group))
         for entity in [e for e in tags.entities if e.listed]:
-            refs = [IndexRef(f"{short} {timestamp(by_id[p].start)}", replay_link(session.replay_url, by_id[p].start))
-                    for p in entity.passages if p in by_id]
-            index_input.append((entity.text, entity.label, refs))
+            index_input.append((entity.text, entity.label, _refs(entity.passages, by_id, session.replay_url, short)))
+        references += [(r.text, _refs(r.passages, by_id, session.replay_url, short)) for r in tags.references]
+        glossary += [(g.term, g.expansion) for g in tags.glossary]
         summaries.append(SessionSummary(label, french_text(session.title), french_date(session.date),
                                         session.replay_url))
         reviewed += tags.review.status == "reviewed"
@@ -561,15 +598,14 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
         chapters.append(ThemeChapter(theme.id, len(chapters) + 1, theme.label, theme.description,
                                      theme.subthemes, _key_terms(all_passages, theme),
                                      _chapter_summary(seconds[theme.id], total_s, counts[theme.id], wording),
-                                     excerpts[theme.id],
-                                     groups=_groups(theme, quotes[theme.id], excerpts[theme.id], wording)))
+                                     excerpts[theme.id], groups=by_session[theme.id]))
 
     heatmap = Chart(
         id="sessions", kind="heatmap", title=wording["sessions_title"], caption=wording["sessions_caption"],
         alt=wording["sessions_alt"], image=f"{stem}-sessions.png", image_narrow=f"{stem}-sessions-narrow.png",
-        table=Table(wording["sessions_table_caption"], [wording["col_session"], *(t.label for t in themes)],
-                    heat_rows),
-        data={"rows": heat_labels, "columns": [t.label for t in themes], "values": heat_values,
+        table=Table(wording["sessions_table_caption"],
+                    [wording["col_session"], *(t.label for t in themes), wording["no_theme"]], heat_rows),
+        data={"rows": heat_labels, "columns": [*(t.label for t in themes), wording["no_theme"]], "values": heat_values,
               "legend": wording["sessions_legend"]},
     )
     asr_models = sorted({_models_text(i.tags, wording)[0] for i in sessions})
@@ -608,6 +644,8 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
                 heatmap],
         chapters=chapters,
         index=_index(index_input, wording),
+        references=_references(references),
+        glossary=_glossary(glossary),
         annex=[],
         sessions=summaries,
         colophon=colophon,

@@ -41,8 +41,7 @@ class Excerpt:
     timestamp: str
     link: str | None
     link_label: str
-    session_label: str = ""  # set in the cycle document, where excerpts come from several sessions
-    session_id: str = ""  # likewise: passage ids restart in every session
+    session_id: str = ""  # set in the cycle document, where passage ids restart in every session
     lang: str = ""  # the language said, where it is not the document's ('en'): marked in every format
 
     @property
@@ -78,7 +77,8 @@ class Chart:
 
 @dataclass(frozen=True)
 class ExcerptGroup:
-    """The quotes of a chapter under one sub-theme ('' title: the chapter's only group)."""
+    """The quotes of a chapter under one heading: a sub-theme in a session's synthesis, a session
+    in the cycle's ('' title: the chapter's only group)."""
 
     title: str
     excerpts: list[Excerpt]
@@ -120,6 +120,12 @@ class IndexGroup:
     kind: str  # PER, ORG, LOC
     title: str
     entries: list[IndexEntry]
+
+
+@dataclass(frozen=True)
+class GlossaryItem:
+    term: str  # 'RGPD'
+    expansion: str  # 'Règlement général sur la protection des données personnelles'
 
 
 @dataclass(frozen=True)
@@ -192,6 +198,8 @@ class SynthesisDocument:
     lang: str = "fr"
     key_points: list[Excerpt] = field(default_factory=list)  # the session's key sentences
     publication: Publication = field(default_factory=lambda: Publication())
+    references: list[IndexEntry] = field(default_factory=list)  # laws, programmes, standards cited
+    glossary: list[GlossaryItem] = field(default_factory=list)  # the acronyms said, expanded
 
     @property
     def running_title(self) -> str:
@@ -214,6 +222,10 @@ class SynthesisDocument:
         entries += [TocEntry(c.anchor, f"{c.number}. {c.label}") for c in self.chapters]
         if self.index:
             entries.append(TocEntry("index", w["index"]))
+        if self.references:
+            entries.append(TocEntry("references", w["references"]))
+        if self.glossary:
+            entries.append(TocEntry("glossary", w["glossary"]))
         if self.annex:
             entries.append(TocEntry("annex", w["annex"]))
         entries.append(TocEntry("colophon", w["colophon"]))

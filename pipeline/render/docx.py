@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..core import limits
 from ..core.typography import NBSP, NNBSP
-from .document import Excerpt, SynthesisDocument, Table
+from .document import Excerpt, IndexEntry, SynthesisDocument, Table
 
 log = logging.getLogger(__name__)
 
@@ -351,8 +351,6 @@ def _excerpt(document, excerpt: Excerpt) -> None:
     source = document.add_paragraph(style="Caption")
     source.paragraph_format.left_indent = document.styles["Quote"].paragraph_format.left_indent
     source.paragraph_format.space_after = Pt(8)
-    if excerpt.session_label:
-        source.add_run(excerpt.session_label + "\n")
     source.add_run(excerpt.speaker).bold = True
     if excerpt.affiliation:
         source.add_run(f", {excerpt.affiliation}")
@@ -379,6 +377,21 @@ def _key_points(document, points: list[Excerpt], title: str) -> None:
             _add_hyperlink(item, point.link, point.timestamp, size_pt=8.5)
         else:
             _small(item, point.timestamp, size=8.5)
+
+
+def _index_entry(document, entry: IndexEntry) -> None:
+    """A name (or a reference) in bold, then the moments it is said, each a link to the replay."""
+    line = document.add_paragraph()
+    line.paragraph_format.space_after = 0
+    line.add_run(entry.name).bold = True
+    line.add_run(" ")
+    for i, ref in enumerate(entry.refs):
+        if i:
+            line.add_run(", ")
+        if ref.link:
+            _add_hyperlink(line, ref.link, ref.label)
+        else:
+            line.add_run(ref.label)
 
 
 def _picture(document, path: Path, alt: str) -> None:
@@ -460,17 +473,22 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
         for group in doc.index:
             document.add_heading(group.title, level=2)
             for entry in group.entries:
-                line = document.add_paragraph()
-                line.paragraph_format.space_after = 0
-                line.add_run(entry.name).bold = True
-                line.add_run(" ")
-                for i, ref in enumerate(entry.refs):
-                    if i:
-                        line.add_run(", ")
-                    if ref.link:
-                        _add_hyperlink(line, ref.link, ref.label)
-                    else:
-                        line.add_run(ref.label)
+                _index_entry(document, entry)
+
+    if doc.references:
+        document.add_heading(w["references"], level=1)
+        _small(document.add_paragraph(), w["references_intro"])
+        for entry in doc.references:
+            _index_entry(document, entry)
+
+    if doc.glossary:
+        document.add_heading(w["glossary"], level=1)
+        _small(document.add_paragraph(), w["glossary_intro"])
+        for item in doc.glossary:
+            line = document.add_paragraph()
+            line.paragraph_format.space_after = 0
+            line.add_run(item.term).bold = True
+            line.add_run(f"{NBSP}: {item.expansion}")
 
     if doc.annex:
         document.add_heading(w["annex"], level=1)

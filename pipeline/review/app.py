@@ -53,7 +53,16 @@ from ..core.storage import write_text
 from ..core.typography import timestamp
 from ..serve import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 from ..workspace import Workspace
-from .edits import EXCERPT_KINDS, THEME_KINDS, ReviewEditError, add_correction, set_decision, set_speaker, version_of
+from .edits import (
+    EXCERPT_KINDS,
+    THEME_KINDS,
+    ReviewEditError,
+    add_confirmation,
+    add_correction,
+    set_decision,
+    set_speaker,
+    version_of,
+)
 from .view import CorrectionError, ReviewState, corrections_for, read_state
 
 __all__ = ["ReviewApp", "serve_review"]
@@ -489,6 +498,13 @@ class ReviewApp:
                                               _text(body, "after", self.wording, empty=True)):
                 new = add_correction(new, name, correction.at_s, correction.original, correction.corrected)
             return new
+        if action == "confirm":
+            chosen = body.get("sentences")
+            count = len(view.passage.sentences)
+            if not isinstance(chosen, list) or not chosen or not all(
+                    isinstance(i, int) and not isinstance(i, bool) and 0 <= i < count for i in chosen):
+                raise PageError(400, self.wording["bad_request"].format(detail="phrases vérifiées"))
+            return add_confirmation(text, name, view.passage.key, chosen)
         theme = _text(body, "theme", self.wording)
         if theme not in state.theme_labels:
             raise PageError(400, self.wording["bad_request"].format(detail="thème inconnu"))

@@ -24,7 +24,7 @@ import yaml
 from ..core.errors import SyntheseError
 from ..core.review_file import SECTIONS, Review, format_time, parse_review
 
-__all__ = ["ReviewEditError", "add_correction", "set_decision", "set_speaker", "version_of"]
+__all__ = ["ReviewEditError", "add_confirmation", "add_correction", "set_decision", "set_speaker", "version_of"]
 
 INDENT = "  "  # items of a list the page creates: two spaces, as in the shipped review file
 _PLAIN_KEY = re.compile(r"^[^\W\d_][\w .'’-]*$")
@@ -48,6 +48,7 @@ class _Said:
     decisions: dict[str, tuple[tuple[str, str, tuple[int, ...]], ...]]
     speakers: tuple[tuple[str, str], ...]
     corrections: tuple[tuple[float, str, str], ...]
+    confirmations: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
 
 def _said(review: Review) -> _Said:
@@ -55,7 +56,8 @@ def _said(review: Review) -> _Said:
     for d in review.decisions:
         decisions.setdefault(d.kind, []).append((d.passage, d.theme, d.sentences))
     return _Said({k: tuple(v) for k, v in decisions.items()}, tuple(review.speakers.items()),
-                 tuple((c.at_s, c.original, c.corrected) for c in review.corrections))
+                 tuple((c.at_s, c.original, c.corrected) for c in review.corrections),
+                 tuple((c.passage, c.sentences) for c in review.confirmations))
 
 
 def _checked(old: str, new: str, name: str, expect: Callable[[_Said], _Said]) -> str:
@@ -260,7 +262,7 @@ def set_decision(text: str, name: str, *, family: Sequence[str], kind: str | Non
                 decisions[section] = kept
         if kind is not None:
             decisions[kind] = (*decisions.get(kind, ()), (" ".join(passage_key.split()), theme, chosen))
-        return _Said(decisions, said.speakers, said.corrections)
+        return _Said(decisions, said.speakers, said.corrections, said.confirmations)
 
     return _checked(text, new, name, expect)
 
@@ -315,7 +317,7 @@ def set_speaker(text: str, name: str, label: str, person: str | None) -> str:
             speakers[label] = person
         else:
             speakers.pop(label, None)
-        return _Said(said.decisions, tuple(speakers.items()), said.corrections)
+        return _Said(said.decisions, tuple(speakers.items()), said.corrections, said.confirmations)
 
     return _checked(text, new, name, expect)
 
@@ -331,7 +333,24 @@ def add_correction(text: str, name: str, at_s: float, original: str, corrected: 
     seconds = float(int(max(0.0, at_s)))
 
     def expect(said: _Said) -> _Said:
-        return _Said(said.decisions, said.speakers, (*said.corrections, (seconds, original, corrected)))
+        return _Said(said.decisions, said.speakers, (*said.corrections, (seconds, original, corrected)),
+                     said.confirmations)
+
+    return _checked(text, new, name, expect)
+
+
+def add_confirmation(text: str, name: str, passage_key: str, sentences: Sequence[int]) -> str:
+    """Append a confirmation: the passage's sentences whose words a reviewer checked against
+    the recording (they may then be quoted although the recogniser was unsure of some)."""
+    chosen = tuple(sorted(set(sentences)))
+    if not chosen or any(i < 0 for i in chosen):
+        raise ReviewEditError("a confirmation needs the numbers of the sentences checked")
+    item = f"{{passage: {_quoted(passage_key)}, sentences: [{', '.join(str(i) for i in chosen)}]}}"
+    new = _append_item(text, name, "confirm", item)
+
+    def expect(said: _Said) -> _Said:
+        return _Said(said.decisions, said.speakers, said.corrections,
+                     (*said.confirmations, (" ".join(passage_key.split()), chosen)))
 
     return _checked(text, new, name, expect)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from ..core.artefacts import Passage, Segment, Tags, Transcript
 from ..core.config import Config, Session
 from ..core.errors import ReviewError, SyntheseError
+from ..core.heard import UNSURE_P, text_word_owners
 from ..core.review_file import (
     Correction,
     Review,
@@ -28,13 +29,12 @@ from ..core.review_file import (
     parse_review,
     revise_transcript,
 )
-from ..core.typography import french_text
+from ..core.typography import french_text, timestamp
 from ..workspace import Workspace
 from .edits import version_of
 
 log = logging.getLogger(__name__)
 
-LOW_CONFIDENCE = 0.5  # a word the recogniser gave a lower probability is marked for the eye
 
 
 @dataclass
@@ -56,7 +56,7 @@ class Token:
 
     @property
     def low(self) -> bool:
-        return self.p is not None and self.p < LOW_CONFIDENCE and not self.corrected
+        return self.p is not None and self.p < UNSURE_P and not self.corrected
 
 
 @dataclass
@@ -116,6 +116,20 @@ class ChapterView:
 
 
 @dataclass
+class HeldView:
+    """A quote held back until its text is checked: what it says, why, and where to check it."""
+
+    theme: str  # the theme's label
+    passage: Passage
+    text: str
+    start_s: float
+    timestamp: str
+    reasons: list[str]  # "unsure", "gap"
+    unsure: list[str]  # the words the recogniser was unsure of, as written
+    sentences: list[int]  # the passage's sentences to correct or confirm
+
+
+@dataclass
 class ReviewState:
     """Everything the page shows, and the version of the review file it was made from."""
 
@@ -134,6 +148,7 @@ class ReviewState:
     chapters: list[ChapterView] = field(default_factory=list)
     orphaned: list[str] = field(default_factory=list)
     theme_labels: dict[str, str] = field(default_factory=dict)
+    held: list[HeldView] = field(default_factory=list)  # quotes held back until their text is checked
 
     @property
     def gaps(self) -> list:
@@ -158,32 +173,11 @@ def segment_tokens(segment: Segment) -> list[Token]:
     if not texts:
         return []
     timed: list[tuple[float, float, float | None] | None] = [None] * len(texts)
-    if segment.words:
-        # Recognised words and spaces do not always agree ("C" + "'est" for "C'est"): match the
-        # characters, spaces left out.
-        joined = "".join(texts)
-        owner: list[int] = []
-        pieces = []
-        for index, word in enumerate(segment.words):
-            piece = "".join(word.text.split())
-            pieces.append(piece)
-            owner += [index] * len(piece)
-        word_text = "".join(pieces)
-        char_word: list[int | None] = [None] * len(joined)
-        if word_text.lower() == joined.lower():
-            char_word = list(owner)
-        else:
-            matcher = difflib.SequenceMatcher(None, joined.lower(), word_text.lower(), autojunk=False)
-            for a, b, size in matcher.get_matching_blocks():
-                char_word[a:a + size] = owner[b:b + size]
-        position = 0
-        for index, text in enumerate(texts):
-            owners = sorted({w for w in char_word[position:position + len(text)] if w is not None})
-            position += len(text)
-            if owners:
-                words = [segment.words[w] for w in owners]
-                probabilities = [w.p for w in words if w.p is not None]
-                timed[index] = (words[0].start, words[-1].end, min(probabilities) if probabilities else None)
+    for index, owners in enumerate(text_word_owners(segment)):
+        if owners:
+            words = [segment.words[w] for w in owners]
+            probabilities = [w.p for w in words if w.p is not None]
+            timed[index] = (words[0].start, words[-1].end, min(probabilities) if probabilities else None)
     tokens = []
     length = max(len(segment.text), 1)
     duration = max(segment.end - segment.start, 0.0)
@@ -337,6 +331,14 @@ def read_state(ws: Workspace, session: Session) -> ReviewState:
         present = {t.id for t in passage.themes} | {t.id for t in rejected}
         state.passages.append(PassageView(passage, speaker, shown, themes, rejected,
                                           [(i, label) for i, label in labels.items() if i not in present], indices))
+
+    by_key = {p.id: p for p in passages}
+    for held in tags.held:
+        passage = by_key.get(held.passage)
+        if passage is not None:
+            state.held.append(HeldView(labels.get(held.theme, held.theme), passage, french_text(held.text),
+                                       held.start, timestamp(held.start), list(held.reasons),
+                                       [w.text for w in held.unsure], list(held.doubtful)))
 
     document = session_document(config, session, tags, revised)
     by_id = {p.id: p for p in passages}

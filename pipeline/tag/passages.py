@@ -26,8 +26,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..core.artefacts import Segment, Sentence
+from ..core.artefacts import Segment, Sentence, UnsureWord
 from ..core.config import TagOptions
+from ..core.heard import UNSURE_P, Mending, mend_turn, text_word_owners
 from ..core.limits import split_long_segments, split_long_turns
 
 if TYPE_CHECKING:
@@ -260,26 +261,25 @@ def gap_gains(units: Sequence[Unit], depths: Sequence[float] | None, threshold: 
     return gains
 
 
-def _turn_texts(turns: list[list[Segment]]) -> tuple[list[str], list[list[int]]]:
+def _turn_texts(turns: list[list[Segment]], mending: Mending | None) -> tuple[list[str], list[list[int]]]:
+    """Each turn's text (its segments joined, the recogniser's case and stops mended where it
+    speaks French) and where each of its segments starts in it."""
     texts, all_offsets = [], []
     for turn in turns:
-        offsets, parts, position = [], [], 0
-        for segment in turn:
-            part = segment.text.strip()
-            offsets.append(position)
-            parts.append(part)
-            position += len(part) + 1
-        texts.append(" ".join(parts))
+        text, offsets = mend_turn([s.text for s in turn], mending if turn[0].lang in (None, "fr") else None)
+        texts.append(text)
         all_offsets.append(offsets)
     return texts, all_offsets
 
 
 def split_passages(segments: Sequence[Segment], nlp: Any, options: TagOptions,
-                   embed: Callable[[Sequence[str]], np.ndarray] | None = None) -> list[PassageSpan]:
+                   embed: Callable[[Sequence[str]], np.ndarray] | None = None,
+                   mending: Mending | None = None) -> list[PassageSpan]:
     """The transcript's segments as passages of whole sentences, cut where the topic shifts.
 
     `embed` turns sentences into unit vectors (meaning.embed by default when tag.segmentation is
-    'topic'); without it, passages are cut at long pauses and by length only."""
+    'topic'); without it, passages are cut at long pauses and by length only. `mending` gives
+    the words that mend the recogniser's case and false stops where segments meet (French)."""
     import numpy as np
 
     if embed is None and options.segmentation == "topic":
@@ -288,7 +288,7 @@ def split_passages(segments: Sequence[Segment], nlp: Any, options: TagOptions,
         embed = encoder_embed
     segments = split_long_segments([s for s in segments if s.text.strip()], nlp.max_length)
     turns = split_long_turns(_turns(segments), nlp.max_length)
-    texts, all_offsets = _turn_texts(turns)
+    texts, all_offsets = _turn_texts(turns, mending)
     turn_units = [_units(doc, turn, offsets, options.passage_max_words)
                   for turn, offsets, doc in zip(turns, all_offsets, nlp.pipe(texts))]
     vectors = None
@@ -314,13 +314,16 @@ def split_passages(segments: Sequence[Segment], nlp: Any, options: TagOptions,
     passages = []
     for turn, offsets, text, units, block, depths in zip(turns, all_offsets, texts, turn_units, turn_vectors,
                                                          turn_depths):
+        unsure = unsure_words(turn, offsets)
         starts = choose_cuts([u.words for u in units], gap_gains(units, depths, threshold, options), options)
         for first, last in zip(starts, [*starts[1:], len(units)]):
             group = units[first:last]
             doc = group[0].span.doc
             sentences = [Sentence(start=round(time_at(turn, offsets, u.start_char), 2),
                                   end=round(time_at(turn, offsets, u.end_char, ending=True), 2),
-                                  text=text[u.start_char:u.end_char].strip()) for u in group]
+                                  text=text[u.start_char:u.end_char].strip(),
+                                  unsure=[w for at_char, w in unsure if u.start_char <= at_char < u.end_char])
+                         for u in group]
             passages.append(PassageSpan(
                 span=doc[group[0].span.start:group[-1].span.end],
                 text=text[group[0].start_char:group[-1].end_char].strip(),
@@ -333,6 +336,23 @@ def split_passages(segments: Sequence[Segment], nlp: Any, options: TagOptions,
                 sentence_vectors=block[first:last] if block is not None else None,
             ))
     return passages
+
+
+def unsure_words(turn: list[Segment], offsets: list[int]) -> list[tuple[int, UnsureWord]]:
+    """The words of a turn the recogniser was unsure of, each with where it starts in the
+    turn's text (segments joined by one space, as _turn_texts joins them)."""
+    found = []
+    for segment, offset in zip(turn, offsets):
+        text = segment.text.strip()
+        position = 0
+        for word, owners in zip(text.split(), text_word_owners(segment)):
+            position = text.find(word, position)
+            probabilities = [segment.words[w].p for w in owners if segment.words[w].p is not None]
+            if probabilities and min(probabilities) < UNSURE_P:
+                found.append((offset + position, UnsureWord(text=word, p=round(min(probabilities), 3),
+                                                            at=segment.words[owners[0]].start)))
+            position += len(word)
+    return found
 
 
 def time_at(turn: list[Segment], offsets: list[int], char: int, *, ending: bool = False) -> float:
