@@ -182,7 +182,7 @@ def tag(transcript: Transcript, config: Config, *, review: Review | None = None,
         warnings.append(off_topic)
     wording = config.templates.wording()
     evidence = SessionEvidence(machine.sentences, machine.vectors, theme_ids, config.tag,
-                               doubtful=sentence_doubts(passages, revised.gaps, confirmed),
+                               doubtful=sentence_doubts(passages, revised_transcript.gaps, confirmed),
                                mending=Mending.from_wording(wording))
     # The words the recogniser was unsure of, by passage, where no reviewer checked them: names
     # and references said only in such words are not listed.
