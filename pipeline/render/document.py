@@ -13,9 +13,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-# Hosts whose players read the start time from the query string (?t=SECONDS) rather than from a
-# media fragment (#t=SECONDS).
-QUERY_TIME_HOSTS = ("youtube.com", "youtu.be", "youtube-nocookie.com")
+# How each video host's page reads the moment to start at; any other address gets the W3C media
+# fragment `#t=SECONDS`, which HTML5 players understand.
+QUERY_TIME_HOSTS = ("youtube.com", "youtu.be", "youtube-nocookie.com")  # ?t=SECONDS
+FRAGMENT_TIME_HOSTS = ("vimeo.com",)  # #t=SECONDSs
+START_QUERY_HOSTS = ("dailymotion.com", "dai.ly")  # ?start=SECONDS
+# PeerTube runs on any host: its video pages are recognised by their path (?start=SECONDS).
+PEERTUBE_PATHS = ("/w/", "/videos/watch/", "/videos/embed/")
 
 
 @dataclass(frozen=True)
@@ -225,21 +229,29 @@ class SynthesisDocument:
 
 
 def replay_link(replay_url: str | None, seconds: float) -> str | None:
-    """The replay address that starts playing at `seconds`, or None without a replay.
-
-    YouTube-like players read `?t=SECONDS`; any other address gets the W3C media fragment
-    `#t=SECONDS`, which HTML5 players and most hosting pages understand.
-    """
+    """The replay address that starts playing at `seconds`, or None without a replay: in the
+    host's own syntax where it is known (YouTube `?t=90`, Vimeo `#t=90s`, Dailymotion and
+    PeerTube `?start=90`), else the media fragment `#t=90`."""
     if not replay_url:
         return None
     start = max(0, int(math.floor(seconds)))
     parts = urlsplit(replay_url)
     host = parts.hostname or ""
-    if any(host == h or host.endswith("." + h) for h in QUERY_TIME_HOSTS):
-        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "t"]
-        query.append(("t", str(start)))
+
+    def on(hosts: tuple[str, ...]) -> bool:
+        return any(host == h or host.endswith("." + h) for h in hosts)
+
+    def with_query(name: str) -> str:
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != name]
+        query.append((name, str(start)))
         return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, f"t={start}"))
+
+    if on(QUERY_TIME_HOSTS):
+        return with_query("t")
+    if on(START_QUERY_HOSTS) or parts.path.startswith(PEERTUBE_PATHS):
+        return with_query("start")
+    fragment = f"t={start}s" if on(FRAGMENT_TIME_HOSTS) else f"t={start}"
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, fragment))
 
 
 def sort_key(name: str) -> str:
