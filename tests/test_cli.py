@@ -12,7 +12,7 @@ import pytest
 
 from synthese.cli import cli as synthese_cli
 
-COMMANDS = ["run", "transcribe", "tag", "render", "publish", "status", "serve"]
+COMMANDS = ["run", "transcribe", "tag", "render", "publish", "status", "approve", "serve"]
 
 MINIMAL_CONFIG = """\
 cycle:

@@ -332,6 +332,27 @@ class Codebook(Record):
     themes: list[CodebookTheme]
 
 
+class Approval(Record):
+    """A session's review state (core/approval.py): "draft" until approved; "approved" while its
+    content is the one approved; "changed" when it changed since. Who approved it and when."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("by", "at", "fingerprint")
+
+    state: Literal["draft", "approved", "changed"] = "draft"
+    by: str = ""
+    at: str = ""  # ISO 8601 date and time of the approval, with its offset
+    fingerprint: str = ""  # of the content approved
+
+    @property
+    def final(self) -> bool:
+        """Whether the documents may be read as final (approved, unchanged since)."""
+        return self.state == "approved"
+
+    @property
+    def date(self) -> dt.date | None:
+        return dt.datetime.fromisoformat(self.at).date() if self.at else None
+
+
 class ReviewSummary(Record):
     file: str
     status: Literal["reviewed", "not reviewed"]
@@ -339,6 +360,7 @@ class ReviewSummary(Record):
     corrections: int = 0  # misheard words corrected in the transcript
     speakers: dict[str, str] = {}  # voices named: label -> name
     orphaned: list[str] = []
+    approval: Approval = Approval()
 
 
 class Models(Record):
