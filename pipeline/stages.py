@@ -357,9 +357,18 @@ class CycleRun:
 
     def __init__(self, ws: Workspace, rendered: Sequence[Session] | None = None):
         self.ws = ws
-        # The sessions whose documents are up to date, in config order.
-        self.rendered = list(rendered) if rendered is not None else [
+        # The sessions whose documents are up to date, in config order; with
+        # `publish.unreviewed: withhold`, those approved only: the others stay out of the cycle's
+        # synthesis and of the site.
+        candidates = list(rendered) if rendered is not None else [
             s for s in ws.config.sessions if stage_state(ws, s, RENDER) == "done"]
+        self.approvals = {s.id: rendered_approval(ws, s) for s in candidates}
+        withhold = ws.config.publish.unreviewed == "withhold"
+        self.withheld = [s for s in candidates if withhold and not self.approvals[s.id].final]
+        self.rendered = [s for s in candidates if s not in self.withheld]
+        if self.withheld:
+            log.info("publish: %s withheld until approved (publish.unreviewed: withhold)",
+                     ", ".join(s.id for s in self.withheld))
 
     def cycle_state(self) -> str:
         return _state(self.ws.cycle_paths.render, lambda: self.cycle_hash)
@@ -425,6 +434,14 @@ class CycleRun:
 
 
 RENDER = STAGES[-1]
+
+
+def rendered_approval(ws: Workspace, session: Session) -> Approval:
+    """The review state the session's documents were rendered with (a draft when unknown)."""
+    try:
+        return RenderManifest.load(ws.paths(session).render).approval
+    except SyntheseError:
+        return Approval()
 
 
 def _state(artefact: Path, current: Callable[[], str]) -> str:

@@ -197,8 +197,10 @@ def test_docx_structure(rendered, document):
     headings = [(p.style.name, p.text) for p in word.paragraphs if p.style.name.startswith("Heading")]
     assert ("Heading 1", "1. Sobriété") in headings
     assert ("Heading 3", document.wording["excerpts"]) in headings
-    assert word.paragraphs[3].style.name == "Title"
-    assert word.paragraphs[3].text == "Sobriété, matérialité et infrastructures"
+    # The draft's banner first (the sample is not approved), then the cycle and the kind, then the title.
+    assert word.paragraphs[0].text.startswith("DOCUMENT DE TRAVAIL — NON RELU")
+    assert word.paragraphs[4].style.name == "Title"
+    assert word.paragraphs[4].text == "Sobriété, matérialité et infrastructures"
     body = word.element.body.xml
     assert 'TOC \\o "1-2" \\h \\z \\u' in body
     # The field's cached result lists the sections, for editors that do not update fields on opening.

@@ -424,7 +424,9 @@ class PageSummary(Record):
     replay_url: str | None = None
     theme_counts: list[ThemeCount] = []  # every codebook theme, most present first
     excerpts: dict[str, list[SiteExcerpt]] = {}
-    citation: str = ""  # how to cite the document
+    citation: str = ""  # how to cite the document ("" for a draft)
+    review_mark: str = ""  # 'Document de travail — non relu' until approved, the site's banner
+    review_note: str = ""  # why, in a sentence
 
 
 class RenderManifest(Artefact):
@@ -440,6 +442,10 @@ class RenderManifest(Artefact):
     charts: list[str] = []  # the images beside the documents: charts (wide and narrow), the logo
     fragment: str  # the document as an HTML fragment for the site (charts under '<stem>/')
     page: PageSummary
+    # The review state the documents show (the cycle's: approved once every session is), and what
+    # made them: tool, transcription and language models, codebook (for site.json).
+    approval: Approval = Approval()
+    provenance: dict[str, str] = {}
 
     def file(self, name: str) -> Path:
         """A file the manifest lists, beside it (never elsewhere)."""
@@ -453,6 +459,13 @@ class RenderManifest(Artefact):
 
 # --- stage 4: the site ------------------------------------------------------------------------
 
+class SiteDocument(Record):
+    """A published document's review state and what made it (tool, models, codebook)."""
+
+    approval: Approval = Approval()
+    provenance: dict[str, str] = {}
+
+
 class SiteManifest(Artefact):
     SCHEMA: ClassVar[str] = "synthese.site/2"
     STAGE: ClassVar[str] = "publish"
@@ -461,6 +474,7 @@ class SiteManifest(Artefact):
     sessions: list[str] = []
     themes: list[str] = []
     files: list[str] = []
+    documents: dict[str, SiteDocument] = {}  # session id (or "cycle") -> its review state and provenance
 
 
 def recorded_hash(path: Path) -> str | None:

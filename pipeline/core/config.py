@@ -409,6 +409,10 @@ class IndexOptions(Strict):
 
 class PublishOptions(Strict):
     output_dir: Path = Path("outputs")
+    # A session nobody approved yet: "mark": published, marked « Document de travail — non relu »
+    # in every format and on the site; "withhold": left out of the site, its index pages,
+    # site.json and the cycle's synthesis until it is approved.
+    unreviewed: Literal["mark", "withhold"] = "mark"
 
 
 class DiarizeOptions(Strict):

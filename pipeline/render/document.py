@@ -22,6 +22,11 @@ START_QUERY_HOSTS = ("dailymotion.com", "dai.ly")  # ?start=SECONDS
 PEERTUBE_PATHS = ("/w/", "/videos/watch/", "/videos/embed/")
 
 
+# The names of `SynthesisDocument.provenance` in the files' metadata.
+METADATA_NAMES = {"generator": "Generator", "transcription": "Transcription", "language_model": "LanguageModel",
+                  "codebook": "Codebook"}
+
+
 @dataclass(frozen=True)
 class Person:
     name: str
@@ -142,6 +147,7 @@ class SessionSummary:
     title: str
     date: str
     link: str | None
+    draft: str = ""  # the cycle's list says of a session not approved: '(document de travail, non relu)'
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,24 @@ class Publication:
     logo: str = ""  # file name beside the documents ('' without a logo)
     logo_alt: str = ""
     logo_source: Path | None = None  # where the render stage copies it from
+
+
+@dataclass(frozen=True)
+class ReviewMark:
+    """Where the document's review stands, as every format shows it: until it is approved (and
+    while it changed since), the mark 'Document de travail — non relu' on the cover and in the
+    header of every page, with `note` saying why; once approved, who approved it and when."""
+
+    state: str = "draft"  # draft, approved, changed (the cycle's: approved only when every session is)
+    mark: str = ""  # '' once approved
+    note: str = ""
+    approved_by: str = ""
+    approved_on: str = ""  # '7 décembre 2026'
+    approved_iso: str = ""  # '2026-12-07T10:15+01:00'
+
+    @property
+    def draft(self) -> bool:
+        return bool(self.mark)
 
 
 @dataclass(frozen=True)
@@ -196,6 +220,11 @@ class SynthesisDocument:
     lang: str = "fr"
     key_points: list[Excerpt] = field(default_factory=list)  # the session's key sentences
     publication: Publication = field(default_factory=lambda: Publication())
+    review: ReviewMark = field(default_factory=lambda: ReviewMark())
+    # What made it (tool, transcription and language models, codebook): the file's metadata,
+    # never sentences of the document.
+    provenance: dict[str, str] = field(default_factory=dict)
+    speakers_label: str = ""  # the cover's title over `speakers` ('Intervenants annoncés')
 
     @property
     def running_title(self) -> str:
@@ -222,6 +251,17 @@ class SynthesisDocument:
             entries.append(TocEntry("annex", w["annex"]))
         entries.append(TocEntry("colophon", w["colophon"]))
         return entries
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """The review state and what made the document (tool, models, codebook), as the metadata
+        of every format carry them: HTML <meta>, the PDF's document information, Word's custom
+        properties. Never sentences of the document."""
+        review = self.review
+        values = {"Status": review.mark or self.wording["review_mark"]["approved_status"],
+                  "ApprovedBy": review.approved_by, "ApprovedAt": review.approved_iso,
+                  **{METADATA_NAMES.get(key, key): value for key, value in self.provenance.items()}}
+        return {key: value for key, value in values.items() if value}
 
     @property
     def chart_files(self) -> list[str]:
