@@ -157,6 +157,26 @@ def review_status(ws: Workspace, session: Session) -> ReviewStatus | None:
                                                                              revised=revised))
 
 
+def publication_plan(ws: Workspace, session: Session) -> dict[str, list[Session]]:
+    """What publishing from `session`'s review page puts out, session by session: "approved",
+    "marked" (not approved, published as a draft), "withheld" (not approved, kept out by
+    publish.unreviewed: withhold), "missing" (documents not up to date, left out). The session
+    itself is counted as its review file says now (the page renders it before publishing)."""
+    plan: dict[str, list[Session]] = {"approved": [], "marked": [], "withheld": [], "missing": []}
+    withhold = ws.config.publish.unreviewed == "withhold"
+    for other in ws.config.sessions:
+        if other.id == session.id:
+            status = review_status(ws, other)
+            approval = status.approval if status is not None else Approval()
+        elif stage_state(ws, other, RENDER) == "done":
+            approval = rendered_approval(ws, other)
+        else:
+            plan["missing"].append(other)
+            continue
+        plan["approved" if approval.final else "withheld" if withhold else "marked"].append(other)
+    return plan
+
+
 def describe_review(status: ReviewStatus | None, wording: dict) -> str:
     """'non relue (document de travail) ; reste à relire : 2 voix non nommées, …' in the wording's words."""
     from .core.typography import counted, french_date, french_text, join_list

@@ -50,9 +50,10 @@ from ..core.errors import LockError, ReviewError, SyntheseError
 from ..core.resources import REVIEW_FOLDER as TEMPLATE_FOLDER
 from ..core.review_file import parse_review
 from ..core.storage import write_text
-from ..core.typography import timestamp
+from ..core.typography import french_text, timestamp
 from ..serve import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 from ..workspace import Workspace
+from .approve import approval_text
 from .edits import EXCERPT_KINDS, THEME_KINDS, ReviewEditError, add_correction, set_decision, set_speaker, version_of
 from .view import CorrectionError, ReviewState, corrections_for, read_state
 
@@ -61,7 +62,7 @@ __all__ = ["ReviewApp", "serve_review"]
 log = logging.getLogger(__name__)
 
 STATIC_FILES = {"review.js": "application/javascript; charset=utf-8", "review.css": "text/css; charset=utf-8"}
-FRAGMENTS = ("avis", "voix", "passages", "chapitres", "apercu")
+FRAGMENTS = ("avis", "voix", "passages", "chapitres", "approbation", "apercu")
 MAX_BODY_BYTES = 262_144  # a passage's text and a few fields
 MEDIA_CHUNK_BYTES = 65_536
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
@@ -336,7 +337,22 @@ class ReviewApp:
         manifest = self._render_manifest()
         return {"state": state, "session": self.session, "token": self.token, "manifest": manifest,
                 "media_type": _media_type(self.media) if self.media else None, "jobs": self.jobs.snapshot(),
-                "outputs": self.ws.outputs_dir.name, "config": self.config}
+                "outputs": self.ws.outputs_dir.name, "config": self.config, **self._approval_context()}
+
+    def _approval_context(self) -> dict[str, Any]:
+        """Where the session's review stands, who would approve it, and what publishing puts out."""
+        from ..stages import describe_review, publication_plan, review_status
+        from .approve import default_approver
+
+        wording = self.templates.wording()
+        status = review_status(self.ws, self.session)
+        plan = publication_plan(self.ws, self.session)
+        counts = {kind: len(sessions) for kind, sessions in plan.items()}
+        parts = [_count(self.wording[f"plan_{kind}"], n) for kind, n in counts.items() if n]
+        plan_text = french_text(self.wording["plan"].format(
+            sessions=_count(wording["sessions_count"], sum(counts.values())), parts=", ".join(parts)))
+        return {"review_status": status, "review_text": describe_review(status, wording),
+                "approver": default_approver(), "plan_text": plan_text}
 
     def _page(self) -> str:
         return self.env.get_template("page.html.j2").render(**self._context())
@@ -473,6 +489,10 @@ class ReviewApp:
     def _edit(self, text: str, body: dict[str, Any], state: ReviewState) -> str:
         name = self.paths.review.name
         action = body.get("action")
+        if action == "approve":
+            if state.transcript is None:
+                raise PageError(409, self.wording["text_changed"])
+            return approval_text(text, name, state.transcript, _text(body, "by", self.wording))
         if action == "speaker":
             label = _text(body, "label", self.wording)
             if label not in {v.label for v in state.voices}:
