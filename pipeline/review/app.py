@@ -318,7 +318,7 @@ class ReviewApp:
             return self._html(self._page(), start_response, method, PAGE_POLICY)
         if path.startswith("/fragment/") and path.removeprefix("/fragment/") in FRAGMENTS:
             name = path.removeprefix("/fragment/")
-            html = self.env.get_template(f"_{name}.html.j2").render(**self._context())
+            html = self.env.get_template(f"_{name}.html.j2").render(**self._context(name))
             return self._html(html, start_response, method, PAGE_POLICY)
         if path == "/api/state":
             return self._json(200, self._status(), start_response, method)
@@ -332,12 +332,15 @@ class ReviewApp:
             return self._preview(path.removeprefix("/preview/"), environ, method, start_response)
         raise PageError(404, self.wording["not_found"])
 
-    def _context(self) -> dict[str, Any]:
+    def _context(self, fragment: str | None = None) -> dict[str, Any]:
+        """What the page's templates show; the approval and the publication plan (which read every
+        session's documents) only for the whole page and the fragments that show them."""
         state = self.state()
         manifest = self._render_manifest()
         return {"state": state, "session": self.session, "token": self.token, "manifest": manifest,
                 "media_type": _media_type(self.media) if self.media else None, "jobs": self.jobs.snapshot(),
-                "outputs": self.ws.outputs_dir.name, "config": self.config, **self._approval_context()}
+                "outputs": self.ws.outputs_dir.name, "config": self.config,
+                **(self._approval_context() if fragment in (None, "approbation", "apercu") else {})}
 
     def _approval_context(self) -> dict[str, Any]:
         """Where the session's review stands, who would approve it, and what publishing puts out."""
