@@ -231,6 +231,7 @@ def status(ctx: click.Context) -> None:
     for session_id, states in rows:
         click.echo(f"{session_id:<{width}}  " + "  ".join(f"{states[s]:<10}" for s in STAGE_NAMES))
     click.echo(f"site ({ws.outputs_dir.name}/): {CycleRun(ws).publish_state()}")
+    _review_lines(ws, width)
     for session in ws.config.sessions:
         try:
             ws.config.source_of(session)
@@ -238,6 +239,34 @@ def status(ctx: click.Context) -> None:
             click.echo(f"Warning: session {session.id}: {exc}", err=True)
         for note in ws.notes(session):
             click.echo(f"Note: session {session.id}: {note}")
+
+
+def _review_lines(ws, width: int) -> None:
+    """Per session, where its review stands and what is left to review (the wording's French)."""
+    from .stages import describe_review, review_status
+
+    wording = ws.config.templates.wording()
+    click.echo(wording["review_state"]["title"])
+    for session in ws.config.sessions:
+        click.echo(f"  {session.id:<{width}}  {describe_review(review_status(ws, session), wording)}")
+
+
+@cli.command()
+@click.argument("session_id")
+@click.option("--by", "by", default=None, help="Who approves (default: this computer's user).")
+@click.pass_context
+def approve(ctx: click.Context, session_id: str, by: str | None) -> None:
+    """Approve a reviewed session: its documents are then published as final, dated of today,
+    until its transcript, decisions or voices' names change again."""
+    from .review.approve import approve_session, default_approver
+    from .stages import describe_review, review_status
+    from .workspace import Workspace
+
+    ws = Workspace(_config(ctx))
+    session = ws.config.session(session_id)
+    approve_session(ws, session, by if by is not None else default_approver())
+    click.echo(f"{session.id}: {describe_review(review_status(ws, session), ws.config.templates.wording())}")
+    log.info("Run `synthese run` to render its documents as final and publish them.")
 
 
 @cli.command()

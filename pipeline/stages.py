@@ -14,6 +14,7 @@ revises the transcript with the review file once, for both tagging and rendering
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import logging
@@ -21,9 +22,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .core.artefacts import RenderManifest, SiteManifest, Tags, Transcript, recorded_hash
+from .core.approval import ReviewTodo, approval_of, left_to_review, voice_pattern
+from .core.artefacts import Approval, RenderManifest, SiteManifest, Tags, Transcript, recorded_hash
 from .core.config import Config, Session, Speaker
-from .core.errors import SyntheseError
+from .core.errors import ReviewError, SyntheseError
 from .core.review_file import ensure_review_file, load_review, revise_transcript
 from .core.storage import hash_of, write_text
 from .core.subtitles import WRITERS as CAPTION_WRITERS
@@ -123,6 +125,77 @@ def stage_state(ws: Workspace, session: Session, stage: Stage) -> str:
 def status(ws: Workspace) -> list[tuple[str, dict[str, str]]]:
     """Per session, the state of each stage."""
     return [(s.id, {stage.name: stage_state(ws, s, stage) for stage in STAGES}) for s in ws.config.sessions]
+
+
+@dataclass(frozen=True)
+class ReviewStatus:
+    """Where a session's review stands: its approval (from the review file and the transcript as
+    they are now) and what is left to review; `error` when the review file does not parse."""
+
+    approval: Approval
+    todo: list[ReviewTodo]
+    error: str = ""
+
+
+def review_status(ws: Workspace, session: Session) -> ReviewStatus | None:
+    """The session's review state now, or None before it is transcribed."""
+    paths = ws.paths(session)
+    try:
+        transcript = Transcript.load(paths.transcript)
+    except SyntheseError:
+        return None
+    try:
+        review = load_review(paths.review)
+    except ReviewError as exc:
+        return ReviewStatus(Approval(), [], str(exc))
+    try:
+        tags = Tags.load(paths.tags) if paths.tags.is_file() else None
+    except SyntheseError:
+        tags = None
+    voices = voice_pattern(ws.config.templates.wording()["speaker_label"])
+    revised = revise_transcript(transcript, review)[0]
+    return ReviewStatus(approval_of(review, revised), left_to_review(transcript, review, tags, voices,
+                                                                             revised=revised))
+
+
+def publication_plan(ws: Workspace, session: Session) -> dict[str, list[Session]]:
+    """What publishing from `session`'s review page puts out, session by session: "approved",
+    "marked" (not approved, published as a draft), "withheld" (not approved, kept out by
+    publish.unreviewed: withhold), "missing" (documents not up to date, left out). The session
+    itself is counted as its review file says now (the page renders it before publishing)."""
+    plan: dict[str, list[Session]] = {"approved": [], "marked": [], "withheld": [], "missing": []}
+    withhold = ws.config.publish.unreviewed == "withhold"
+    for other in ws.config.sessions:
+        if other.id == session.id:
+            status = review_status(ws, other)
+            approval = status.approval if status is not None else Approval()
+        elif stage_state(ws, other, RENDER) == "done":
+            approval = rendered_approval(ws, other)
+        else:
+            plan["missing"].append(other)
+            continue
+        plan["approved" if approval.final else "withheld" if withhold else "marked"].append(other)
+    return plan
+
+
+def describe_review(status: ReviewStatus | None, wording: dict) -> str:
+    """'non relue (document de travail) ; reste à relire : 2 voix non nommées, …' in the wording's words."""
+    from .core.typography import counted, french_date, french_text, join_list
+
+    words = wording["review_state"]
+    if status is None:
+        return words["not_transcribed"]
+    if status.error:
+        return words["unreadable"].format(error=status.error)
+    approval = status.approval
+    if approval.state == "draft":
+        text = words["draft"]
+    else:
+        at = dt.datetime.fromisoformat(approval.at)
+        text = words[approval.state].format(by=approval.by, date=french_date(at.date()), time=at.strftime("%H:%M"))
+    left = [counted(wording["review_todo"][t.kind], t.count) for t in status.todo if t.count]
+    text += " ; " + (words["left"].format(items=join_list(left)) if left else words["nothing_left"])
+    return french_text(text)
 
 
 # --- one session's stages, on the workspace -----------------------------------------------------------
@@ -246,6 +319,8 @@ def tag_transcript(config: Config, session: Session | None, paths: SessionPaths,
     machine = machine_tags_cached(revised, config, paths.tagger_cache)
     tags = tag(transcript, config, review=review, review_file=paths.review.name, machine=machine,
                revised=(revised, orphaned), session=session, session_id=session.id if session else None)
+    # Draft, approved or changed since: the render stage marks the documents from it.
+    tags.review.approval = approval_of(review, revised)
     tags.inputs_hash = inputs_hash
     return tags.save(paths.tags), revised
 
@@ -303,9 +378,18 @@ class CycleRun:
 
     def __init__(self, ws: Workspace, rendered: Sequence[Session] | None = None):
         self.ws = ws
-        # The sessions whose documents are up to date, in config order.
-        self.rendered = list(rendered) if rendered is not None else [
+        # The sessions whose documents are up to date, in config order; with
+        # `publish.unreviewed: withhold`, those approved only: the others stay out of the cycle's
+        # synthesis and of the site.
+        candidates = list(rendered) if rendered is not None else [
             s for s in ws.config.sessions if stage_state(ws, s, RENDER) == "done"]
+        self.approvals = {s.id: rendered_approval(ws, s) for s in candidates}
+        withhold = ws.config.publish.unreviewed == "withhold"
+        self.withheld = [s for s in candidates if withhold and not self.approvals[s.id].final]
+        self.rendered = [s for s in candidates if s not in self.withheld]
+        if self.withheld:
+            log.info("publish: %s withheld until approved (publish.unreviewed: withhold)",
+                     ", ".join(s.id for s in self.withheld))
 
     def cycle_state(self) -> str:
         return _state(self.ws.cycle_paths.render, lambda: self.cycle_hash)
@@ -371,6 +455,14 @@ class CycleRun:
 
 
 RENDER = STAGES[-1]
+
+
+def rendered_approval(ws: Workspace, session: Session) -> Approval:
+    """The review state the session's documents were rendered with (a draft when unknown)."""
+    try:
+        return RenderManifest.load(ws.paths(session).render).approval
+    except SyntheseError:
+        return Approval()
 
 
 def _state(artefact: Path, current: Callable[[], str]) -> str:

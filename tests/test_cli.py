@@ -12,7 +12,7 @@ import pytest
 
 from synthese.cli import cli as synthese_cli
 
-COMMANDS = ["run", "transcribe", "tag", "render", "publish", "status", "serve"]
+COMMANDS = ["run", "transcribe", "tag", "render", "publish", "status", "approve", "serve"]
 
 MINIMAL_CONFIG = """\
 cycle:
@@ -184,6 +184,18 @@ def test_replay_url_is_checked_the_same_way(cli, tmp_path):
     result = cli("--config", str(config), "status")
     assert result.stderr == ("Error: config.yaml, line 8: sessions[0].replay_url: 'https://example.org/a b' must be "
                              "an http(s) address, e.g. 'https://example.org/page'.\n")
+
+
+@pytest.mark.parametrize("address", ["https://example.org/replays/s1", "http://www.example.com/v", "https://example.net",
+                                     "http://localhost:8000/replay", "https://videos.example/s1"])
+def test_a_placeholder_replay_url_is_refused_with_its_line(cli, tmp_path, address):
+    config = write_workspace(tmp_path, MINIMAL_CONFIG.replace(
+        "    transcript: s1.vtt", f"    transcript: s1.vtt\n    replay_url: \"{address}\""))
+    result = cli("--config", str(config), "status")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Error: config.yaml, line 8: sessions[0].replay_url: '{address}' is a placeholder")
+    assert "give the address where readers can watch the replay, or remove replay_url" in result.stderr
+    assert result.stderr.count("\n") == 1
 
 
 def test_impossible_date_names_its_line(cli, tmp_path):

@@ -32,7 +32,7 @@ DATA = Path(__file__).resolve().parent / "data"
 # characters, which must reach the page as text.
 RENDERED = [
     ("seance-2", 2, "2022-03-17", "Sobriété, matérialité et infrastructures",
-     "https://example.org/replays/apres-la-smart-city/seance-2"),
+     "https://www.urbanisme-puca.gouv.fr/replays/apres-la-smart-city/seance-2"),
     ("seance-3", 3, "2022-04-14", "Données & <capteurs> : la ville mesurée",
      "https://www.youtube.com/watch?v=abc123"),
 ]
@@ -213,7 +213,7 @@ def test_index_lists_the_rendered_sessions_with_downloads(site):
     assert "Données &amp; &lt;capteurs&gt;\u00a0: la ville mesurée" in index  # data, escaped
     assert "<capteurs>" not in index
     assert "Séance à venir" not in index  # not rendered: not published
-    assert parsed.link_texts["https://example.org/replays/apres-la-smart-city/seance-2"] == [
+    assert parsed.link_texts["https://www.urbanisme-puca.gouv.fr/replays/apres-la-smart-city/seance-2"] == [
         "Revoir la séance séance 2 (site externe)"]
     # Main themes: the three with most passages in the tags, linked to their pages.
     assert parsed.link_texts["themes/sobriete.html"] == ["Sobriété"] * 3  # two sessions and the theme list
@@ -260,7 +260,7 @@ def test_theme_page_gathers_excerpts_across_sessions(site):
     assert "../seances/seance-2.html#sobriete-p002" in parsed.links
     assert "../seances/seance-3.html#sobriete-p002" in parsed.links
     # Replay links start at the excerpt: a media fragment, or ?t= for YouTube.
-    replay = [link for link in parsed.links if link.startswith("https://example.org/")]
+    replay = [link for link in parsed.links if link.startswith("https://www.urbanisme-puca.gouv.fr/")]
     assert replay and all("#t=" in link for link in replay)
     assert any(link.startswith("https://www.youtube.com/watch?v=abc123&t=") for link in parsed.links)
     assert "Réécouter à 00:" in page

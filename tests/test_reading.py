@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synthese.core.artefacts import Passage, Quote, Sentence, ThemeTag
+from synthese.core.artefacts import Approval, Passage, Quote, Sentence, ThemeTag
 from synthese.core.config import load_config
 from synthese.core.errors import ConfigError
 from synthese.render import rendering as render
@@ -54,7 +54,9 @@ def config(tmp_path_factory):
 @pytest.fixture(scope="module")
 def session_out(tmp_path_factory, config, tags, transcript):
     out = tmp_path_factory.mktemp("session")
-    manifest = render.render_session(SessionInputs(config.session("seance-2"), tags, transcript), config,
+    approved = tags.model_copy(deep=True)  # published once approved: its date, its citation
+    approved.review.approval = Approval(state="approved", by="Marie Dupont", at="2022-03-30T10:00+02:00")
+    manifest = render.render_session(SessionInputs(config.session("seance-2"), approved, transcript), config,
                                      out_dir=out, stem="seance-2")
     return out, manifest
 

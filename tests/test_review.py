@@ -82,7 +82,8 @@ def test_decisions_survive_a_rerun_with_other_thresholds(config: Config, tmp_pat
         quoted = [q["passage"] for q in data["excerpts"]["societes"]]
         assert "p002" in quoted and "p003" not in quoted
         assert data["review"] == {"file": "tag_sample.review.yaml", "status": "reviewed",
-                                  "decisions_applied": 5, "corrections": 0, "speakers": {}, "orphaned": []}
+                                  "decisions_applied": 5, "corrections": 0, "speakers": {}, "orphaned": [],
+                                  "approval": {"state": "draft"}}
     assert themes(data, "p001")["sobriete"] == "tagger"
     assert review.read_text(encoding="utf-8") == before
 

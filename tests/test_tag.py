@@ -90,7 +90,8 @@ def test_artefact_header_and_entities(tagged: dict) -> None:
     assert [t["id"] for t in tagged["codebook"]["themes"]] == [
         "sobriete", "instrumentation", "gouvernance", "entreprises", "vulnerabilites", "societes"]
     assert tagged["review"] == {"file": "tag_sample.review.yaml", "status": "not reviewed",
-                                "decisions_applied": 0, "corrections": 0, "speakers": {}, "orphaned": []}
+                                "decisions_applied": 0, "corrections": 0, "speakers": {}, "orphaned": [],
+                                "approval": {"state": "draft"}}
     places = {e["text"]: e for e in tagged["entities"] if e["label"] == "LOC"}
     assert places["Rennes"]["passages"] == ["p003"] and places["Rennes"]["count"] == 1
     for entity in tagged["entities"]:

@@ -377,6 +377,27 @@ class Codebook(Record):
     themes: list[CodebookTheme]
 
 
+class Approval(Record):
+    """A session's review state (core/approval.py): "draft" until approved; "approved" while its
+    content is the one approved; "changed" when it changed since. Who approved it and when."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("by", "at", "fingerprint")
+
+    state: Literal["draft", "approved", "changed"] = "draft"
+    by: str = ""
+    at: str = ""  # ISO 8601 date and time of the approval, with its offset
+    fingerprint: str = ""  # of the content approved
+
+    @property
+    def final(self) -> bool:
+        """Whether the documents may be read as final (approved, unchanged since)."""
+        return self.state == "approved"
+
+    @property
+    def date(self) -> dt.date | None:
+        return dt.datetime.fromisoformat(self.at).date() if self.at else None
+
+
 class ReviewSummary(Record):
     file: str
     status: Literal["reviewed", "not reviewed"]
@@ -384,6 +405,7 @@ class ReviewSummary(Record):
     corrections: int = 0  # misheard words corrected in the transcript
     speakers: dict[str, str] = {}  # voices named: label -> name
     orphaned: list[str] = []
+    approval: Approval = Approval()
 
 
 class Models(Record):
@@ -450,7 +472,9 @@ class PageSummary(Record):
     replay_url: str | None = None
     theme_counts: list[ThemeCount] = []  # every codebook theme, most present first
     excerpts: dict[str, list[SiteExcerpt]] = {}
-    citation: str = ""  # how to cite the document
+    citation: str = ""  # how to cite the document ("" for a draft)
+    review_mark: str = ""  # 'Document de travail — non relu' until approved, the site's banner
+    review_note: str = ""  # why, in a sentence
 
 
 class RenderManifest(Artefact):
@@ -466,6 +490,10 @@ class RenderManifest(Artefact):
     charts: list[str] = []  # the images beside the documents: charts (wide and narrow), the logo
     fragment: str  # the document as an HTML fragment for the site (charts under '<stem>/')
     page: PageSummary
+    # The review state the documents show (the cycle's: approved once every session is), and what
+    # made them: tool, transcription and language models, codebook (for site.json).
+    approval: Approval = Approval()
+    provenance: dict[str, str] = {}
 
     def file(self, name: str) -> Path:
         """A file the manifest lists, beside it (never elsewhere)."""
@@ -479,6 +507,13 @@ class RenderManifest(Artefact):
 
 # --- stage 4: the site ------------------------------------------------------------------------
 
+class SiteDocument(Record):
+    """A published document's review state and what made it (tool, models, codebook)."""
+
+    approval: Approval = Approval()
+    provenance: dict[str, str] = {}
+
+
 class SiteManifest(Artefact):
     SCHEMA: ClassVar[str] = "synthese.site/2"
     STAGE: ClassVar[str] = "publish"
@@ -487,6 +522,7 @@ class SiteManifest(Artefact):
     sessions: list[str] = []
     themes: list[str] = []
     files: list[str] = []
+    documents: dict[str, SiteDocument] = {}  # session id (or "cycle") -> its review state and provenance
 
 
 def recorded_hash(path: Path) -> str | None:

@@ -41,6 +41,28 @@ def _http_url(value: str | None) -> str | None:
 
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
+# Domains reserved for examples and tests (RFC 2606, RFC 6761): an address there is a placeholder
+# left in config.yaml, and a reader following it would find nothing.
+RESERVED_DOMAINS = ("example.org", "example.com", "example.net", "example", "test", "invalid", "localhost")
+
+
+def _real_address(value: str | None) -> str | None:
+    from urllib.parse import urlsplit
+
+    if not value:
+        return value
+    try:
+        host = (urlsplit(value).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return value  # _http_url reports a malformed address
+    if host == "127.0.0.1" or any(host == d or host.endswith("." + d) for d in RESERVED_DOMAINS):
+        raise ValueError(f"{limits.quote(value)} is a placeholder ({host} is reserved for examples): give the "
+                         "address where readers can watch the replay, or remove replay_url")
+    return value
+
+
+ReplayUrl = Annotated[str, AfterValidator(_http_url), AfterValidator(_real_address)]
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -59,7 +81,7 @@ class Session(Strict):
     title: str
     media: Path | None = None
     transcript: Path | None = None
-    replay_url: HttpUrl | None = None
+    replay_url: ReplayUrl | None = None
     speakers: list[Speaker] = []
     description: str = ""
 
@@ -387,6 +409,10 @@ class IndexOptions(Strict):
 
 class PublishOptions(Strict):
     output_dir: Path = Path("outputs")
+    # A session nobody approved yet: "mark": published, marked « Document de travail — non relu »
+    # in every format and on the site; "withhold": left out of the site, its index pages,
+    # site.json and the cycle's synthesis until it is approved.
+    unreviewed: Literal["mark", "withhold"] = "mark"
 
 
 class DiarizeOptions(Strict):

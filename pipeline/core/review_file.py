@@ -12,6 +12,7 @@ artefact's `review.orphaned`: never dropped, never applied elsewhere.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import unicodedata
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 THEME_DECISIONS = ("accept", "reject", "add")
 EXCERPT_DECISIONS = ("pin", "exclude")
 DECISIONS = THEME_DECISIONS + EXCERPT_DECISIONS
-SECTIONS = (*DECISIONS, "speakers", "corrections", "confirm")
+SECTIONS = (*DECISIONS, "speakers", "corrections", "confirm", "approved")
 KEY_WORDS = 6  # words of the passage's beginning in its key
 # How far from its time a correction looks for the words it corrects: times move a little when
 # a replay is transcribed again, and segments last up to 30 s.
@@ -80,6 +81,17 @@ class Confirmation:
         return f"confirm sentences [{numbers}] of \"{self.passage}\" (line {self.line})"
 
 
+@dataclass(frozen=True)
+class Approved:
+    """Who approved the session, when, and the fingerprint of what they approved
+    (core/approval.py): the transcript as corrected, the decisions, the voices' names."""
+
+    by: str
+    at: dt.datetime
+    fingerprint: str
+    line: int
+
+
 @dataclass
 class Review:
     """Everything a review file says."""
@@ -89,6 +101,7 @@ class Review:
     speaker_lines: dict[str, int] = field(default_factory=dict)
     corrections: list[Correction] = field(default_factory=list)
     confirmations: list[Confirmation] = field(default_factory=list)
+    approved: Approved | None = None
 
     @property
     def empty(self) -> bool:
@@ -188,6 +201,9 @@ def parse_review(text: str, name: str) -> Review:
         if kind == "speakers":
             _speakers(value_node, review, name)
             continue
+        if kind == "approved":
+            review.approved = _approved(value_node, name)
+            continue
         if not isinstance(value_node, yaml.SequenceNode):
             usage = {"corrections": CORRECTION_USAGE, "confirm": CONFIRM_USAGE}.get(
                 kind, "{passage: \"HH:MM:SS first words\", theme: ID}")
@@ -205,6 +221,8 @@ def parse_review(text: str, name: str) -> Review:
 
 CORRECTION_USAGE = '{at: "HH:MM:SS", original: "words as transcribed", corrected: "words as said"}'
 CONFIRM_USAGE = '{passage: "HH:MM:SS first words", sentences: [0, 2]}'
+APPROVED_USAGE = ('{by: "Name", at: "YYYY-MM-DDTHH:MM+01:00", fingerprint: "…"}, as `synthese approve` or the '
+                  "review page writes it")
 
 
 def _scalars(node: yaml.Node, name: str, usage: str) -> dict[str, str]:
@@ -263,6 +281,22 @@ def _confirmation(node: yaml.Node, name: str) -> Confirmation:
         detail = f"unknown key '{unknown[0]}'" if unknown else "'passage' and 'sentences' are required"
         raise ReviewError(f"{name}, line {line}: {detail}; {usage}. Fix it and re-run.")
     return Confirmation(fields["passage"], sentences, line)
+
+
+def _approved(node: yaml.Node, name: str) -> Approved:
+    line = node.start_mark.line + 1
+    usage = f"'approved' must be {APPROVED_USAGE}"
+    fields = _scalars(node, name, usage)
+    unknown = sorted(set(fields) - {"by", "at", "fingerprint", "note"})
+    if unknown or not all(fields.get(k) for k in ("by", "at", "fingerprint")):
+        detail = f"unknown key '{unknown[0]}'" if unknown else "'by', 'at' and 'fingerprint' are required"
+        raise ReviewError(f"{name}, line {line}: {detail}; {usage}. Fix it (or remove it to approve again) and re-run.")
+    try:
+        at = dt.datetime.fromisoformat(fields["at"])
+    except ValueError:
+        raise ReviewError(f"{name}, line {line}: 'at' {fields['at']!r} is not a date and time; {usage}. "
+                          "Fix it and re-run.") from None
+    return Approved(" ".join(fields["by"].split()), at, fields["fingerprint"], line)
 
 
 def _parse_time(text: str) -> float | None:

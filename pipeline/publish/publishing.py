@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.artefacts import PageSummary, RenderManifest, SiteExcerpt, SiteManifest
+from ..core.artefacts import PageSummary, RenderManifest, SiteDocument, SiteExcerpt, SiteManifest
 from ..core.config import Config, Session
 from ..core.errors import SyntheseError
 from ..core.resources import SITE_FOLDER
@@ -185,6 +185,7 @@ class _Pages:
         env.globals["counted"] = counted
         env.globals["site_logo"] = ""
         env.globals["cycle_citation"] = ""
+        env.globals["draft"] = None  # the PageSummary of a page's draft document, for its banner
         self.env = env
 
     def render(self, name: str, *, root: str, **context: Any) -> str:
@@ -249,7 +250,7 @@ def build_site(config: Config, sessions: Sequence[PublishedSession], cycle: Rend
         site.write_page(CYCLE_PAGE, pages.render(
             "synthesis.html.j2", root="", body=body, downloads=cycle_downloads,
             page_title=wording['site']['cycle_page_title'], current="cycle", entry=None,
-            cycle_citation=cycle.page.citation))
+            cycle_citation=cycle.page.citation, draft=cycle.page))
 
     themes = []
     for theme in config.themes:
@@ -262,10 +263,12 @@ def build_site(config: Config, sessions: Sequence[PublishedSession], cycle: Rend
     for entry in entries:
         site.write_page(entry.page, pages.render(
             "synthesis.html.j2", root="../", body=entry.body, downloads=entry.downloads,
-            page_title=f"{entry.label} · {entry.summary.title}", current="seances", entry=entry))
+            page_title=f"{entry.label} · {entry.summary.title}", current="seances", entry=entry,
+            draft=entry.summary))
     site.write_page("index.html", pages.render(
         "index.html.j2", root="", entries=entries, themes=themes, cycle_downloads=cycle_downloads,
-        cycle_page=CYCLE_PAGE if cycle is not None else None, page_title=config.cycle.title, current="index"))
+        cycle_page=CYCLE_PAGE if cycle is not None else None, page_title=config.cycle.title, current="index",
+        cycle_summary=cycle.page if cycle is not None else None))
     return [entry.session.id for entry in entries], [t.id for t in config.themes]
 
 
@@ -360,7 +363,8 @@ def publish(config: Config, sessions: Sequence[PublishedSession], cycle: RenderM
             if (target / kept).is_file():
                 shutil.copyfile(target / kept, build_dir / kept)
         manifest = SiteManifest(inputs_hash=inputs_hash, options=config.publish.model_dump(mode="json"),
-                                sessions=session_ids, themes=theme_ids, files=site.files())
+                                sessions=session_ids, themes=theme_ids, files=site.files(),
+                                documents=_documents(sessions, cycle))
         manifest.save(site.path(SITE_MANIFEST))  # last: its presence means a complete site
         (build_dir / BUILD_MARKER).unlink()
         _make_readable(build_dir)
@@ -370,6 +374,15 @@ def publish(config: Config, sessions: Sequence[PublishedSession], cycle: RenderM
         raise
     log.debug("site published in %s (%d files)", target, len(manifest.files))
     return manifest
+
+
+def _documents(sessions: Sequence[PublishedSession], cycle: RenderManifest | None) -> dict[str, SiteDocument]:
+    """Each published document's review state and what made it, for site.json."""
+    documents = {s.session.id: SiteDocument(approval=s.manifest.approval, provenance=s.manifest.provenance)
+                 for s in sessions}
+    if cycle is not None:
+        documents["cycle"] = SiteDocument(approval=cycle.approval, provenance=cycle.provenance)
+    return documents
 
 
 def _make_readable(folder: Path) -> None:

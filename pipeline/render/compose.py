@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
-from ..core.artefacts import Passage, Quote, Tags, Transcript
+from ..core.approval import voice_pattern
+from ..core.artefacts import Approval, Passage, Quote, Tags, Transcript
 from ..core.config import Config, Session
 from ..core.heard import Mending, mend_turn
 from ..core.typography import (
@@ -41,6 +42,7 @@ from .document import (
     IndexRef,
     Person,
     Publication,
+    ReviewMark,
     SessionSummary,
     SynthesisDocument,
     Table,
@@ -357,38 +359,105 @@ def _annex(transcript: Transcript | None, passages: Sequence[Passage], replay_ur
     return [paragraph for _, paragraph in sorted(paragraphs, key=lambda item: item[0])]
 
 
-def _models_text(tags: Tags, wording: dict[str, Any]) -> tuple[str, str]:
-    asr = tags.models.asr
-    if asr:
-        engine = asr.get("engine", "")
-        name = guillemets(str(asr.get("name", "")))
-        asr_text = wording["colophon_asr"].format(asr=f"Whisper {name}" + (f" ({engine})" if engine else ""))
+def provenance(tags: Sequence[Tags]) -> dict[str, str]:
+    """What made the document: the tool, the transcription and language models, the codebook's
+    version (several sessions' distinct values joined). For the files' metadata and site.json."""
+    def values(found: Sequence[str]) -> str:
+        return "; ".join(dict.fromkeys(v for v in found if v))
+
+    asr = []
+    for tagged in tags:
+        model = tagged.models.asr or {}
+        name, engine = str(model.get("name", "")), str(model.get("engine", ""))
+        asr.append(f"Whisper {name}" + (f" ({engine})" if engine else "") if name else "")
+    return {key: value for key, value in (
+        ("generator", f"Synthèse {__version__}"),
+        ("transcription", values(asr)),
+        ("language_model", values([t.models.nlp for t in tags])),
+        ("codebook", values([t.codebook.version for t in tags])),
+    ) if value}
+
+
+def review_mark(approval: Approval, wording: dict[str, Any]) -> ReviewMark:
+    """The mark and the note a document carries for its review state."""
+    words = wording["review_mark"]
+    at = dt.datetime.fromisoformat(approval.at) if approval.at else None
+    approved_on = french_date(at.date()) if at else ""
+    if approval.state == "approved":
+        return ReviewMark("approved", "", "", approval.by, approved_on, approval.at)
+    note = words["changed_note" if approval.state == "changed" else "draft_note"]
+    return ReviewMark(approval.state, words["mark"], french_text(note.format(by=approval.by, date=approved_on)),
+                      approval.by, approved_on, approval.at)
+
+
+def _review_details(tags: Tags, wording: dict[str, Any]) -> str:
+    """What the review did: 'corrigé 12 mots, nommé 2 voix et pris 5 décisions…', '' for nothing."""
+    words = wording["review_mark"]
+    parts = [counted(words["corrected"], tags.review.corrections) if tags.review.corrections else "",
+             counted(words["named"], len(tags.review.speakers)) if tags.review.speakers else "",
+             counted(words["decided"], tags.review.decisions_applied) if tags.review.decisions_applied else ""]
+    return join_list([p for p in parts if p])
+
+
+def _colophon(tags: Sequence[Tags], mark: ReviewMark, wording: dict[str, Any], config: Config, *,
+              cycle: bool, draft_sessions: Sequence[str] = ()) -> list[str]:
+    """The colophon in plain French: what was done automatically, what was reviewed, by whom and
+    when; the licence follows it in every format. No tool or model names (they are metadata)."""
+    words = wording["review_mark"]
+    imported = all(not t.models.asr for t in tags)
+    lines = [words["automated_cycle" if cycle else ("automated_imported" if imported else "automated")]]
+    if cycle:
+        approved = len(tags) - len(draft_sessions)
+        lines.append(words["reviewed_cycle"].format(approved=approved,
+                                                    total=counted(wording["sessions_count"], len(tags))))
+        if draft_sessions:
+            lines.append(words["drafts_cycle"].format(sessions=join_list(list(draft_sessions))))
     else:
-        asr_text = wording["colophon_asr_none"]
-    return asr_text, wording["colophon_nlp"].format(nlp=tags.models.nlp or "—", codebook=tags.codebook.version)
+        details = _review_details(tags[0], wording)
+        if mark.state == "approved":
+            lines.append(words["reviewed"].format(by=mark.approved_by, date=mark.approved_on))
+        elif mark.state == "changed":
+            lines.append(words["reviewed_then_changed"].format(by=mark.approved_by, date=mark.approved_on))
+        elif not details:
+            lines.append(words["not_reviewed"])
+        if details:
+            lines.append(words["review_details" if mark.state != "draft" else "review_in_progress"].format(
+                details=details))
+    lines.append(wording["colophon_disclaimer"])
+    if config.render.author:
+        lines.append(wording["colophon_author"].format(author=config.render.author))
+    return [french_text(line) for line in lines]
 
 
-def _review_text(tags: Tags, wording: dict[str, Any]) -> str:
-    if tags.review.status == "reviewed":
-        decisions = counted(wording["decisions_count"], tags.review.decisions_applied)
-        return wording["colophon_review_reviewed"].format(decisions=decisions)
-    return wording["colophon_review_not_reviewed"]
+def _voices_note(names: Sequence[str], wording: dict[str, Any]) -> str:
+    """What 'Intervenant 1' means, for the voices not named yet that the document shows."""
+    pattern = voice_pattern(wording["speaker_label"])
+    unnamed = list(dict.fromkeys(n for n in names if pattern.fullmatch(n)))
+    if not unnamed:
+        return ""
+    forms = wording["review_mark"]["voices_note"]
+    labels = join_list([guillemets(n) for n in unnamed])
+    return french_text(forms["one" if len(unnamed) == 1 else "many"].format(labels=labels))
 
 
-def publication(config: Config, wording: dict[str, Any], *, title: str, kind: str, session: str = "") -> Publication:
-    """The publication details of config.yaml, with the suggested citation filled in."""
+def publication(config: Config, wording: dict[str, Any], *, title: str, kind: str, session: str = "",
+                approved: dt.date | None = None) -> Publication:
+    """The publication details of config.yaml, with the suggested citation filled in. A document
+    is published once approved, on the day it was (or config.yaml's publication.date): a draft
+    has no publication date and no suggested citation."""
     options = config.publication
-    date = options.date or dt.date.today()
+    date = options.date or approved
+    date = date or dt.date.today()
     fields = {"title": title, "kind": kind, "cycle": config.cycle.title, "session": session,
               "date": french_date(date), "year": str(date.year), "organiser": config.cycle.organiser}
     template = options.citation or wording["citation_default" if session else "citation_default_cycle"]
     logo = options.logo
     return Publication(
-        date=french_date(date),
-        date_iso=date.isoformat(),
+        date=french_date(date) if approved else "",
+        date_iso=date.isoformat() if approved else "",
         licence=french_text(options.licence),
         licence_url=options.licence_url,
-        citation=french_text(" ".join(template.format(**fields).split())),
+        citation=french_text(" ".join(template.format(**fields).split())) if approved else "",
         contact=options.contact.strip(),
         contact_url=options.contact_url,
         logo=f"logo{logo.suffix.lower()}" if logo else "",
@@ -415,10 +484,6 @@ def _speaking_times(transcript: Transcript | None, passages: Sequence[Passage], 
 def session_label(session: Session, wording: dict[str, Any]) -> str:
     """'Séance 2', or '' when the session has no number."""
     return wording["session_number"].format(number=session.number) if session.number is not None else ""
-
-
-def _today() -> str:
-    return french_date(dt.date.today())
 
 
 def _chapter_summary(seconds: float, total_s: float, count: int, wording: dict[str, Any]) -> str:
@@ -480,28 +545,30 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
     speaking = _speaking_times(transcript, passages, wording)
     if speaking:
         overview.append(french_text(wording["overview_speaking"].format(speakers=speaking)))
+    # Where the voices first appear: what "Intervenant 1" means until the review names it.
+    voices = [speakers.speaker_of(p) for p in passages]
+    voices += [s.speaker for s in transcript.segments if s.speaker] if transcript else []
+    note = _voices_note(voices, wording)
+    if note:
+        overview.append(note)
 
     index_input = [(entity.text, entity.label, _refs(entity.passages, by_id, replay))
                    for entity in tags.entities if entity.listed]
 
     references = [(r.text, _refs(r.passages, by_id, replay)) for r in tags.references]
 
-    asr_text, nlp_text = _models_text(tags, wording)
-    colophon = [
-        wording["colophon_produced"].format(date=_today(), generator=f"Synthèse {__version__}"),
-        french_text(asr_text),
-        french_text(nlp_text),
-        french_text(_review_text(tags, wording)),
-        french_text(wording["colophon_disclaimer"]),
-    ]
-    if config.render.author:
-        colophon.append(french_text(wording["colophon_author"].format(author=config.render.author)))
+    mark = review_mark(tags.review.approval, wording)
+    colophon = _colophon([tags], mark, wording, config, cycle=False)
 
     label = session_label(session, wording)
+    approval = tags.review.approval
     return SynthesisDocument(
         key_points=excerpts_of([q for q in tags.key_points.session if q.passage in by_id], quoted=True),
         publication=publication(config, wording, title=session.title, kind=wording["document_kind"],
-                                session=label),
+                                session=label, approved=approval.date if approval.final else None),
+        review=mark,
+        provenance=provenance([tags]),
+        speakers_label=wording["speakers"],
         kind="session",
         stem=stem,
         title=french_text(session.title),
@@ -555,7 +622,9 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
     references: list[tuple[str, list[IndexRef]]] = []
     glossary: list[tuple[str, str]] = []
     summaries = []
-    reviewed = 0
+    drafts: list[str] = []  # the sessions not approved, as the cycle's synthesis names them
+    approved_dates: list[Approval] = []
+    voices: list[str] = []
     for session, tags, transcript in ((i.session, i.tags, i.transcript) for i in sessions):
         passages = tags.passages
         by_id = {p.id: p for p in passages}
@@ -581,14 +650,19 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
                      if quote.passage in by_id]
             if group:
                 excerpts[theme.id] += group
+                voices += [excerpt.speaker for excerpt in group]
                 by_session[theme.id].append(ExcerptGroup(heading, group))
         for entity in [e for e in tags.entities if e.listed]:
             index_input.append((entity.text, entity.label, _refs(entity.passages, by_id, session.replay_url, short)))
         references += [(r.text, _refs(r.passages, by_id, session.replay_url, short)) for r in tags.references]
         glossary += [(g.term, g.expansion) for g in tags.glossary]
+        final = tags.review.approval.final
         summaries.append(SessionSummary(label, french_text(session.title), french_date(session.date),
-                                        session.replay_url))
-        reviewed += tags.review.status == "reviewed"
+                                        session.replay_url, "" if final else wording["review_mark"]["draft_session"]))
+        if not final:
+            drafts.append(f"{label} ({french_text(session.title)})" if label != french_text(session.title) else label)
+        else:
+            approved_dates.append(tags.review.approval)
 
     all_passages = [p for inputs in sessions for p in inputs.tags.passages]
     chapters = []
@@ -608,20 +682,29 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
         data={"rows": heat_labels, "columns": [*(t.label for t in themes), wording["no_theme"]], "values": heat_values,
               "legend": wording["sessions_legend"]},
     )
-    asr_models = sorted({_models_text(i.tags, wording)[0] for i in sessions})
-    nlp_models = sorted({_models_text(i.tags, wording)[1] for i in sessions})
-    colophon = [
-        wording["colophon_produced_cycle"].format(date=_today(), generator=f"Synthèse {__version__}"),
-        *(french_text(x) for x in asr_models + nlp_models),
-        french_text(wording["colophon_review_cycle"].format(
-            reviewed=reviewed, total=counted(wording["sessions_count"], len(sessions)))),
-        french_text(wording["colophon_disclaimer"]),
-    ]
-    if config.render.author:
-        colophon.append(french_text(wording["colophon_author"].format(author=config.render.author)))
+    # The cycle's synthesis is final once every session is; it is published when the last was approved.
+    if drafts:
+        mark = ReviewMark("draft", wording["review_mark"]["mark"], french_text(
+            wording["review_mark"]["cycle_draft_note"].format(sessions=join_list(drafts))))
+        last_approval = None
+    else:
+        latest = max(approved_dates, key=lambda a: a.at)
+        mark = ReviewMark("approved", approved_on=french_date(latest.date), approved_iso=latest.at)
+        last_approval = latest.date
+    colophon = _colophon([i.tags for i in sessions], mark, wording, config, cycle=True, draft_sessions=drafts)
+    overview = [french_text(wording["cycle_overview_text"].format(
+        sessions=counted(wording["sessions_count"], len(sessions)), duration=duration_text(total_s)))]
+    if drafts:
+        overview.append(mark.note)
+    note = _voices_note(voices, wording)
+    if note:
+        overview.append(note)
     dates = sorted(i.session.date for i in sessions if i.session.date)
     return SynthesisDocument(
-        publication=publication(config, wording, title=config.cycle.title, kind=wording["cycle_document_kind"]),
+        publication=publication(config, wording, title=config.cycle.title, kind=wording["cycle_document_kind"],
+                                approved=last_approval),
+        review=mark,
+        provenance=provenance([i.tags for i in sessions]),
         kind="cycle",
         stem=stem,
         title=french_text(config.cycle.title),
@@ -638,8 +721,7 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
         description=french_text(config.cycle.description),
         speakers=[],
         replay_url=None,
-        overview=[french_text(wording["cycle_overview_text"].format(
-            sessions=counted(wording["sessions_count"], len(sessions)), duration=duration_text(total_s)))],
+        overview=overview,
         charts=[_share_chart(stem, themes, seconds, counts, untagged, untagged_count, total_s, wording, cycle=True),
                 heatmap],
         chapters=chapters,

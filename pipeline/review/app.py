@@ -50,9 +50,10 @@ from ..core.errors import LockError, ReviewError, SyntheseError
 from ..core.resources import REVIEW_FOLDER as TEMPLATE_FOLDER
 from ..core.review_file import parse_review
 from ..core.storage import write_text
-from ..core.typography import timestamp
+from ..core.typography import french_text, timestamp
 from ..serve import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 from ..workspace import Workspace
+from .approve import approval_text
 from .edits import (
     EXCERPT_KINDS,
     THEME_KINDS,
@@ -70,7 +71,7 @@ __all__ = ["ReviewApp", "serve_review"]
 log = logging.getLogger(__name__)
 
 STATIC_FILES = {"review.js": "application/javascript; charset=utf-8", "review.css": "text/css; charset=utf-8"}
-FRAGMENTS = ("avis", "voix", "passages", "chapitres", "apercu")
+FRAGMENTS = ("avis", "voix", "passages", "chapitres", "approbation", "apercu")
 MAX_BODY_BYTES = 262_144  # a passage's text and a few fields
 MEDIA_CHUNK_BYTES = 65_536
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
@@ -326,7 +327,7 @@ class ReviewApp:
             return self._html(self._page(), start_response, method, PAGE_POLICY)
         if path.startswith("/fragment/") and path.removeprefix("/fragment/") in FRAGMENTS:
             name = path.removeprefix("/fragment/")
-            html = self.env.get_template(f"_{name}.html.j2").render(**self._context())
+            html = self.env.get_template(f"_{name}.html.j2").render(**self._context(name))
             return self._html(html, start_response, method, PAGE_POLICY)
         if path == "/api/state":
             return self._json(200, self._status(), start_response, method)
@@ -340,12 +341,30 @@ class ReviewApp:
             return self._preview(path.removeprefix("/preview/"), environ, method, start_response)
         raise PageError(404, self.wording["not_found"])
 
-    def _context(self) -> dict[str, Any]:
+    def _context(self, fragment: str | None = None) -> dict[str, Any]:
+        """What the page's templates show; the approval and the publication plan (which read every
+        session's documents) only for the whole page and the fragments that show them."""
         state = self.state()
         manifest = self._render_manifest()
         return {"state": state, "session": self.session, "token": self.token, "manifest": manifest,
                 "media_type": _media_type(self.media) if self.media else None, "jobs": self.jobs.snapshot(),
-                "outputs": self.ws.outputs_dir.name, "config": self.config}
+                "outputs": self.ws.outputs_dir.name, "config": self.config,
+                **(self._approval_context() if fragment in (None, "approbation", "apercu") else {})}
+
+    def _approval_context(self) -> dict[str, Any]:
+        """Where the session's review stands, who would approve it, and what publishing puts out."""
+        from ..stages import describe_review, publication_plan, review_status
+        from .approve import default_approver
+
+        wording = self.templates.wording()
+        status = review_status(self.ws, self.session)
+        plan = publication_plan(self.ws, self.session)
+        counts = {kind: len(sessions) for kind, sessions in plan.items()}
+        parts = [_count(self.wording[f"plan_{kind}"], n) for kind, n in counts.items() if n]
+        plan_text = french_text(self.wording["plan"].format(
+            sessions=_count(wording["sessions_count"], sum(counts.values())), parts=", ".join(parts)))
+        return {"review_status": status, "review_text": describe_review(status, wording),
+                "approver": default_approver(), "plan_text": plan_text}
 
     def _page(self) -> str:
         return self.env.get_template("page.html.j2").render(**self._context())
@@ -482,6 +501,10 @@ class ReviewApp:
     def _edit(self, text: str, body: dict[str, Any], state: ReviewState) -> str:
         name = self.paths.review.name
         action = body.get("action")
+        if action == "approve":
+            if state.transcript is None:
+                raise PageError(409, self.wording["text_changed"])
+            return approval_text(text, name, state.transcript, _text(body, "by", self.wording))
         if action == "speaker":
             label = _text(body, "label", self.wording)
             if label not in {v.label for v in state.voices}:

@@ -12,6 +12,7 @@ old one said plus the change; otherwise ReviewEditError, and nothing is to be wr
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -22,9 +23,10 @@ from typing import Any
 import yaml
 
 from ..core.errors import SyntheseError
-from ..core.review_file import SECTIONS, Review, format_time, parse_review
+from ..core.review_file import SECTIONS, Approved, Review, format_time, parse_review
 
-__all__ = ["ReviewEditError", "add_confirmation", "add_correction", "set_decision", "set_speaker", "version_of"]
+__all__ = ["ReviewEditError", "add_confirmation", "add_correction", "set_approval", "set_decision", "set_speaker",
+           "version_of"]
 
 INDENT = "  "  # items of a list the page creates: two spaces, as in the shipped review file
 _PLAIN_KEY = re.compile(r"^[^\W\d_][\w .'’-]*$")
@@ -60,13 +62,24 @@ def _said(review: Review) -> _Said:
                  tuple((c.passage, c.sentences) for c in review.confirmations))
 
 
-def _checked(old: str, new: str, name: str, expect: Callable[[_Said], _Said]) -> str:
-    before = _said(parse_review(old, name))
+_SAME = object()  # an edit that leaves the approval as it is
+
+
+def _approval(approved: Approved | None) -> tuple[str, str, str] | None:
+    return (approved.by, approved.at.isoformat(), approved.fingerprint) if approved else None
+
+
+def _checked(old: str, new: str, name: str, expect: Callable[[_Said], _Said], *,
+             approved: Any = _SAME) -> str:
+    before_review = parse_review(old, name)
+    before = _said(before_review)
     try:
-        after = _said(parse_review(new, name))
+        after_review = parse_review(new, name)
+        after = _said(after_review)
     except SyntheseError:
-        after = None
-    if after != expect(before):
+        after_review, after = None, None
+    wanted = _approval(before_review.approved) if approved is _SAME else approved
+    if after != expect(before) or after_review is None or _approval(after_review.approved) != wanted:
         raise ReviewEditError(f"{name}: this change could not be written without altering the rest of the "
                               "file; make it by hand in the file (it was left unchanged).")
     return new
@@ -353,6 +366,28 @@ def add_confirmation(text: str, name: str, passage_key: str, sentences: Sequence
                      (*said.confirmations, (" ".join(passage_key.split()), chosen)))
 
     return _checked(text, new, name, expect)
+
+
+def set_approval(text: str, name: str, *, by: str, at: dt.datetime, fingerprint: str) -> str:
+    """Record an approval: the one line `approved: {by, at, fingerprint}`, replacing a previous
+    approval where it was, else added at the end of the file."""
+    by = " ".join(by.split())
+    if not by:
+        raise ReviewEditError("an approval needs the name of who approves")
+    at_text = at.isoformat(timespec="minutes")
+    line = f"approved: {{by: {_quoted(by)}, at: {_quoted(at_text)}, fingerprint: {_quoted(fingerprint)}}}"
+    sections = _sections(text, name)
+    if "approved" in sections:
+        key, value = sections["approved"]
+        start = _line_start(text, key.start_mark.index)
+        if text[start:key.start_mark.index].strip():
+            raise ReviewEditError(f"{name}: 'approved' is not at the start of its line; fix it by hand.")
+        end = _line_end(text, _content_end(value) if not _is_empty(value) else _after_colon(text, key))
+        new = text[:start] + line + "\n" + text[end:]
+    else:
+        new = _append_section(text, line + "\n")
+    return _checked(text, new, name, lambda said: said, approved=(by, dt.datetime.fromisoformat(at_text).isoformat(),
+                                                                   fingerprint))
 
 
 assert set(THEME_KINDS + EXCERPT_KINDS) <= set(SECTIONS)
