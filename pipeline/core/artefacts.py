@@ -412,13 +412,27 @@ class RenderManifest(Artefact):
 # --- stage 4: the site ------------------------------------------------------------------------
 
 class SiteManifest(Artefact):
-    SCHEMA: ClassVar[str] = "synthese.site/2"
+    """What publishing wrote: every file of the site (but site.json) with its sha256, so that the
+    next publish replaces only those, and only while nobody has changed them."""
+
+    SCHEMA: ClassVar[str] = "synthese.site/3"
     STAGE: ClassVar[str] = "publish"
     FILE: ClassVar[str] = "site.json"  # at the site's root: its presence marks a site Synthèse published
+    UNKNOWN_HASH: ClassVar[str] = ""  # a file listed by a synthese.site/2 manifest, which kept no hashes
 
     sessions: list[str] = []
     themes: list[str] = []
-    files: list[str] = []
+    files: dict[str, str] = {}  # path relative to the site's root -> sha256 of its content
+
+    @classmethod
+    def migrate(cls, data: dict[str, Any], path: Path) -> dict[str, Any]:
+        """A site of synthese.site/2 listed its files without their hashes: each keeps an unknown
+        hash, so it can be replaced when it is there, whatever its content (publishing checks that
+        nothing else is)."""
+        if data.get("schema") == "synthese.site/2" and isinstance(data.get("files"), list):
+            return {**data, "schema": cls.SCHEMA,
+                    "files": {str(name): cls.UNKNOWN_HASH for name in data["files"]}}
+        return super().migrate(data, path)
 
 
 def recorded_hash(path: Path) -> str | None:

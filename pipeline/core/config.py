@@ -387,6 +387,32 @@ class IndexOptions(Strict):
 
 class PublishOptions(Strict):
     output_dir: Path = Path("outputs")
+    # Files of the output folder that are not the site's (robots.txt, a .well-known/ folder…):
+    # paths relative to it, a folder ending with '/'. Publishing carries them over untouched;
+    # anything else it did not write makes it stop (see publish/publishing.py).
+    keep: list[str] = []
+
+    @field_validator("keep")
+    @classmethod
+    def _relative_paths(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            parts = entry.strip().removeprefix("./").rstrip("/").split("/")
+            if (not entry.strip() or entry.startswith(("/", "~")) or "\\" in entry
+                    or any(part in ("", ".", "..") for part in parts)):
+                raise ValueError(f"keep entry {limits.quote(entry)} must be a path inside the output folder, "
+                                 "such as 'robots.txt' or '.well-known/'")
+            if parts == ["site.json"]:
+                raise ValueError("keep entry 'site.json' is the site's own manifest: remove it")
+        return value
+
+    def kept(self, relative: str) -> bool:
+        """Whether a path of the output folder (relative, with '/') is one publish.keep names:
+        the path itself, or inside a folder it names."""
+        for entry in self.keep:
+            name = entry.strip().removeprefix("./").rstrip("/")
+            if relative == name or relative.startswith(name + "/"):
+                return True
+        return False
 
 
 class DiarizeOptions(Strict):
