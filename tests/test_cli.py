@@ -329,10 +329,8 @@ def test_a_full_disk_while_writing_names_the_file_and_folder(tmp_path, monkeypat
     from synthese.core import storage
     from synthese.core.errors import StorageError
 
-    def full(self, *args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(Path, "write_text", full)
+    # The temporary file is opened on /dev/full, where every write fails as on a full disk.
+    monkeypatch.setattr(storage, "_no_follow", lambda path, flags: os.open("/dev/full", os.O_WRONLY))
     with pytest.raises(StorageError) as error:
         storage.write_json(tmp_path / "s1.tags.json", {"schema": "x"})
     assert str(error.value) == (f"writing s1.tags.json: no space left on the disk in {tmp_path} (`df -h {tmp_path}` "

@@ -433,3 +433,38 @@ def test_evaluation_passages_with_deep_nesting_or_nan_are_refused_by_line(tmp_pa
     rows.write_text('{"id": "a", "text": ' + "[" * 100_000 + "]" * 100_000 + "}\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"^passages.jsonl, line 1: it is nested more than 64 levels deep"):
         classify_passages_file(rows, tmp_path / "out.jsonl", config)
+
+
+# --- files the tool writes ---------------------------------------------------------------------------
+
+def test_a_write_never_follows_or_replaces_a_link(tmp_path):
+    from synthese.core.errors import StorageError
+    from synthese.core.storage import write_bytes, write_text
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine", encoding="utf-8")
+    for name, write in (("s1.vtt", write_text), ("s1.pdf", write_bytes)):
+        link = tmp_path / "out" / name
+        link.parent.mkdir(exist_ok=True)
+        link.symlink_to(victim)
+        with pytest.raises(StorageError) as error:
+            write(link, "ours" if write is write_text else b"ours")
+        assert str(error.value).startswith(f"{link}: is a symbolic link (to {victim}); Synthèse never writes through "
+                                           "a link nor replaces one. Remove the link")
+        assert victim.read_text(encoding="utf-8") == "mine" and link.is_symlink()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["s1.pdf", "s1.vtt"]  # no .part left
+
+
+def test_a_temporary_file_swapped_for_a_link_is_never_renamed_in(tmp_path):
+    from synthese.core.errors import StorageError
+    from synthese.core.storage import atomic_path
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine", encoding="utf-8")
+    target = tmp_path / "s1.tags.json"
+    with pytest.raises(StorageError, match=r"the temporary file was replaced \(by a link or another file\)"):
+        with atomic_path(target) as tmp:
+            tmp.unlink()
+            tmp.symlink_to(victim)
+    assert not target.exists() and victim.read_text(encoding="utf-8") == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["victim.txt"]
