@@ -468,3 +468,69 @@ def test_a_temporary_file_swapped_for_a_link_is_never_renamed_in(tmp_path):
             tmp.symlink_to(victim)
     assert not target.exists() and victim.read_text(encoding="utf-8") == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["victim.txt"]
+
+
+# --- a session's length ------------------------------------------------------------------------------
+
+def test_a_cue_beyond_twelve_hours_is_refused_on_import(tmp_path):
+    """The 313-byte probe: two cues, one at 99999:00:00, passed every limit and kept the timeline
+    chart drawing for more than ten minutes."""
+    path = tmp_path / "s1.vtt"
+    path.write_text("WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nBonjour à tous.\n\n"
+                    "99999:00:00.000 --> 99999:00:02.000\nAu revoir.\n", encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        import_transcript(path)
+    assert str(error.value) == (
+        "s1.vtt: the cue or paragraph at 99999:00:00.000 ('Au revoir.') ends at 99999:00:02.000, beyond the 12 hours "
+        "a session may last. Fix that time if it is a typing error, or split the recording into several sessions.")
+    text = tmp_path / "s1.txt"
+    text.write_text("[00:00:05] Bonjour.\n\n[12:00:01] Fin.\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"^s1.txt: the cue or paragraph at 12:00:01.000 \('Fin.'\) ends at "):
+        import_transcript(text)
+    text.write_text("[00:00:05] Bonjour.\n\n[11:59:00] Fin.\n", encoding="utf-8")  # within the limit
+    assert import_transcript(text).segments[-1].start == 11 * 3600 + 59 * 60
+
+
+def test_a_word_or_gap_beyond_twelve_hours_is_refused_in_a_json_transcript(tmp_path):
+    path = tmp_path / "s1.json"
+    segment = {"start": 0, "end": 2, "text": "Bonjour.", "words": [{"start": 0, "end": 1e9, "text": "Bonjour."}]}
+    path.write_text(json.dumps({"schema": "synthese.transcript/2", "segments": [segment]}), encoding="utf-8")
+    with pytest.raises(InputError, match=r"^s1.json: the cue or paragraph at 00:00:00.000 \('Bonjour.'\) ends at "
+                                         r"277777:46:40.000, beyond the 12 hours"):
+        import_transcript(path)
+    segment["words"] = []
+    path.write_text(json.dumps({"schema": "synthese.transcript/2", "segments": [segment],
+                                "gaps": [{"start": 5, "end": 50_000, "reason": "x"}]}), encoding="utf-8")
+    with pytest.raises(InputError, match=r"^s1.json: a gap at 00:00:05.000 ends at 13:53:20.000, beyond the 12 hours"):
+        import_transcript(path)
+
+
+def test_a_transcript_artefact_beyond_twelve_hours_is_a_named_error(tmp_path):
+    from synthese.core.artefacts import Transcript
+    from synthese.core.errors import ArtefactError
+
+    data = json.loads((DATA / "render_sample.transcript.json").read_text(encoding="utf-8"))
+    data["segments"][1]["end"] = 99_999 * 3600.0
+    path = tmp_path / "s1.transcript.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ArtefactError, match=r"s1.transcript.json: segments\[1\].end: Value error, must be a time "
+                                            r"within the 12 hours a session may last"):
+        Transcript.load(path)
+
+
+def test_a_recording_beyond_the_longest_session_is_refused_before_transcription(tmp_path, monkeypatch):
+    import wave
+
+    from synthese.transcribe.audio import check_audio
+
+    path = tmp_path / "replay.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        out.writeframes(struct.pack("<32000h", *([1000, -1000] * 16_000)))  # two seconds
+    assert check_audio(path).duration_s == 2.0
+    monkeypatch.setattr(limits, "MAX_SESSION_SECONDS", 1)
+    with pytest.raises(InputError) as error:
+        check_audio(path)
+    assert str(error.value).startswith("replay.wav: the recording lasts 00:00:02, beyond the ")

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_serializer
 
 from .. import __version__
+from . import limits
 from .errors import ArtefactError, SyntheseError
 from .storage import read_json, write_text
 
@@ -124,9 +125,10 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where or 'top level'}: {error['msg']}"
 
 
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number")
+def _session_time(value: float) -> float:
+    """A time in a recording: finite, and within the longest session (limits.MAX_SESSION_SECONDS)."""
+    if not math.isfinite(value) or value > limits.MAX_SESSION_SECONDS:
+        raise ValueError(f"must be a time within the {limits.MAX_SESSION_SECONDS // 3600} hours a session may last")
     return value
 
 
@@ -140,6 +142,8 @@ class Word(Record):
     text: str  # as printed, without the leading space
     p: float | None = None  # the recogniser's probability for the word, when it comes from one
     speaker: str | None = None
+
+    _check_times = field_validator("start", "end")(_session_time)
 
 
 class Segment(Record):
@@ -155,7 +159,7 @@ class Segment(Record):
     lang: str | None = Field(default=None, pattern=LANGUAGE_CODE)  # only where it differs from the transcript's language
     words: list[Word] = []
 
-    _check_start = field_validator("start", "end")(_finite)
+    _check_start = field_validator("start", "end")(_session_time)
 
 
 class Gap(Record):
@@ -164,6 +168,8 @@ class Gap(Record):
     start: float
     end: float
     reason: str
+
+    _check_times = field_validator("start", "end")(_session_time)
 
 
 class SourceFile(Record):

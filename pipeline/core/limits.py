@@ -46,6 +46,10 @@ MAX_TRANSCRIPT_BYTES = 20_000_000
 # memory: ~1.3 GB for 36,000 words (four hours), ~3.6 GB for 150,000 (measured with
 # fr_core_news_md); 80,000 words is about nine hours of speech at 150 words a minute.
 MAX_TRANSCRIPT_WORDS = 80_000
+# A session's length, in seconds: a webinar lasts one to three hours, so a time beyond twelve is
+# a typing error (a cue at 99999:00:00). A recording or a transcript that runs past it is refused
+# before anything is drawn against time (the timeline chart and its table, the annex's times).
+MAX_SESSION_SECONDS = 12 * 3600
 # Cues (VTT, SRT), paragraphs (TXT, DOCX) or segments (JSON): one every 0.65 s for nine hours.
 MAX_SEGMENTS = 50_000
 # One line of a caption file: a subtitle is a few dozen characters, a long cue a few thousand.
@@ -260,6 +264,14 @@ def check_transcript_size(name: str, segments: int, words: int) -> None:
         raise InputError(f"{name}: {words:,} words, more than the {MAX_TRANSCRIPT_WORDS:,} a session may have "
                          "(about nine hours of speech; tagging needs memory in proportion). Split the "
                          "recording into several sessions.")
+
+
+def check_session_duration(name: str, seconds: float, what: str) -> None:
+    """Refuse a recording or a time beyond MAX_SESSION_SECONDS; `what` says where that time is
+    ("a cue at 00:00:05 ends at 99999:00:00", "the recording lasts 13:00:00")."""
+    if not seconds <= MAX_SESSION_SECONDS:  # NaN too
+        raise InputError(f"{name}: {what}, beyond the {MAX_SESSION_SECONDS // 3600} hours a session may last. "
+                         "Fix that time if it is a typing error, or split the recording into several sessions.")
 
 
 _SENTENCE_END = re.compile(r"[.!?…]['’»\")\]]*\s+")

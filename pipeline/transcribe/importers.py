@@ -449,10 +449,27 @@ def import_transcript(path: Path) -> ImportedTranscript:
         raise InputError(f"{path}: is a folder, not a transcript file.") from None
     segments = transcript.segments
     limits.check_transcript_size(path.name, len(segments), limits.word_count(s.text for s in segments))
+    _check_times(path.name, transcript)
     _sort_by_time(path.name, transcript)
     if not transcript.segments:
         transcript.warnings.append(f"{path.name}: the transcript contains no text")
     return transcript
+
+
+def _check_times(name: str, transcript: ImportedTranscript) -> None:
+    """Refuse a cue, a word or a gap that ends beyond the longest session (limits.MAX_SESSION_SECONDS)."""
+    def end_of(segment: Segment) -> float:
+        return max([segment.end, *(w["end"] for w in segment.words or [])])
+
+    beyond = [s for s in transcript.segments if end_of(s) > limits.MAX_SESSION_SECONDS]
+    if beyond:
+        # The first that starts too late is the typing error (the paragraph before it ends there too).
+        segment = next((s for s in beyond if s.start > limits.MAX_SESSION_SECONDS), beyond[0])
+        limits.check_session_duration(name, end_of(segment), f"the cue or paragraph at {format_timestamp(segment.start)} "
+                                      f"({limits.quote(segment.text, 40)}) ends at {format_timestamp(end_of(segment))}")
+    for gap in transcript.gaps:
+        limits.check_session_duration(name, gap["end"], f"a gap at {format_timestamp(gap['start'])} ends at "
+                                      f"{format_timestamp(gap['end'])}")
 
 
 def _sort_by_time(name: str, transcript: ImportedTranscript) -> None:
