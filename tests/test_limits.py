@@ -390,13 +390,67 @@ def test_a_paragraph_over_spacys_limit_is_split_before_spacy(small_nlp):
 
     sentence = "La ville numérique consomme de l'énergie et des données chaque jour. "
     paragraph = sentence * 800  # 55,000 characters, eleven times the pipeline's limit
+    unpunctuated = "mot " * 3000  # no sentence end at all
     segments = [Segment(start=0.0, end=3000.0, text=paragraph, speaker="Zoé"),
-                Segment(start=3000.0, end=3010.0, text="x" * 12_000, speaker="Zoé")]  # no space at all
+                Segment(start=3000.0, end=3010.0, text=unpunctuated, speaker="Zoé")]
     passages = split_passages(segments, small_nlp, TagOptions())
     assert passages
     assert all(a.end <= b.start + 0.01 for a, b in zip(passages, passages[1:]))
     assert passages[0].start == 0.0 and passages[-1].end == 3010.0
-    assert "".join(p.text for p in passages).replace(" ", "") == (paragraph + "x" * 12_000).replace(" ", "")
+    assert "".join(p.text for p in passages).replace(" ", "") == (paragraph + unpunctuated).replace(" ", "")
+
+
+def test_ten_megabytes_without_a_space_are_refused_on_import_at_once(tmp_path):
+    """The probe: 10 MB without a space counted as one word, imported, then kept tagging busy for
+    more than five minutes (sentence splitting, the encoder's tokenizer)."""
+    path = tmp_path / "s1.txt"
+    path.write_text("a" * 10_000_000, encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        import_transcript(path)
+    assert str(error.value) == ("s1.txt: a word of 10,000,000 characters at 00:00:00 ('" + "a" * 39 + "…'), more "
+                                "than the 200 a word may have: that is not speech. Check that it is the transcript, "
+                                "or remove that text.")
+    path.write_text("Bonjour, voici https://example.org/" + "a" * 150 + " pour finir.", encoding="utf-8")
+    assert len(import_transcript(path).segments) == 1  # a long web address is a word
+
+
+def test_a_transcript_with_too_many_characters_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_TRANSCRIPT_CHARS", 100)
+    path = tmp_path / "s1.vtt"
+    path.write_text(vtt([(0, "Un texte de quelque soixante caractères, sans rien de plus."),
+                         (5, "Et un second du même ordre, pour dépasser la limite.")]), encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        import_transcript(path)
+    assert str(error.value) == ("s1.vtt: 111 characters, more than the 100 a session may have (about nine hours of "
+                                "speech). Split the recording into several sessions.")
+
+
+def test_a_long_word_from_any_source_is_refused_before_nlp(small_nlp):
+    """A hand-edited transcript or a correction reaches the tagger without the importer: the
+    same bounds hold there, before spaCy or the encoder see the text."""
+    from synthese.core.artefacts import Segment
+    from synthese.core.config import TagOptions
+    from synthese.tag.passages import split_passages
+
+    segments = [Segment(start=0.0, end=3.0, text="Bonjour à tous."),
+                Segment(start=65.0, end=70.0, text="Voici " + "-".join(["a"] * 5000))]
+
+    def no_encoder(texts):
+        raise AssertionError("the encoder ran")
+
+    with pytest.raises(InputError, match=r"^the transcript: a word of 9,999 characters at 00:01:05 \('a-a-a"):
+        split_passages(segments, small_nlp, TagOptions(), embed=no_encoder)
+
+
+def test_the_encoder_reads_a_text_up_to_its_limit():
+    from synthese.tag.meaning import embed
+
+    sentence = "La sobriété numérique réduit la consommation d'énergie des réseaux. "
+    other = "Les habitants du quartier ont planté des arbres le long de la rivière. "
+    long_text = sentence * 40 + other * 2_000  # 146,000 characters, the first 2,700 about energy
+    vectors = embed([long_text, long_text[:limits.MAX_ENCODER_CHARS], other])
+    assert float(vectors[0] @ vectors[1]) == pytest.approx(1.0, abs=1e-6)
+    assert float(vectors[0] @ vectors[2]) < 0.9
 
 
 def test_split_long_segments_cuts_at_sentences_and_shares_the_time():

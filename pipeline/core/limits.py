@@ -50,6 +50,16 @@ MAX_TRANSCRIPT_WORDS = 80_000
 # a typing error (a cue at 99999:00:00). A recording or a transcript that runs past it is refused
 # before anything is drawn against time (the timeline chart and its table, the annex's times).
 MAX_SESSION_SECONDS = 12 * 3600
+# One word, a run of characters without a space: French words have at most ~25 letters, a web
+# address rarely more than a hundred characters. Beyond, it is not speech (10 MB without a space
+# is one "word"), and sentence splitting and the encoder's tokenizer take minutes over it.
+MAX_WORD_CHARS = 200
+# Characters in one session's transcript: nine hours of speech are ~500,000. With the bound on
+# words, what spaCy reads stays in proportion to the speech.
+MAX_TRANSCRIPT_CHARS = 1_000_000
+# Characters of one text (a sentence, a passage) given to the sentence encoder, whose cost grows
+# with the text: a sentence of 130 words has ~800; beyond, the rest is left out of its vector.
+MAX_ENCODER_CHARS = 2_000
 # Cues (VTT, SRT), paragraphs (TXT, DOCX) or segments (JSON): one every 0.65 s for nine hours.
 MAX_SEGMENTS = 50_000
 # One line of a caption file: a subtitle is a few dozen characters, a long cue a few thousand.
@@ -274,6 +284,26 @@ def check_session_duration(name: str, seconds: float, what: str) -> None:
                          "Fix that time if it is a typing error, or split the recording into several sessions.")
 
 
+def check_words_and_characters(name: str, timed_texts: Iterable[tuple[float | None, str]]) -> None:
+    """Refuse a text with a word over MAX_WORD_CHARS or, in all, over MAX_TRANSCRIPT_CHARS
+    characters (`timed_texts`: each segment's start, or None, and text), before any NLP runs."""
+    from .typography import timestamp
+
+    long_word = re.compile(rf"\S{{{MAX_WORD_CHARS + 1},}}")
+    total = 0
+    for start, text in timed_texts:
+        total += len(text)
+        match = long_word.search(text)
+        if match:
+            at = f" at {timestamp(start)}" if start is not None else ""
+            raise InputError(f"{name}: a word of {len(match.group()):,} characters{at} ({quote(match.group(), 40)}), "
+                             f"more than the {MAX_WORD_CHARS} a word may have: that is not speech. Check that it is "
+                             "the transcript, or remove that text.")
+    if total > MAX_TRANSCRIPT_CHARS:
+        raise InputError(f"{name}: {total:,} characters, more than the {MAX_TRANSCRIPT_CHARS:,} a session may have "
+                         "(about nine hours of speech). Split the recording into several sessions.")
+
+
 _SENTENCE_END = re.compile(r"[.!?…]['’»\")\]]*\s+")
 
 
@@ -297,10 +327,12 @@ def _cut(text: str, max_chars: int) -> list[str]:
 def split_long_segments(segments: Sequence[Segment], nlp_max_length: int) -> list[Segment]:
     """Segments whose text exceeds MAX_NLP_SEGMENT_CHARS (or spaCy's nlp.max_length) cut into
     several, in order, the time shared out by characters (word timings, if any, are dropped: the
-    pieces' times are interpolated). Refuses a transcript over MAX_TRANSCRIPT_WORDS, whatever its
-    source (an imported file is checked on import; a transcription is checked here)."""
+    pieces' times are interpolated). Refuses a transcript over MAX_TRANSCRIPT_WORDS or
+    MAX_TRANSCRIPT_CHARS, or with a word over MAX_WORD_CHARS, whatever its source (an imported
+    file is checked on import; a transcription, a hand-edited one or corrections here)."""
     max_chars = min(MAX_NLP_SEGMENT_CHARS, nlp_max_length // 2)
     check_transcript_size("the transcript", 0, word_count(s.text for s in segments))
+    check_words_and_characters("the transcript", ((s.start, s.text) for s in segments))
     result: list[Segment] = []
     for segment in segments:
         text = segment.text.strip()

@@ -449,6 +449,7 @@ def import_transcript(path: Path) -> ImportedTranscript:
         raise InputError(f"{path}: is a folder, not a transcript file.") from None
     segments = transcript.segments
     limits.check_transcript_size(path.name, len(segments), limits.word_count(s.text for s in segments))
+    limits.check_words_and_characters(path.name, ((s.start, s.text) for s in segments))
     _check_times(path.name, transcript)
     _sort_by_time(path.name, transcript)
     if not transcript.segments:
