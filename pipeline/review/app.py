@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..core import limits
 from ..core.artefacts import RenderManifest
 from ..core.config import Config, Session
 from ..core.errors import LockError, ReviewError, SyntheseError
@@ -572,7 +573,11 @@ class ReviewApp:
 
 
 def _text(body: dict[str, Any], key: str, wording: dict[str, Any], *, empty: bool = False) -> str:
+    """A text field of the page's request, without control characters (invisible, impossible in a
+    Word file, and escape sequences on a terminal), as the importers clean a transcript."""
     value = body.get(key, "" if empty else None)
+    if isinstance(value, str):
+        value = limits.strip_controls(value)
     if not isinstance(value, str) or (not empty and not value.strip()):
         raise PageError(400, wording["bad_request"].format(detail=f"« {key} » manquant"))
     return value
