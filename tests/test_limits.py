@@ -133,6 +133,22 @@ def test_control_characters_in_config_values_are_dropped(tmp_path):
     assert config.themes[0].label == "Sobriété"
 
 
+@pytest.mark.parametrize(("setting", "name"), [
+    ("tag:\n  similarity_low: .nan\n", "tag.similarity_low"),
+    ("tag:\n  similarity_high: .inf\n", "tag.similarity_high"),
+    ("tag:\n  threshold: .NaN\n", "tag.threshold"),
+    ("transcribe:\n  checkpoint_every_s: .inf\n", "transcribe.checkpoint_every_s"),
+    ("themes:\n  - {id: a, label: A, description: d, keywords: [{term: énergie, weight: .nan}]}\n",
+     "themes[0].weight"),
+])
+def test_a_setting_that_is_not_a_finite_number_is_refused_with_its_name(tmp_path, setting, name):
+    text = CONFIG.split("themes:")[0] if setting.startswith("themes") else CONFIG
+    with pytest.raises(ConfigError) as error:
+        load_config(write_config(tmp_path, text + setting))
+    assert str(error.value).endswith(f": {name}: Input should be a finite number.")
+    assert str(error.value).startswith("config.yaml, line ")
+
+
 # --- input files: pipes, devices, links ------------------------------------------------------------
 
 def unblock_later(fifo: Path, after_s: float = 3.0) -> None:

@@ -43,7 +43,8 @@ HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinities (YAML's .nan, .inf) are no setting: refused with the setting's name.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Speaker(Strict):
