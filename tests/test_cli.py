@@ -233,6 +233,21 @@ def test_binary_captions_give_one_short_error_line(cli, tmp_path):
     ]
 
 
+def test_a_word_file_with_an_entity_bomb_stops_only_itself(cli, tmp_path):
+    from test_limits import entity_bomb_docx
+
+    config = write_workspace(tmp_path)
+    bomb = entity_bomb_docx(Path(__file__).parent / "data" / "notes.docx", tmp_path / "bomb.docx")
+    out = tmp_path / "out"
+    result = cli("--config", str(config), "transcribe", str(bomb), str(tmp_path / "s1.vtt"), "-o", str(out))
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 2 and "Traceback" not in result.stderr
+    assert errors[0].startswith("Error: bomb.docx: cannot read this Word file (")
+    assert errors[1] == "Error: 1 of 2 input(s) failed: bomb.docx (see the messages above); the others were written."
+    assert (out / "s1.transcript.json").is_file()
+
+
 def test_a_session_file_linked_from_outside_the_project_is_refused(cli, tmp_path):
     project = tmp_path / "project"
     project.mkdir()

@@ -149,6 +149,32 @@ def test_a_setting_that_is_not_a_finite_number_is_refused_with_its_name(tmp_path
     assert str(error.value).startswith("config.yaml, line ")
 
 
+def with_logo(folder: Path, name: str, data: bytes) -> Path:
+    (folder / name).write_bytes(data)
+    return write_config(folder, CONFIG + f"publication:\n  logo: {name}\n")
+
+
+def test_a_logo_that_is_not_a_png_or_jpeg_image_is_refused_with_its_line(tmp_path):
+    from PIL import Image
+
+    with pytest.raises(ConfigError) as error:
+        load_config(with_logo(tmp_path, "logo.png", b"<html>not an image</html>"))
+    assert str(error.value).startswith("config.yaml, line 7: publication.logo: logo.png: not a readable PNG or JPEG "
+                                       "image (cannot identify image file")
+    assert str(error.value).endswith("Export the logo again as PNG or JPEG, or remove the key.")
+    Image.new("RGB", (4, 4)).save(tmp_path / "gif.png", format="GIF")
+    with pytest.raises(ConfigError, match=r"publication.logo: logo.jpg: is a GIF image, not PNG or JPEG"):
+        load_config(with_logo(tmp_path, "logo.jpg", (tmp_path / "gif.png").read_bytes()))
+    Image.new("1", (6000, 6000)).save(tmp_path / "huge.png")
+    with pytest.raises(ConfigError, match=r"publication.logo: logo.png: 6000 x 6000 pixels, more than the 25,000,000"):
+        load_config(with_logo(tmp_path, "logo.png", (tmp_path / "huge.png").read_bytes()))
+    truncated = (tmp_path / "huge.png").read_bytes()[:60]
+    with pytest.raises(ConfigError, match=r"publication.logo: logo.png: not a readable PNG or JPEG image"):
+        load_config(with_logo(tmp_path, "logo.png", truncated))
+    Image.new("RGB", (40, 20), "navy").save(tmp_path / "logo.png")
+    assert load_config(with_logo(tmp_path, "logo.png", (tmp_path / "logo.png").read_bytes())).publication.logo
+
+
 # --- input files: pipes, devices, links ------------------------------------------------------------
 
 def unblock_later(fifo: Path, after_s: float = 3.0) -> None:
@@ -234,6 +260,31 @@ def test_a_zip_bomb_docx_is_refused_from_its_directory(tmp_path, monkeypatch):
         import_transcript(bomb)
     assert re.fullmatch(r"bomb.docx: the Word file unpacks to 2,00\d MB, more than the 50 MB a transcript may "
                         r"take. Remove its pictures, or export the text as .txt.", str(error.value))
+
+
+def entity_bomb_docx(source: Path, target: Path) -> Path:
+    """A Word file whose document declares XML entities that expand 2 KB into ten billion
+    characters (the "billion laughs"), which Word never writes."""
+    entities = '<!ENTITY a "' + "a" * 50 + '">' + "".join(
+        f'<!ENTITY {chr(98 + i)} "' + f"&{chr(97 + i)};" * 10 + '">' for i in range(9))
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as bomb:
+        for item in original.infolist():
+            data = original.read(item.filename)
+            if item.filename == "word/document.xml":
+                head, body = data.decode("utf-8").split("?>", 1)
+                body = re.sub(r"(<w:t(?: [^>]*)?>)[^<]*", r"\1&j;", body, count=1)
+                data = (head + "?><!DOCTYPE w:document [" + entities + "]>" + body).encode("utf-8")
+            bomb.writestr(item, data)
+    return target
+
+
+def test_a_docx_with_an_entity_bomb_is_one_error_line(tmp_path):
+    bomb = entity_bomb_docx(DATA / "notes.docx", tmp_path / "bomb.docx")
+    assert bomb.stat().st_size < 50_000
+    with pytest.raises(InputError) as error:
+        import_transcript(bomb)
+    assert str(error.value).startswith("bomb.docx: cannot read this Word file (")
+    assert str(error.value).endswith("). Save it again as .docx.")
 
 
 def test_a_real_zip_bomb_is_refused_with_a_small_limit(tmp_path, monkeypatch):

@@ -200,6 +200,20 @@ def test_a_stale_version_is_refused_and_the_file_kept(page):
     assert page.paths.review.read_bytes() == before
 
 
+def test_a_version_that_is_not_ascii_or_a_body_nested_too_deep_is_refused_not_a_crash(page):
+    before = page.paths.review.read_bytes()
+    status, answer = action(page, version="é" * 32, action="speaker", label="Intervenant 1", name="X")
+    assert status == 409 and answer["error"].startswith("Le fichier de relecture a changé")
+    body = b'{"version": "x", "action": ' + b"[" * 120_000 + b"]" * 120_000 + b"}"  # 240 KB
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/action", "HTTP_HOST": HOST,
+               "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
+               "CONTENT_TYPE": "application/json", "HTTP_X_SYNTHESE_TOKEN": "jeton-de-test"}
+    statuses: list[str] = []
+    content = b"".join(page(environ, lambda status, headers: statuses.append(status)))
+    assert statuses[0].startswith("400 ") and "JSON illisible" in json.loads(content)["error"]
+    assert page.paths.review.read_bytes() == before
+
+
 # --- actions: each one written at once, in the review file ------------------------------------------------
 
 @pytest.fixture

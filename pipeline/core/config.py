@@ -706,7 +706,35 @@ def load_config(path: Path | str = "config.yaml") -> Config:
     if logo is not None and not config.resolve(logo).is_file():
         raise ConfigError(f"{config.where('publication', 'logo')}: publication.logo: file not found: {logo}. Fix the "
                           f"path (relative to {name}) or remove the key.")
+    if logo is not None:
+        _check_logo(config, logo)
     return config
+
+
+def _check_logo(config: Config, logo: Path) -> None:
+    """The logo must be a PNG or JPEG image of reasonable size: every format embeds it, and a
+    file that is not one would stop the render later with a library's error."""
+    from PIL import Image
+
+    path = config.resolve(logo)
+    where = f"{config.where('publication', 'logo')}: publication.logo: {logo}"
+    try:
+        limits.input_file(path)
+        limits.check_file_size(path, limits.MAX_LOGO_BYTES, "logo", "Save a smaller PNG or JPEG.")
+        with Image.open(path) as image:
+            kind, (width, height) = image.format, image.size
+            image.verify()
+    except InputError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        # PIL's UnidentifiedImageError is an OSError; a damaged image raises any of these.
+        raise ConfigError(f"{where}: not a readable PNG or JPEG image ({limits.shorten(exc, 120)}). Export the logo "
+                          "again as PNG or JPEG, or remove the key.") from None
+    if kind not in ("PNG", "JPEG"):
+        raise ConfigError(f"{where}: is a {kind} image, not PNG or JPEG. Export the logo as PNG or JPEG.")
+    if width * height > limits.MAX_LOGO_PIXELS:
+        raise ConfigError(f"{where}: {width} x {height} pixels, more than the {limits.MAX_LOGO_PIXELS:,} a logo may "
+                          "have. Save it smaller (a few hundred pixels wide is plenty).")
 
 
 def _with_calibrated_weights(config: Config) -> Config:

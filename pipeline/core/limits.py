@@ -75,6 +75,9 @@ MAX_JSON_DEPTH = 64
 # characters (spaCy refuses more than nlp.max_length, 1,000,000, and needs ~3 GB for that many).
 MAX_NLP_SEGMENT_CHARS = 20_000
 MAX_NLP_TEXT_CHARS = 100_000
+# publication.logo: a logo is a few hundred kilobytes and a few hundred pixels wide.
+MAX_LOGO_BYTES = 5_000_000
+MAX_LOGO_PIXELS = 25_000_000  # 5000 x 5000
 # An address in config.yaml (replay_url, cycle.url).
 MAX_URL_CHARS = 2000
 # User text quoted in an error message is cut to this many characters.

@@ -432,7 +432,8 @@ class ReviewApp:
             raise PageError(413, self.wording["bad_request"].format(detail="requête trop longue"))
         raw = environ["wsgi.input"].read(length) if length else b""
         try:
-            data = json.loads(raw.decode("utf-8") or "{}")
+            # Bounded like every JSON input: a body nested 100,000 deep is refused, not a crash.
+            data = limits.loads_json(raw.decode("utf-8") or "{}")
         except (UnicodeDecodeError, ValueError):
             raise PageError(400, self.wording["bad_request"].format(detail="JSON illisible")) from None
         if not isinstance(data, dict):
@@ -450,7 +451,9 @@ class ReviewApp:
                 with self.hold.held():
                     path = self.paths.review
                     data = path.read_bytes() if path.is_file() else b""
-                    if not isinstance(version, str) or not hmac.compare_digest(version, version_of(data)):
+                    # Compared as bytes: compare_digest refuses str with other than ASCII characters.
+                    if not isinstance(version, str) or not hmac.compare_digest(version.encode("utf-8", "replace"),
+                                                                               version_of(data).encode()):
                         raise PageError(409, self.wording["stale"], version=version_of(data))
                     try:
                         text = data.decode("utf-8")

@@ -303,6 +303,7 @@ def parse_docx(path: Path) -> ImportedTranscript:
 
     from docx import Document
     from docx.opc.exceptions import PackageNotFoundError
+    from lxml.etree import LxmlError
 
     if not zipfile.is_zipfile(path):
         raise InputError(f"{path.name}: not a Word .docx file (it is not a zip archive). Save it as "
@@ -310,10 +311,12 @@ def parse_docx(path: Path) -> ImportedTranscript:
     _check_archive(path)
     try:
         document = Document(str(path))
-    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        paragraphs = [p.text for p in document.paragraphs]
+    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, LxmlError) as exc:
+        # LxmlError: broken XML, or XML entities that expand a few kilobytes into gigabytes
+        # (lxml stops them), which Word never writes.
         raise InputError(f"{path.name}: cannot read this Word file ({limits.quote(exc, 200)}). "
                          "Save it again as .docx.") from None
-    paragraphs = [p.text for p in document.paragraphs]
     removed = sum(limits.count_controls(text) for text in paragraphs)
     transcript = _from_paragraphs([limits.strip_controls(text) for text in paragraphs], "docx")
     transcript.warnings[:0] = _controls_warning(path.name, removed)
