@@ -248,6 +248,31 @@ def test_a_word_file_with_an_entity_bomb_stops_only_itself(cli, tmp_path):
     assert (out / "s1.transcript.json").is_file()
 
 
+def test_escape_sequences_written_in_files_never_reach_the_terminal(cli, tmp_path):
+    """File names, and names or themes written by hand, are quoted in warnings and errors: their
+    control characters are printed as escapes, never sent to the terminal as sequences."""
+    config = write_workspace(tmp_path)
+    hostile = tmp_path / "s\x1b]0;pwned\x07\x1b[2J.vtt"  # set the window title, clear the screen
+    hostile.write_text("WEBVTT\n\n00:00:05.000 --> 00:00:06.000\nDeux.\n\n00:00:01.000 --> 00:00:02.000\nUn.\n",
+                       encoding="utf-8")
+    result = cli("--config", str(config), "transcribe", str(hostile), "-o", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "s\\x1b]0;pwned\\x07\\x1b[2J.vtt: 1 cue(s) out of time order" in result.stderr
+    result = cli("--config", str(tmp_path / "c\x1b[31m.yaml"), "status")
+    assert result.stderr == f"Error: {tmp_path}/c\\x1b[31m.yaml: configuration file not found. Run from the project " \
+                            "folder or pass --config PATH.\n"
+    from synthese.core.artefacts import Tags
+
+    tags = Tags.load(Path(__file__).parent / "data" / "render_sample.tags.json")
+    tags.review.orphaned = ["reject \x1b[31mrouge\x1b[0m on \"00:00:05 x\" (line 3): unknown theme"]
+    (tmp_path / "transcripts" / "s1").mkdir(parents=True)
+    tags.save(tmp_path / "transcripts" / "s1" / "s1.tags.json")
+    result = cli("--config", str(config), "status")
+    assert "Note: session s1: review decision not applied: reject \\x1b[31mrouge\\x1b[0m on" in result.stdout
+    for output in (result.stdout, result.stderr):
+        assert "\x1b" not in output and "\x07" not in output
+
+
 def test_a_session_file_linked_from_outside_the_project_is_refused(cli, tmp_path):
     project = tmp_path / "project"
     project.mkdir()

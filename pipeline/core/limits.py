@@ -171,6 +171,16 @@ def strip_controls(text: str) -> str:
     return _CONTROL.sub("", text.replace("\r", " ").replace("\x0c", " ").replace("\x0b", " "))
 
 
+_TERMINAL_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text for a terminal: control characters but newline and tab written as escapes (\\x1b…),
+    so that a name or a theme written in a file cannot move the cursor, recolour the terminal,
+    rewrite its title or overwrite a line."""
+    return _TERMINAL_CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 def count_controls(text: str) -> int:
     return len(_CONTROL.findall(text))
 
