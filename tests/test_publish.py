@@ -340,6 +340,35 @@ def test_failed_build_leaves_the_previous_site_untouched(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".outputs")) == []
 
 
+@pytest.mark.parametrize("failing", ["copy", "page"])
+def test_a_full_disk_names_the_folder_the_site_is_written_in(tmp_path, monkeypatch, failing):
+    """A copy's error names its source (a document in transcripts/), a page's the temporary build
+    folder: the message names the folder of the site, on the disk to free."""
+    import errno
+
+    (tmp_path / "projet").mkdir()
+    ws = make_workspace(tmp_path / "projet", rendered=("seance-2",))
+    web = tmp_path / "www"
+    web.mkdir()
+    ws = with_publish(ws, output_dir=str(web / "site"))
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    real_build = publish.build_site
+
+    def build_on_a_full_disk(*args):  # the documents are rendered by then: only the site fails
+        monkeypatch.setattr(os, "sendfile" if failing == "copy" else "fsync", disk_full)
+        return real_build(*args)
+
+    monkeypatch.setattr(publish, "build_site", build_on_a_full_disk)
+    with pytest.raises(SyntheseError) as error:
+        publish_workspace(ws)
+    assert str(error.value) == (f"publishing the site: no space left on the disk in {web} (`df -h {web}` shows it). "
+                                "Free some space, then run the same command again: finished stages are kept.")
+    assert list(web.iterdir()) == []
+
+
 def test_leftovers_of_a_killed_publish_are_removed_and_only_those(tmp_path):
     ws = make_workspace(tmp_path, rendered=())
     dead = tmp_path / ".outputs.tmp-dead"

@@ -27,20 +27,22 @@ link's target and the link is kept.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import stat
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..core.artefacts import PageSummary, RenderManifest, SiteExcerpt, SiteManifest
 from ..core.config import Config, PublishOptions, Session
-from ..core.errors import SyntheseError
+from ..core.environment import DISK_FULL, READ_ONLY, describe_os_error
+from ..core.errors import StorageError, SyntheseError
 from ..core.resources import SITE_FOLDER
 from ..core.storage import file_hash, write_text
 from ..core.typography import NBSP, counted, french_text, join_list
@@ -479,27 +481,44 @@ def publish(config: Config, sessions: Sequence[PublishedSession], cycle: RenderM
         log.debug("removing %s left by an interrupted publish", leftover)
         _remove_tree(leftover)
 
-    build_dir = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    with _writing_in(target.parent):
+        build_dir = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
     try:
-        (build_dir / BUILD_MARKER).touch()
-        site = SiteFolder(build_dir)
-        session_ids, theme_ids = build_site(config, sessions, cycle, site)
-        files = site.files()
-        manifest = SiteManifest(inputs_hash=inputs_hash, options=options.model_dump(mode="json"),
-                                sessions=session_ids, themes=theme_ids, files=files)
-        manifest.save(site.path(SITE_MANIFEST))  # last: its presence means a complete site
-        (build_dir / BUILD_MARKER).unlink()
-        _make_readable(build_dir)
-        # Checked again just before the swap: a file added to the folder during the build is
-        # not deleted either.
-        kept = _check_content(output_dir, target, options).kept if target.is_dir() else []
-        _carry_over(target, kept, build_dir, files, options)
+        with _writing_in(target.parent):
+            (build_dir / BUILD_MARKER).touch()
+            site = SiteFolder(build_dir)
+            session_ids, theme_ids = build_site(config, sessions, cycle, site)
+            files = site.files()
+            manifest = SiteManifest(inputs_hash=inputs_hash, options=options.model_dump(mode="json"),
+                                    sessions=session_ids, themes=theme_ids, files=files)
+            manifest.save(site.path(SITE_MANIFEST))  # last: its presence means a complete site
+            (build_dir / BUILD_MARKER).unlink()
+            _make_readable(build_dir)
+            # Checked again just before the swap: a file added to the folder during the build is
+            # not deleted either.
+            kept = _check_content(output_dir, target, options).kept if target.is_dir() else []
+            _carry_over(target, kept, build_dir, files, options)
         _swap_in(build_dir, target)
     except BaseException:
         _remove_tree(build_dir)
         raise
     log.debug("site published in %s (%d files)", target, len(manifest.files))
     return manifest
+
+
+@contextlib.contextmanager
+def _writing_in(folder: Path) -> Iterator[None]:
+    """Report a full disk or a read-only file system met while the site is written on `folder`,
+    where it is built and swapped in: the error of a copy names its source, that of a page the
+    temporary build folder, neither of which is the one to free space on."""
+    try:
+        yield
+    except (OSError, StorageError) as exc:
+        cause = exc if isinstance(exc, OSError) else exc.__cause__
+        if isinstance(cause, OSError) and cause.errno in (*DISK_FULL, *READ_ONLY):
+            message = describe_os_error(OSError(cause.errno, cause.strerror, str(folder)))
+            raise StorageError(f"publishing the site: {message}") from exc
+        raise
 
 
 def _make_readable(folder: Path) -> None:
