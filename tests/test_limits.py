@@ -175,6 +175,29 @@ def test_a_logo_that_is_not_a_png_or_jpeg_image_is_refused_with_its_line(tmp_pat
     assert load_config(with_logo(tmp_path, "logo.png", (tmp_path / "logo.png").read_bytes())).publication.logo
 
 
+def test_a_path_setting_starting_with_a_tilde_is_in_the_home_folder(tmp_path, monkeypatch):
+    from synthese.workspace import Workspace
+
+    home = tmp_path / "home"
+    (home / "replays").mkdir(parents=True)
+    (home / "replays" / "s2.vtt").write_text("WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nBonjour.\n", encoding="utf-8")
+    monkeypatch.setenv("HOME", str(home))
+    project = tmp_path / "project"
+    project.mkdir()
+    text = CONFIG.replace("themes:", '  - {id: s2, title: "Deux", transcript: "~/replays/s2.vtt"}\nthemes:')
+    config = load_config(write_config(project, text + "publish:\n  output_dir: ~/site\n"))
+    assert config.publish.output_dir == home / "site" and Workspace(config).outputs_dir == home / "site"
+    assert config.source_of(config.session("s2")) == home / "replays" / "s2.vtt"
+    with pytest.raises(ConfigError) as error:
+        load_config(write_config(project, CONFIG + "publish:\n  output_dir: ~\n"))
+    assert str(error.value) == ("config.yaml, line 7: publish.output_dir: is empty ('~' alone means no value in YAML): "
+                                "write a folder, such as 'outputs', or '~/site' for a folder in your home folder.")
+    with pytest.raises(ConfigError, match=r"^config.yaml, line 7: render.templates: '~nobody-synthese/x': "
+                                          r"~nobody-synthese is no user of this computer"):
+        load_config(write_config(project, CONFIG + "render:\n  templates: ~nobody-synthese/x\n"))
+    assert not (project / "~").exists()
+
+
 # --- input files: pipes, devices, links ------------------------------------------------------------
 
 def unblock_later(fifo: Path, after_s: float = 3.0) -> None:

@@ -42,6 +42,21 @@ def _http_url(value: str | None) -> str | None:
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
 
+def _home_expanded(value: Path) -> Path:
+    # `~/site` means the home folder, as in a shell: never a folder named '~' in the project.
+    if not str(value).startswith("~"):
+        return value
+    try:
+        return value.expanduser()
+    except RuntimeError:
+        user = str(value).split("/")[0]
+        raise ValueError(f"{limits.quote(str(value))}: {user} is no user of this computer, so its home folder is "
+                         "unknown; write the full path") from None
+
+
+FilePath = Annotated[Path, AfterValidator(_home_expanded)]  # a path setting, '~' expanded
+
+
 class Strict(BaseModel):
     # NaN and infinities (YAML's .nan, .inf) are no setting: refused with the setting's name.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -58,8 +73,8 @@ class Session(Strict):
     number: int | None = None
     date: dt.date | None = None
     title: str
-    media: Path | None = None
-    transcript: Path | None = None
+    media: FilePath | None = None
+    transcript: FilePath | None = None
     replay_url: HttpUrl | None = None
     speakers: list[Speaker] = []
     description: str = ""
@@ -200,7 +215,7 @@ class Cycle(Strict):
 
 class TranscribeOptions(Strict):
     model: str = "base"
-    model_cache: Path | None = None
+    model_cache: FilePath | None = None
     # Fetch a named model (small, medium, large-v3, turbo) from the Hugging Face hub when it is
     # not on this computer. Off by default: the tool never downloads anything unless told to.
     allow_download: bool = False
@@ -272,7 +287,7 @@ class TagOptions(Strict):
     similarity_high: float = 0.15
     # Weights written by `synthese calibrate` (a YAML file, relative to config.yaml). Only read
     # when set here; keyword weights in themes[].keywords take precedence over it.
-    weights_file: Path | None = None
+    weights_file: FilePath | None = None
     excerpts_per_theme: int = Field(default=3, ge=0, le=50)
     mmr_lambda: float = Field(default=0.7, ge=0, le=1)
     # A quote is one to three whole sentences of a passage, of this many words.
@@ -306,7 +321,7 @@ class RenderOptions(Strict):
     author: str = ""
     # A folder of templates, stylesheets or wording.fr.yaml that replace the shipped ones file by
     # file (relative to config.yaml); the rest comes from the package.
-    templates: Path | None = None
+    templates: FilePath | None = None
 
 
 CITATION_FIELDS = ("title", "kind", "cycle", "session", "date", "year", "organiser")
@@ -316,7 +331,7 @@ LOGO_SUFFIXES = (".png", ".jpg", ".jpeg")
 class PublicationOptions(Strict):
     """What the title page, the colophon and the site say of the publication."""
 
-    logo: Path | None = None  # PNG or JPEG, relative to config.yaml
+    logo: FilePath | None = None  # PNG or JPEG, relative to config.yaml
     logo_alt: str = ""  # what the logo says (default: the organiser's name)
     date: dt.date | None = None  # the publication date (default: the day the documents are made)
     licence: str = ""  # e.g. "Licence Ouverte 2.0" or "CC BY 4.0"
@@ -387,11 +402,19 @@ class IndexOptions(Strict):
 
 
 class PublishOptions(Strict):
-    output_dir: Path = Path("outputs")
+    output_dir: FilePath = Path("outputs")
     # Files of the output folder that are not the site's (robots.txt, a .well-known/ folder…):
     # paths relative to it, a folder ending with '/'. Publishing carries them over untouched;
     # anything else it did not write makes it stop (see publish/publishing.py).
     keep: list[str] = []
+
+    @field_validator("output_dir", mode="before")
+    @classmethod
+    def _a_folder(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("is empty ('~' alone means no value in YAML): write a folder, such as 'outputs', or "
+                             "'~/site' for a folder in your home folder")
+        return value
 
     @field_validator("keep")
     @classmethod
