@@ -482,6 +482,17 @@ def test_publishing_never_deletes_a_file_added_to_the_site(tmp_path):
     assert (ws.outputs_dir / "vide").is_dir()
 
 
+def test_a_file_name_that_could_fake_a_line_of_output_is_quoted(tmp_path):
+    ws = make_workspace(tmp_path, rendered=())
+    publish_workspace(ws)
+    (ws.outputs_dir / "x\nError: all good").write_text("")
+    with pytest.raises(SyntheseError) as error:
+        publish_workspace(ws)
+    assert "\n" not in str(error.value)
+    assert "holds 1 file that Synthèse did not publish ('x\\nError: all good'): publishing would delete it. " \
+           "Move it elsewhere, or list it in publish.keep in config.yaml to carry it over" in str(error.value)
+
+
 def test_publishing_never_overwrites_a_file_edited_since(tmp_path):
     ws = make_workspace(tmp_path, rendered=())
     publish_workspace(ws)

@@ -333,7 +333,8 @@ def read_folder(folder: Path, manifest: SiteManifest, options: PublishOptions) -
 
 
 def _names(paths: list[str]) -> str:
-    shown = ", ".join(paths[:UNKNOWN_SHOWN])
+    # A name with a newline or a control character is quoted: it could fake a line of output.
+    shown = ", ".join(p if p.isprintable() else repr(p) for p in paths[:UNKNOWN_SHOWN])
     return shown + (f" and {len(paths) - UNKNOWN_SHOWN} more" if len(paths) > UNKNOWN_SHOWN else "")
 
 
@@ -346,7 +347,8 @@ def _check_content(output_dir: Path, target: Path, options: PublishOptions) -> F
     if not entries:
         return read_folder(target, SiteManifest(), options)
     if not manifest_path.is_file() or manifest_path.is_symlink():
-        raise SyntheseError(f"{where} holds files that are not a site Synthèse published (no {SITE_MANIFEST}): "
+        found = f"its {SITE_MANIFEST} is a link" if manifest_path.is_symlink() else f"no {SITE_MANIFEST}"
+        raise SyntheseError(f"{where} holds files that are not a site Synthèse published ({found}): "
                             "publishing would delete them. Empty it, or choose another folder.")
     try:
         manifest = SiteManifest.load(manifest_path)
@@ -356,11 +358,12 @@ def _check_content(output_dir: Path, target: Path, options: PublishOptions) -> F
     content = read_folder(target, manifest, options)
     if content.unknown:
         count = len(content.unknown)
+        them = "them" if count > 1 else "it"
         raise SyntheseError(
             f"{where} holds {count} file{'s' if count > 1 else ''} that Synthèse did not publish "
-            f"({_names(content.unknown)}): publishing would delete {'them' if count > 1 else 'it'}. Move "
-            f"{'them' if count > 1 else 'it'} elsewhere, or list {'them' if count > 1 else 'it'} in publish.keep "
-            "in config.yaml to carry them over into each new site (e.g. keep: [\"robots.txt\", \".well-known/\"]).")
+            f"({_names(content.unknown)}): publishing would delete {them}. Move {them} elsewhere, or list {them} "
+            f"in publish.keep in config.yaml to carry {them} over into each new site (e.g. keep: [\"robots.txt\", "
+            "\".well-known/\"]).")
     if content.changed:
         count = len(content.changed)
         raise SyntheseError(
