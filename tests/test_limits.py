@@ -504,6 +504,29 @@ def test_ten_megabytes_without_a_space_are_refused_on_import_at_once(tmp_path):
     assert len(import_transcript(path).segments) == 1  # a long web address is a word
 
 
+def test_words_made_of_many_pieces_are_counted_as_the_language_model_reads_them(tmp_path):
+    """970 KB of 197-character words joined by hyphens pass the word and character bounds, but
+    spaCy reads 640,000 tokens: tagging ran for more than ten minutes."""
+    path = tmp_path / "s1.txt"
+    path.write_text(" ".join(["-".join(["ab"] * 66)] * 4_900), encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        import_transcript(path)
+    assert str(error.value).startswith("s1.txt: 641,900 words and punctuation marks, more than the 200,000 a session "
+                                       "may have")
+    said = " ".join(s["text"] for s in json.loads((DATA / "render_sample.transcript.json").read_text())["segments"])
+    assert len(re.findall(r"\w+|[^\w\s]", said)) < 1.3 * len(said.split())  # speech: ~1.25 pieces a word
+
+
+def test_an_unpunctuated_stretch_is_cut_by_words_however_many_tokens_they_make(small_nlp):
+    from synthese.tag.passages import _pieces, word_count
+
+    text = " ".join(f"m-{i % 7}-a.b" for i in range(420)) + " fin -up"  # 2,500 tokens, no sentence end
+    doc = small_nlp(text)
+    pieces = _pieces(doc[0:len(doc)], 130)
+    assert [word_count(p.text) for p in pieces] == [130, 130, 130, 32]  # "-up" stays with "fin"
+    assert "".join(p.text_with_ws for p in pieces) == text
+
+
 def test_a_transcript_with_too_many_characters_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(limits, "MAX_TRANSCRIPT_CHARS", 100)
     path = tmp_path / "s1.vtt"

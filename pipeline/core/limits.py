@@ -57,6 +57,11 @@ MAX_WORD_CHARS = 200
 # Characters in one session's transcript: nine hours of speech are ~500,000. With the bound on
 # words, what spaCy reads stays in proportion to the speech.
 MAX_TRANSCRIPT_CHARS = 1_000_000
+# Pieces of text as the language model reads them (runs of letters and digits, and each
+# punctuation mark): spaCy's time follows them, not the words. Nine hours of French speech are
+# ~110,000 (elisions and punctuation add a third to the words); words made of dozens of pieces
+# ("a-b-c-…", "x.y.z…") would otherwise keep tagging busy for many minutes in a small file.
+MAX_NLP_PIECES = 200_000
 # Characters of one text (a sentence, a passage) given to the sentence encoder, whose cost grows
 # with the text: a sentence of 130 words has ~800; beyond, the rest is left out of its vector.
 MAX_ENCODER_CHARS = 2_000
@@ -299,13 +304,15 @@ def check_session_duration(name: str, seconds: float, what: str) -> None:
 
 def check_words_and_characters(name: str, timed_texts: Iterable[tuple[float | None, str]]) -> None:
     """Refuse a text with a word over MAX_WORD_CHARS or, in all, over MAX_TRANSCRIPT_CHARS
-    characters (`timed_texts`: each segment's start, or None, and text), before any NLP runs."""
+    characters or MAX_NLP_PIECES pieces (`timed_texts`: each segment's start, or None, and
+    text), before any NLP runs."""
     from .typography import timestamp
 
     long_word = re.compile(rf"\S{{{MAX_WORD_CHARS + 1},}}")
-    total = 0
+    total, pieces = 0, 0
     for start, text in timed_texts:
         total += len(text)
+        pieces += len(_NLP_PIECE.findall(text))
         match = long_word.search(text)
         if match:
             at = f" at {timestamp(start)}" if start is not None else ""
@@ -315,6 +322,13 @@ def check_words_and_characters(name: str, timed_texts: Iterable[tuple[float | No
     if total > MAX_TRANSCRIPT_CHARS:
         raise InputError(f"{name}: {total:,} characters, more than the {MAX_TRANSCRIPT_CHARS:,} a session may have "
                          "(about nine hours of speech). Split the recording into several sessions.")
+    if pieces > MAX_NLP_PIECES:
+        raise InputError(f"{name}: {pieces:,} words and punctuation marks, more than the {MAX_NLP_PIECES:,} a session "
+                         "may have (about nine hours of speech; words joined by many hyphens or dots count as "
+                         "several). Check that it is the transcript, or split the recording into several sessions.")
+
+
+_NLP_PIECE = re.compile(r"\w+|[^\w\s]")
 
 
 _SENTENCE_END = re.compile(r"[.!?…]['’»\")\]]*\s+")
