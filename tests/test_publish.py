@@ -531,6 +531,10 @@ def test_publish_keep_carries_files_over_untouched(tmp_path):
         assert "index.html" in listed and not [name for name in listed if "robots" in name or "well-known" in name
                                                or "extra" in name]
     assert (outputs / ".gitkeep").is_file()  # the placeholder of make_workspace, kept as always
+    os.mkfifo(outputs / ".well-known" / "pipe")
+    with pytest.raises(SyntheseError, match=r"^publish.keep: .*/.well-known/pipe is not a file, a folder or a link"):
+        publish_workspace(ws)
+    assert (outputs / "robots.txt").read_text() == "User-agent: *\n"
 
 
 def test_publish_keep_cannot_name_a_file_of_the_site(tmp_path):

@@ -418,6 +418,14 @@ def _carry_over(target: Path, kept: Sequence[str], build_dir: Path, built: dict[
         raise SyntheseError(f"publish.keep names {clash[0]}, which the site writes itself: remove that entry from "
                             "publish.keep in config.yaml (only files that are not the site's can be kept).")
     for relative in kept:
+        top = target / relative
+        inside = _walk(top) if top.is_dir() and not top.is_symlink() else []
+        for path in [top, *(p for _, p in inside)]:
+            if not (path.is_symlink() or path.is_file() or path.is_dir()):
+                raise SyntheseError(f"publish.keep: {path} is not a file, a folder or a link (a named pipe, a socket "
+                                    "or a device), so it cannot be carried over. Remove it, or take it out of "
+                                    "publish.keep in config.yaml.")
+    for relative in kept:
         source, copy = target / relative, build_dir / relative
         copy.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir() and not source.is_symlink():
