@@ -200,6 +200,23 @@ def test_a_stale_version_is_refused_and_the_file_kept(page):
     assert page.paths.review.read_bytes() == before
 
 
+def test_a_review_file_that_is_a_link_is_never_written_through(page, tmp_path):
+    review = page.paths.review
+    own = tmp_path / "mes-decisions.yaml"
+    own.write_bytes(review.read_bytes())
+    saved = review.read_bytes()
+    review.unlink()
+    review.symlink_to(own)
+    try:
+        status, answer = action(page, action="speaker", label="Intervenant 1", name="Zoé")
+        assert status == 409 and answer["error"].startswith("Rien n’a été enregistré\u00a0: ")
+        assert "is a symbolic link" in answer["error"]
+        assert own.read_bytes() == saved and review.is_symlink()
+    finally:
+        review.unlink()
+        review.write_bytes(saved)
+
+
 def test_a_version_that_is_not_ascii_or_a_body_nested_too_deep_is_refused_not_a_crash(page):
     before = page.paths.review.read_bytes()
     status, answer = action(page, version="é" * 32, action="speaker", label="Intervenant 1", name="X")

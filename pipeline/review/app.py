@@ -47,7 +47,7 @@ from typing import Any
 from ..core import limits
 from ..core.artefacts import RenderManifest
 from ..core.config import Config, Session
-from ..core.errors import LockError, ReviewError, SyntheseError
+from ..core.errors import LockError, ReviewError, StorageError, SyntheseError
 from ..core.resources import REVIEW_FOLDER as TEMPLATE_FOLDER
 from ..core.review_file import parse_review
 from ..core.storage import write_text
@@ -467,6 +467,8 @@ class ReviewApp:
                     log.info("review: %s saved (%s)", path.name, body.get("action"))
             except LockError:
                 raise PageError(423, self.wording["locked"]) from None
+            except StorageError as exc:  # a full disk, or the review file a link: said, not a server error
+                raise PageError(409, self.wording["not_written"].format(error=exc)) from None
             except ReviewEditError:
                 raise PageError(409, self.wording["unsafe_edit"]) from None
             except CorrectionError as exc:
