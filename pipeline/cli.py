@@ -48,25 +48,33 @@ class SyntheseGroup(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
             from .core.environment import describe_os_error
-            from .core.limits import shorten
+            from .core.limits import shorten, terminal_safe
 
             plain = describe_os_error(exc) if isinstance(exc, OSError) else None
             if isinstance(exc, SyntheseError):
-                click.echo(f"Error: {exc}", err=True)
+                message = f"Error: {exc}"
             elif plain:
-                click.echo(f"Error: {plain}", err=True)
+                message = f"Error: {plain}"
             else:
-                click.echo(
-                    f"Error: unexpected {type(exc).__name__}: {shorten(exc, 200)}. Run again with --debug for "
-                    "details and report it.",
-                    err=True,
-                )
+                message = (f"Error: unexpected {type(exc).__name__}: {shorten(exc, 200)}. Run again with --debug "
+                           "for details and report it.")
+            click.echo(terminal_safe(message), err=True)
             sys.exit(1)
+
+
+class TerminalFormatter(logging.Formatter):
+    """Log lines with control characters escaped: messages quote file names, themes and names
+    written by hand, which must not reach the terminal as escape sequences."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        from .core.limits import terminal_safe
+
+        return terminal_safe(super().formatMessage(record))
 
 
 def _setup_logging(quiet: bool, debug: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(TerminalFormatter("%(message)s"))
     log.handlers[:] = [handler]
     log.propagate = False
     log.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
@@ -221,6 +229,7 @@ def publish(ctx: click.Context) -> None:
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Show, per session, which stages are done, stale or missing."""
+    from .core.limits import terminal_safe
     from .stages import STAGE_NAMES, CycleRun, status
     from .workspace import Workspace
 
@@ -230,25 +239,26 @@ def status(ctx: click.Context) -> None:
     click.echo(f"{'session':<{width}}  " + "  ".join(f"{s:<10}" for s in STAGE_NAMES))
     for session_id, states in rows:
         click.echo(f"{session_id:<{width}}  " + "  ".join(f"{states[s]:<10}" for s in STAGE_NAMES))
-    click.echo(f"site ({ws.outputs_dir.name}/): {CycleRun(ws).publish_state()}")
+    click.echo(terminal_safe(f"site ({ws.outputs_dir.name}/): {CycleRun(ws).publish_state()}"))
     _review_lines(ws, width)
     for session in ws.config.sessions:
         try:
             ws.config.source_of(session)
         except SyntheseError as exc:
-            click.echo(f"Warning: session {session.id}: {exc}", err=True)
+            click.echo(terminal_safe(f"Warning: session {session.id}: {exc}"), err=True)
         for note in ws.notes(session):
-            click.echo(f"Note: session {session.id}: {note}")
+            click.echo(terminal_safe(f"Note: session {session.id}: {note}"))
 
 
 def _review_lines(ws, width: int) -> None:
     """Per session, where its review stands and what is left to review (the wording's French)."""
+    from .core.limits import terminal_safe
     from .stages import describe_review, review_status
 
     wording = ws.config.templates.wording()
     click.echo(wording["review_state"]["title"])
     for session in ws.config.sessions:
-        click.echo(f"  {session.id:<{width}}  {describe_review(review_status(ws, session), wording)}")
+        click.echo(terminal_safe(f"  {session.id:<{width}}  {describe_review(review_status(ws, session), wording)}"))
 
 
 @cli.command()

@@ -184,8 +184,25 @@ class Workspace:
     def lock(self) -> Iterator[None]:
         """Hold the workspace for one run. The OS releases the lock when a process dies,
         so a lock left by a killed run is taken over without anyone deleting a file."""
+        import errno
+        import stat
+
         lock_path = self.root / ".synthese.lock"
-        handle = open(lock_path, "a+")
+        # Opened without following a link, and only as a regular file of its own: the lock file
+        # is truncated and written, which must never reach a file someone else placed there.
+        fix = f"Synthèse writes only its own lock file there: remove it (`rm {lock_path}`), then run again."
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise LockError(f"{lock_path}: is a symbolic link (to {os.readlink(lock_path)}). {fix}") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            os.close(fd)
+            kind = "a hard link to another file" if stat.S_ISREG(info.st_mode) else "not a regular file"
+            raise LockError(f"{lock_path}: is {kind}. {fix}")
+        handle = os.fdopen(fd, "r+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -245,6 +245,47 @@ def test_binary_captions_give_one_short_error_line(cli, tmp_path):
     ]
 
 
+def test_a_word_file_with_an_entity_bomb_stops_only_itself(cli, tmp_path):
+    from test_limits import entity_bomb_docx
+
+    config = write_workspace(tmp_path)
+    bomb = entity_bomb_docx(Path(__file__).parent / "data" / "notes.docx", tmp_path / "bomb.docx")
+    out = tmp_path / "out"
+    result = cli("--config", str(config), "transcribe", str(bomb), str(tmp_path / "s1.vtt"), "-o", str(out))
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 2 and "Traceback" not in result.stderr
+    assert errors[0].startswith("Error: bomb.docx: cannot read this Word file (")
+    assert errors[1] == "Error: 1 of 2 input(s) failed: bomb.docx (see the messages above); the others were written."
+    assert (out / "s1.transcript.json").is_file()
+
+
+def test_escape_sequences_written_in_files_never_reach_the_terminal(cli, tmp_path):
+    """File names, and names or themes written by hand, are quoted in warnings and errors: their
+    control characters are printed as escapes, never sent to the terminal as sequences."""
+    config = write_workspace(tmp_path)
+    hostile = tmp_path / "s\x1b]0;pwned\x07\x1b[2J.vtt"  # set the window title, clear the screen
+    hostile.write_text("WEBVTT\n\n00:00:05.000 --> 00:00:06.000\nDeux.\n\n00:00:01.000 --> 00:00:02.000\nUn.\n",
+                       encoding="utf-8")
+    result = cli("--config", str(config), "transcribe", str(hostile), "-o", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "s\\x1b]0;pwned\\x07\\x1b[2J.vtt: 1 cue(s) out of time order" in result.stderr
+    result = cli("--config", str(tmp_path / "c\x1b[31m.yaml"), "status")
+    assert result.stderr == f"Error: {tmp_path}/c\\x1b[31m.yaml: configuration file not found. Run from the project " \
+                            "folder or pass --config PATH.\n"
+    from synthese.core.artefacts import Tags
+
+    tags = Tags.load(Path(__file__).parent / "data" / "render_sample.tags.json")
+    tags.review.orphaned = ["reject \x1b[31mrouge\x1b[0m on \"00:00:05 x\" (line 3): unknown theme"]
+    tags.warnings = [f"review decision not applied: {o}" for o in tags.review.orphaned]  # as the tagger writes them
+    (tmp_path / "transcripts" / "s1").mkdir(parents=True)
+    tags.save(tmp_path / "transcripts" / "s1" / "s1.tags.json")
+    result = cli("--config", str(config), "status")
+    assert "Note: session s1: review decision not applied: reject \\x1b[31mrouge\\x1b[0m on" in result.stdout
+    for output in (result.stdout, result.stderr):
+        assert "\x1b" not in output and "\x07" not in output
+
+
 def test_a_session_file_linked_from_outside_the_project_is_refused(cli, tmp_path):
     project = tmp_path / "project"
     project.mkdir()
@@ -341,10 +382,8 @@ def test_a_full_disk_while_writing_names_the_file_and_folder(tmp_path, monkeypat
     from synthese.core import storage
     from synthese.core.errors import StorageError
 
-    def full(self, *args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(Path, "write_text", full)
+    # The temporary file is opened on /dev/full, where every write fails as on a full disk.
+    monkeypatch.setattr(storage, "_no_follow", lambda path, flags: os.open("/dev/full", os.O_WRONLY))
     with pytest.raises(StorageError) as error:
         storage.write_json(tmp_path / "s1.tags.json", {"schema": "x"})
     assert str(error.value) == (f"writing s1.tags.json: no space left on the disk in {tmp_path} (`df -h {tmp_path}` "

@@ -310,6 +310,22 @@ def test_timeline_table_and_ticks_at_round_minutes(config, tags, transcript):
     assert timeline.table.header[-1] == "05:00–06:12"  # the last 12 s join the slice before
 
 
+def test_the_timeline_costs_the_same_whatever_the_duration(config, tags):
+    """A hand-edited tags file that says a passage was at 99999:00:00 (sessions themselves are
+    refused beyond limits.MAX_SESSION_SECONDS): still six slices and seven ticks, drawn at once."""
+    from synthese.render.charts import chart_png
+
+    last = tags.passages[-1]
+    far = last.model_copy(update={"start": 99_999 * 3600.0, "end": 99_999 * 3600.0 + 30})
+    tags = tags.model_copy(update={"passages": [*tags.passages[:-1], far], "duration_s": 99_999 * 3600.0 + 30})
+    doc = build_document(SessionInputs(config.session("seance-2"), tags, None), config)
+    timeline = next(c for c in doc.charts if c.kind == "timeline")
+    assert len(timeline.table.header) <= 7 and len(timeline.data["ticks"]) <= 7
+    assert timeline.table.header[1] == "00:00:00–16667:00:00"  # whole hours
+    assert timeline_step(99_999 * 3600) == 16_667 * 3600
+    assert chart_png(timeline).startswith(b"\x89PNG")
+
+
 def test_heatmap_has_a_legend_and_readable_cell_text(cycle_out, config, tags):
     out, manifest = cycle_out
     assert {"cycle-sessions.png", "cycle-sessions-narrow.png"} <= set(manifest.charts)

@@ -56,6 +56,17 @@ def test_review_file_is_created_once_and_never_rewritten(tmp_path: Path) -> None
     assert path.read_text(encoding="utf-8").startswith("accept:")
 
 
+def test_control_characters_written_in_the_review_file_are_left_out() -> None:
+    """Names and corrections reach every document, the site and the subtitles: control
+    characters (YAML escapes such as "\\e" or "\\a") are dropped as the importers drop them."""
+    review = parse_review('speakers:\n  "Intervenant\\a 1": "Zoé\\0 \\e[31mMartin\\x07"\n'
+                          'corrections:\n  - {at: "00:00:05", original: "veux\\x1b-binaire", corrected: "web\\einaire"}\n'
+                          'accept:\n  - {passage: "00:00:00 Bonjour", theme: "sobri\\eete"}\n', "s.review.yaml")
+    assert review.speakers == {"Intervenant 1": "Zoé [31mMartin"}
+    assert [(c.original, c.corrected) for c in review.corrections] == [("veux-binaire", "webinaire")]
+    assert review.decisions[0].theme == "sobriete"
+
+
 def test_passage_key() -> None:
     assert passage_key(3725.4, "« Bonjour », dit-elle, à tous les élus présents ici.") == \
         "01:02:05 Bonjour dit-elle à tous les élus"

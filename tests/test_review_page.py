@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -200,6 +201,37 @@ def test_a_stale_version_is_refused_and_the_file_kept(page):
     assert page.paths.review.read_bytes() == before
 
 
+def test_a_review_file_that_is_a_link_is_never_written_through(page, tmp_path):
+    review = page.paths.review
+    own = tmp_path / "mes-decisions.yaml"
+    own.write_bytes(review.read_bytes())
+    saved = review.read_bytes()
+    review.unlink()
+    review.symlink_to(own)
+    try:
+        status, answer = action(page, action="speaker", label="Intervenant 1", name="Zoé")
+        assert status == 409 and answer["error"].startswith("Rien n’a été enregistré\u00a0: ")
+        assert "is a symbolic link" in answer["error"]
+        assert own.read_bytes() == saved and review.is_symlink()
+    finally:
+        review.unlink()
+        review.write_bytes(saved)
+
+
+def test_a_version_that_is_not_ascii_or_a_body_nested_too_deep_is_refused_not_a_crash(page):
+    before = page.paths.review.read_bytes()
+    status, answer = action(page, version="é" * 32, action="speaker", label="Intervenant 1", name="X")
+    assert status == 409 and answer["error"].startswith("Le fichier de relecture a changé")
+    body = b'{"version": "x", "action": ' + b"[" * 120_000 + b"]" * 120_000 + b"}"  # 240 KB
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/action", "HTTP_HOST": HOST,
+               "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
+               "CONTENT_TYPE": "application/json", "HTTP_X_SYNTHESE_TOKEN": "jeton-de-test"}
+    statuses: list[str] = []
+    content = b"".join(page(environ, lambda status, headers: statuses.append(status)))
+    assert statuses[0].startswith("400 ") and "JSON illisible" in json.loads(content)["error"]
+    assert page.paths.review.read_bytes() == before
+
+
 # --- actions: each one written at once, in the review file ------------------------------------------------
 
 @pytest.fixture
@@ -285,6 +317,31 @@ def test_a_corrected_passage_becomes_anchored_corrections(fresh):
     assert status == 400 and answer["error"].startswith("Seuls des mots")
     status, answer = action(app, action="correct", passage="p003", before="un autre texte", after="x")
     assert status == 409 and "a changé depuis l’affichage" in answer["error"]
+
+
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def test_control_characters_sent_by_the_page_never_reach_the_file_or_the_documents(fresh):
+    app = fresh
+    status, _ = action(app, action="speaker", label="Intervenant 2", name="Claire\x00 \x1b[31mDubreuil\x07")
+    assert status == 200
+    view = app.state().passage_view("p001")
+    after = view.text.replace("du veux-binaire.", "du web\x1b[2Jinaire\x07.")
+    status, answer = action(app, action="correct", passage="p001", before=view.text, after=after)
+    assert status == 200, answer
+    text = app.paths.review.read_text(encoding="utf-8")
+    assert not CONTROL.search(text) and "\\e" not in text and "\\a" not in text
+    review = review_of(app)
+    assert review.speakers == {"Intervenant 2": "Claire [31mDubreuil"}
+    assert [(c.original, c.corrected) for c in review.corrections] == [("veux-binaire.", "web[2Jinaire")]
+    wait_for_jobs(app)
+    written = [p for p in app.paths.render_dir.iterdir() if p.suffix in (".html", ".vtt")]
+    assert written
+    for path in written:
+        content = path.read_text(encoding="utf-8")
+        assert not CONTROL.search(content.replace("\n", "").replace("\t", "")), path.name
+    assert "Claire [31mDubreuil" in (app.paths.render_dir / f"{SESSION}.vtt").read_text(encoding="utf-8")
 
 
 def test_an_outside_edit_is_noticed_and_never_overwritten(fresh):

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_serializer
 
 from .. import __version__
+from . import limits
 from .errors import ArtefactError, SyntheseError
 from .storage import read_json, write_text
 
@@ -124,9 +125,10 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where or 'top level'}: {error['msg']}"
 
 
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number")
+def _session_time(value: float) -> float:
+    """A time in a recording: finite, and within the longest session (limits.MAX_SESSION_SECONDS)."""
+    if not math.isfinite(value) or value > limits.MAX_SESSION_SECONDS:
+        raise ValueError(f"must be a time within the {limits.MAX_SESSION_SECONDS // 3600} hours a session may last")
     return value
 
 
@@ -140,6 +142,8 @@ class Word(Record):
     text: str  # as printed, without the leading space
     p: float | None = None  # the recogniser's probability for the word, when it comes from one
     speaker: str | None = None
+
+    _check_times = field_validator("start", "end")(_session_time)
 
 
 class Segment(Record):
@@ -155,7 +159,7 @@ class Segment(Record):
     lang: str | None = Field(default=None, pattern=LANGUAGE_CODE)  # only where it differs from the transcript's language
     words: list[Word] = []
 
-    _check_start = field_validator("start", "end")(_finite)
+    _check_start = field_validator("start", "end")(_session_time)
 
 
 class Gap(Record):
@@ -164,6 +168,8 @@ class Gap(Record):
     start: float
     end: float
     reason: str
+
+    _check_times = field_validator("start", "end")(_session_time)
 
 
 class Diarization(Record):
@@ -515,14 +521,28 @@ class SiteDocument(Record):
 
 
 class SiteManifest(Artefact):
-    SCHEMA: ClassVar[str] = "synthese.site/2"
+    """What publishing wrote: every file of the site (but site.json) with its sha256, so that the
+    next publish replaces only those, and only while nobody has changed them."""
+
+    SCHEMA: ClassVar[str] = "synthese.site/3"
     STAGE: ClassVar[str] = "publish"
     FILE: ClassVar[str] = "site.json"  # at the site's root: its presence marks a site Synthèse published
+    UNKNOWN_HASH: ClassVar[str] = ""  # a file listed by a synthese.site/2 manifest, which kept no hashes
 
     sessions: list[str] = []
     themes: list[str] = []
-    files: list[str] = []
+    files: dict[str, str] = {}  # path relative to the site's root -> sha256 of its content
     documents: dict[str, SiteDocument] = {}  # session id (or "cycle") -> its review state and provenance
+
+    @classmethod
+    def migrate(cls, data: dict[str, Any], path: Path) -> dict[str, Any]:
+        """A site of synthese.site/2 listed its files without their hashes: each keeps an unknown
+        hash, so it can be replaced when it is there, whatever its content (publishing checks that
+        nothing else is)."""
+        if data.get("schema") == "synthese.site/2" and isinstance(data.get("files"), list):
+            return {**data, "schema": cls.SCHEMA,
+                    "files": {str(name): cls.UNKNOWN_HASH for name in data["files"]}}
+        return super().migrate(data, path)
 
 
 def recorded_hash(path: Path) -> str | None:

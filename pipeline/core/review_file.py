@@ -25,6 +25,7 @@ import yaml
 from .artefacts import Passage, Segment, Transcript, Word
 from .errors import ReviewError
 from .heard import text_word_owners
+from .limits import strip_controls
 from .storage import write_text
 
 log = logging.getLogger(__name__)
@@ -233,7 +234,7 @@ def _scalars(node: yaml.Node, name: str, usage: str) -> dict[str, str]:
     for key_node, value_node in node.value:
         if not isinstance(value_node, yaml.ScalarNode):
             raise ReviewError(f"{name}, line {value_node.start_mark.line + 1}: {usage}. Fix it and re-run.")
-        fields[str(key_node.value)] = str(value_node.value).strip()
+        fields[str(key_node.value)] = strip_controls(str(value_node.value)).strip()
     return fields
 
 
@@ -245,8 +246,8 @@ def _speakers(node: yaml.Node, review: Review, name: str) -> None:
         line = key_node.start_mark.line + 1
         if not isinstance(value_node, yaml.ScalarNode) or not str(value_node.value).strip():
             raise ReviewError(f"{name}, line {line}: {usage}. Fix it and re-run.")
-        label = str(key_node.value).strip()
-        review.speakers[label] = " ".join(str(value_node.value).split())
+        label = strip_controls(str(key_node.value)).strip()
+        review.speakers[label] = " ".join(strip_controls(str(value_node.value)).split())
         review.speaker_lines[label] = line
 
 

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,21 +31,32 @@ def atomic_path(target: Path) -> Iterator[Path]:
 
     A reader (or a later run) sees either the old file or the complete new one, never a part.
     A full disk, a read-only folder or a refused permission while writing is a StorageError
-    naming the folder.
+    naming the folder. No link is ever followed or replaced: a `target` that is a symbolic link
+    is refused (the rename would put our file in place of the link, the file it leads to never
+    being the one meant), and the temporary file (created with O_EXCL, which never follows a
+    link) must still be the file created when it is renamed.
     """
+    _refuse_link(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     except OSError as exc:
         raise _storage_error(exc, target) from exc
+    created = os.fstat(fd)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        now = os.lstat(tmp_path)
+        if (now.st_dev, now.st_ino) != (created.st_dev, created.st_ino) or not stat.S_ISREG(now.st_mode):
+            raise StorageError(f"{tmp_path}: the temporary file was replaced (by a link or another file) while "
+                               f"{target.name} was written; nothing was written. Check who writes in "
+                               f"{target.parent}, then run again.")
         with open(tmp_path, "rb") as handle:
             os.fsync(handle.fileno())
         # mkstemp makes private files; artefacts and documents are meant to be read by others.
         os.chmod(tmp_path, 0o666 & ~_UMASK)
+        _refuse_link(target)
         os.replace(tmp_path, target)
     except OSError as exc:
         # Only errors about this file are worded here (a write names no file): an error reading
@@ -57,6 +69,13 @@ def atomic_path(target: Path) -> Iterator[Path]:
             tmp_path.unlink(missing_ok=True)
 
 
+def _refuse_link(target: Path) -> None:
+    if os.path.islink(target):
+        raise StorageError(f"{target}: is a symbolic link (to {os.readlink(target)}); Synthèse never writes through "
+                           "a link nor replaces one. Remove the link (the file it leads to stays as it is), or move "
+                           "the file it leads to in its place, then run again.")
+
+
 def _storage_error(exc: OSError, target: Path) -> Exception:
     message = describe_os_error(exc, target) if exc.errno in STORAGE_ERRNOS else None
     if message is None:
@@ -64,15 +83,19 @@ def _storage_error(exc: OSError, target: Path) -> Exception:
     return StorageError(f"writing {target.name}: {message}")
 
 
+def _no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NOFOLLOW, 0o600)
+
+
 def write_text(target: Path, text: str) -> Path:
-    with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8", opener=_no_follow) as handle:
+        handle.write(text)
     return target
 
 
 def write_bytes(target: Path, data: bytes) -> Path:
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
+    with atomic_path(target) as tmp, open(tmp, "wb", opener=_no_follow) as handle:
+        handle.write(data)
     return target
 
 

@@ -273,7 +273,11 @@ def _timeline_chart(stem: str, themes: list[_ThemeInfo], passages: Sequence[Pass
 def timeline_step(total_s: float) -> int:
     """The round step (seconds) of the timeline's ticks and slices: at most TIMELINE_SLICES whole
     steps (a short remainder joins the last slice)."""
-    return next((step for step in TIMELINE_STEPS_S if total_s // step <= TIMELINE_SLICES), TIMELINE_STEPS_S[-1])
+    step = next((step for step in TIMELINE_STEPS_S if total_s // step <= TIMELINE_SLICES), None)
+    # Beyond the longest step's slices (a session is at most limits.MAX_SESSION_SECONDS, but a
+    # hand-edited artefact may say anything): whole hours, so that the chart and its table keep
+    # TIMELINE_SLICES columns whatever the duration.
+    return step or math.ceil(total_s / TIMELINE_SLICES / 3600) * 3600
 
 
 def _index(entries: list[tuple[str, str, list[IndexRef]]], wording: dict[str, Any]) -> list[IndexGroup]:

@@ -44,9 +44,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..core import limits
 from ..core.artefacts import RenderManifest
 from ..core.config import Config, Session
-from ..core.errors import LockError, ReviewError, SyntheseError
+from ..core.errors import LockError, ReviewError, StorageError, SyntheseError
 from ..core.resources import REVIEW_FOLDER as TEMPLATE_FOLDER
 from ..core.review_file import parse_review
 from ..core.storage import write_text
@@ -459,7 +460,8 @@ class ReviewApp:
             raise PageError(413, self.wording["bad_request"].format(detail="requête trop longue"))
         raw = environ["wsgi.input"].read(length) if length else b""
         try:
-            data = json.loads(raw.decode("utf-8") or "{}")
+            # Bounded like every JSON input: a body nested 100,000 deep is refused, not a crash.
+            data = limits.loads_json(raw.decode("utf-8") or "{}")
         except (UnicodeDecodeError, ValueError):
             raise PageError(400, self.wording["bad_request"].format(detail="JSON illisible")) from None
         if not isinstance(data, dict):
@@ -477,7 +479,9 @@ class ReviewApp:
                 with self.hold.held():
                     path = self.paths.review
                     data = path.read_bytes() if path.is_file() else b""
-                    if not isinstance(version, str) or not hmac.compare_digest(version, version_of(data)):
+                    # Compared as bytes: compare_digest refuses str with other than ASCII characters.
+                    if not isinstance(version, str) or not hmac.compare_digest(version.encode("utf-8", "replace"),
+                                                                               version_of(data).encode()):
                         raise PageError(409, self.wording["stale"], version=version_of(data))
                     try:
                         text = data.decode("utf-8")
@@ -491,6 +495,8 @@ class ReviewApp:
                     log.info("review: %s saved (%s)", path.name, body.get("action"))
             except LockError:
                 raise PageError(423, self.wording["locked"]) from None
+            except StorageError as exc:  # a full disk, or the review file a link: said, not a server error
+                raise PageError(409, self.wording["not_written"].format(error=exc)) from None
             except ReviewEditError:
                 raise PageError(409, self.wording["unsafe_edit"]) from None
             except CorrectionError as exc:
@@ -592,7 +598,11 @@ class ReviewApp:
 
 
 def _text(body: dict[str, Any], key: str, wording: dict[str, Any], *, empty: bool = False) -> str:
+    """A text field of the page's request, without control characters (invisible, impossible in a
+    Word file, and escape sequences on a terminal), as the importers clean a transcript."""
     value = body.get(key, "" if empty else None)
+    if isinstance(value, str):
+        value = limits.strip_controls(value)
     if not isinstance(value, str) or (not empty and not value.strip()):
         raise PageError(400, wording["bad_request"].format(detail=f"« {key} » manquant"))
     return value

@@ -153,14 +153,30 @@ def _pieces(sentence: Span, max_words: int) -> list[Span]:
     parts.append(doc[start:sentence.end])
     result: list[Span] = []
     for part in parts:
-        start = part.start
+        # Words are counted as the tokens go (a token after a space opens a word), never by
+        # reading the growing span's text again: that was quadratic in the length of the stretch
+        # (ten minutes for 60 KB of words joined by hyphens, each word dozens of tokens).
+        start, words = part.start, len(doc[part.start].text.split())
         for i in range(part.start + 1, part.end + 1):
             if i == part.end:
                 result.append(doc[start:i])
-            elif word_count(doc[start:i + 1].text) > max_words and not doc[i].text.startswith("-"):
+                break
+            added = _added_words(doc, i)
+            if words + added > max_words and not doc[i].text.startswith("-"):
                 result.append(doc[start:i])
-                start = i
+                start, words = i, len(doc[i].text.split())
+            else:
+                words += added
     return result
+
+
+def _added_words(doc: Doc, index: int) -> int:
+    """How many words token `index` adds to a span that ends with the token before it (as
+    `word_count` of the span's text would count them): none more for a token glued to a word."""
+    token, before = doc[index], doc[index - 1]
+    words = len(token.text.split())
+    glued = not before.whitespace_ and before.text[-1:].strip() and token.text[:1].strip()
+    return words - 1 if words and glued else words
 
 
 def _units(doc: Doc, turn: list[Segment], offsets: list[int], max_words: int) -> list[Unit]:

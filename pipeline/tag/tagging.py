@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..core import limits
 from ..core.artefacts import (
     Codebook,
     CodebookTheme,
@@ -237,6 +238,7 @@ def off_topic_warning(passages: Sequence[Passage], session_id: str | None) -> st
 
 def classify_texts(texts: Sequence[str], config: Config) -> list[list[ThemeScore]]:
     """Evaluation mode: every theme's score for each text, classified as it is (no passages)."""
+    limits.check_words_and_characters("the passages", ((None, text) for text in texts))
     nlp = load_nlp(config.tag.spacy_model)
     classifier = ThemeClassifier(nlp, config.themes, config.tag, config.acronyms)
     return classifier.score_many(list(nlp.pipe(texts)))
