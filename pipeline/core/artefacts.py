@@ -166,12 +166,43 @@ class Gap(Record):
     reason: str
 
 
+class Centroid(Record):
+    """The mean voice print of one voice over a stretch of the session: a unit vector in the
+    speaker model's space, never audio."""
+
+    start: float  # the stretch its windows come from (seconds)
+    end: float
+    vector: list[float]
+
+    _check_times = field_validator("start", "end")(_finite)
+
+    @field_validator("vector")
+    @classmethod
+    def _finite_vector(cls, value: list[float]) -> list[float]:
+        if not value or not all(math.isfinite(x) for x in value):
+            raise ValueError("must be a non-empty list of finite numbers")
+        return value
+
+
+class VoiceCentroids(Record):
+    """A voice of the session and a few centroids of its voice prints, from different moments:
+    what recognises it as a voice named in another session (pipeline/voices.py), without
+    transcribing again."""
+
+    label: str  # "Intervenant 1", as on the segments
+    seconds: float  # its speech, as the diarization counted it
+    centroids: list[Centroid] = []
+
+
 class Diarization(Record):
     """Who spoke when, as the transcript records it: how many voices were asked for and found.
     The voices are labelled on the segments and words ("Intervenant 1"…); names come only from
-    the review file."""
+    the review file, or from a voice profile staff made by naming the voice elsewhere.
 
-    OPTIONAL: ClassVar[tuple[str, ...]] = ("estimated_speakers", "requested")
+    `voices` holds each voice's centroids when `voices.remember` was on at transcription (a
+    transcript without them still loads; its voices are then never recognised nor remembered)."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("estimated_speakers", "requested", "same_voice_cosine", "voices")
 
     speakers_found: int
     estimated_speakers: int | None = None  # when the number was not given: what the clustering estimated
@@ -179,6 +210,8 @@ class Diarization(Record):
     declared: int = 0  # speakers declared for the session in config.yaml
     model: str = ""
     seconds_of_speech: float = 0.0
+    same_voice_cosine: float | None = None  # centres closer than this are one voice (the model's threshold)
+    voices: list[VoiceCentroids] = []
 
     @property
     def heard(self) -> int:
