@@ -410,12 +410,24 @@ class Codebook(Record):
     themes: list[CodebookTheme]
 
 
+class Recognised(Record):
+    """A voice labelled with the name of a voice profile it matches (pipeline/voices.py), until
+    staff confirm it (review file `speakers:`) or reject it (`rejected_names:`)."""
+
+    name: str
+    similarity: float  # cosine between the voice's centroids and the profile's
+    margin: float  # over the next closest profile, or voice of the session, whichever is closer
+
+
 class ReviewSummary(Record):
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("recognised",)
+
     file: str
     status: Literal["reviewed", "not reviewed"]
     decisions_applied: int = 0  # on themes and excerpts
     corrections: int = 0  # misheard words corrected in the transcript
     speakers: dict[str, str] = {}  # voices named: label -> name
+    recognised: dict[str, Recognised] = {}  # voices recognised, not named: label -> the profile's name
     orphaned: list[str] = []
 
 

@@ -24,7 +24,8 @@ import yaml
 from ..core.errors import SyntheseError
 from ..core.review_file import SECTIONS, Review, format_time, parse_review
 
-__all__ = ["ReviewEditError", "add_confirmation", "add_correction", "set_decision", "set_speaker", "version_of"]
+__all__ = ["ReviewEditError", "add_confirmation", "add_correction", "reject_name", "set_decision", "set_speaker",
+           "version_of"]
 
 INDENT = "  "  # items of a list the page creates: two spaces, as in the shipped review file
 _PLAIN_KEY = re.compile(r"^[^\W\d_][\w .'’-]*$")
@@ -60,13 +61,19 @@ def _said(review: Review) -> _Said:
                  tuple((c.passage, c.sentences) for c in review.confirmations))
 
 
-def _checked(old: str, new: str, name: str, expect: Callable[[_Said], _Said]) -> str:
-    before = _said(parse_review(old, name))
+def _checked(old: str, new: str, name: str, expect: Callable[[_Said], _Said],
+             rejected: Callable[[dict[str, list[str]]], dict[str, list[str]]] | None = None) -> str:
+    """`new` if it parses and says what `old` said changed as `expect` (and, for the names
+    voices were rejected for, as `rejected`: unchanged by default)."""
+    old_review = parse_review(old, name)
+    before = _said(old_review)
     try:
-        after = _said(parse_review(new, name))
+        new_review = parse_review(new, name)
+        after = _said(new_review)
     except SyntheseError:
-        after = None
-    if after != expect(before):
+        new_review, after = None, None
+    wanted = rejected(old_review.rejected_names) if rejected else old_review.rejected_names
+    if after != expect(before) or new_review is None or new_review.rejected_names != wanted:
         raise ReviewEditError(f"{name}: this change could not be written without altering the rest of the "
                               "file; make it by hand in the file (it was left unchanged).")
     return new
@@ -353,6 +360,47 @@ def add_confirmation(text: str, name: str, passage_key: str, sentences: Sequence
                      (*said.confirmations, (" ".join(passage_key.split()), chosen)))
 
     return _checked(text, new, name, expect)
+
+
+def reject_name(text: str, name: str, label: str, person: str) -> str:
+    """Say that a voice is not a person it was recognised as: `person` added to the voice's
+    names under `rejected_names:` (`label: ["Name", …]`), so it is never given to it again."""
+    label, person = " ".join(label.split()), " ".join(person.split())
+    if not label or not person:
+        raise ReviewEditError("a rejected name needs the voice and the name")
+    sections = _sections(text, name)
+    before = parse_review(text, name).rejected_names
+    names = [*before.get(label, [])]
+    if person not in names:
+        names.append(person)
+    line = f"{INDENT}{_key(label)}: [{', '.join(_quoted(n) for n in names)}]"
+    if "rejected_names" not in sections:
+        new = _append_section(text, f"rejected_names:\n{line}\n")
+    else:
+        key, value = sections["rejected_names"]
+        if _is_empty(value):
+            new = _fill_empty(text, key, value, [line])
+        elif not isinstance(value, yaml.MappingNode):
+            raise ReviewEditError(f"{name}: 'rejected_names' is not a list of `voice: [names]` lines; fix it by hand.")
+        elif value.flow_style or not value.value:
+            lines = [f"{INDENT}{_source(text, k)}: {_source(text, v)}" for k, v in value.value
+                     if str(k.value).strip() != label]
+            new = _replace_flow(text, value, [*lines, line], "{}")
+        else:
+            found = [(k, v) for k, v in value.value if str(k.value).strip() == label]
+            if found:
+                k, v = found[-1]
+                flow = "[" + ", ".join(_quoted(n) for n in names) + "]"
+                new = text[:v.start_mark.index] + flow + text[_content_end(v):]
+            else:
+                indent = " " * value.value[0][0].start_mark.column
+                new = _insert_after(text, value.value[-1][1], f"{indent}{_key(label)}: "
+                                    f"[{', '.join(_quoted(n) for n in names)}]")
+
+    def rejected(old: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {**old, label: names}
+
+    return _checked(text, new, name, lambda said: said, rejected)
 
 
 assert set(THEME_KINDS + EXCERPT_KINDS) <= set(SECTIONS)
