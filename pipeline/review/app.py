@@ -52,13 +52,14 @@ from ..core.review_file import parse_review
 from ..core.storage import write_text
 from ..core.typography import timestamp
 from ..serve import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
-from ..workspace import Workspace
+from ..workspace import Workspace, voices_file
 from .edits import (
     EXCERPT_KINDS,
     THEME_KINDS,
     ReviewEditError,
     add_confirmation,
     add_correction,
+    reject_name,
     set_decision,
     set_speaker,
     version_of,
@@ -270,7 +271,8 @@ class ReviewApp:
 
     def state(self) -> ReviewState:
         """The page's state, read again when a file it comes from changed."""
-        key = tuple(_stamp(p) for p in (self.paths.review, self.paths.transcript, self.paths.tags))
+        key = tuple(_stamp(p) for p in (self.paths.review, self.paths.transcript, self.paths.tags,
+                                         voices_file(self.config)))
         with self._state_lock:
             if key != self._state_key or self._state is None:
                 self._state = read_state(self.ws, self.session)
@@ -487,6 +489,13 @@ class ReviewApp:
             if label not in {v.label for v in state.voices}:
                 raise PageError(409, self.wording["text_changed"])
             return set_speaker(text, name, label, _text(body, "name", self.wording, empty=True))
+        if action == "voice_reject":
+            # "This voice is not X": only the name the page showed it recognised by.
+            label, person = _text(body, "label", self.wording), _text(body, "name", self.wording)
+            voice = next((v for v in state.voices if v.label == label), None)
+            if voice is None or voice.recognised is None or voice.recognised.name != person:
+                raise PageError(409, self.wording["voice_changed"])
+            return reject_name(text, name, label, person)
         view = state.passage_view(_text(body, "passage", self.wording))
         # Passage ids follow the order of the last tagging: the key says it is still the passage
         # the page showed, not another that took its number since.
