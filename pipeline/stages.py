@@ -284,8 +284,8 @@ def machine_tags_cached(transcript: Transcript, config: Config, cache: Path):
 
 def transcript_beside(tags: Tags) -> Transcript | None:
     """The transcript a tags artefact names, read from beside it (never elsewhere), as the
-    review file beside it revises it; None when it is missing, then the annex is built from the
-    passages."""
+    review file beside it revises it, with the voices the tags record as recognised named so;
+    None when it is missing, then the annex is built from the passages."""
     if not tags.transcript or tags.path is None:
         return None
     path = tags.path.parent / Path(tags.transcript).name

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import time
 import wave
 from pathlib import Path
 
@@ -145,6 +146,17 @@ def tag(ws: Workspace, session_id: str) -> Tags:
     ensure_review(ws.config, ws.paths(ws.config.session(session_id)).review)
     SessionRun(ws, ws.config.session(session_id), quiet=True).run_stage("tag")
     return Tags.load(ws.paths(ws.config.session(session_id)).tags)
+
+
+def wait_for_jobs(app: ReviewApp, timeout_s: float = 300) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        jobs = app.jobs.snapshot()
+        if jobs["running"] is None and not jobs["queued"]:
+            assert not jobs["error"], jobs["error"]
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"jobs still running: {app.jobs.snapshot()}")
 
 
 def speakers_in(ws: Workspace, session_id: str) -> set[str]:
@@ -303,15 +315,19 @@ def test_a_recognition_is_confirmed_or_rejected_on_the_review_page_and_the_rejec
         voices = {v.label: v for v in app.state().voices}
         assert voices[b["claire"]].recognised is None and voices[b["claire"]].rejected == ["Claire Dubreuil"]
         assert voices[b["francois"]].recognised.name == "François Ménard"
-        assert b["claire"] not in tag(ws, "seance-b").review.recognised  # remembered for the session's tagging
+        # Each change starts the page's background job (what `synthese run` does for the session).
+        wait_for_jobs(app)
+        assert b["claire"] not in Tags.load(app.paths.tags).review.recognised  # remembered for the tagging
 
         act(action="speaker", label=b["francois"], name="François Ménard")  # « Confirmer »
         review = parse_review(app.paths.review.read_text(encoding="utf-8"), "r")
         assert review.speakers == {b["francois"]: "François Ménard"}
-        assert learn(ws, ws.config.session("seance-b"))  # the confirmed voice adds B's prints to the profile
+        # The job: the confirmed voice adds B's prints to the profile, and the documents follow.
+        wait_for_jobs(app)
         assert read_profiles(voices_file(ws.config)).profile("François Ménard").sessions == ["seance-a", "seance-b"]
-        tags = tag(ws, "seance-b")
+        tags = Tags.load(app.paths.tags)
         assert tags.review.recognised == {} and tags.review.speakers == {b["francois"]: "François Ménard"}
+        assert stage_state(ws, ws.config.session("seance-b"), stage("render")) == "done"
         with pytest.raises(PageError):  # a name the voice is not recognised by cannot be rejected from the page
             act(action="voice_reject", label=b["nadia"], name="Claire Dubreuil")
     finally:
