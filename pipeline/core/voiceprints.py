@@ -30,9 +30,9 @@ from .review_file import Review
 from .storage import read_json, write_text
 
 VOICES_SCHEMA = "synthese.voices/1"
-# How much closer the chosen pair must be than the next candidate, on either side. Measured on
-# the multi-voice benchmark sessions (bench/bench_voices.py): the same voice in two halves of a
-# session 0.84-0.98, two different voices at most 0.68, so every right pair led by 0.29 or more.
+# How much closer the chosen pair must be than the next candidate, on either side. On the
+# multi-voice benchmark sessions (bench/bench_voices.py), a voice and its own profile: 0.84 or
+# more; another person's: at most 0.66; every right name led the next by 0.32 or more.
 MIN_MARGIN = 0.10
 NOTICE = ("Voice prints of people named in the cycle's sessions: biometric data. Never published, never "
           "copied out of this folder. Delete a person's with `synthese voices forget NAME`.")
