@@ -158,8 +158,8 @@ def learn(ws: Workspace, session: Session) -> bool:
     changed = False
     stamp = now()
     for profile in profiles.profiles:
-        key = next((k for k in wanted if same_name(k, profile.name)), None)
-        ours = wanted.pop(key) if key is not None else []
+        written_as = next((k for k in wanted if same_name(k, profile.name)), None)
+        ours = wanted.pop(written_as) if written_as is not None else []
         if any(same_name(profile.name, n) for n in excluded):
             new = []
         else:

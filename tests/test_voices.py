@@ -426,3 +426,24 @@ def test_profiles_are_never_published_and_no_document_carries_a_voice_print(tmp_
         if path.suffix in (".html", ".json", ".vtt"):
             assert b'"vector"' not in data and b"centroids" not in data, path
             assert sum(d.encode() in data for d in digits) < 3, path
+
+
+def test_the_benchmark_counts_speech_under_the_right_name_a_wrong_one_or_none():
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench.bench_voices import score, totals
+
+    truth = [(0.0, 10.0, "alice"), (10.0, 20.0, "bob"), (20.0, 30.0, "carol")]
+    turns = [(0.0, 9.0, "Intervenant 1"), (9.0, 20.0, "Intervenant 2"), (20.0, 30.0, "Intervenant 3")]
+    named = {"Intervenant 1": "alice", "Intervenant 2": "bob"}  # carol was never named
+    rows = score(turns, truth, named, collar_s=0.0)
+    assert rows["alice"] == pytest.approx({"right": 9.0, "wrong": 1.0, "none": 0.0})
+    assert rows["carol"] == pytest.approx({"right": 0.0, "wrong": 0.0, "none": 10.0})
+    shares = totals(rows, {"alice", "bob"})
+    assert shares["right"] == pytest.approx(19 / 20) and shares["wrong"] == pytest.approx(1 / 30)
+    assert shares["none"] == pytest.approx(10 / 30)
+    # A name on a voice never named is wrong; 0.25 s around each true boundary is not scored.
+    assert totals(score(turns, truth, {**named, "Intervenant 3": "alice"}, collar_s=0.0), {"alice", "bob"})["wrong"] \
+        == pytest.approx(11 / 30)
+    assert score(turns, truth, named)["alice"] == pytest.approx({"right": 8.75, "wrong": 0.75, "none": 0.0})
