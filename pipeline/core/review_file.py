@@ -1,8 +1,9 @@
 """Human review: `<stem>.review.yaml`, written by staff, read at every tagging and rendering.
 
 Staff accept, reject or add a theme on a passage, pin or exclude a passage as an excerpt of a
-theme, name the voices the recording was cut into ("Intervenant 1": a person's name) and
-correct words the recogniser misheard. Passages are named by a stable key, "HH:MM:SS first words
+theme, name the voices the recording was cut into ("Intervenant 1": a person's name), say that a
+voice recognised by a voice profile is not that person (`rejected_names`), and correct words the
+recogniser misheard. Passages are named by a stable key, "HH:MM:SS first words
 of the passage" (the `key` of each passage in `<stem>.tags.json`), so decisions survive a re-run
 with new thresholds or keywords; a correction is anchored to the moment and the words as they
 were transcribed. A decision that can no longer be applied (its passage, voice or words are
