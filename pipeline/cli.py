@@ -308,6 +308,54 @@ def review(ctx: click.Context, session_id: str | None, port: int, no_browser: bo
     serve_review(_config(ctx), session_id, port=port, open_browser=not no_browser)
 
 
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def voices(ctx: click.Context) -> None:
+    """List the voice profiles (voices.json): the voices named in the cycle's sessions, remembered
+    to recognise them in the others when `voices.remember: true` in config.yaml. They are
+    biometric data: never published; `synthese voices forget NAME` deletes one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .voices import summaries
+    from .workspace import Workspace, voices_file
+
+    config = _config(ctx)
+    profiles = summaries(Workspace(config))
+    state = "on" if config.voices.remember else "off: nothing is remembered nor recognised"
+    click.echo(f"voices.remember: {state}")
+    if not profiles:
+        click.echo(f"No voice profile ({voices_file(config).name} holds none).")
+        return
+    click.echo(f"{len(profiles)} voice profile(s) in {voices_file(config)}:")
+    for profile in profiles:
+        recognised = f"; recognised in {', '.join(profile.recognised_in)}" if profile.recognised_in else ""
+        click.echo(f"  {profile.name}: named in {', '.join(profile.sessions)} ({profile.prints} voice prints)"
+                   f"{recognised}; last used {profile.last_used[:16].replace('T', ' ')}")
+
+
+@voices.command()
+@click.argument("name")
+@click.pass_context
+def forget(ctx: click.Context, name: str) -> None:
+    """Delete NAME's voice prints everywhere they are stored: the profile in voices.json and
+    the voice prints of the voices named or recognised so in the transcripts."""
+    from .voices import forget as forget_voice
+    from .workspace import Workspace
+
+    ws = Workspace(_config(ctx))
+    with ws.lock():
+        done = forget_voice(ws, name)
+    if done.prints:
+        click.echo(f"Deleted the voice profile of {done.name}: {done.prints} voice prints from "
+                   f"{', '.join(done.sessions)}.")
+    if done.cleared:
+        click.echo(f"Deleted the voice prints of {done.name}'s voice from the transcripts of {', '.join(done.cleared)}.")
+    if done.retag:
+        click.echo(f"{', '.join(done.retag)}: named {done.name} by recognition; `synthese run` takes the name "
+                   "out of their documents.")
+    click.echo(f"To never remember {done.name} again, add the name to voices.exclude in config.yaml.")
+
+
 @cli.command()
 @click.argument("folder", type=click.Path(path_type=Path))
 def init(folder: Path) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from .core.config import Config
 from .core.errors import SyntheseError
 from .stages import CycleRun, SessionRun
+from .voices import learn_all
 from .workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ def run_all(config: Config, session_ids: Sequence[str] | None = None, *, force: 
     sessions = [config.session(i) for i in session_ids] if session_ids else list(config.sessions)
     report = RunReport()
     with ws.lock():
+        # The voices named in every session first: a name given in a later session reaches the
+        # earlier ones in this same run.
+        learn_all(ws)
         for session in sessions:
             try:
                 report.done[session.id] = SessionRun(ws, session, quiet=quiet).bring_up_to_date(force=force)

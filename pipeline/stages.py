@@ -26,11 +26,12 @@ from .core.approval import ReviewTodo, approval_of, left_to_review, voice_patter
 from .core.artefacts import Approval, RenderManifest, SiteManifest, Tags, Transcript, recorded_hash
 from .core.config import Config, Session, Speaker
 from .core.errors import ReviewError, SyntheseError
-from .core.review_file import ensure_review_file, load_review, revise_transcript
+from .core.review_file import Review, ensure_review_file, load_review, revise_transcript
 from .core.storage import hash_of, write_text
 from .core.subtitles import WRITERS as CAPTION_WRITERS
 from .render.compose import SessionInputs
 from .render.document import SynthesisDocument
+from .voices import learn, named_with, note_used, recognise, recognised_names
 from .workspace import SessionPaths, Workspace
 
 log = logging.getLogger(__name__)
@@ -61,9 +62,14 @@ def tag_inputs_hash(transcript: Path, review: Path, config: Config, session: Ses
     weights = config.resolve(config.tag.weights_file) if config.tag.weights_file else None
     # The name index keeps the session's declared speakers and organisations and the cycle's organiser.
     declared = ([s.model_dump(mode="json") for s in session.speakers] if session else [], config.cycle.organiser)
+    # Voices recognised by a voice profile are named like those of the review file: a new profile
+    # that names a voice re-tags the session (counted only where there is one, so that a cycle
+    # without voice profiles keeps its hashes).
+    recognised = recognised_names(config, session, transcript, review)
     return hash_of("tag", transcript, config.tag.model_dump(mode="json"),
                    [t.model_dump(mode="json") for t in config.themes], config.acronyms, weights, review,
-                   wording_read(config.templates.wording()), config.index.model_dump(mode="json"), declared)
+                   wording_read(config.templates.wording()), config.index.model_dump(mode="json"), declared,
+                   *([recognised] if recognised else []))
 
 
 def render_inputs_hash(tags: Path, session: Session, config: Config) -> str:
@@ -224,6 +230,7 @@ class SessionRun:
                 for note in self.ws.transcript_notes(self.session):
                     log.warning("%s: %s", self.session.id, note)
                 ensure_review(self.config, self.paths.review)
+                learn(self.ws, self.session)  # the voices named in the review file, remembered
             inputs_hash = stage.inputs_hash(self.ws, self.session)
             if not force and recorded_hash(stage.artefact(self.paths)) == inputs_hash:
                 log.info("%s: %s up to date", self.session.id, stage.name)
@@ -315,14 +322,18 @@ def tag_transcript(config: Config, session: Session | None, paths: SessionPaths,
     ensure_review(config, paths.review)
     review = load_review(paths.review)  # before any work: a broken file stops the stage
     transcript = Transcript.load(transcript_path or paths.transcript)
-    revised, orphaned = revise_transcript(transcript, review)
+    recognition = recognise(config, session, transcript, review)
+    revised, orphaned = revise_transcript(transcript, named_with(review, recognition.recognised))
     machine = machine_tags_cached(revised, config, paths.tagger_cache)
     tags = tag(transcript, config, review=review, review_file=paths.review.name, machine=machine,
                revised=(revised, orphaned), session=session, session_id=session.id if session else None)
     # Draft, approved or changed since: the render stage marks the documents from it.
     tags.review.approval = approval_of(review, revised)
+    tags.review.recognised = recognition.recognised
     tags.inputs_hash = inputs_hash
-    return tags.save(paths.tags), revised
+    saved = tags.save(paths.tags)
+    note_used(config, [r.name for r in recognition.recognised.values()])
+    return saved, revised
 
 
 def machine_tags_cached(transcript: Transcript, config: Config, cache: Path):
@@ -348,8 +359,8 @@ def machine_tags_cached(transcript: Transcript, config: Config, cache: Path):
 
 def transcript_beside(tags: Tags) -> Transcript | None:
     """The transcript a tags artefact names, read from beside it (never elsewhere), as the
-    review file beside it revises it; None when it is missing, then the annex is built from the
-    passages."""
+    review file beside it revises it, with the voices the tags record as recognised named so;
+    None when it is missing, then the annex is built from the passages."""
     if not tags.transcript or tags.path is None:
         return None
     path = tags.path.parent / Path(tags.transcript).name
@@ -357,10 +368,11 @@ def transcript_beside(tags: Tags) -> Transcript | None:
         log.warning("%s: transcript %s not found; the annex is built from the passages", tags.path, path)
         return None
     transcript = Transcript.load(path)
-    if not tags.review.file:
+    recognised = tags.review.recognised  # the voices the tag stage named by a voice profile
+    if not tags.review.file and not recognised:
         return transcript
-    review = load_review(tags.path.parent / Path(tags.review.file).name)
-    return revise_transcript(transcript, review)[0]
+    review = load_review(tags.path.parent / Path(tags.review.file).name) if tags.review.file else Review()
+    return revise_transcript(transcript, named_with(review, recognised))[0]
 
 
 def session_document(config: Config, session: Session, tags: Tags, transcript: Transcript | None) -> SynthesisDocument:

@@ -28,11 +28,13 @@ from pathlib import Path
 from .core.artefacts import Tags, Transcript
 from .core.config import Config, Session
 from .core.errors import InputError, LockError, SyntheseError
+from .core.storage import leftover_part_files
 from .core.typography import timestamp
 
 log = logging.getLogger(__name__)
 
 CYCLE_FOLDER = "_cycle"  # session ids start with a letter or digit, so this can never be one
+VOICES_FILE = "voices.json"  # the voice profiles (voices.py): beside config.yaml, never published
 CYCLE_STEM = "cycle"
 CAPTION_FORMATS = ("vtt", "srt", "txt")
 
@@ -88,6 +90,11 @@ class SessionPaths:
                 self.tagger_cache, self.checkpoint, self.render_dir]
 
 
+def voices_file(config: Config) -> Path:
+    """The cycle's voice profiles (`voices.remember`): biometric data, kept beside config.yaml."""
+    return config.root / VOICES_FILE
+
+
 class Workspace:
     """The folder of a config.yaml, its sessions' artefacts and the published site."""
 
@@ -112,7 +119,7 @@ class Workspace:
 
     def protected(self) -> list[Path]:
         """The project's own files and folders, which publishing may never replace."""
-        paths = [self.config.path, self.transcripts_dir]
+        paths = [self.config.path, self.transcripts_dir, voices_file(self.config)]
         for session in self.config.sessions:
             source = self.config.resolve(session.source)
             if source.exists():
@@ -139,7 +146,7 @@ class Workspace:
     def clear_partial_files(self, session: Session) -> None:
         """Remove temporary files a killed run left behind (only ever called under the lock)."""
         folder = self.paths(session).folder
-        for leftover in [*folder.glob(".*.part"), *folder.glob("render/.*.part")]:
+        for leftover in [*leftover_part_files(folder), *leftover_part_files(folder / "render")]:
             log.debug("removing %s left by an interrupted run", leftover)
             leftover.unlink(missing_ok=True)
 
@@ -171,6 +178,9 @@ class Workspace:
         voices = transcript.diarization
         if voices is not None and voices.declared and voices.heard != voices.declared:
             notes.append(f"{voices.heard} voice(s) heard, {voices.declared} speaker(s) declared in config.yaml")
+        if voices is not None and voices.speakers_found and self.config.voices.remember and not voices.voices:
+            notes.append("transcribed without voice prints (voices.remember was off): its voices are neither "
+                         f"remembered nor recognised; `synthese run --force {session.id}` transcribes it again with them")
         why = {"no_speech_decoded": "speech heard, no words could be decoded",
                "other_language": "another language, no words could be decoded"}
         for gap in transcript.gaps:

@@ -2,7 +2,7 @@
 
     core                          imports only core
     transcribe, tag, render, publish   (the stages) import only core
-    workspace, stages, run, files, scaffold   (the orchestration) import core and the stages
+    workspace, stages, run, files, scaffold, voices   (the orchestration) import core and the stages
     cli, serve, review            (the front ends) import the orchestration and core
 
 An import inside a function counts: a lazy import is still a dependency. Imports under
@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "pipeline"
 
 STAGES = ("transcribe", "tag", "render", "publish")
-ORCHESTRATION = ("run", "stages", "files", "workspace", "scaffold")
+ORCHESTRATION = ("run", "stages", "files", "workspace", "scaffold", "voices")
 FRONT_ENDS = ("cli", "serve", "review", "__main__")
 ALLOWED = {
     "core": {"core"},

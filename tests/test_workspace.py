@@ -84,3 +84,26 @@ def test_status_names_speech_left_untranscribed(tmp_path):
         "speech not transcribed 00:05:00–00:05:03 (another language, no words could be decoded): listen to it on "
         "the review page",
     ]
+
+
+def test_clearing_a_killed_runs_leftovers_spares_other_files_and_writes_in_progress(tmp_path):
+    """Only part files named as ours and not being written now are removed: the review page writes
+    the review file while its background job starts a run, which clears the leftovers."""
+    from synthese.core.storage import atomic_path
+
+    ws = workspace_with(tmp_path)
+    session = ws.config.sessions[0]
+    folder = ws.paths(session).folder
+    (folder / "render").mkdir(parents=True)
+    killed = folder / ".s1.tags.json.k3x_9a2q.part"
+    killed_render = folder / "render" / ".s1.pdf.abcdefgh.part"
+    mine = folder / ".mes-notes.part"  # the user's, not named as ours
+    for path in (killed, killed_render, mine):
+        path.write_text("x", encoding="utf-8")
+    with atomic_path(folder / "s1.review.yaml") as writing:
+        writing.write_text("en cours", encoding="utf-8")
+        ws.clear_partial_files(session)
+        assert writing.is_file()
+    assert not killed.exists() and not killed_render.exists()
+    assert mine.read_text(encoding="utf-8") == "x"
+    assert (folder / "s1.review.yaml").read_text(encoding="utf-8") == "en cours"

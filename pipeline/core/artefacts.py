@@ -172,12 +172,43 @@ class Gap(Record):
     _check_times = field_validator("start", "end")(_session_time)
 
 
+class Centroid(Record):
+    """The mean voice print of one voice over a stretch of the session: a unit vector in the
+    speaker model's space, never audio."""
+
+    start: float  # the stretch its windows come from (seconds)
+    end: float
+    vector: list[float]
+
+    _check_times = field_validator("start", "end")(_session_time)
+
+    @field_validator("vector")
+    @classmethod
+    def _finite_vector(cls, value: list[float]) -> list[float]:
+        if not value or not all(math.isfinite(x) for x in value):
+            raise ValueError("must be a non-empty list of finite numbers")
+        return value
+
+
+class VoiceCentroids(Record):
+    """A voice of the session and a few centroids of its voice prints, from different moments:
+    what recognises it as a voice named in another session (pipeline/voices.py), without
+    transcribing again."""
+
+    label: str  # "Intervenant 1", as on the segments
+    seconds: float  # its speech, as the diarization counted it
+    centroids: list[Centroid] = []
+
+
 class Diarization(Record):
     """Who spoke when, as the transcript records it: how many voices were asked for and found.
     The voices are labelled on the segments and words ("Intervenant 1"…); names come only from
-    the review file."""
+    the review file, or from a voice profile staff made by naming the voice elsewhere.
 
-    OPTIONAL: ClassVar[tuple[str, ...]] = ("estimated_speakers", "requested")
+    `voices` holds each voice's centroids when `voices.remember` was on at transcription (a
+    transcript without them still loads; its voices are then never recognised nor remembered)."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("estimated_speakers", "requested", "same_voice_cosine", "voices")
 
     speakers_found: int
     estimated_speakers: int | None = None  # when the number was not given: what the clustering estimated
@@ -185,6 +216,8 @@ class Diarization(Record):
     declared: int = 0  # speakers declared for the session in config.yaml
     model: str = ""
     seconds_of_speech: float = 0.0
+    same_voice_cosine: float | None = None  # centres closer than this are one voice (the model's threshold)
+    voices: list[VoiceCentroids] = []
 
     @property
     def heard(self) -> int:
@@ -404,12 +437,24 @@ class Approval(Record):
         return dt.datetime.fromisoformat(self.at).date() if self.at else None
 
 
+class Recognised(Record):
+    """A voice labelled with the name of a voice profile it matches (pipeline/voices.py), until
+    staff confirm it (review file `speakers:`) or reject it (`rejected_names:`)."""
+
+    name: str
+    similarity: float  # cosine between the voice's centroids and the profile's
+    margin: float  # over the next closest profile, or voice of the session, whichever is closer
+
+
 class ReviewSummary(Record):
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("recognised",)
+
     file: str
     status: Literal["reviewed", "not reviewed"]
     decisions_applied: int = 0  # on themes and excerpts
     corrections: int = 0  # misheard words corrected in the transcript
     speakers: dict[str, str] = {}  # voices named: label -> name
+    recognised: dict[str, Recognised] = {}  # voices recognised, not named: label -> the profile's name
     orphaned: list[str] = []
     approval: Approval = Approval()
 

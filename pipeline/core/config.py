@@ -492,6 +492,26 @@ class DiarizeOptions(Strict):
         return None
 
 
+class VoicesOptions(Strict):
+    """Voice profiles (pipeline/voices.py): the voices staff name, remembered to recognise them in
+    the cycle's other sessions. Off by default: a voice print that identifies a person is
+    biometric data, which a public body may keep only with the speakers' consent."""
+
+    # On: naming a voice (review page or review file) stores its voice prints under the name in
+    # voices.json beside config.yaml, and voices of other sessions that match are labelled with it.
+    remember: bool = False
+    # Names never remembered (people who did not consent): naming their voice stores nothing.
+    exclude: list[str] = []
+
+    @field_validator("exclude")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not str(name).strip() or len(str(name)) > 120:
+                raise ValueError(f"voices.exclude: {name!r} must be a name of 1 to 120 characters")
+        return [" ".join(str(name).split()) for name in value]
+
+
 class Config(Strict):
     cycle: Cycle
     sessions: list[Session]
@@ -506,6 +526,7 @@ class Config(Strict):
     render: RenderOptions = RenderOptions()
     publish: PublishOptions = PublishOptions()
     diarize: DiarizeOptions = DiarizeOptions()
+    voices: VoicesOptions = VoicesOptions()
 
     @field_validator("sessions")
     @classmethod

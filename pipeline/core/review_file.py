@@ -1,8 +1,9 @@
 """Human review: `<stem>.review.yaml`, written by staff, read at every tagging and rendering.
 
 Staff accept, reject or add a theme on a passage, pin or exclude a passage as an excerpt of a
-theme, name the voices the recording was cut into ("Intervenant 1": a person's name) and
-correct words the recogniser misheard. Passages are named by a stable key, "HH:MM:SS first words
+theme, name the voices the recording was cut into ("Intervenant 1": a person's name), say that a
+voice recognised by a voice profile is not that person (`rejected_names`), and correct words the
+recogniser misheard. Passages are named by a stable key, "HH:MM:SS first words
 of the passage" (the `key` of each passage in `<stem>.tags.json`), so decisions survive a re-run
 with new thresholds or keywords; a correction is anchored to the moment and the words as they
 were transcribed. A decision that can no longer be applied (its passage, voice or words are
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 THEME_DECISIONS = ("accept", "reject", "add")
 EXCERPT_DECISIONS = ("pin", "exclude")
 DECISIONS = THEME_DECISIONS + EXCERPT_DECISIONS
-SECTIONS = (*DECISIONS, "speakers", "corrections", "confirm", "approved")
+SECTIONS = (*DECISIONS, "speakers", "corrections", "confirm", "approved", "rejected_names")
 KEY_WORDS = 6  # words of the passage's beginning in its key
 # How far from its time a correction looks for the words it corrects: times move a little when
 # a replay is transcribed again, and segments last up to 30 s.
@@ -103,10 +104,12 @@ class Review:
     corrections: list[Correction] = field(default_factory=list)
     confirmations: list[Confirmation] = field(default_factory=list)
     approved: Approved | None = None
+    # Names a voice was recognised by (a voice profile) and staff said it is not: label -> names.
+    rejected_names: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
-        return not (self.decisions or self.speakers or self.corrections or self.confirmations)
+        return not (self.decisions or self.speakers or self.corrections or self.confirmations or self.rejected_names)
 
 
 def ensure_review_file(path: Path, template: str) -> None:
@@ -205,6 +208,9 @@ def parse_review(text: str, name: str) -> Review:
         if kind == "approved":
             review.approved = _approved(value_node, name)
             continue
+        if kind == "rejected_names":
+            _rejected_names(value_node, review, name)
+            continue
         if not isinstance(value_node, yaml.SequenceNode):
             usage = {"corrections": CORRECTION_USAGE, "confirm": CONFIRM_USAGE}.get(
                 kind, "{passage: \"HH:MM:SS first words\", theme: ID}")
@@ -249,6 +255,22 @@ def _speakers(node: yaml.Node, review: Review, name: str) -> None:
         label = strip_controls(str(key_node.value)).strip()
         review.speakers[label] = " ".join(strip_controls(str(value_node.value)).split())
         review.speaker_lines[label] = line
+
+
+def _rejected_names(node: yaml.Node, review: Review, name: str) -> None:
+    usage = ("'rejected_names' must map each voice to the names it is not, e.g. {\"Intervenant 2\": "
+             "[\"François Ménard\"]}")
+    if not isinstance(node, yaml.MappingNode):
+        raise ReviewError(f"{name}, line {node.start_mark.line + 1}: {usage}. Fix it and re-run.")
+    for key_node, value_node in node.value:
+        line = key_node.start_mark.line + 1
+        if isinstance(value_node, yaml.ScalarNode) and value_node.value in ("", "~", "null"):
+            continue
+        items = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        if not all(isinstance(item, yaml.ScalarNode) and str(item.value).strip() for item in items):
+            raise ReviewError(f"{name}, line {line}: {usage}. Fix it and re-run.")
+        names = review.rejected_names.setdefault(str(key_node.value).strip(), [])
+        names += [n for n in (" ".join(str(item.value).split()) for item in items) if n not in names]
 
 
 def _correction(node: yaml.Node, name: str) -> Correction:

@@ -11,8 +11,10 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,23 @@ from .errors import InputError, StorageError, SyntheseError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+
+
+# The temporary files this process is writing now: another thread clearing a killed run's
+# leftovers (Workspace.clear_partial_files) must leave them alone.
+_WRITING: set[str] = set()
+_WRITING_LOCK = threading.Lock()
+# What tempfile.mkstemp names a part file of ours: '.<target name>.<8 random characters>.part'.
+_PART_FILE = re.compile(r"^\..+\.[a-z0-9_]{8}\.part$")
+
+
+def leftover_part_files(folder: Path) -> list[Path]:
+    """The temporary files a killed write left in `folder`: named as ours, and not being
+    written by this process now."""
+    with _WRITING_LOCK:
+        writing = set(_WRITING)
+    return [p for p in folder.glob(".*.part")
+            if _PART_FILE.match(p.name) and str(p) not in writing and not p.is_symlink() and p.is_file()]
 
 
 @contextlib.contextmanager
@@ -45,6 +64,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
     created = os.fstat(fd)
     os.close(fd)
     tmp_path = Path(tmp)
+    with _WRITING_LOCK:
+        _WRITING.add(str(tmp_path))
     try:
         yield tmp_path
         now = os.lstat(tmp_path)
@@ -67,6 +88,8 @@ def atomic_path(target: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):
             tmp_path.unlink(missing_ok=True)
+        with _WRITING_LOCK:
+            _WRITING.discard(str(tmp_path))
 
 
 def _refuse_link(target: Path) -> None:

@@ -53,7 +53,7 @@ from ..core.review_file import parse_review
 from ..core.storage import write_text
 from ..core.typography import french_text, timestamp
 from ..serve import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
-from ..workspace import Workspace
+from ..workspace import Workspace, voices_file
 from .approve import approval_text
 from .edits import (
     EXCERPT_KINDS,
@@ -61,6 +61,7 @@ from .edits import (
     ReviewEditError,
     add_confirmation,
     add_correction,
+    reject_name,
     set_decision,
     set_speaker,
     version_of,
@@ -272,7 +273,8 @@ class ReviewApp:
 
     def state(self) -> ReviewState:
         """The page's state, read again when a file it comes from changed."""
-        key = tuple(_stamp(p) for p in (self.paths.review, self.paths.transcript, self.paths.tags))
+        key = tuple(_stamp(p) for p in (self.paths.review, self.paths.transcript, self.paths.tags,
+                                         voices_file(self.config)))
         with self._state_lock:
             if key != self._state_key or self._state is None:
                 self._state = read_state(self.ws, self.session)
@@ -308,7 +310,7 @@ class ReviewApp:
         except Exception:  # noqa: BLE001 - one bad request must not stop the page
             log.error("review: error while answering %s %s (run with --debug for the traceback)", method,
                       environ.get("PATH_INFO"))
-            log.debug("review: traceback", exc_info=True)
+            log.error("review: traceback", exc_info=True)
             return self._json(500, {"error": "Erreur du serveur de relecture."}, start_response, method)
 
     def _check_origin(self, environ: dict[str, Any]) -> None:
@@ -516,6 +518,13 @@ class ReviewApp:
             if label not in {v.label for v in state.voices}:
                 raise PageError(409, self.wording["text_changed"])
             return set_speaker(text, name, label, _text(body, "name", self.wording, empty=True))
+        if action == "voice_reject":
+            # "This voice is not X": only the name the page showed it recognised by.
+            label, person = _text(body, "label", self.wording), _text(body, "name", self.wording)
+            voice = next((v for v in state.voices if v.label == label), None)
+            if voice is None or voice.recognised is None or voice.recognised.name != person:
+                raise PageError(409, self.wording["voice_changed"])
+            return reject_name(text, name, label, person)
         view = state.passage_view(_text(body, "passage", self.wording))
         # Passage ids follow the order of the last tagging: the key says it is still the passage
         # the page showed, not another that took its number since.

@@ -25,8 +25,8 @@ import yaml
 from ..core.errors import SyntheseError
 from ..core.review_file import SECTIONS, Approved, Review, format_time, parse_review
 
-__all__ = ["ReviewEditError", "add_confirmation", "add_correction", "set_approval", "set_decision", "set_speaker",
-           "version_of"]
+__all__ = ["ReviewEditError", "add_confirmation", "add_correction", "reject_name", "set_approval", "set_decision",
+           "set_speaker", "version_of"]
 
 INDENT = "  "  # items of a list the page creates: two spaces, as in the shipped review file
 _PLAIN_KEY = re.compile(r"^[^\W\d_][\w .'’-]*$")
@@ -69,8 +69,10 @@ def _approval(approved: Approved | None) -> tuple[str, str, str] | None:
     return (approved.by, approved.at.isoformat(), approved.fingerprint) if approved else None
 
 
-def _checked(old: str, new: str, name: str, expect: Callable[[_Said], _Said], *,
-             approved: Any = _SAME) -> str:
+def _checked(old: str, new: str, name: str, expect: Callable[[_Said], _Said], *, approved: Any = _SAME,
+             rejected: Callable[[dict[str, list[str]]], dict[str, list[str]]] | None = None) -> str:
+    """`new` if it parses and says what `old` said changed as `expect`; the approval and the names
+    voices were rejected for stay as they were unless `approved` or `rejected` say how they change."""
     before_review = parse_review(old, name)
     before = _said(before_review)
     try:
@@ -79,7 +81,9 @@ def _checked(old: str, new: str, name: str, expect: Callable[[_Said], _Said], *,
     except SyntheseError:
         after_review, after = None, None
     wanted = _approval(before_review.approved) if approved is _SAME else approved
-    if after != expect(before) or after_review is None or _approval(after_review.approved) != wanted:
+    wanted_rejected = rejected(before_review.rejected_names) if rejected else before_review.rejected_names
+    if (after != expect(before) or after_review is None or _approval(after_review.approved) != wanted
+            or after_review.rejected_names != wanted_rejected):
         raise ReviewEditError(f"{name}: this change could not be written without altering the rest of the "
                               "file; make it by hand in the file (it was left unchanged).")
     return new
@@ -388,6 +392,47 @@ def set_approval(text: str, name: str, *, by: str, at: dt.datetime, fingerprint:
         new = _append_section(text, line + "\n")
     return _checked(text, new, name, lambda said: said, approved=(by, dt.datetime.fromisoformat(at_text).isoformat(),
                                                                    fingerprint))
+
+
+def reject_name(text: str, name: str, label: str, person: str) -> str:
+    """Say that a voice is not a person it was recognised as: `person` added to the voice's
+    names under `rejected_names:` (`label: ["Name", …]`), so it is never given to it again."""
+    label, person = " ".join(label.split()), " ".join(person.split())
+    if not label or not person:
+        raise ReviewEditError("a rejected name needs the voice and the name")
+    sections = _sections(text, name)
+    before = parse_review(text, name).rejected_names
+    names = [*before.get(label, [])]
+    if person not in names:
+        names.append(person)
+    line = f"{INDENT}{_key(label)}: [{', '.join(_quoted(n) for n in names)}]"
+    if "rejected_names" not in sections:
+        new = _append_section(text, f"rejected_names:\n{line}\n")
+    else:
+        key, value = sections["rejected_names"]
+        if _is_empty(value):
+            new = _fill_empty(text, key, value, [line])
+        elif not isinstance(value, yaml.MappingNode):
+            raise ReviewEditError(f"{name}: 'rejected_names' is not a list of `voice: [names]` lines; fix it by hand.")
+        elif value.flow_style or not value.value:
+            lines = [f"{INDENT}{_source(text, k)}: {_source(text, v)}" for k, v in value.value
+                     if str(k.value).strip() != label]
+            new = _replace_flow(text, value, [*lines, line], "{}")
+        else:
+            found = [(k, v) for k, v in value.value if str(k.value).strip() == label]
+            if found:
+                k, v = found[-1]
+                flow = "[" + ", ".join(_quoted(n) for n in names) + "]"
+                new = text[:v.start_mark.index] + flow + text[_content_end(v):]
+            else:
+                indent = " " * value.value[0][0].start_mark.column
+                new = _insert_after(text, value.value[-1][1], f"{indent}{_key(label)}: "
+                                    f"[{', '.join(_quoted(n) for n in names)}]")
+
+    def rejected(old: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {**old, label: names}
+
+    return _checked(text, new, name, lambda said: said, rejected=rejected)
 
 
 assert set(THEME_KINDS + EXCERPT_KINDS) <= set(SECTIONS)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.artefacts import Passage, Segment, Tags, Transcript
+from ..core.artefacts import Passage, Recognised, Segment, Tags, Transcript
 from ..core.config import Config, Session
 from ..core.errors import ReviewError, SyntheseError
 from ..core.heard import UNSURE_P, text_word_owners
@@ -30,6 +30,7 @@ from ..core.review_file import (
     revise_transcript,
 )
 from ..core.typography import french_text, timestamp
+from ..voices import Recognition, named_with, recognise
 from ..workspace import Workspace
 from .edits import version_of
 
@@ -92,6 +93,10 @@ class VoiceView:
     name: str  # "" when not named yet
     segments: int
     first_s: float
+    recognised: Recognised | None = None  # the name a voice profile gives it, until confirmed or rejected
+    rejected: list[str] = field(default_factory=list)  # names staff said it is not
+    sample_s: float = 0.0  # where to listen to it: the start of its longest turn
+    sample_length_s: float = 0.0
 
 
 @dataclass
@@ -149,6 +154,8 @@ class ReviewState:
     orphaned: list[str] = field(default_factory=list)
     theme_labels: dict[str, str] = field(default_factory=dict)
     held: list[HeldView] = field(default_factory=list)  # quotes held back until their text is checked
+    recognition: Recognition = field(default_factory=Recognition)
+    remember_voices: bool = False  # voices.remember: the voices named here are remembered for the cycle
 
     @property
     def gaps(self) -> list:
@@ -284,19 +291,28 @@ def read_state(ws: Workspace, session: Session) -> ReviewState:
             log.warning("review: %s", exc)
     labels = {t.id: french_text(t.label) for t in config.themes}
     state = ReviewState(session, config, paths.review, version_of(data), review, review_error, transcript, tags,
-                        theme_labels=labels)
+                        theme_labels=labels, remember_voices=config.voices.remember)
     if transcript is None:
         return state
-    revised, orphaned = revise_transcript(transcript, review)
+    if review_error is None:
+        try:
+            state.recognition = recognise(config, session, transcript, review)
+        except SyntheseError as exc:
+            log.warning("review: voices not recognised: %s", exc)
+    recognised = state.recognition.recognised
+    revised, orphaned = revise_transcript(transcript, named_with(review, recognised))
     state.revised = revised
     state.orphaned = list(orphaned)
 
     voices: dict[str, VoiceView] = {}
     for segment in transcript.segments:
         if segment.speaker:
-            voice = voices.setdefault(segment.speaker, VoiceView(segment.speaker, review.speakers.get(segment.speaker, ""),
-                                                                  0, segment.start))
+            voice = voices.setdefault(segment.speaker, VoiceView(
+                segment.speaker, review.speakers.get(segment.speaker, ""), 0, segment.start,
+                recognised.get(segment.speaker), review.rejected_names.get(segment.speaker, [])))
             voice.segments += 1
+            if segment.end - segment.start > voice.sample_length_s:
+                voice.sample_s, voice.sample_length_s = segment.start, segment.end - segment.start
     state.voices = list(voices.values())
     if tags is None:
         return state
