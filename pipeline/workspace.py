@@ -28,7 +28,7 @@ from pathlib import Path
 from .core.artefacts import Tags, Transcript
 from .core.config import Config, Session
 from .core.errors import InputError, LockError, SyntheseError
-from .core.storage import leftover_part_files
+from .core.storage import remove_leftover_part_files
 from .core.typography import timestamp
 
 log = logging.getLogger(__name__)
@@ -146,9 +146,8 @@ class Workspace:
     def clear_partial_files(self, session: Session) -> None:
         """Remove temporary files a killed run left behind (only ever called under the lock)."""
         folder = self.paths(session).folder
-        for leftover in [*leftover_part_files(folder), *leftover_part_files(folder / "render")]:
-            log.debug("removing %s left by an interrupted run", leftover)
-            leftover.unlink(missing_ok=True)
+        for leftover in [*remove_leftover_part_files(folder), *remove_leftover_part_files(folder / "render")]:
+            log.debug("removed %s left by an interrupted run", leftover)
 
     # --- what staff should know ----------------------------------------------------------------
 

@@ -35,13 +35,15 @@ _WRITING_LOCK = threading.Lock()
 _PART_FILE = re.compile(r"^\..+\.[a-z0-9_]{8}\.part$")
 
 
-def leftover_part_files(folder: Path) -> list[Path]:
-    """The temporary files a killed write left in `folder`: named as ours, and not being
-    written by this process now."""
+def remove_leftover_part_files(folder: Path) -> list[Path]:
+    """Remove the temporary files a killed write left in `folder`: named as ours, and not being
+    written by this process now (the lock keeps a write from starting meanwhile); return them."""
     with _WRITING_LOCK:
-        writing = set(_WRITING)
-    return [p for p in folder.glob(".*.part")
-            if _PART_FILE.match(p.name) and str(p) not in writing and not p.is_symlink() and p.is_file()]
+        leftovers = [p for p in folder.glob(".*.part") if _PART_FILE.match(p.name) and str(p) not in _WRITING
+                     and not p.is_symlink() and p.is_file()]
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+    return leftovers
 
 
 @contextlib.contextmanager
@@ -58,14 +60,14 @@ def atomic_path(target: Path) -> Iterator[Path]:
     _refuse_link(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        with _WRITING_LOCK:
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+            _WRITING.add(tmp)
     except OSError as exc:
         raise _storage_error(exc, target) from exc
     created = os.fstat(fd)
     os.close(fd)
     tmp_path = Path(tmp)
-    with _WRITING_LOCK:
-        _WRITING.add(str(tmp_path))
     try:
         yield tmp_path
         now = os.lstat(tmp_path)
@@ -89,7 +91,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             tmp_path.unlink(missing_ok=True)
         with _WRITING_LOCK:
-            _WRITING.discard(str(tmp_path))
+            _WRITING.discard(tmp)
 
 
 def _refuse_link(target: Path) -> None:

@@ -310,7 +310,7 @@ class ReviewApp:
         except Exception:  # noqa: BLE001 - one bad request must not stop the page
             log.error("review: error while answering %s %s (run with --debug for the traceback)", method,
                       environ.get("PATH_INFO"))
-            log.error("review: traceback", exc_info=True)
+            log.debug("review: traceback", exc_info=True)
             return self._json(500, {"error": "Erreur du serveur de relecture."}, start_response, method)
 
     def _check_origin(self, environ: dict[str, Any]) -> None:
