@@ -21,8 +21,10 @@ from pathlib import Path
 
 import yaml
 
-from .artefacts import Passage, Segment, Transcript, Word
+from .artefacts import Passage, Transcript
 from .errors import ReviewError
+from .glossary import GlossaryEntry
+from .revision import INAUDIBLE, Piece, Revision
 from .storage import write_text
 
 log = logging.getLogger(__name__)
@@ -32,11 +34,6 @@ EXCERPT_DECISIONS = ("pin", "exclude")
 DECISIONS = THEME_DECISIONS + EXCERPT_DECISIONS
 SECTIONS = (*DECISIONS, "speakers", "corrections")
 KEY_WORDS = 6  # words of the passage's beginning in its key
-# How far from its time a correction looks for the words it corrects: times move a little when
-# a replay is transcribed again, and segments last up to 30 s.
-CORRECTION_WINDOW_S = 45.0
-
-
 
 @dataclass(frozen=True)
 class Decision:
@@ -54,12 +51,22 @@ class Decision:
 
 @dataclass(frozen=True)
 class Correction:
-    """Words the recogniser misheard, as transcribed (`original`) and as said (`corrected`)."""
+    """Words as the transcript reads them (`original`, compared without case and the punctuation
+    around them) and as they were said (`corrected`), near a moment: misheard words, changed
+    punctuation or sentences, across the recogniser's segments. `corrected` empty deletes the
+    words (nobody said them); `[inaudible]` in it marks what nobody can make out."""
 
     at_s: float  # where they were said (the HH:MM:SS written in the file)
     original: str
     corrected: str
     line: int
+
+    @property
+    def kind(self) -> str:
+        """"delete", "inaudible" (a stretch marked so) or "replace"."""
+        if not self.corrected.split():
+            return "delete"
+        return "inaudible" if self.corrected.split() == [INAUDIBLE] else "replace"
 
     def describe(self) -> str:
         return f"correction \"{self.original}\" -> \"{self.corrected}\" at {format_time(self.at_s)} (line {self.line})"
@@ -73,6 +80,9 @@ class Review:
     speakers: dict[str, str] = field(default_factory=dict)  # voice label -> the person's name
     speaker_lines: dict[str, int] = field(default_factory=dict)
     corrections: list[Correction] = field(default_factory=list)
+    # The cycle's glossary (glossary.yaml beside config.yaml, not this file): applied with the
+    # corrections, before them.
+    glossary: list[GlossaryEntry] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -282,75 +292,32 @@ def orphaned_decisions(decisions: Sequence[Decision], passages: Sequence[Passage
 
 # --- what the review changes in the transcript: names of voices, corrected words ----------------
 
-_TOKEN = re.compile(r"\S+")
+@dataclass
+class Revised:
+    """The transcript as the review revises it, with the words each of its segments shows
+    (their times, and which a correction or the glossary wrote), and what could not apply."""
+
+    transcript: Transcript
+    pieces: list[list[Piece]]  # per segment of `transcript`
+    orphaned: list[str]
+    applied: list[bool]  # per correction of the review: whether it applied
 
 
-def _bare(token: str) -> str:
-    """A word as corrections compare it: case, accents kept; punctuation around it dropped."""
-    return token.strip(".,;:!?«»\"'’()[]…").lower().replace("’", "'")
-
-
-def _match_in_segment(segment: Segment, correction: Correction) -> int | None:
-    """The index of the first token of the correction's words in the segment's text, or None."""
-    bare = [_bare(t.group()) for t in _TOKEN.finditer(segment.text)]
-    wanted = [_bare(w) for w in correction.original.split()]
-    for start in range(len(bare) - len(wanted) + 1):
-        if bare[start:start + len(wanted)] == wanted:
-            return start
-    return None
-
-
-def _correct_segment(segment: Segment, correction: Correction) -> bool:
-    """Replace the correction's words in the segment's text (and words); False if not there."""
-    tokens = list(_TOKEN.finditer(segment.text))
-    wanted = correction.original.split()
-    start = _match_in_segment(segment, correction)
-    if start is None:
-        return False
-    first, last = tokens[start], tokens[start + len(wanted) - 1]
-    # Punctuation around the words stays: "centaires," corrected to "centers" keeps its comma.
-    lead = first.group()[: len(first.group()) - len(first.group().lstrip(".,;:!?«»\"'’()[]…"))]
-    trail = last.group()[len(last.group().rstrip(".,;:!?«»\"'’()[]…")):]
-    replacement = f"{lead}{correction.corrected.strip()}{trail}" if correction.corrected.strip() else ""
-    text = segment.text[: first.start()] + replacement + segment.text[last.end():]
-    if segment.words and len(segment.words) == len(tokens):
-        replaced = segment.words[start:start + len(wanted)]
-        new_tokens = replacement.split()
-        span_start, span_end = replaced[0].start, replaced[-1].end
-        step = (span_end - span_start) / max(len(new_tokens), 1)
-        words = [Word(start=round(span_start + i * step, 3), end=round(span_start + (i + 1) * step, 3),
-                      text=token, speaker=replaced[0].speaker) for i, token in enumerate(new_tokens)]
-        segment.words = [*segment.words[:start], *words, *segment.words[start + len(wanted):]]
-    segment.text = " ".join(text.split())
-    return True
-
-
-def _candidate_segments(transcript: Transcript, at_s: float) -> list[int]:
-    """The segments a correction said at `at_s` may apply to, nearest first."""
-    window = [i for i, s in enumerate(transcript.segments)
-              if s.start - CORRECTION_WINDOW_S <= at_s <= s.end + CORRECTION_WINDOW_S]
-    return sorted(window, key=lambda i: abs((transcript.segments[i].start + transcript.segments[i].end) / 2 - at_s))
-
-
-def locate_correction(transcript: Transcript, correction: Correction) -> tuple[int, int] | None:
-    """Where revise_transcript applies a correction: (segment index, index of its first token
-    in the segment's text split on spaces), or None when its words are not found near its time."""
-    for index in _candidate_segments(transcript, correction.at_s):
-        start = _match_in_segment(transcript.segments[index], correction)
-        if start is not None:
-            return index, start
-    return None
-
-
-def revise_transcript(transcript: Transcript, review: Review) -> tuple[Transcript, list[str]]:
-    """The transcript as staff corrected it: misheard words replaced, voices named. Returns it
-    (a copy) and the decisions that could not be applied, described."""
-    revised = transcript.model_copy(deep=True)
+def revise(transcript: Transcript, review: Review) -> Revised:
+    """The transcript as staff revised it: the cycle's glossary applied, then the corrections
+    in the order of the file (each on the text the ones before it left, as the review page
+    showed it), then the voices named. The transcript given is untouched."""
+    revision = Revision(transcript)
+    if review.glossary:
+        revision.apply_glossary([(e.heard, e.written) for e in review.glossary])
     orphaned: list[str] = []
-    for correction in review.corrections:
-        found = locate_correction(revised, correction)
-        if found is None or not _correct_segment(revised.segments[found[0]], correction):
+    applied = []
+    for number, correction in enumerate(review.corrections):
+        done = revision.apply(correction.original.split(), correction.corrected.split(), correction.at_s, edit=number)
+        applied.append(done)
+        if not done:
             orphaned.append(f"{correction.describe()}: words not found near that time")
+    revised, pieces = revision.result()
     labels = {s.speaker for s in revised.segments if s.speaker}
     for label, line in review.speaker_lines.items():
         if label not in labels:
@@ -363,4 +330,17 @@ def revise_transcript(transcript: Transcript, review: Review) -> tuple[Transcrip
                     word.speaker = review.speakers.get(word.speaker, word.speaker)
     for message in orphaned:
         log.warning("review: %s; it is kept in the file but not applied", message)
-    return revised, orphaned
+    return Revised(revised, pieces, orphaned, applied)
+
+
+def revise_transcript(transcript: Transcript, review: Review) -> tuple[Transcript, list[str]]:
+    """The transcript as staff corrected it (glossary, corrections, names of voices): a copy,
+    and the decisions that could not be applied, described."""
+    revised = revise(transcript, review)
+    return revised.transcript, revised.orphaned
+
+
+def locate_correction(transcript: Transcript, correction: Correction) -> tuple[int, int] | None:
+    """Where revise_transcript applies a correction: (segment index, index of its first word in
+    the segment's text split on spaces), or None when its words are not found near its time."""
+    return Revision(transcript).locate(correction.original.split(), correction.at_s)
