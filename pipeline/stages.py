@@ -24,7 +24,8 @@ from pathlib import Path
 from .core.artefacts import RenderManifest, SiteManifest, Tags, Transcript, recorded_hash
 from .core.config import Config, Session, Speaker
 from .core.errors import SyntheseError
-from .core.review_file import ensure_review_file, load_review, revise_transcript
+from .core.glossary import glossary_path, load_glossary
+from .core.review_file import Review, ensure_review_file, load_review, revise_transcript
 from .core.storage import hash_of, write_text
 from .core.subtitles import WRITERS as CAPTION_WRITERS
 from .render.compose import SessionInputs
@@ -57,10 +58,13 @@ def tag_inputs_hash(transcript: Path, review: Path, config: Config, session: Ses
     weights = config.resolve(config.tag.weights_file) if config.tag.weights_file else None
     # The name index keeps the session's declared speakers and organisations and the cycle's organiser.
     declared = ([s.model_dump(mode="json") for s in session.speakers] if session else [], config.cycle.organiser)
+    # The cycle's glossary revises every session's transcript like its review file (counted only
+    # where there is one, so that a cycle without it keeps its hashes).
+    glossary = glossary_path(config.root)
     return hash_of("tag", transcript, config.tag.model_dump(mode="json"),
                    [t.model_dump(mode="json") for t in config.themes], config.acronyms, weights, review,
                    config.templates.wording()["name_articles"], config.templates.wording().get("meta_talk"),
-                   config.index.model_dump(mode="json"), declared)
+                   config.index.model_dump(mode="json"), declared, *([glossary] if glossary.exists() else []))
 
 
 def render_inputs_hash(tags: Path, session: Session, config: Config) -> str:
@@ -196,7 +200,7 @@ class SessionRun:
         from .render import render_session
 
         tags = Tags.load(self.paths.tags)
-        transcript = self._revised if self._revised is not None else transcript_beside(tags)
+        transcript = self._revised if self._revised is not None else transcript_beside(tags, self.config)
         manifest = render_session(SessionInputs(self.session, tags, transcript), self.config,
                                   out_dir=self.paths.render_dir, stem=self.paths.stem)
         manifest.inputs_hash = inputs_hash
@@ -226,6 +230,14 @@ def save_transcript(transcript: Transcript, paths: SessionPaths) -> Path:
     return transcript.save(paths.transcript)
 
 
+def session_review(config: Config, path: Path) -> Review:
+    """What revises a session's transcript: its review file and the cycle's glossary (ReviewError
+    when either does not parse). Every stage and the review page read the review through it."""
+    review = load_review(path)
+    review.glossary = load_glossary(glossary_path(config.root))
+    return review
+
+
 def ensure_review(config: Config, path: Path) -> None:
     """The review file from its template (its explanations, empty lists) when it is missing."""
     ensure_review_file(path, config.templates.read_text(REVIEW_TEMPLATE))
@@ -239,7 +251,7 @@ def tag_transcript(config: Config, session: Session | None, paths: SessionPaths,
     from .tag import tag
 
     ensure_review(config, paths.review)
-    review = load_review(paths.review)  # before any work: a broken file stops the stage
+    review = session_review(config, paths.review)  # before any work: a broken file stops the stage
     transcript = Transcript.load(transcript_path or paths.transcript)
     revised, orphaned = revise_transcript(transcript, review)
     machine = machine_tags_cached(revised, config, paths.tagger_cache)
@@ -270,10 +282,10 @@ def machine_tags_cached(transcript: Transcript, config: Config, cache: Path):
     return machine
 
 
-def transcript_beside(tags: Tags) -> Transcript | None:
+def transcript_beside(tags: Tags, config: Config) -> Transcript | None:
     """The transcript a tags artefact names, read from beside it (never elsewhere), as the
-    review file beside it revises it; None when it is missing, then the annex is built from the
-    passages."""
+    review file beside it and the cycle's glossary revise it; None when it is missing, then the
+    annex is built from the passages."""
     if not tags.transcript or tags.path is None:
         return None
     path = tags.path.parent / Path(tags.transcript).name
@@ -281,9 +293,8 @@ def transcript_beside(tags: Tags) -> Transcript | None:
         log.warning("%s: transcript %s not found; the annex is built from the passages", tags.path, path)
         return None
     transcript = Transcript.load(path)
-    if not tags.review.file:
-        return transcript
-    review = load_review(tags.path.parent / Path(tags.review.file).name)
+    review = session_review(config, tags.path.parent / Path(tags.review.file).name) if tags.review.file else Review(
+        glossary=load_glossary(glossary_path(config.root)))
     return revise_transcript(transcript, review)[0]
 
 
@@ -349,7 +360,7 @@ class CycleRun:
         inputs = []
         for session in self.rendered:
             tags = Tags.load(self.ws.paths(session).tags)
-            inputs.append(SessionInputs(session, tags, transcript_beside(tags)))
+            inputs.append(SessionInputs(session, tags, transcript_beside(tags, self.ws.config)))
         manifest = render_cycle(inputs, self.ws.config, out_dir=paths.render_dir, stem=paths.stem)
         manifest.inputs_hash = self.cycle_hash
         manifest.save(paths.render)

@@ -138,3 +138,43 @@ def test_the_glossary_is_checked_with_its_lines():
         parse_glossary('- {heard: "…", written: b}\n', "g.yaml")
     with pytest.raises(ReviewError, match=r"^g.yaml, line 1: the glossary must be a list"):
         parse_glossary('heard: a\n', "g.yaml")
+
+
+def test_a_sentence_marked_inaudible_is_never_quoted():
+    from synthese.core.artefacts import Passage, Sentence
+    from synthese.core.config import TagOptions
+    from synthese.tag.decisions import apply_review
+    from synthese.tag.excerpts import SessionEvidence, select_quotes
+
+    texts = ["La ville mesure tout.", "Les capteurs [inaudible] partout.", "Elle le publie."]
+    sentences = [Sentence(start=10 + 5 * i, end=14 + 5 * i, text=text) for i, text in enumerate(texts)]
+    passage = Passage(id="p001", key="00:00:10 La ville mesure tout", start=10, end=24, text=" ".join(texts),
+                      sentences=sentences)
+    review = parse_review('pin:\n  - {passage: "00:00:10 La ville mesure tout", theme: t, sentences: [0, 1]}\n'
+                          '  - {passage: "00:00:10 La ville mesure tout", theme: u}\n', "r.yaml")
+    outcome = apply_review([passage], review.decisions, ["t", "u"], {})
+    chosen = select_quotes([passage], SessionEvidence({}, {}, ["t", "u"], TagOptions()), outcome.choices)
+    assert [q.text for q in chosen["t"]] == ["La ville mesure tout."]
+    assert all("[inaudible]" not in q.text for quotes in chosen.values() for q in quotes)
+
+
+def test_the_glossary_is_an_input_of_tagging_and_never_of_transcription(tmp_path):
+    import yaml
+    from conftest import repository_config
+
+    from synthese.core.config import load_config
+    from synthese.stages import tag_inputs_hash, transcribe_inputs_hash
+
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(repository_config(), allow_unicode=True), encoding="utf-8")
+    config = load_config(tmp_path / "config.yaml")
+    media, review = tmp_path / "s.ogg", tmp_path / "s.review.yaml"
+    media.write_bytes(b"OggS")
+
+    def hashes():
+        return (transcribe_inputs_hash(media, config, config.sessions[0].speakers),
+                tag_inputs_hash(tmp_path / "s.transcript.json", review, config, config.sessions[0]))
+
+    before = hashes()
+    (tmp_path / "glossary.yaml").write_text('- {heard: "data centaires", written: "data centers"}\n', encoding="utf-8")
+    after = hashes()
+    assert after[0] == before[0] and after[1] != before[1]

@@ -2,11 +2,12 @@
 
 A quote is one to three sentences of a passage tagged with the theme, consecutive or with one
 sentence left out (marked « […] »), of tag.quote_min_words to tag.quote_max_words words: whole
-sentences, never a cut inside one. Among a passage's candidates the quote is the one that
-carries the theme best, judged sentence by sentence from the tagger's evidence (the theme's
-keywords said in each sentence, with their weights, and each sentence's closeness in meaning to
-the theme): it must say the theme (its evidence), stay on it (every sentence about it rather than
-an anecdote or another theme) and read as speech (clauses with a verb, not a heading read out).
+sentences, never a cut inside one, never one where a reviewer marked a stretch [inaudible].
+Among a passage's candidates the quote is the one that carries the theme best, judged
+sentence by sentence from the tagger's evidence (the theme's keywords said in each sentence,
+with their weights, and each sentence's closeness in meaning to the theme): it must say the
+theme (its evidence), stay on it (every sentence about it rather than an anecdote or another
+theme) and read as speech (clauses with a verb, not a heading read out).
 
 Chapters are filled together, best (theme, quote) first, with maximal marginal relevance so one
 chapter's quotes do not repeat each other; a sentence is quoted once in the whole document. A
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from ..core.artefacts import KeyPoints, Passage, Quote
 from ..core.config import TagOptions
+from ..core.revision import INAUDIBLE
 from .themes import SentenceEvidence, meaning_points
 
 __all__ = ["ELISION", "ExcerptChoices", "SessionEvidence", "SentenceEvidence", "key_points", "pack_vectors",
@@ -210,6 +212,9 @@ class _Selection:
         self.theme_ids = list(theme_ids)
         self.choices = choices
         self.used: dict[str, set[int]] = {p.id: set() for p in passages}
+        # A sentence holding a stretch a reviewer marked inaudible is never quoted: it would
+        # put words in the speaker's mouth, or a hole.
+        self.unquotable = {p.id: {i for i, s in enumerate(p.sentences) if INAUDIBLE in s.text} for p in passages}
         self.chosen: dict[str, list[Candidate]] = {t: [] for t in theme_ids}
         self.serves: dict[str, set[str]] = {p.id: set() for p in passages}
         self.pairs: list[set[tuple[str, str]]] = []
@@ -218,7 +223,7 @@ class _Selection:
         self._best: dict[tuple[str, str, bool], Candidate | None] = {}
 
     def available(self, pid: str) -> set[int]:
-        return set(range(len(self.by_id[pid].sentences))) - self.used[pid]
+        return set(range(len(self.by_id[pid].sentences))) - self.used[pid] - self.unquotable[pid]
 
     def best(self, theme_id: str, pid: str, *, relaxed: bool = False) -> Candidate | None:
         """The passage's best quote for the theme among its unquoted sentences, if allowed."""
@@ -235,7 +240,7 @@ class _Selection:
     def chosen_by_reviewer(self, theme_id: str, pid: str, indices: Sequence[int]) -> Candidate | None:
         """The quote a reviewer made of a passage by choosing its sentences (a shortened pin)."""
         passage = self.by_id[pid]
-        kept = tuple(sorted({i for i in indices if 0 <= i < len(passage.sentences)}))
+        kept = tuple(sorted({i for i in indices if 0 <= i < len(passage.sentences)} - self.unquotable[pid]))
         if not kept:
             return None
         words = sum(len(passage.sentences[i].text.split()) for i in kept)
@@ -350,7 +355,8 @@ def _key_candidates(passages: Sequence[Passage], evidence: SessionEvidence, excl
             continue
         for index, sentence in enumerate(passage.sentences):
             info = sentences[index]
-            if (passage.id, index) in excluded or not info.verb or info.meta or sentence.text.rstrip().endswith("?"):
+            if (passage.id, index) in excluded or not info.verb or info.meta or sentence.text.rstrip().endswith("?") \
+                    or INAUDIBLE in sentence.text:
                 continue
             if KEY_POINT_WORDS[0] <= info.words <= KEY_POINT_WORDS[1]:
                 found.append((passage, index))
