@@ -227,14 +227,15 @@ def _correction(node: yaml.Node, name: str) -> Correction:
     usage = f"each item of 'corrections' must be {CORRECTION_USAGE}"
     fields = _scalars(node, name, usage)
     unknown = sorted(set(fields) - {"at", "original", "corrected", "note"})
-    time = _parse_time(fields.get("at", ""))
+    time = parse_time(fields.get("at", ""))
     if unknown or time is None or not fields.get("original") or "corrected" not in fields:
         detail = f"unknown key '{unknown[0]}'" if unknown else "'at' (HH:MM:SS), 'original' and 'corrected' are required"
         raise ReviewError(f"{name}, line {line}: {detail}; {usage}. Fix it and re-run.")
     return Correction(time, fields["original"], fields["corrected"], line)
 
 
-def _parse_time(text: str) -> float | None:
+def parse_time(text: str) -> float | None:
+    """Seconds from "HH:MM:SS" (or "MM:SS", with a fraction), None when it is not a time."""
     match = re.match(r"^\s*(?:(\d{1,2}):)?(\d{1,2}):(\d{2})(?:[.,](\d+))?\s*$", text)
     if not match:
         return None
