@@ -24,7 +24,7 @@ from pathlib import Path
 from .core.artefacts import RenderManifest, SiteManifest, Tags, Transcript, recorded_hash
 from .core.config import Config, Session, Speaker
 from .core.errors import SyntheseError
-from .core.glossary import glossary_path, load_glossary
+from .core.glossary import GlossaryEntry, glossary_path, load_glossary
 from .core.review_file import Review, ensure_review_file, load_review, revise_transcript
 from .core.storage import hash_of, write_text
 from .core.subtitles import WRITERS as CAPTION_WRITERS
@@ -230,11 +230,16 @@ def save_transcript(transcript: Transcript, paths: SessionPaths) -> Path:
     return transcript.save(paths.transcript)
 
 
+def cycle_glossary(config: Config) -> list[GlossaryEntry]:
+    """The cycle's glossary (glossary.yaml beside config.yaml); ReviewError when it does not parse."""
+    return load_glossary(glossary_path(config.root))
+
+
 def session_review(config: Config, path: Path) -> Review:
     """What revises a session's transcript: its review file and the cycle's glossary (ReviewError
-    when either does not parse). Every stage and the review page read the review through it."""
+    when either does not parse). The stages read the review through it."""
     review = load_review(path)
-    review.glossary = load_glossary(glossary_path(config.root))
+    review.glossary = cycle_glossary(config)
     return review
 
 
@@ -294,7 +299,7 @@ def transcript_beside(tags: Tags, config: Config) -> Transcript | None:
         return None
     transcript = Transcript.load(path)
     review = session_review(config, tags.path.parent / Path(tags.review.file).name) if tags.review.file else Review(
-        glossary=load_glossary(glossary_path(config.root)))
+        glossary=cycle_glossary(config))
     return revise_transcript(transcript, review)[0]
 
 

@@ -66,7 +66,8 @@ class Correction:
         """"delete", "inaudible" (a stretch marked so) or "replace"."""
         if not self.corrected.split():
             return "delete"
-        return "inaudible" if self.corrected.split() == [INAUDIBLE] else "replace"
+        # "[inaudible]" alone, with the punctuation around it kept ("[inaudible],").
+        return "inaudible" if re.fullmatch(r"\W*" + re.escape(INAUDIBLE) + r"\W*", self.corrected.strip()) else "replace"
 
     def describe(self) -> str:
         return f"correction \"{self.original}\" -> \"{self.corrected}\" at {format_time(self.at_s)} (line {self.line})"
@@ -302,6 +303,7 @@ class Revised:
     pieces: list[list[Piece]]  # per segment of `transcript`
     orphaned: list[str]
     applied: list[bool]  # per correction of the review: whether it applied
+    glossary_counts: list[int]  # per glossary entry: how many times it applied
 
 
 def revise(transcript: Transcript, review: Review) -> Revised:
@@ -309,8 +311,7 @@ def revise(transcript: Transcript, review: Review) -> Revised:
     in the order of the file (each on the text the ones before it left, as the review page
     showed it), then the voices named. The transcript given is untouched."""
     revision = Revision(transcript)
-    if review.glossary:
-        revision.apply_glossary([(e.heard, e.written) for e in review.glossary])
+    counts = revision.apply_glossary([(e.heard, e.written) for e in review.glossary]) if review.glossary else []
     orphaned: list[str] = []
     applied = []
     for number, correction in enumerate(review.corrections):
@@ -331,7 +332,7 @@ def revise(transcript: Transcript, review: Review) -> Revised:
                     word.speaker = review.speakers.get(word.speaker, word.speaker)
     for message in orphaned:
         log.warning("review: %s; it is kept in the file but not applied", message)
-    return Revised(revised, pieces, orphaned, applied)
+    return Revised(revised, pieces, orphaned, applied, counts)
 
 
 def revise_transcript(transcript: Transcript, review: Review) -> tuple[Transcript, list[str]]:

@@ -337,15 +337,19 @@ class Revision:
             self.pieces[s] = pieces
             self.touched.add(s)
 
-    def apply_glossary(self, entries: Sequence[tuple[str, str]]) -> int:
+    def apply_glossary(self, entries: Sequence[tuple[str, str]]) -> list[int]:
         """Write each entry's `written` form where its `heard` words are said (whole words, any
-        case), everywhere; a capital at the start of a sentence stays. Returns the count."""
+        case), everywhere; a capital at the start of a sentence stays. Returns how many times
+        each entry applied."""
         by_first: dict[str, list[list[str]]] = {}
         forms: dict[tuple[str, ...], str] = {}
-        for heard, written in entries:
+        numbers: dict[tuple[str, ...], int] = {}
+        counts = [0] * len(entries)
+        for number, (heard, written) in enumerate(entries):
             wanted = [bare(w) for w in heard.split()]
             if wanted and all(wanted) and tuple(wanted) not in forms:
                 forms[tuple(wanted)] = written
+                numbers[tuple(wanted)] = number
                 by_first.setdefault(wanted[0], []).append(wanted)
         for options in by_first.values():
             options.sort(key=len, reverse=True)  # the longest entry said there wins
@@ -359,6 +363,7 @@ class Revision:
                 k += 1
                 continue
             found.append((k, len(match), forms[tuple(match)]))
+            counts[numbers[tuple(match)]] += 1
             k += len(match)
         for k, count, written in reversed(found):
             span = places[k:k + count]
@@ -368,7 +373,7 @@ class Revision:
             if len(made) == len(heard):
                 for piece, text in zip(made, heard):
                     piece.heard = text
-        return len(found)
+        return counts
 
     def _pieces_at(self, segment: int, index: int, count: int) -> list[Piece]:
         return [p for _, _, p in self.span(segment, index, count)]
