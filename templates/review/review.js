@@ -437,24 +437,26 @@
 
   // --- keeping the page in step --------------------------------------------------------------------
   async function refreshSections(names = ["avis", "voix", "passages", "glossaire", "historique", "chapitres"], force = false) {
-    if (!force && editing() && names.includes("passages")) { pendingRefresh = true; names = names.filter((n) => n !== "passages"); }
-    else if (names.includes("passages")) pendingRefresh = false;
-    const focused = document.activeElement && document.activeElement.id;
+    let passages = false;
     for (const name of names) {
       let response;
       try { response = await fetch(`/fragment/${name}`, {cache: "no-store"}); } catch (error) { continue; }
       if (!response.ok) continue;
-      const parsed = new DOMParser().parseFromString(await response.text(), "text/html");
-      const fresh = parsed.getElementById(name);
+      const html = await response.text();
+      // Never under the caret: the text being typed in waits until it is left.
+      if (name === "passages" && !force && editing()) { pendingRefresh = true; continue; }
+      const focused = document.activeElement && document.activeElement.id;
+      const fresh = new DOMParser().parseFromString(html, "text/html").getElementById(name);
       const old = document.getElementById(name);
       if (fresh && old) old.replaceWith(document.adoptNode(fresh));
+      if (name === "passages") { passages = true; pendingRefresh = false; }
+      if (focused && document.activeElement === document.body) {
+        const again = document.getElementById(focused);
+        if (again) again.focus({preventScroll: true});
+      }
     }
-    if (names.includes("passages")) { indexWords(); restoreDrafts(); }
+    if (passages) { indexWords(); restoreDrafts(); }
     highlight();
-    if (focused && document.activeElement === document.body) {
-      const again = document.getElementById(focused);
-      if (again) again.focus({preventScroll: true});
-    }
     if (names.includes("apercu") && lastJobs) { shownJobs = ""; showJobs(lastJobs); }
   }
   function showJobs(jobs) {
