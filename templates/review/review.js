@@ -28,7 +28,7 @@
   let generations = null;
   let lastJobs = null;
   let shownJobs = "";
-  let pendingRefresh = false;
+  const pending = new Set(); // sections not refreshed while something is typed in them
   let alarmKind = ""; // "lasting" (reload needed) or "passing" (cleared by the next success)
   let failures = 0;
   let lastAction = null; // the number of this page's last action, whose effect it waits for
@@ -75,6 +75,10 @@
   function editing() {
     const active = document.activeElement;
     return Boolean(active && active.matches && active.matches(".texte[contenteditable]"));
+  }
+  function typingIn(section) {
+    const active = document.activeElement;
+    return Boolean(active && section.contains(active) && active.matches("input[type=text], textarea, [contenteditable]"));
   }
   function highlight() {
     if (!audio || !words.length) return;
@@ -219,9 +223,8 @@
     const word = element.closest(".m.corrige");
     box.nextElementSibling.querySelector(".original").textContent = word ? word.title : "";
   });
-  document.addEventListener("focusout", (event) => {
-    const box = event.target.closest && event.target.closest(".texte[contenteditable]");
-    if (box && pendingRefresh) window.setTimeout(() => { if (!editing()) refreshSections(); }, 0);
+  document.addEventListener("focusout", () => {
+    if (pending.size) window.setTimeout(() => refreshSections(Array.from(pending)), 0);
   });
   async function saveText(box) {
     const body = {action: "correct", version, passage: box.dataset.passage, key: box.dataset.cle,
@@ -443,13 +446,14 @@
       try { response = await fetch(`/fragment/${name}`, {cache: "no-store"}); } catch (error) { continue; }
       if (!response.ok) continue;
       const html = await response.text();
-      // Never under the caret: the text being typed in waits until it is left.
-      if (name === "passages" && !force && editing()) { pendingRefresh = true; continue; }
+      const old = document.getElementById(name);
+      // Never under the caret: a section where something is being typed waits until it is left.
+      if (!force && old && typingIn(old)) { pending.add(name); continue; }
+      pending.delete(name);
       const focused = document.activeElement && document.activeElement.id;
       const fresh = new DOMParser().parseFromString(html, "text/html").getElementById(name);
-      const old = document.getElementById(name);
       if (fresh && old) old.replaceWith(document.adoptNode(fresh));
-      if (name === "passages") { passages = true; pendingRefresh = false; }
+      if (name === "passages") passages = true;
       if (focused && document.activeElement === document.body) {
         const again = document.getElementById(focused);
         if (again) again.focus({preventScroll: true});
