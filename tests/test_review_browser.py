@@ -391,3 +391,39 @@ def test_correct_a_transcript_as_fast_as_you_can_listen(tmp_path, browser, cli):
     tags = (second.tags).read_text(encoding="utf-8")
     assert "webinaire" in tags and "veux-binaire" not in tags
     assert "Le webinaire précédent" in (second.render_dir / "seance-2.html").read_text(encoding="utf-8")
+
+
+def test_a_stopped_then_restarted_server_is_said_plainly_and_typed_text_is_kept(tmp_path, browser):
+    ws = review_workspace(tmp_path / "cycle")
+    app = prepared_app(ws)
+    server = PreviewServer(None, "127.0.0.1", 0, app=app, max_request_body_bytes=MAX_BODY_BYTES)
+    app.allow(server.host, server.port)
+    page = browser.new_page()
+    with running(server) as url:
+        page.goto(url)
+        box = page.locator("#texte-p003")
+        typed = "Ici, un texte retapé. " + words_of(page, "#texte-p003")
+        box.click()
+        box.fill(typed)
+    app.close()
+    # Stopped: a save says so in plain French, and the page is not left « Enregistrement… ».
+    page.locator("#passage-p003 button.enregistrer").click()
+    page.wait_for_function("document.getElementById('alerte-texte').textContent.startsWith("
+                           "'Le serveur de relecture ne répond plus')")
+    assert page.locator("#etat").inner_text() == ""
+    # Started again on the same address: the page asks to be reloaded, and nothing typed is lost.
+    again = ReviewApp(ws.config, ws.config.session(SESSION), token="un-autre-jeton", start_jobs=False)
+    restarted = PreviewServer(None, "127.0.0.1", server.port, app=again, max_request_body_bytes=MAX_BODY_BYTES)
+    again.allow(restarted.host, restarted.port)
+    with running(restarted):
+        page.wait_for_function("document.getElementById('alerte-texte').textContent.startsWith("
+                               "'Le serveur de relecture a été relancé')", timeout=15_000)
+        page.get_by_role("button", name="Recharger la page").click()
+        page.wait_for_function("document.querySelector('#texte-p003.modifie') !== null")
+        assert words_of(page, "#texte-p003") == typed
+        page.locator("#passage-p003 button.enregistrer").click()
+        wait_saved(page)
+        assert page.locator("#alerte").is_hidden()
+        page.close()
+    again.close()
+    assert "Ici, un texte retapé." in review_of(app).corrections[-1].corrected
