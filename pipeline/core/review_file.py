@@ -314,8 +314,8 @@ def revise(transcript: Transcript, review: Review) -> Revised:
     counts = revision.apply_glossary([(e.heard, e.written) for e in review.glossary]) if review.glossary else []
     orphaned: list[str] = []
     applied = []
-    for number, correction in enumerate(review.corrections):
-        done = revision.apply(correction.original.split(), correction.corrected.split(), correction.at_s, edit=number)
+    for correction in review.corrections:
+        done = revision.apply(correction.original.split(), correction.corrected.split(), correction.at_s)
         applied.append(done)
         if not done:
             orphaned.append(f"{correction.describe()}: words not found near that time")

@@ -34,7 +34,6 @@ PUNCTUATION = ".,;:!?«»\"'’()[]…“”—–-"
 # transcribed again, and segments last up to 30 s.
 WINDOW_S = 45.0
 _SENTENCE_END = re.compile(r"[.!?…][»\"”’)\]]*$")
-SOURCES = ("", "correction", "glossary")
 
 
 def bare(token: str) -> str:
@@ -74,7 +73,6 @@ class Piece:
     source: str = ""  # "" as transcribed, "correction" or "glossary"
     replaced: str = ""  # the words it replaced, as they read before
     heard: str = ""  # the word before the glossary changed it (edits written before it still find it)
-    edit: int = -1  # the number of the edit that wrote it
 
 
 def _owners(segment: Segment, texts: Sequence[str]) -> list[list[int]]:
@@ -217,18 +215,17 @@ class Revision:
 
     # --- changing them -------------------------------------------------------------------------
 
-    def apply(self, original: Sequence[str], corrected: Sequence[str], at_s: float, *, source: str = "correction",
-              edit: int = -1) -> bool:
+    def apply(self, original: Sequence[str], corrected: Sequence[str], at_s: float, *, source: str = "correction") -> bool:
         """Replace the words `original` said near `at_s` by `corrected`; False when they are
         not found there."""
         found = self.locate(original, at_s)
         if found is None:
             return False
-        self.replace(self.span(*found, len(original)), corrected, source=source, edit=edit)
+        self.replace(self.span(*found, len(original)), corrected, source=source)
         return True
 
     def replace(self, span: Sequence[tuple[int, int, Piece]], corrected: Sequence[str], *, source: str,
-                edit: int = -1, case_from_heard: bool = False) -> None:
+                case_from_heard: bool = False) -> None:
         """Put `corrected` in place of the pieces of `span` (consecutive places)."""
         import difflib
 
@@ -255,7 +252,7 @@ class Revision:
         for op, a1, a2, b1, b2 in matcher.get_opcodes():
             if op == "equal":
                 for k in range(a2 - a1):
-                    made.append((segments[a1 + k], self._kept(old[a1 + k], new_words[b1 + k], source, edit)))
+                    made.append((segments[a1 + k], self._kept(old[a1 + k], new_words[b1 + k], source)))
                 continue
             if b1 == b2:
                 continue  # words deleted
@@ -280,17 +277,17 @@ class Revision:
                 offset += weights[k]
                 piece_end = start + (end - start) * offset / total
                 made.append((owner, Piece(word, round(piece_start, 3), round(piece_end, 3), timed=timed,
-                                          source=source, replaced=replaced, edit=edit)))
+                                          source=source, replaced=replaced)))
         made = self._boundaries_at_sentence_ends(made)
         self._put(span, made)
 
-    def _kept(self, piece: Piece, text: str, source: str, edit: int) -> Piece:
+    def _kept(self, piece: Piece, text: str, source: str) -> Piece:
         """A piece whose word stays: its text as now written (punctuation, case), its times."""
         if text == piece.text:
             return piece
         changed = text.strip(PUNCTUATION) != piece.text.strip(PUNCTUATION)
         return replace(piece, text=text, source=source if changed else piece.source,
-                       replaced=piece.text if changed else piece.replaced, edit=edit if changed else piece.edit)
+                       replaced=piece.text if changed else piece.replaced)
 
     def _before(self, segment: int, index: int) -> Piece | None:
         return next((p for _, _, p in self.walk_back(segment, index)), None)
@@ -369,14 +366,11 @@ class Revision:
             span = places[k:k + count]
             heard = [p.text for _, _, p in span]
             self.replace(span, written.split(), source="glossary", case_from_heard=True)
-            made = self._pieces_at(span[0][0], span[0][1], len(written.split()))
+            made = [p for _, _, p in self.span(span[0][0], span[0][1], len(written.split()))]
             if len(made) == len(heard):
                 for piece, text in zip(made, heard):
                     piece.heard = text
         return counts
-
-    def _pieces_at(self, segment: int, index: int, count: int) -> list[Piece]:
-        return [p for _, _, p in self.span(segment, index, count)]
 
     # --- the revised transcript -----------------------------------------------------------------
 

@@ -60,7 +60,6 @@ class Token:
     segment: int = -1  # its segment in the revised transcript, and its place in the segment's words
     position: int = -1
     seek: float | None = None  # where a click plays from: its start, or its segment's without word times
-    index: int = -1  # its place in ReviewState.tokens
 
     def __post_init__(self) -> None:
         if self.seek is None:
@@ -181,10 +180,6 @@ class ReviewState:
         """Speech heard but not transcribed, for staff to listen to."""
         return list(self.transcript.gaps) if self.transcript is not None else []
 
-    @property
-    def uncertain(self) -> int:
-        return sum(t.low for t in self.tokens)
-
     def passage_view(self, passage_id: str) -> PassageView | None:
         return next((v for v in self.passages if v.passage.id == passage_id), None)
 
@@ -205,7 +200,7 @@ def shown_tokens(revised: Revised) -> list[Token]:
             # segment's start.
             seek = piece.start if segment.words else segment.start
             tokens.append(Token(piece.text, round(piece.start, 3), round(piece.end, 3), piece.p, piece.source,
-                                piece.replaced, index, position, seek, len(tokens)))
+                                piece.replaced, index, position, seek))
     return tokens
 
 
