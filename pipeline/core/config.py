@@ -98,6 +98,9 @@ class Session(Strict):
     media: FilePath | None = None
     transcript: FilePath | None = None
     replay_url: ReplayUrl | None = None
+    # The replay as a file a reader's browser plays (MP3, MP4, OGG, WebM…), on a web server: the
+    # site's player plays it, and without replay_url the documents' times link to it (#t=90).
+    media_url: ReplayUrl | None = None
     speakers: list[Speaker] = []
     description: str = ""
 
@@ -338,7 +341,7 @@ class TagOptions(Strict):
 
 
 class RenderOptions(Strict):
-    formats: list[Literal["pdf", "docx", "html"]] = ["pdf", "docx", "html"]
+    formats: list[Literal["pdf", "docx", "odt", "html"]] = ["pdf", "docx", "odt", "html"]
     transcript_annex: bool = True
     author: str = ""
     # A folder of templates, stylesheets or wording.fr.yaml that replace the shipped ones file by

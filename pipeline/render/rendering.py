@@ -1,7 +1,7 @@
-"""Stage 3, render: a tagged session (or the whole cycle) as PDF, DOCX and HTML.
+"""Stage 3, render: a tagged session (or the whole cycle) as PDF, DOCX, ODT and HTML.
 
 One SynthesisDocument (compose.py) feeds every format; each format is a writer with an
-`extension` and one `write()` (render_html.py, render_pdf.py, render_docx.py). The documents are
+`extension` and one `write()` (html.py, pdf.py, docx.py, odt.py). The documents are
 written to temporary files and renamed into place together, so a failure leaves neither a part
 file nor a mix of old and new documents. The stage returns the RenderManifest that describes
 them, including what the readers' site shows of the document, so publishing never rebuilds it.
@@ -26,6 +26,7 @@ from .compose import SessionInputs, build_cycle_document, build_document, sessio
 from .document import SynthesisDocument
 from .docx import DocxWriter
 from .html import HtmlWriter, render_html, render_html_body
+from .odt import OdtWriter
 from .pdf import PdfWriter
 
 __all__ = ["VALID_FORMATS", "WRITERS", "check_formats", "render_cycle", "render_session", "write_documents",
@@ -33,8 +34,8 @@ __all__ = ["VALID_FORMATS", "WRITERS", "check_formats", "render_cycle", "render_
 
 log = logging.getLogger(__name__)
 
-WRITERS = {writer.extension: writer for writer in (PdfWriter(), DocxWriter(), HtmlWriter())}
-VALID_FORMATS = ("pdf", "docx", "html")
+WRITERS = {writer.extension: writer for writer in (PdfWriter(), DocxWriter(), OdtWriter(), HtmlWriter())}
+VALID_FORMATS = ("pdf", "docx", "odt", "html")
 
 
 def check_formats(formats: Sequence[str]) -> list[str]:
