@@ -146,6 +146,8 @@ def render_session(inputs: SessionInputs, config: Config, *, out_dir: Path, stem
         citation=doc.publication.citation,
         review_mark=doc.review.mark,
         review_note=doc.review.note,
+        summary_points=[SiteExcerpt(text=e.text, speaker=e.speaker, start_s=e.start_s, timestamp=e.timestamp,
+                                    anchor="", replay_href=e.link, lang=e.lang) for e in doc.key_points],
     )
     sources = [inputs.tags.path.name] if inputs.tags.path else []
     manifest = _manifest(doc, config, out_dir, chosen, page, kind="session", session_id=session.id, sources=sources)
