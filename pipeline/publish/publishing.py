@@ -42,7 +42,7 @@ import stat
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -56,7 +56,7 @@ from ..core.resources import SITE_FOLDER
 from ..core.storage import file_hash, write_text
 from ..core.typography import NBSP, counted, french_text, join_list
 from .feed import FEED_FILE, FeedEntry, atom_feed
-from .search import SEARCH_FOLDER, build_search_index
+from .search import build_search_index
 
 __all__ = ["SITE_MANIFEST", "PublishedSession", "check_output_dir", "file_size_text", "publish"]
 
