@@ -290,6 +290,19 @@ class _Pages:
                                                   ws=self.wording["site"], has_cycle=self.has_cycle, **context)
 
 
+def split_cover(body: str) -> tuple[str, str]:
+    """The synthesis's fragment cut after its cover (its title, date, speakers: up to the first
+    </header>), so that a page puts its player, downloads and links under the title; ('', body)
+    for a fragment without one."""
+    from markupsafe import Markup
+
+    end = body.find("</header>")
+    if end < 0:
+        return Markup(""), Markup(body)
+    end += len("</header>")
+    return Markup(body[:end]), Markup(body[end:])
+
+
 def _downloads(manifest: RenderManifest, folder: str, labels: dict[str, str], site: SiteFolder,
                units: dict[str, str]) -> list[Download]:
     downloads = []
@@ -429,7 +442,7 @@ def build_site(config: Config, sessions: Sequence[PublishedSession], cycle: Rend
                                      wording["site"]["size_units"])
         body = Markup(cycle.file(cycle.fragment).read_text(encoding="utf-8"))
         site.write_page(CYCLE_PAGE, pages.render(
-            "synthesis.html.j2", root="", body=body, downloads=cycle_downloads,
+            "synthesis.html.j2", root="", body=split_cover(body), downloads=cycle_downloads,
             page_title=wording['site']['cycle_page_title'], current="cycle", entry=None, entries=entries,
             themes=themes, cycle_citation=cycle.page.citation, draft=cycle.page))
 
@@ -439,7 +452,7 @@ def build_site(config: Config, sessions: Sequence[PublishedSession], cycle: Rend
                                                    current="themes"))
     for entry in entries:
         site.write_page(entry.page, pages.render(
-            "synthesis.html.j2", root="../", body=entry.body, downloads=entry.downloads,
+            "synthesis.html.j2", root="../", body=split_cover(entry.body), downloads=entry.downloads,
             page_title=f"{entry.label} · {entry.summary.title}", current="seances", entry=entry,
             entries=entries, themes=themes, draft=entry.summary,
             scripts=["player.js"] if entry.player is not None else []))

@@ -16,6 +16,8 @@
   var EXCERPT_WORDS = 14; // on each side of the first match
   var TIME = /(\d{2}:\d{2}:\d{2})/;
   var engine = null;
+  var without = document.querySelector("[data-without-script]");
+  if (without) { without.hidden = true; }
 
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, function (whole, key) {
