@@ -349,3 +349,17 @@ def test_the_feed_uses_the_sites_address_when_given(tmp_path):
     summary = root.find(f"{ATOM}entry/{ATOM}summary").text
     assert summary == "<ul><li>« &lt;b&gt;un&lt;/b&gt; &amp; deux »</li></ul>"  # text, never markup
     assert re.fullmatch(r"2026-01-05T09:00:00[+-]\d\d:\d\d", root.find(f"{ATOM}entry/{ATOM}updated").text)
+
+
+def test_without_pagefind_publishing_says_what_to_install(tmp_path, monkeypatch):
+    import pagefind.service
+    from test_publish import make_workspace
+
+    from synthese.core.errors import SyntheseError
+
+    ws = make_workspace(tmp_path)
+    monkeypatch.setattr(pagefind.service, "get_executable", lambda: None)
+    with pytest.raises(SyntheseError) as error:
+        publish_workspace(ws)
+    assert "pip install 'pagefind[bin]'" in str(error.value) and "publish.search: false" in str(error.value)
+    assert [p.name for p in ws.outputs_dir.iterdir()] == [".gitkeep"]  # nothing half-published
