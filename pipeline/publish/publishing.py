@@ -429,7 +429,7 @@ def build_site(config: Config, sessions: Sequence[PublishedSession], cycle: Rend
     search = config.publish.search and bool(entries)
     pages.env.globals["search"] = search
 
-    themes = []
+    themes: list[dict[str, Any]] = []
     for theme in config.themes:
         groups = [(entry, entry.excerpts_of(theme.id)) for entry in entries]
         themes.append({"theme": theme, "page": f"themes/{theme.id}.html", "groups": groups,

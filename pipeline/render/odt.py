@@ -489,9 +489,9 @@ def write_odt(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
     if doc.index:
         w.heading(words["index"], 1, "index")
         w.paragraph(words["index_intro"], styles.small)
-        for group in doc.index:
-            w.heading(group.title, 2)
-            for entry in group.entries:
+        for kind in doc.index:
+            w.heading(kind.title, 2)
+            for entry in kind.entries:
                 _index_entry(w, entry)
     if doc.references:
         w.heading(words["references"], 1, "references")
