@@ -180,7 +180,7 @@ def test_transcript_invariants(fleurs):
         for ext in ("vtt", "srt", "txt"):
             assert (out_dir / f"{stem}.{ext}").stat().st_size > 0
         assert not (out_dir / f".{stem}.transcribe-checkpoint.json").exists()
-        assert (out_dir / f"{stem}.vtt").read_text().startswith("WEBVTT\n\n00:00:")
+        assert (out_dir / f"{stem}.machine.vtt").read_text().startswith("WEBVTT\n\n00:00:")
 
 
 @pytest.mark.slow
@@ -211,7 +211,7 @@ def test_written_captions_follow_practice_and_read_back(fleurs):
             assert all(len(c.text) <= 2 * LINE_CHARS + 1 for c in cues)
             assert all(a.end <= b.start for a, b in zip(cues, cues[1:]))
         lines = [re.sub(r"^<v [^>]*>", "", line)  # the voice tag names the speaker, it is not shown as text
-                 for line in (out_dir / f"{stem}.vtt").read_text(encoding="utf-8").split("\n")[2:]
+                 for line in (out_dir / f"{stem}.machine.vtt").read_text(encoding="utf-8").split("\n")[2:]
                  if line and "-->" not in line]
         assert lines and all(len(line) <= LINE_CHARS for line in lines)
 
