@@ -178,7 +178,7 @@ def test_transcript_invariants(fleurs):
         # One reader per clip: diarization finds one voice and never invents a name for it.
         assert {s["speaker"] for s in segments} == {"Intervenant 1"}
         for ext in ("vtt", "srt", "txt"):
-            assert (out_dir / f"{stem}.{ext}").stat().st_size > 0
+            assert (out_dir / f"{stem}.machine.{ext}").stat().st_size > 0
         assert not (out_dir / f".{stem}.transcribe-checkpoint.json").exists()
         assert (out_dir / f"{stem}.machine.vtt").read_text().startswith("WEBVTT\n\n00:00:")
 
@@ -205,7 +205,7 @@ def test_written_captions_follow_practice_and_read_back(fleurs):
         stem = name.removesuffix(".ogg")
         spoken = " ".join(s["text"] for s in data["segments"])
         for parse in (parse_vtt, parse_srt):
-            cues = parse(out_dir / f"{stem}.{'vtt' if parse is parse_vtt else 'srt'}").segments
+            cues = parse(out_dir / f"{stem}.machine.{'vtt' if parse is parse_vtt else 'srt'}").segments
             assert " ".join(c.text for c in cues) == spoken
             assert all(0 < c.end - c.start <= CUE_MAX_S for c in cues)
             assert all(len(c.text) <= 2 * LINE_CHARS + 1 for c in cues)
