@@ -95,7 +95,7 @@ def test_uncovered_finds_speech_without_words():
 def test_lost_speech_is_decoded_again_on_its_own(two_clips, config, model, monkeypatch):
     path, lost = two_clips
     losing_decoder(monkeypatch, lost)
-    result = transcribe_audio(path, config, hints="", checkpoint=None, model=model)
+    result = transcribe_audio(path, config, checkpoint=None, model=model)
     assert result.stats.holes >= 1 and result.stats.recovered >= 1
     assert result.gaps == []
     reference = (ASR / "fleurs-fr-004.txt").read_text(encoding="utf-8")

@@ -33,7 +33,6 @@ from synthese.transcribe.transcription import (
     collapse_repetitions,
     decode_audio,
     load_audio,
-    spelling_hints,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -219,7 +218,7 @@ def test_written_captions_follow_practice_and_read_back(fleurs):
 @pytest.mark.slow
 def test_wrong_language_is_a_warning(tmp_path, config, model):
     english = config.model_copy(update={"transcribe": config.transcribe.model_copy(update={"language": "en"})})
-    result = stage.transcribe_audio(ASR / "fleurs-fr-004.ogg", english, hints="", checkpoint=None, model=model)
+    result = stage.transcribe_audio(ASR / "fleurs-fr-004.ogg", english, checkpoint=None, model=model)
     assert result.warnings[0].startswith("fleurs-fr-004.ogg: the speech sounds like 'fr' (probability ")
     assert result.warnings[0].endswith("not 'en' as configured: check the file, or set transcribe.language")
 
@@ -508,23 +507,59 @@ def test_wer_reads_numbers_in_digits_as_words():
 
 # --- spelling hints ---------------------------------------------------------------------------
 
-def test_spelling_hints_are_names_and_title_never_theme_keywords(tmp_path):
+def test_declared_spellings_are_the_title_and_names_never_theme_keywords(tmp_path):
     config = small_config(tmp_path)
-    assert spelling_hints(config, config.sessions[0]) == "Séance introductive, Puca, François Ménard."
-    assert spelling_hints(config, None) == ""
-    assert spelling_hints(small_config(tmp_path, hints="none"), config.sessions[0]) == ""
-    # A title part or an organisation holding a keyword of the codebook would prime that keyword.
+    assert stage.declared_spellings(config, config.sessions[0]) == [
+        "Séance introductive", "Puca", "François Ménard", "Ménard"]
+    assert stage.declared_spellings(config, None) == []
+    assert stage.declared_spellings(small_config(tmp_path, hints="none"), config.sessions[0]) == []
+    # A name in brackets is also a spelling of its own; a one-word name has no surname to add.
     session = Session.model_validate({**config.sessions[0].model_dump(), "title": "Séance 3 : sobriété et territoires",
-                                      "speakers": [{"name": "François Ménard", "organisation": "Puca"},
-                                                   {"name": "Zoé Martin", "organisation": "Agence de l'énergie"}]})
-    assert spelling_hints(config, session) == "Séance 3, Puca, François Ménard, Zoé Martin."
+                                      "speakers": [{"name": "Zoé Martin", "organisation": "Agence de l'énergie (ADE)"},
+                                                   {"name": "Cher"}]})
+    assert stage.declared_spellings(config, session) == [
+        "Séance 3", "sobriété et territoires", "Puca", "Agence de l'énergie", "ADE", "Zoé Martin", "Martin", "Cher"]
+    keywords = {k for theme in config.themes for k in theme.all_keywords}
+    assert not keywords & set(stage.declared_spellings(load_config(REPO / "config.yaml"),
+                                                       load_config(REPO / "config.yaml").sessions[0]))
 
 
-def test_spelling_hints_stay_short():
-    config = load_config(REPO / "config.yaml")
-    hints = spelling_hints(config, config.sessions[0])
-    assert 0 < len(hints) <= stage.HINTS_MAX_CHARS
-    assert "smart city" not in hints.lower()
+def test_no_prompt_reaches_the_decoder_when_hints_are_names(tmp_path):
+    config = small_config(tmp_path, hints="names")
+    assert stage.declared_spellings(config, config.sessions[0])
+    assert stage.decode_settings(config).prompt is None
+
+
+@pytest.mark.slow
+def test_the_stage_decodes_without_a_prompt_and_records_the_spellings(config, model, monkeypatch):
+    """Through the stage with the real model: Whisper's prompt holds no previous text, the
+    sequential decodings (a window decoded again, the audit) get no initial prompt, and the
+    transcript records the spellings it applied instead."""
+    prompts: list[list[int]] = []
+    initial_prompts: list[str | None] = []
+    real_get_prompt, real_transcribe = model.get_prompt, model.transcribe
+
+    def get_prompt(tokenizer, previous_tokens, *args, **kwargs):
+        prompts.append(list(previous_tokens))
+        return real_get_prompt(tokenizer, previous_tokens, *args, **kwargs)
+
+    def transcribe(audio, *args, **kwargs):
+        initial_prompts.append(kwargs.get("initial_prompt"))
+        return real_transcribe(audio, *args, **kwargs)
+
+    monkeypatch.setattr(model, "get_prompt", get_prompt)
+    monkeypatch.setattr(model, "transcribe", transcribe)
+    monkeypatch.setattr(whisper_model, "load_whisper", lambda *args, **kwargs: model)
+    quick = config.model_copy(update={"diarize": config.diarize.model_copy(update={"enabled": False})})
+    session = quick.sessions[0]
+    transcript = stage.transcribe(ASR / "fleurs-fr-000.ogg", quick, session)
+    assert prompts and all(tokens == [] for tokens in prompts)
+    assert all(prompt is None for prompt in initial_prompts)
+    assert transcript.options["initial_prompt"] is None
+    assert transcript.options["spellings"] == stage.declared_spellings(quick, session)
+    assert "François Ménard" in transcript.options["spellings"]
+    said = normalise(transcript.text).split()
+    assert not {"françois", "ménard", "puca"} & set(said)  # none of them is said in the clip
 
 
 def test_settings_that_were_replaced_are_named(tmp_path):

@@ -166,6 +166,18 @@ class Gap(Record):
     reason: str
 
 
+class SpellingFix(Record):
+    """Words heard nearly as a declared spelling (a speaker's name, an organisation) and written
+    as declared: kept so that the change shows and can be undone (put `heard` back in place of
+    `written`, in the segment, between `start` and `end`)."""
+
+    segment: int
+    start: float
+    end: float
+    heard: str
+    written: str
+
+
 class SourceFile(Record):
     file: str
     sha256: str
@@ -187,8 +199,9 @@ class Transcript(Artefact):
     dropped: dict[str, int] = {}
     warnings: list[str] = []
     diarization: dict[str, Any] | None = None
+    spelling_fixes: list[SpellingFix] = []  # transcribe/spellings.py: the declared spellings applied
 
-    OPTIONAL: ClassVar[tuple[str, ...]] = ("diarization", "languages")
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("diarization", "languages", "spelling_fixes")
 
     @classmethod
     def migrate(cls, data: dict[str, Any], path: Path) -> dict[str, Any]:

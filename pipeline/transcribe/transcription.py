@@ -10,6 +10,8 @@ checkpoint: after a crash or Ctrl-C, the next run skips the blocks already done.
 The transcript keeps, per segment, its words with their times and probability, and the language
 when it is not the session's; speech that could not be turned into words is listed in `gaps`
 and logged, never dropped silently. Diarization then gives each segment and word its voice.
+Whisper is given no prompt: the session's names are written as declared afterwards, where they
+were heard nearly right (spellings.py), and each such change is listed in `spelling_fixes`.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ..core.artefacts import Gap, SourceFile, Transcript
 from ..core.config import Config, Session
 from ..core.errors import InputError
 from ..core.storage import file_hash, hash_of
-from ..core.textnorm import normalise, wer  # noqa: F401 - wer is part of this module's API
+from ..core.textnorm import wer  # noqa: F401 - wer is part of this module's API
 from ..core.typography import timestamp
 from .asr import (  # noqa: F401 - the guards are part of this module's API
     BlockDecoder,
@@ -53,13 +55,13 @@ from .audio import (  # noqa: F401 - re-exported: the stage's audio helpers
 )
 from .checkpoint import read_checkpoint, segments_from, write_checkpoint
 from .importers import Segment, import_transcript, is_transcript_file
+from .spellings import apply_spellings
 
 log = logging.getLogger(__name__)
 
 # Audio handed to Whisper at once (the last block of a file takes up to a quarter more): bounds
 # the features in memory.
 MAX_BLOCK_S = 300.0
-HINTS_MAX_CHARS = 400  # a title and names: well under Whisper's 224-token prompt
 
 
 @dataclass
@@ -75,43 +77,35 @@ class AsrResult:
     source_sha256: str = ""  # hashed once: a replay can be GBs
 
 
-def _mentions(text: str, phrases: list[str]) -> bool:
-    padded = f" {normalise(text)} "
-    return any(f" {phrase} " in padded for phrase in phrases if phrase)
+def declared_spellings(config: Config, session: Session | None) -> list[str]:
+    """How the session's names are written, applied after recognition (spellings.py): the parts
+    of its title, its speakers' names and surnames, their organisations and the cycle's
+    organiser (a name in brackets, "Plan Urbanisme Construction Architecture (Puca)", also on
+    its own); none without a session, or when `transcribe.hints` is "none".
 
-
-def spelling_hints(config: Config, session: Session | None) -> str:
-    """Words that Whisper may use for spelling: the session's title, its speakers and their
-    organisations, the cycle's organiser; "" without a session, or when `transcribe.hints` is
-    "none".
-
-    Never the themes' vocabulary: a prompt of keywords makes Whisper write them where they were
-    not said ("smart city" for smartphone), and the tagger then finds evidence that no one gave.
-    A name, or a part of the title, that contains a keyword of the codebook is left out for the
-    same reason. The transcript records the hints it was made with (`options.initial_prompt`).
+    Whisper never gets them as a prompt: it wrote a sentence made of the hints over speech that
+    said something else. Only words heard nearly as one of them are rewritten, so none can be
+    written where nothing like it was said. The themes' vocabulary is never among them.
     """
     if config.transcribe.hints == "none" or session is None:
-        return ""
-    keywords = [normalise(k) for theme in config.themes for k in theme.all_keywords]
-    # "Séance 3 : sobriété et territoires" gives "Séance 3" (the rest holds a keyword).
-    parts = re.split(r"\s*[:;,.()«»–—]\s*", session.title)
-    parts += [config.cycle.organiser]
+        return []
+    parts = re.split(r"\s*[:;,.«»–—]\s*", session.title)
+    for name in [config.cycle.organiser, *(s.organisation for s in session.speakers)]:
+        parts += [re.sub(r"\s*\([^)]*\)", "", name or ""), *re.findall(r"\(([^)]*)\)", name or "")]
     for speaker in session.speakers:
-        parts += [speaker.name, speaker.organisation]
-    kept = [p.strip() for p in dict.fromkeys(parts) if p and p.strip() and not _mentions(p, keywords)]
-    text = ", ".join(kept)
-    if len(text) > HINTS_MAX_CHARS:
-        text = text[:HINTS_MAX_CHARS].rsplit(",", 1)[0]
-    return text + "." if text else ""
+        words = speaker.name.split()
+        parts += [speaker.name, " ".join(words[1:]) if len(words) > 1 else ""]
+    return [p for p in dict.fromkeys(" ".join(p.split()) for p in parts) if p]
 
 
-def decode_settings(config: Config, hints: str) -> DecodeSettings:
-    """The decoder's settings from `transcribe:` in config.yaml and the spelling hints."""
+def decode_settings(config: Config) -> DecodeSettings:
+    """The decoder's settings from `transcribe:` in config.yaml. No prompt: the session's names
+    are applied after recognition (`declared_spellings`)."""
     options = config.transcribe
     return DecodeSettings(
         language=options.language if options.language not in ("", "auto") else None,
         beam_size=options.beam_size, batch_size=options.batch_size, batched=options.batched,
-        prompt=hints or None, check_windows=True, audit=options.vad)
+        prompt=None, check_windows=True, audit=options.vad)
 
 
 # --- speech recognition -----------------------------------------------------------------------
@@ -151,7 +145,7 @@ def _report_gap(name: str, gap: Gap) -> None:
                 "transcript by hand if needed", name, timestamp(gap.start), timestamp(gap.end), why)
 
 
-def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Path | None,
+def transcribe_audio(source: Path, config: Config, *, checkpoint: Path | None,
                      quiet: bool = True, model: Any = None, settings: DecodeSettings | None = None) -> AsrResult:
     """Speech to segments with faster-whisper, resuming from `checkpoint` when it matches.
 
@@ -160,7 +154,7 @@ def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Pa
     from .whisper_model import load_whisper
 
     options = config.transcribe
-    settings = settings or decode_settings(config, hints)
+    settings = settings or decode_settings(config)
     language = settings.language
     checked = check_audio(source)
     result = AsrResult([], round(checked.duration_s, 3), language, None, source_sha256=file_hash(source))
@@ -286,6 +280,7 @@ def transcribe(source: Path, config: Config, session: Session | None = None, *,
     source = Path(source)
     if not source.exists():
         raise InputError(f"{source}: file not found. Check the path.")
+    spellings = declared_spellings(config, session)
     if is_transcript_file(source):
         imported = import_transcript(source)
         segments, warnings = imported.segments, imported.warnings
@@ -300,12 +295,12 @@ def transcribe(source: Path, config: Config, session: Session | None = None, *,
     else:
         from .whisper_model import model_description
 
-        hints = spelling_hints(config, session)
-        result = transcribe_audio(source, config, hints=hints, checkpoint=checkpoint, quiet=quiet)
+        result = transcribe_audio(source, config, checkpoint=checkpoint, quiet=quiet)
         segments, warnings = result.segments, result.warnings
         gaps = result.gaps
         transcript = Transcript(
-            options={**config.transcribe.model_dump(mode="json"), "initial_prompt": hints or None},
+            # No prompt reaches Whisper; the declared spellings are applied after recognition.
+            options={**config.transcribe.model_dump(mode="json"), "initial_prompt": None, "spellings": spellings},
             source=SourceFile(file=source.name, sha256=result.source_sha256, kind="audio"),
             language=result.language,
             language_probability=result.language_probability,
@@ -325,6 +320,11 @@ def transcribe(source: Path, config: Config, session: Session | None = None, *,
         if declared and estimated != declared:
             warnings.append(f"{source.name}: {_voices(estimated)} heard, {declared} speaker(s) declared in "
                             "config.yaml: check the session's speakers, or set diarize.speakers")
+    if transcript.source.kind == "audio":  # an imported transcript is written as people wrote it
+        transcript.segments, transcript.spelling_fixes = apply_spellings(transcript.segments, spellings)
+        if transcript.spelling_fixes:
+            log.info("%s: %d name(s) heard nearly as declared, written as declared (spelling_fixes in the "
+                     "transcript)", source.name, len(transcript.spelling_fixes))
     for warning in warnings:
         log.warning("%s", warning)
     transcript.warnings = warnings
