@@ -13,7 +13,7 @@ The match is conservative, so that ordinary words are never rewritten:
   (or follows an elision: « d'Eulalie »), or an acronym; lower-case words are ordinary words
   ("creuse", "martin") and stay as they are;
 - they must sound alike (a French phonetic key, within one edit in five) and be spelled alike
-  (letters within two edits in five); a short spelling must sound exactly the same;
+  (letters within one edit in two); a short spelling must sound exactly the same;
 - they lie inside one sentence, with no punctuation between the words.
 
 Every replacement is returned with the segment, the times and the words as heard, so that the
@@ -33,7 +33,7 @@ from ..core.artefacts import Segment, SpellingFix, Word
 
 # How far a heard span may be from a spelling, as a share of the longer string.
 MAX_SOUND_DISTANCE = 0.2  # phonetic keys: "mesnar" / "menar"
-MAX_LETTER_DISTANCE = 0.4  # letters without accents: "pouka" / "puca"
+MAX_LETTER_DISTANCE = 0.5  # letters without accents: "pouka" / "puca", "sidonnylandre" / "sidonielenglet"
 SHORT_KEY = 4  # a spelling whose key is this short must sound exactly the same
 
 _ELISION = re.compile(r"^((?:[ldjmnstc]|qu|jusqu|lorsqu|puisqu)['’])(?=\w)", re.IGNORECASE)
@@ -75,7 +75,7 @@ _SOUND_RULES: list[tuple[str, str]] = [
     (r"[^a-zàâäçéèêëîïôöùûüÿœæ]", ""),
     (r"œu|œ|eu", "2"), (r"æ", "E"),
     (r"[àâä]", "a"), (r"[îï]", "i"), (r"[ôö]", "o"), (r"[ùûü]", "u"), (r"ÿ", "i"),
-    (r"eaux?$", "o"), (r"eau", "o"), (r"au", "o"),
+    (r"eaux?$", "o"), (r"eau", "o"), (r"ault$", "o"), (r"au", "o"),
     (r"sch|ch|sh", "S"), (r"ph", "f"), (r"th", "t"), (r"gu(?=[eiy])", "g"), (r"qu", "k"),
     (r"ge(?=[aou])", "j"), (r"g(?=[eéèêiy])", "j"), (r"c(?=[eéèêiy])", "s"), (r"ç", "s"), (r"ck|c|q", "k"),
     (r"x", "ks"), (r"w", "v"), (r"y", "i"), (r"h", ""),
@@ -173,7 +173,8 @@ def _matches(tokens: list[_Token], forms: list[_Form]) -> list[_Match]:
     heard exactly right is kept too, so that no other spelling rewrites part of it)."""
     found: list[_Match] = []
     for form in forms:
-        for size in range(max(1, form.words - 1), form.words + 2):
+        # A name may be heard as more words than it has ("Gaspard ou d'un brimon"), or fewer.
+        for size in range(max(1, form.words - 1), form.words + min(form.words, 2) + 1):
             for begin in range(0, len(tokens) - size + 1):
                 span = tokens[begin:begin + size]
                 if not span[0].core or any(t.suffix for t in span[:-1]) or any(not t.core for t in span):
