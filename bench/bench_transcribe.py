@@ -1,10 +1,9 @@
 """Benchmark: what the transcription gets right, what it invents, what it loses, and what it costs.
 
-The stage's default decoding (Whisper prompted with the session's title without names, the
-declared names written after recognition), the same without any prompt, the stage as it was
-(the session's names and title as Whisper's prompt, nothing after), and plain faster-whisper
-sequential beam 5 (its defaults: no voice-activity filter, timestamps, temperature fallback, one
-worker on every core), same Whisper weights, in one run, on:
+The stage's default decoding (no prompt, the declared names written after recognition), the
+stage as it was (the session's names and title as Whisper's prompt, nothing after), and plain
+faster-whisper sequential beam 5 (its defaults: no voice-activity filter, timestamps,
+temperature fallback, one worker on every core), same Whisper weights, in one run, on:
 
     fleurs      the real French clips of shared/eval/asr (read speech, 8-24 s each), given the
                 declared names of config.yaml's first session;
@@ -28,7 +27,7 @@ decoding before the declared spellings are applied: what they change, at no cost
 montage, each clip's own WER (its words found by time) and whether the English passage was
 transcribed as English or reported as a gap.
 
-    .venv/bin/python bench/bench_transcribe.py                 # all four settings
+    .venv/bin/python bench/bench_transcribe.py                 # the three settings
     .venv/bin/python bench/bench_transcribe.py --explore       # + the alternatives weighed
     .venv/bin/python bench/bench_transcribe.py --sets long --audio X.ogg --reference X.txt
 
@@ -67,7 +66,6 @@ from synthese.transcribe.transcription import (  # noqa: E402
     declared_spellings,
     decode_settings,
     load_audio,
-    title_prompt,
     transcribe_audio,
 )
 from synthese.transcribe.whisper_model import load_whisper, resolve_model  # noqa: E402
@@ -165,17 +163,38 @@ def names_prompt(config: Config, session: Session | None) -> str:
     return text + "." if text else ""
 
 
+def title_prompt(config: Config, session: Session | None) -> str:
+    """The session's title as a prompt, less the parts that hold a name (a capital after their
+    first word, an acronym, a word of a speaker's name or organisation, or of the organiser) or
+    a codebook keyword: tried as the stage's prompt, not kept (Whisper wrote it as speech)."""
+    if session is None:
+        return ""
+    keywords = [normalise(k) for theme in config.themes for k in theme.all_keywords]
+    named = " ".join([config.cycle.organiser, *(f"{s.name} {s.organisation}" for s in session.speakers)])
+    name_words = {w for w in normalise(named).split() if len(w) > 3}
+
+    def kept(part: str) -> bool:
+        words = part.split()
+        padded = f" {normalise(part)} "
+        return bool(words) and not (
+            any(w[:1].isupper() for w in words[1:]) or any(w.isupper() and len(w) > 1 for w in words)
+            or name_words & set(normalise(part).split()) or any(f" {k} " in padded for k in keywords if k))
+
+    parts = [p for p in dict.fromkeys(re.split(r"\s*[:;,.()«»–—]\s*", session.title)) if kept(p)]
+    return ", ".join(parts) + "." if parts else ""
+
+
 def _hypothesis(segments) -> Hypothesis:
     """Words and segments of the transcript's segments."""
     words = [(w.start, w.end, w.text, s.lang, w.p) for s in segments for w in s.words]
     return Hypothesis(words, segments=[(s.start, s.end, s.text) for s in segments])
 
 
-def stage(prompt: str = "title", spell: bool = True, **overrides: Any) -> Callable[[Item, Config, Models], Hypothesis]:
+def stage(prompt: str = "none", spell: bool = True, **overrides: Any) -> Callable[[Item, Config, Models], Hypothesis]:
     """The stage's decoding (synthese.transcribe.transcription.transcribe_audio) with some settings
-    changed: Whisper's prompt ("title": the stage's, the title without names; "names": the one
-    the stage gave before; "vocabulary"; "none"), and whether the declared spellings are applied
-    after recognition, as the stage does."""
+    changed: a prompt for Whisper (the stage gives none; "names": the one it gave before, the
+    session's names and title; "title": the title without names; "vocabulary"), and whether the
+    declared spellings are applied after recognition, as the stage does."""
     def run(item: Item, config: Config, models: Models) -> Hypothesis:
         text = {"title": title_prompt(config, item.session), "names": names_prompt(config, item.session), "none": "",
                 "vocabulary": vocabulary_prompt(config, item.session)}[prompt]
@@ -227,12 +246,10 @@ def previous_default(item: Item, config: Config, models: Models) -> Hypothesis:
 
 
 DEFAULT = "default"
-NO_PROMPT = "default without the title prompt"
 NAMES_PROMPT = "names and title as Whisper's prompt (before)"
 SEQUENTIAL = "sequential beam 5"
 SETTINGS: dict[str, Callable[[Item, Config, Models], Hypothesis]] = {
     DEFAULT: stage(),
-    NO_PROMPT: stage(prompt="none"),
     NAMES_PROMPT: stage(prompt="names", spell=False),
     SEQUENTIAL: plain_sequential(5),
 }
@@ -244,6 +261,7 @@ EXPLORED: dict[str, tuple[Callable[[Item, Config, Models], Hypothesis], tuple[st
     "default, batch 16": (stage(batch_size=16), ("fleurs", "long", "montage")),
     "default, no checks, no audit": (stage(check_windows=False, audit=False), ("fleurs", "long", "montage")),
     "default, vocabulary prompt": (stage(prompt="vocabulary", spell=False), ("fleurs", "long", "montage")),
+    "default, the title without names as prompt": (stage(prompt="title"), ("fleurs", "long", "multivoice")),
     "stage sequential (batched: false, beam 5)": (stage(batched=False, beam_size=5), ("fleurs", "long", "montage")),
 }
 

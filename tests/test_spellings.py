@@ -6,7 +6,8 @@ from synthese.core.artefacts import Segment, Word
 from synthese.transcribe.spellings import apply_spellings, sound
 
 SPELLINGS = ["Eulalie Creusé", "Creusé", "François Ménard", "Ménard", "Puca", "Maëlle Kerbrat", "Kerbrat",
-             "Agence d'urbanisme de Lyon", "Séance introductive"]
+             "Agence d'urbanisme de Lyon", "Séance introductive", "Bénédicte Vautrin", "Rose Blanc",
+             "Fabrique des mobilités"]
 
 
 def segment(text: str, id: int = 0, start: float = 10.0, lang: str | None = None) -> Segment:
@@ -50,6 +51,14 @@ def test_ordinary_words_are_never_rewritten():
                  "Le renard et le canard.",
                  "La séance introductive commence.",  # the title's words, said as words
                  "Marc Renard, de Paris."):  # a name, but another one: it does not sound like Ménard
+        assert respelled(text) == (text, []), text
+
+
+def test_a_full_name_heard_as_ordinary_words_in_pieces_is_written_as_declared():
+    assert respelled("Je donne la parole à bénédique de votre int, de Lyon.")[0] == (
+        "Je donne la parole à Bénédicte Vautrin, de Lyon.")
+    # As many ordinary words as the name has, or its own words in lower case: left as they are.
+    for text in ("Une rose blanche.", "La fabrique des mobilités ouvre."):
         assert respelled(text) == (text, []), text
 
 

@@ -521,39 +521,27 @@ def test_declared_spellings_are_the_title_and_names(tmp_path):
         "Séance 3", "sobriété et territoires", "Puca", "Agence de l'énergie", "ADE", "Zoé Martin", "Martin", "Zoé", "Cher"]
 
 
-def test_whisper_is_prompted_with_the_title_never_with_names_or_keywords(tmp_path):
+def test_no_prompt_reaches_the_decoder_when_hints_are_names(tmp_path):
     config = small_config(tmp_path, hints="names")
-    session = config.sessions[0]
-    assert stage.title_prompt(config, session) == "Séance introductive."
-    assert stage.decode_settings(config, session).prompt == "Séance introductive."
+    assert stage.declared_spellings(config, config.sessions[0])
     assert stage.decode_settings(config).prompt is None
-    assert stage.decode_settings(small_config(tmp_path, hints="none"), session).prompt is None
-    # Parts with a name (a capital inside, an acronym, a speaker's or organisation's word) or a
-    # keyword of the codebook are left out.
-    titled = Session.model_validate({**session.model_dump(), "speakers": [{"name": "Zoé Martin", "organisation": "Ville"}],
-                                     "title": "Séance 3 : sobriété et territoires ; avec Martin ; vu de Lyon ; le RGPD ; "
-                                              "questions ouvertes"})
-    assert stage.title_prompt(config, titled) == "Séance 3, questions ouvertes."
-    project = load_config(REPO / "config.yaml")
-    prompt = stage.title_prompt(project, project.sessions[0])
-    assert prompt == "Séance introductive, enjeux, attendus et méthode du webinaire."
-    assert not {"ménard", "françois", "puca"} & set(normalise(prompt).split())
 
 
 @pytest.mark.slow
-def test_no_name_reaches_the_decoder(config, model, monkeypatch):
-    """Through the stage with the real model: the batched decoder's prompt and the initial
-    prompt of the sequential decodings (a window decoded again, the audit) hold the session's
-    title and none of its names; the transcript records the prompt and the spellings."""
-    prompts: list[str] = []
+def test_the_stage_decodes_without_a_prompt_and_records_the_spellings(config, model, monkeypatch):
+    """Through the stage with the real model: the batched decoder's prompt holds no previous
+    text, the sequential decodings (a window decoded again, the audit) get no initial prompt,
+    and the transcript records the spellings it applies instead."""
+    prompts: list[list[int]] = []
+    initial_prompts: list[str | None] = []
     real_get_prompt, real_transcribe = model.get_prompt, model.transcribe
 
     def get_prompt(tokenizer, previous_tokens, *args, **kwargs):
-        prompts.append(tokenizer.decode(list(previous_tokens)))
+        prompts.append(list(previous_tokens))
         return real_get_prompt(tokenizer, previous_tokens, *args, **kwargs)
 
     def transcribe(audio, *args, **kwargs):
-        prompts.append(kwargs.get("initial_prompt") or "")
+        initial_prompts.append(kwargs.get("initial_prompt"))
         return real_transcribe(audio, *args, **kwargs)
 
     monkeypatch.setattr(model, "get_prompt", get_prompt)
@@ -562,8 +550,9 @@ def test_no_name_reaches_the_decoder(config, model, monkeypatch):
     quick = config.model_copy(update={"diarize": config.diarize.model_copy(update={"enabled": False})})
     session = quick.sessions[0]
     transcript = stage.transcribe(ASR / "fleurs-fr-000.ogg", quick, session)
-    assert prompts and all(p.strip() == "Séance introductive, enjeux, attendus et méthode du webinaire." for p in prompts)
-    assert transcript.options["initial_prompt"] == "Séance introductive, enjeux, attendus et méthode du webinaire."
+    assert prompts and all(tokens == [] for tokens in prompts)
+    assert all(prompt is None for prompt in initial_prompts)
+    assert transcript.options["initial_prompt"] is None
     assert transcript.options["spellings"] == stage.declared_spellings(quick, session)
     assert "François Ménard" in transcript.options["spellings"]
     assert not {"françois", "ménard", "puca"} & set(normalise(transcript.text).split())  # none is said in the clip

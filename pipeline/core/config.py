@@ -217,9 +217,9 @@ class TranscribeOptions(Strict):
     # it, that no speech was left without words. Off: the audio is decoded as it is, unaudited.
     vad: bool = True
     # Spelling hints: "names" writes the session's speakers, organisations and title as declared
-    # where they were heard nearly so, after recognition (transcribe/spellings.py), and gives
-    # Whisper the title's parts without names as its prompt; "none": neither. Names are never
-    # prompted (Whisper wrote them where they were not said), nor the themes' vocabulary.
+    # where they were heard nearly so, after recognition (transcribe/spellings.py); "none" leaves
+    # the words as heard. Whisper gets no prompt either way (it wrote a prompt of names, or of
+    # the title, where it was not said), and never the themes' vocabulary.
     hints: Literal["names", "none"] = "names"
     checkpoint_every_s: float = Field(default=300.0, gt=0)
 

@@ -146,8 +146,8 @@ class DecodeSettings:
     beam_size: int = 2
     batch_size: int = 8
     batched: bool = True
-    # Text given to Whisper as the previous text: the session's title without names
-    # (transcription.title_prompt); never names, which Whisper wrote as speech where not said.
+    # Text given to Whisper as the previous text. The stage gives none: Whisper wrote a prompt of
+    # the session's names, or its title, as speech where it was not said; benchmarks measure it.
     prompt: str | None = None
     check_windows: bool = True
     audit: bool = True
@@ -637,7 +637,7 @@ class BlockDecoder:
         return language, probabilities.get(language, 0.0)
 
     def _prompt_tokens(self, tokenizer, language: str) -> list[int]:
-        # The prompt is the session's title, in its language: it would only mislead another.
+        # A prompt (benchmarks only) is in the session's language: it would only mislead another.
         prompt = self.settings.prompt
         if not prompt or (self.settings.language and language != self.settings.language):
             return []

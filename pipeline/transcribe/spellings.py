@@ -11,9 +11,12 @@ was heard, so a hint can never become speech.
 The match is conservative, so that ordinary words are never rewritten:
 - the heard words must look like a name: a capital that is not the first letter of a sentence
   (or follows an elision: « d'Eulalie »), or an acronym; lower-case words are ordinary words
-  ("creuse", "martin") and stay as they are;
-- they must sound alike (a French phonetic key, within one edit in five) and be spelled alike
-  (letters within one edit in two); a short spelling must sound exactly the same;
+  ("creuse", "martin") and stay as they are, except a full name (every word capitalised:
+  "Bénédicte Vautrin") heard broken into more words than it has, that sound closer still,
+  within one edit in seven ("bénédique de votre int");
+- they must sound alike (a French phonetic key that starts with the same sound, within one
+  edit in five) and be spelled alike (letters within one edit in two); a short spelling must
+  sound exactly the same;
 - they lie inside one sentence, with no punctuation between the words.
 
 Every replacement is returned with the segment, the times and the words as heard, so that the
@@ -28,11 +31,13 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..core.artefacts import Segment, SpellingFix, Word
 
 # How far a heard span may be from a spelling, as a share of the longer string.
 MAX_SOUND_DISTANCE = 0.2  # phonetic keys: "mesnar" / "menar"
+CLOSE_SOUND_DISTANCE = 0.15  # a full name heard in lower-case words must sound this close
 MAX_LETTER_DISTANCE = 0.5  # letters without accents: "pouka" / "puca", "sidonnylandre" / "sidonielenglet"
 SHORT_KEY = 4  # a spelling whose key is this short must sound exactly the same
 
@@ -51,6 +56,7 @@ class _Form:
     letters: str
     sound: str
     elided: bool  # starts with an elision: "L'Atelier"
+    full_name: bool  # two words or more, each capitalised: "Eulalie Creusé", "Université Gustave Eiffel"
 
 
 @dataclass
@@ -60,8 +66,14 @@ class _Token:
     core: str
     suffix: str  # trailing punctuation
     name_like: bool
+    # Keys of the word without and with its elision, computed once per word.
+    sound: str = ""
+    sound_elided: str = ""
+    letters: str = ""
+    letters_elided: str = ""
 
 
+@lru_cache(maxsize=65536)
 def letters(text: str) -> str:
     """Lower-case letters and digits without accents: "Creusé" "creuse", "d'urbanisme" "durbanisme"."""
     decomposed = unicodedata.normalize("NFD", text.lower())
@@ -82,14 +94,16 @@ _SOUND_RULES: list[tuple[str, str]] = [
     (r"ou", "u"), (r"oi", "wa"),
     (r"(?<=[aeiouéèêE2])s(?=[aeiouéèêE2y])", "Z"),
     (r"(?:ai|ei)(?![mn])", "E"), (r"[éèê]", "E"), (r"e(?:r|z|t|ts|s)$", "E"), (r"es(?=[^aeiouE2Z])", "E"),
-    (r"(?:ain|ein|in|im|un|um)(?![aeiouE2n])", "I"), (r"(?:an|am|en|em)(?![aeiouE2n])", "A"),
-    (r"(?:on|om)(?![aeiouE2n])", "O"),
+    # A vowel after n or m (w: "oi" already read) makes it no nasal: "Lenoir", "Simone".
+    (r"(?:ain|ein|in|im|un|um)(?![aeiouwE2nm])", "I"), (r"(?:an|am|en|em)(?![aeiouwE2nm])", "A"),
+    (r"(?:on|om)(?![aeiouwE2nm])", "O"),
     (r"ë", "e"), (r"(?<=.)[stdxzp]+$", ""), (r"(?<=.)e$", ""),
     (r"(.)\1+", r"\1"),
 ]
 _SOUND_COMPILED = [(re.compile(pattern), replacement) for pattern, replacement in _SOUND_RULES]
 
 
+@lru_cache(maxsize=65536)  # a transcript says the same words again and again
 def sound(text: str) -> str:
     """A French phonetic key: text that sounds alike gets the same or a close key
     ("Ménard" and "Mesnard" both "mEnar"; "Puca" and "Pouka" both "puka")."""
@@ -123,7 +137,9 @@ def _forms(spellings: Sequence[str]) -> list[_Form]:
         if not text or text in seen or not letters(text):
             continue
         seen.add(text)
-        forms.append(_Form(text, len(text.split()), letters(text), sound(text), bool(_ELISION.match(text))))
+        words = text.split()
+        full_name = len(words) >= 2 and all(_ELISION.sub("", w)[:1].isupper() for w in words)
+        forms.append(_Form(text, len(words), letters(text), sound(text), bool(_ELISION.match(text)), full_name))
     return forms
 
 
@@ -141,20 +157,25 @@ def _tokens(texts: Sequence[str]) -> list[_Token]:
         capital = bool(core) and core[0].isupper()
         acronym = len(core) >= 2 and core.isupper()
         name_like = acronym or (capital and (not starts_sentence or bool(elision)))
-        tokens.append(_Token(opening, elision, core, suffix, name_like))
+        tokens.append(_Token(opening, elision, core, suffix, name_like, sound(core), sound(elision + core),
+                             letters(core), letters(elision + core)))
     return tokens
 
 
-def _similar(heard: str, form: _Form) -> float | None:
-    """How far the heard text is from the form (0: the same sound and letters), or None when it
-    is too far to be the same name."""
-    heard_sound = sound(heard)
-    sound_share = _share(heard_sound, form.sound)
+def _similar(heard_sound: str, heard_letters: str, form: _Form, max_sound: float = MAX_SOUND_DISTANCE) -> float | None:
+    """How far heard words (their phonetic key and letters) are from the form (0: the same sound
+    and letters), or None when they are too far to be the same name."""
     if len(form.sound) <= SHORT_KEY and heard_sound != form.sound:
         return None
-    if sound_share > MAX_SOUND_DISTANCE:
+    if heard_sound[:1] != form.sound[:1]:
+        return None  # a name is heard with its first sound ("Tibolais Coffier", "Si Donny Landrè")
+    longer = max(len(heard_sound), len(form.sound), 1)
+    if abs(len(heard_sound) - len(form.sound)) > max_sound * longer:
+        return None  # too far already by their lengths: no need to align them
+    sound_share = _share(heard_sound, form.sound)
+    if sound_share > max_sound:
         return None
-    letter_share = _share(letters(heard), form.letters)
+    letter_share = _share(heard_letters, form.letters)
     if letter_share > MAX_LETTER_DISTANCE:
         return None
     return sound_share + letter_share
@@ -181,12 +202,23 @@ def _matches(tokens: list[_Token], forms: list[_Form]) -> list[_Match]:
                     continue
                 if any(t.opening for t in span[1:]):
                     continue  # an opening quote or bracket inside the span
-                if not any(t.name_like for t in span):
+                # Words in lower case are ordinary words, unless they are a full name broken
+                # into more words than it has, that sound closer still ("bénédique de votre
+                # int"): "rose blanche" stays, even with a Rose Blanc declared.
+                name_like = any(t.name_like for t in span)
+                if not name_like and not (form.full_name and size > form.words):
                     continue
-                if size == 1 and form.words == 1 and not span[0].name_like:
-                    continue
-                heard = _heard(span, form)
-                distance = _similar(heard, form)
+                # Elisions inside the span are part of its words ("d'urbanisme"); the first
+                # word's too when the form starts with one ("L'Atelier").
+                first = span[0]
+                heard_sound = (first.sound_elided if form.elided else first.sound) + "".join(
+                    t.sound_elided for t in span[1:])
+                heard_letters = (first.letters_elided if form.elided else first.letters) + "".join(
+                    t.letters_elided for t in span[1:])
+                if not name_like and heard_letters == form.letters:
+                    continue  # the same letters in lower case: an ordinary phrase, left as it is
+                distance = _similar(heard_sound, heard_letters, form,
+                                    MAX_SOUND_DISTANCE if name_like else CLOSE_SOUND_DISTANCE)
                 if distance is not None:
                     found.append(_Match(begin, begin + size, form, distance))
     # The fullest spelling first ("Maëlle Kerbrat" heard "Maël Kerbrat" before "Kerbrat" alone).
@@ -196,13 +228,6 @@ def _matches(tokens: list[_Token], forms: list[_Form]) -> list[_Match]:
         if all(match.end <= c.begin or match.begin >= c.end for c in chosen):
             chosen.append(match)
     return sorted(chosen, key=lambda m: m.begin)
-
-
-def _heard(span: list[_Token], form: _Form) -> str:
-    """The span's words as compared with the form: elisions inside it are part of its words
-    ("d'urbanisme"); the first word's too when the form starts with one ("L'Atelier")."""
-    first = span[0].elision + span[0].core if form.elided else span[0].core
-    return " ".join([first] + [t.elision + t.core for t in span[1:]])
 
 
 def _written(tokens: list[_Token], match: _Match) -> str:

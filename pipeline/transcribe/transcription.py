@@ -10,9 +10,8 @@ checkpoint: after a crash or Ctrl-C, the next run skips the blocks already done.
 The transcript keeps, per segment, its words with their times and probability, and the language
 when it is not the session's; speech that could not be turned into words is listed in `gaps`
 and logged, never dropped silently. Diarization then gives each segment and word its voice.
-Whisper is never given a name: its prompt is the session's title without names, and the
-session's names are written as declared afterwards, where they were heard nearly right
-(spellings.py); each such change is listed in `spelling_fixes`.
+Whisper is given no prompt: the session's names are written as declared afterwards, where they
+were heard nearly right (spellings.py), and each such change is listed in `spelling_fixes`.
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ from ..core.artefacts import Gap, SourceFile, Transcript
 from ..core.config import Config, Session
 from ..core.errors import InputError
 from ..core.storage import file_hash, hash_of
-from ..core.textnorm import normalise, wer  # noqa: F401 - wer is part of this module's API
+from ..core.textnorm import wer  # noqa: F401 - wer is part of this module's API
 from ..core.typography import timestamp
 from .asr import (  # noqa: F401 - the guards are part of this module's API
     BlockDecoder,
@@ -87,9 +86,10 @@ def declared_spellings(config: Config, session: Session | None) -> list[str]:
     cycle's organiser (a name in brackets, "Plan Urbanisme Construction Architecture (Puca)",
     also on its own); none without a session, or when `transcribe.hints` is "none".
 
-    Whisper never gets them as a prompt: with the speakers' names as its prompt it wrote a
-    sentence made of them over speech that said something else. Only words heard nearly as one
-    of them are rewritten, so a name is never written where nothing like it was said.
+    Whisper never gets them as a prompt: with the speakers' names and the title as its prompt it
+    wrote a sentence made of them over speech that said something else, and with the title alone
+    the title. Only words heard nearly as one of them are rewritten, so none is written where
+    nothing like it was said.
     """
     if config.transcribe.hints == "none" or session is None:
         return []
@@ -102,48 +102,16 @@ def declared_spellings(config: Config, session: Session | None) -> list[str]:
     return [p for p in dict.fromkeys(" ".join(p.split()) for p in parts) if p]
 
 
-def title_prompt(config: Config, session: Session | None) -> str:
-    """The prompt Whisper gets: the parts of the session's title that hold no name and no
-    keyword of the codebook ("Séance introductive : enjeux, attendus et méthode du webinaire"
-    gives "Séance introductive, enjeux, attendus et méthode du webinaire."), or "" (no session,
-    `transcribe.hints: none`).
-
-    The title's words are what a session says most ("séance", "webinaire": on the sample
-    session, 0.165 WER with them, 0.244 without, bench_transcribe.py). A part holding a name (a
-    capital after its first word, a word of a speaker's name or organisation, of the organiser)
-    is left out: names are written after recognition (`declared_spellings`), never prompted,
-    since a prompt of names was written as speech where nobody said them. A part holding a
-    keyword is left out for the same reason ("smart city" written for smartphone, and the
-    tagger then finds evidence that no one gave).
-    """
-    if config.transcribe.hints == "none" or session is None:
-        return ""
-    keywords = [normalise(k) for theme in config.themes for k in theme.all_keywords]
-    named = " ".join([config.cycle.organiser, *(f"{s.name} {s.organisation}" for s in session.speakers)])
-    name_words = {w for w in normalise(named).split() if len(w) > 3}
-
-    def holds_a_name(part: str) -> bool:
-        words = part.split()
-        return (any(w[:1].isupper() for w in words[1:]) or any(w.isupper() and len(w) > 1 for w in words)
-                or bool(name_words & set(normalise(part).split())))
-
-    def holds_a_keyword(part: str) -> bool:
-        padded = f" {normalise(part)} "
-        return any(f" {keyword} " in padded for keyword in keywords if keyword)
-
-    kept = [p for p in dict.fromkeys(_TITLE_PARTS.split(session.title))
-            if normalise(p) and not holds_a_name(p) and not holds_a_keyword(p)]
-    return ", ".join(kept) + "." if kept else ""
-
-
-def decode_settings(config: Config, session: Session | None = None) -> DecodeSettings:
-    """The decoder's settings from `transcribe:` in config.yaml; the prompt is the session's
-    title without names (`title_prompt`)."""
+def decode_settings(config: Config) -> DecodeSettings:
+    """The decoder's settings from `transcribe:` in config.yaml. No prompt: whatever Whisper is
+    given as previous text, it may write where it was not said (the session's names, and its
+    title too: bench_transcribe.py); the session's names are applied after recognition
+    (`declared_spellings`)."""
     options = config.transcribe
     return DecodeSettings(
         language=options.language if options.language not in ("", "auto") else None,
         beam_size=options.beam_size, batch_size=options.batch_size, batched=options.batched,
-        prompt=title_prompt(config, session) or None, check_windows=True, audit=options.vad)
+        prompt=None, check_windows=True, audit=options.vad)
 
 
 # --- speech recognition -----------------------------------------------------------------------
@@ -183,17 +151,16 @@ def _report_gap(name: str, gap: Gap) -> None:
                 "transcript by hand if needed", name, timestamp(gap.start), timestamp(gap.end), why)
 
 
-def transcribe_audio(source: Path, config: Config, *, session: Session | None = None, checkpoint: Path | None,
+def transcribe_audio(source: Path, config: Config, *, checkpoint: Path | None,
                      quiet: bool = True, model: Any = None, settings: DecodeSettings | None = None) -> AsrResult:
     """Speech to segments with faster-whisper, resuming from `checkpoint` when it matches.
 
-    `settings` replaces the decoder settings drawn from the configuration and the session's
-    title (for benchmarks).
+    `settings` replaces the decoder settings drawn from the configuration (for benchmarks).
     """
     from .whisper_model import load_whisper
 
     options = config.transcribe
-    settings = settings or decode_settings(config, session)
+    settings = settings or decode_settings(config)
     language = settings.language
     checked = check_audio(source)
     result = AsrResult([], round(checked.duration_s, 3), language, None, source_sha256=file_hash(source))
@@ -335,13 +302,12 @@ def transcribe(source: Path, config: Config, session: Session | None = None, *,
     else:
         from .whisper_model import model_description
 
-        result = transcribe_audio(source, config, session=session, checkpoint=checkpoint, quiet=quiet)
+        result = transcribe_audio(source, config, checkpoint=checkpoint, quiet=quiet)
         segments, warnings = result.segments, result.warnings
         gaps = result.gaps
         transcript = Transcript(
-            # No name reaches Whisper; the declared spellings are applied after recognition.
-            options={**config.transcribe.model_dump(mode="json"), "initial_prompt": title_prompt(config, session) or None,
-                     "spellings": spellings},
+            # No prompt reaches Whisper; the declared spellings are applied after recognition.
+            options={**config.transcribe.model_dump(mode="json"), "initial_prompt": None, "spellings": spellings},
             source=SourceFile(file=source.name, sha256=result.source_sha256, kind="audio"),
             language=result.language,
             language_probability=result.language_probability,
