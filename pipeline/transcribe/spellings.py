@@ -3,7 +3,8 @@
 Whisper is never given the session's names as a prompt: with the names of four speakers as an
 initial prompt it wrote a sentence made only of them ("Oui, [name], [name], [name], Agence
 d'urbanisme.") over speech that said something else, and the name index then listed them as
-said. Instead the transcript is decoded without them, and afterwards a word or a few words that
+said (and with the session's title alone, it wrote the title). Instead the transcript is
+decoded without a prompt, and afterwards a word or a few words that
 sound like a declared spelling and are spelled nearly like it are written as declared ("Eulalie
 Creuset" → "Eulalie Creusé", "Pouka" → "Puca"). Nothing can be written where nothing like it
 was heard, so a hint can never become speech.
@@ -272,7 +273,9 @@ def apply_spellings(segments: Sequence[Segment], spellings: Sequence[str]) -> tu
     fixes: list[SpellingFix] = []
     for segment in segments:
         texts = [w.text for w in segment.words] if segment.words else segment.text.split()
-        if segment.lang or not texts:
+        # Another language, or words that are not the text split on spaces (a language written
+        # without them): left as they are.
+        if segment.lang or not texts or " ".join(texts) != " ".join(segment.text.split()):
             out.append(segment)
             continue
         tokens = _tokens(texts)
