@@ -13,7 +13,12 @@ carries the theme, i.e. what quotes picked at random would score.
 
 Also reported: the share of quotes that start and end on sentence boundaries (a capital or a
 digit after the end of the sentence before, a terminal mark at the end, and every part a whole
-sentence of the passage), the quote lengths, and the key points (are they about the theme?).
+sentence of the passage), the quote lengths, and the key points (are they about the theme?);
+then what the document prints between « » (quotes and key points) against its targets: none
+with a word the recogniser was unsure of (probability < 0.5, read from the transcript) that no
+reviewer corrected or confirmed, no sentence printed twice, none from the moderator's programme,
+turns or closing words (ground truth kinds programme/transition/closing), key points of themes
+on their theme >= 0.9, precision@k >= --target.
 
 `--text FILE.jsonl` checks the same on labelled passages that were not spoken: the passages of
 FILE (e.g. ../shared/eval/themes/dev2.jsonl), grouped by source in a shuffled order, become a
@@ -133,6 +138,11 @@ def evaluate(tags: dict, truth: dict, k: int = 3, min_overlap_s: float = 2.0) ->
     key_points = tags.get("key_points", {}).get("themes", {})
     key_judged = [judge_quote(point, theme, truth_passages, min_overlap_s)["strict"]
                   for theme, points in key_points.items() for point in points]
+    housekeeping = []
+    for where, quote in printed(tags):
+        kind = judge_quote(quote, "", truth_passages, min_overlap_s)["main_kind"]
+        if kind in HOUSEKEEPING_KINDS:
+            housekeeping.append({"where": where, "kind": kind, "text": quote["text"][:120]})
     count = sum(t["count"] for t in themes.values())
     quartiles = statistics.quantiles(lengths, n=4) if len(lengths) >= 2 else [0, 0, 0]
     return {
@@ -150,11 +160,79 @@ def evaluate(tags: dict, truth: dict, k: int = 3, min_overlap_s: float = 2.0) ->
         "elided": sum("[…]" in q["text"] for quotes in tags["excerpts"].values() for q in quotes),
         "key_points_on_theme": round(sum(key_judged) / len(key_judged), 3) if key_judged else None,
         "key_points": len(key_judged),
+        "printed": len(printed(tags)),
+        "held": len(tags.get("held", [])),
+        "housekeeping_printed": housekeeping,
+        "duplicate_sentences": duplicate_sentences(tags),
         "themes_without_excerpts": [theme for theme, t in themes.items() if not t["count"]],
         "strict_misses_by_kind": dict(Counter(j["main_kind"] for t in themes.values() for j in t["excerpts"]
                                               if not j["strict"])),
         "themes": themes,
     }
+
+
+HOUSEKEEPING_KINDS = ("programme", "transition", "closing")  # the moderator's lines of the long session
+
+
+def printed(tags: dict) -> list[tuple[str, dict]]:
+    """Everything the session's document prints between « »: (where, quote) for every chapter
+    quote and every key point of the session and of the themes."""
+    found = [(f"quote {theme}", q) for theme, quotes in tags["excerpts"].items() for q in quotes]
+    found += [("key point", q) for q in tags.get("key_points", {}).get("session", [])]
+    found += [(f"key point {theme}", q) for theme, points in tags.get("key_points", {}).get("themes", {}).items()
+              for q in points]
+    return found
+
+
+def duplicate_sentences(tags: dict) -> list[str]:
+    """Sentences printed more than once in the document (quotes and key points), by their place
+    in the passages or by their words."""
+    passages = {p["id"]: p for p in tags["passages"]}
+    seen: Counter = Counter()
+    texts: dict[tuple[str, int], str] = {}
+    for _, quote in printed(tags):
+        for index in quote.get("sentences") or []:
+            sentence = passages[quote["passage"]]["sentences"][index]["text"]
+            words = " ".join(re.findall(r"\w+", sentence.lower()))
+            seen[words] += 1
+            texts[(quote["passage"], index)] = sentence
+    return [words for words, n in seen.items() if n > 1]
+
+
+def unsure_printed(tags: dict, tags_path: Path | None) -> list[dict]:
+    """The quotes and key points with a word the recogniser was unsure of (probability below
+    0.5) that no reviewer corrected or confirmed: read from the transcript beside the tags (as
+    the review file revises it), word by word within each quoted sentence's time."""
+    from synthese.core.artefacts import Passage, Transcript
+    from synthese.core.heard import UNSURE_P
+    from synthese.core.review_file import confirmed_sentences, load_review, revise_transcript
+
+    if tags_path is None or not tags.get("transcript"):
+        return []
+    transcript_path = tags_path.parent / tags["transcript"]
+    if not transcript_path.is_file():
+        return []
+    review_path = tags_path.parent / (tags.get("review", {}).get("file") or "-")
+    review = load_review(review_path) if review_path.is_file() else None
+    transcript = Transcript.load(transcript_path)
+    if review is not None:
+        transcript = revise_transcript(transcript, review)[0]
+    passages = {p["id"]: p for p in tags["passages"]}
+    confirmed = confirmed_sentences(review.confirmations, [Passage.model_validate(p) for p in tags["passages"]])[0] \
+        if review is not None else {}
+    words = [w for s in transcript.segments for w in s.words]
+    found = []
+    for where, quote in printed(tags):
+        for index in quote.get("sentences") or []:
+            if index in confirmed.get(quote["passage"], ()):
+                continue
+            sentence = passages[quote["passage"]]["sentences"][index]
+            unsure = [w.text for w in words if sentence["start"] - 0.05 <= w.start and w.end <= sentence["end"] + 0.05
+                      and w.p is not None and w.p < UNSURE_P]
+            if unsure:
+                found.append({"where": where, "passage": quote["passage"], "sentence": index, "words": unsure})
+                break
+    return found
 
 
 def text_session(path: Path, seed: int, work: Path) -> tuple[Path, dict]:
@@ -229,6 +307,25 @@ def main(argv: list[str] | None = None) -> int:
           f"({words['within_15_70']} within 15–70); {result['elided']} with « […] »")
     print(f"key points of themes about their theme (strict): {result['key_points_on_theme']} "
           f"of {result['key_points']}")
+    result["unsure_printed"] = unsure_printed(tags, None if args.text else tags_path)
+    targets = [
+        ("quotes and key points with unconfirmed unsure words", len(result["unsure_printed"]), "0",
+         not result["unsure_printed"]),
+        ("sentences printed twice in the document", len(result["duplicate_sentences"]), "0",
+         not result["duplicate_sentences"]),
+        ("housekeeping printed (moderator's programme, turns, closing)", len(result["housekeeping_printed"]), "0",
+         not result["housekeeping_printed"]),
+        ("key points of themes on their theme (strict)", result["key_points_on_theme"], ">= 0.9",
+         (result["key_points_on_theme"] or 0) >= 0.9),
+        (f"precision@{args.k} (strict)", result["precision_strict"], f">= {args.target}",
+         (result["precision_strict"] or 0) >= args.target),
+    ]
+    print(f"\n{result['printed']} printed between « » (quotes and key points), {result['held']} quotes held back "
+          "until a reviewer checks them")
+    print_table([(name, value, target, "met" if met else "NOT MET") for name, value, target, met in targets],
+                ("measure", "value", "target", ""))
+    for item in result["unsure_printed"] + result["housekeeping_printed"]:
+        print(f"  {item}")
     misses = ", ".join(f"{n} in {kind} passages" for kind, n in result["strict_misses_by_kind"].items())
     print(f"strict misses: {misses or 'none'}")
     path = write_results(name, {"session_dir": None if args.text else str(args.session_dir), "tags": str(tags_path),

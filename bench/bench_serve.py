@@ -67,7 +67,7 @@ def build_site(folder: Path, segments: int = 240) -> Path:
     config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
     config["sessions"] = [{"id": "seance-bench", "number": 1, "date": "2022-03-17",
                            "title": "Séance de mesure", "transcript": "seance-bench.vtt",
-                           "replay_url": "https://example.org/replay"}]
+                           "replay_url": "https://www.urbanisme-puca.gouv.fr/replay"}]
     (folder / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
                                         encoding="utf-8")
     started = time.monotonic()

@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from synthese.core.config import Config, load_config  # noqa: E402
 from synthese.core.storage import write_json  # noqa: E402
-from synthese.run import tag_file  # noqa: E402
+from synthese.files import tag_file  # noqa: E402
 from synthese.tag.calibrate import LabelledEvidence, LabelledPassage, fit, gather, points  # noqa: E402
 from synthese.tag.themes import ThemeClassifier, load_nlp  # noqa: E402
 

@@ -33,3 +33,5 @@ echo "== bench/bench_memory.py"
 $PY bench/bench_memory.py --session-dir "$SESSION"
 echo "== bench/bench_diarize.py"
 $PY bench/bench_diarize.py --models campplus ge2e --four-hours
+echo "== bench/bench_voices.py"
+$PY bench/bench_voices.py --cycle

@@ -48,25 +48,33 @@ class SyntheseGroup(click.Group):
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
             from .core.environment import describe_os_error
-            from .core.limits import shorten
+            from .core.limits import shorten, terminal_safe
 
             plain = describe_os_error(exc) if isinstance(exc, OSError) else None
             if isinstance(exc, SyntheseError):
-                click.echo(f"Error: {exc}", err=True)
+                message = f"Error: {exc}"
             elif plain:
-                click.echo(f"Error: {plain}", err=True)
+                message = f"Error: {plain}"
             else:
-                click.echo(
-                    f"Error: unexpected {type(exc).__name__}: {shorten(exc, 200)}. Run again with --debug for "
-                    "details and report it.",
-                    err=True,
-                )
+                message = (f"Error: unexpected {type(exc).__name__}: {shorten(exc, 200)}. Run again with --debug "
+                           "for details and report it.")
+            click.echo(terminal_safe(message), err=True)
             sys.exit(1)
+
+
+class TerminalFormatter(logging.Formatter):
+    """Log lines with control characters escaped: messages quote file names, themes and names
+    written by hand, which must not reach the terminal as escape sequences."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        from .core.limits import terminal_safe
+
+        return terminal_safe(super().formatMessage(record))
 
 
 def _setup_logging(quiet: bool, debug: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(TerminalFormatter("%(message)s"))
     log.handlers[:] = [handler]
     log.propagate = False
     log.setLevel(logging.DEBUG if debug else logging.WARNING if quiet else logging.INFO)
@@ -135,7 +143,7 @@ def run(ctx: click.Context, session_ids: tuple[str, ...], force: bool) -> None:
 def transcribe(ctx: click.Context, inputs: tuple[Path, ...], output_dir: Path, model: str | None,
                language: str | None, speakers: int | None) -> None:
     """Transcribe replays (audio/video) or import transcripts (VTT, SRT, TXT, DOCX, JSON)."""
-    from .run import transcribe_files
+    from .files import transcribe_files
 
     transcribe_files(list(inputs), _config(ctx), output_dir=output_dir, model=model, language=language,
                      speakers=speakers, quiet=ctx.obj["quiet"])
@@ -156,10 +164,10 @@ def transcribe(ctx: click.Context, inputs: tuple[Path, ...], output_dir: Path, m
 def tag(ctx: click.Context, transcript: Path | None, output: Path | None, passages: Path | None,
         export_labels: Path | None, every_passage: bool) -> None:
     """Split a transcript into passages and tag them by theme (writes <stem>.tags.json)."""
-    from .run import classify_file, tag_file
+    from .files import classify_file, tag_file
 
     if export_labels:
-        from .run import export_labels_file
+        from .files import export_labels_file
 
         if transcript is None:
             raise SyntheseError("--export-labels needs the <session>.tags.json to export from.")
@@ -184,7 +192,7 @@ def tag(ctx: click.Context, transcript: Path | None, output: Path | None, passag
 @click.pass_context
 def calibrate(ctx: click.Context, labels: tuple[Path, ...], output: Path) -> None:
     """Estimate the keywords' weights from labelled passages (JSONL: id, text, themes)."""
-    from .run import calibrate_files
+    from .files import calibrate_files
 
     calibrate_files(list(labels), output, _config(ctx))
 
@@ -196,7 +204,7 @@ def calibrate(ctx: click.Context, labels: tuple[Path, ...], output: Path) -> Non
 @click.pass_context
 def render(ctx: click.Context, tags: Path, output_dir: Path | None, formats: str | None) -> None:
     """Render a tagged session as PDF, DOCX and HTML."""
-    from .run import render_file
+    from .files import render_file
 
     chosen = [f.strip() for f in formats.split(",") if f.strip()] if formats else None
     config = _config(ctx)
@@ -208,7 +216,7 @@ def render(ctx: click.Context, tags: Path, output_dir: Path | None, formats: str
 @click.pass_context
 def publish(ctx: click.Context) -> None:
     """Build the readers' site in outputs/ from the rendered sessions (atomically)."""
-    from .run import publish_workspace
+    from .stages import publish_workspace
     from .workspace import Workspace
 
     ws = Workspace(_config(ctx))
@@ -221,22 +229,54 @@ def publish(ctx: click.Context) -> None:
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Show, per session, which stages are done, stale or missing."""
-    from .workspace import STAGES, Workspace
+    from .core.limits import terminal_safe
+    from .stages import STAGE_NAMES, CycleRun, status
+    from .workspace import Workspace
 
     ws = Workspace(_config(ctx))
-    rows = ws.status()
+    rows = status(ws)
     width = max([len("session"), *(len(i) for i, _ in rows)])
-    click.echo(f"{'session':<{width}}  " + "  ".join(f"{s:<10}" for s in STAGES[:3]))
+    click.echo(f"{'session':<{width}}  " + "  ".join(f"{s:<10}" for s in STAGE_NAMES))
     for session_id, states in rows:
-        click.echo(f"{session_id:<{width}}  " + "  ".join(f"{states[s]:<10}" for s in STAGES[:3]))
-    click.echo(f"site ({ws.outputs_dir.name}/): {ws.publish_state()}")
+        click.echo(f"{session_id:<{width}}  " + "  ".join(f"{states[s]:<10}" for s in STAGE_NAMES))
+    click.echo(terminal_safe(f"site ({ws.outputs_dir.name}/): {CycleRun(ws).publish_state()}"))
+    _review_lines(ws, width)
     for session in ws.config.sessions:
         try:
             ws.config.source_of(session)
         except SyntheseError as exc:
-            click.echo(f"Warning: session {session.id}: {exc}", err=True)
+            click.echo(terminal_safe(f"Warning: session {session.id}: {exc}"), err=True)
         for note in ws.notes(session):
-            click.echo(f"Note: session {session.id}: {note}")
+            click.echo(terminal_safe(f"Note: session {session.id}: {note}"))
+
+
+def _review_lines(ws, width: int) -> None:
+    """Per session, where its review stands and what is left to review (the wording's French)."""
+    from .core.limits import terminal_safe
+    from .stages import describe_review, review_status
+
+    wording = ws.config.templates.wording()
+    click.echo(wording["review_state"]["title"])
+    for session in ws.config.sessions:
+        click.echo(terminal_safe(f"  {session.id:<{width}}  {describe_review(review_status(ws, session), wording)}"))
+
+
+@cli.command()
+@click.argument("session_id")
+@click.option("--by", "by", default=None, help="Who approves (default: this computer's user).")
+@click.pass_context
+def approve(ctx: click.Context, session_id: str, by: str | None) -> None:
+    """Approve a reviewed session: its documents are then published as final, dated of today,
+    until its transcript, decisions or voices' names change again."""
+    from .review.approve import approve_session, default_approver
+    from .stages import describe_review, review_status
+    from .workspace import Workspace
+
+    ws = Workspace(_config(ctx))
+    session = ws.config.session(session_id)
+    approve_session(ws, session, by if by is not None else default_approver())
+    click.echo(f"{session.id}: {describe_review(review_status(ws, session), ws.config.templates.wording())}")
+    log.info("Run `synthese run` to render its documents as final and publish them.")
 
 
 @cli.command()
@@ -266,6 +306,54 @@ def review(ctx: click.Context, session_id: str | None, port: int, no_browser: bo
     from .review.app import serve_review
 
     serve_review(_config(ctx), session_id, port=port, open_browser=not no_browser)
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def voices(ctx: click.Context) -> None:
+    """List the voice profiles (voices.json): the voices named in the cycle's sessions, remembered
+    to recognise them in the others when `voices.remember: true` in config.yaml. They are
+    biometric data: never published; `synthese voices forget NAME` deletes one."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .voices import summaries
+    from .workspace import Workspace, voices_file
+
+    config = _config(ctx)
+    profiles = summaries(Workspace(config))
+    state = "on" if config.voices.remember else "off: nothing is remembered nor recognised"
+    click.echo(f"voices.remember: {state}")
+    if not profiles:
+        click.echo(f"No voice profile ({voices_file(config).name} holds none).")
+        return
+    click.echo(f"{len(profiles)} voice profile(s) in {voices_file(config)}:")
+    for profile in profiles:
+        recognised = f"; recognised in {', '.join(profile.recognised_in)}" if profile.recognised_in else ""
+        click.echo(f"  {profile.name}: named in {', '.join(profile.sessions)} ({profile.prints} voice prints)"
+                   f"{recognised}; last used {profile.last_used[:16].replace('T', ' ')}")
+
+
+@voices.command()
+@click.argument("name")
+@click.pass_context
+def forget(ctx: click.Context, name: str) -> None:
+    """Delete NAME's voice prints everywhere they are stored: the profile in voices.json and
+    the voice prints of the voices named or recognised so in the transcripts."""
+    from .voices import forget as forget_voice
+    from .workspace import Workspace
+
+    ws = Workspace(_config(ctx))
+    with ws.lock():
+        done = forget_voice(ws, name)
+    if done.prints:
+        click.echo(f"Deleted the voice profile of {done.name}: {done.prints} voice prints from "
+                   f"{', '.join(done.sessions)}.")
+    if done.cleared:
+        click.echo(f"Deleted the voice prints of {done.name}'s voice from the transcripts of {', '.join(done.cleared)}.")
+    if done.retag:
+        click.echo(f"{', '.join(done.retag)}: named {done.name} by recognition; `synthese run` takes the name "
+                   "out of their documents.")
+    click.echo(f"To never remember {done.name} again, add the name to voices.exclude in config.yaml.")
 
 
 @cli.command()

@@ -1,4 +1,9 @@
-"""Shared fixtures: paths to the repository and the evaluation material, and a CLI runner."""
+"""Shared fixtures: paths to the repository and the evaluation material, and a CLI runner.
+
+Plain `pytest` runs the fast tests (a few minutes on 2 cores); tests marked `slow` (Whisper on
+real clips, whole runs of the pipeline, the browser) run only with `--slow`, as the README's test
+command and CI do.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,21 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", help="also run the slow tests (Whisper, whole runs, browser)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --slow")
+    for item in items:
+        if "slow" in item.keywords or "browser" in item.keywords:
+            item.add_marker(skip)
+
+
 SHARED_EVAL = REPO.parent / "shared" / "eval"
 SAMPLE_MEDIA = REPO / "transcripts" / "seance-introductive" / "seance-introductive.ogg"
 
@@ -72,11 +92,12 @@ def repository_config() -> dict:
 def transcribe_session(source, config, session, *, out_dir: Path, stem: str, checkpoint: Path, quiet: bool = True):
     """The transcribe stage on one replay, saved as `synthese run` saves it (JSON and captions);
     returns the JSON's path."""
-    from synthese.run import save_transcript
+    from synthese.stages import save_transcript
     from synthese.transcribe import transcription
+    from synthese.workspace import SessionPaths
 
     transcript = transcription.transcribe(source, config, session, checkpoint=checkpoint, quiet=quiet)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = save_transcript(transcript, out_dir, stem)
+    path = save_transcript(transcript, SessionPaths(out_dir, stem))
     checkpoint.unlink(missing_ok=True)
     return path

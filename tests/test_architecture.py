@@ -2,7 +2,7 @@
 
     core                          imports only core
     transcribe, tag, render, publish   (the stages) import only core
-    run, workspace, scaffold      (the orchestration) import core and the stages
+    workspace, stages, run, files, scaffold, voices   (the orchestration) import core and the stages
     cli, serve, review            (the front ends) import the orchestration and core
 
 An import inside a function counts: a lazy import is still a dependency. Imports under
@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "pipeline"
 
 STAGES = ("transcribe", "tag", "render", "publish")
-ORCHESTRATION = ("run", "workspace", "scaffold")
+ORCHESTRATION = ("run", "stages", "files", "workspace", "scaffold", "voices")
 FRONT_ENDS = ("cli", "serve", "review", "__main__")
 ALLOWED = {
     "core": {"core"},
@@ -125,3 +125,16 @@ def test_imports_inside_the_package_are_relative():
             if isinstance(node, ast.Import) and any(a.name.startswith("synthese") for a in node.names):
                 absolute.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert not absolute, absolute
+
+
+def layer_graph() -> dict[str, set[str]]:
+    """Which layers import which: the sub-packages, the orchestration and the front ends."""
+    graph: dict[str, set[str]] = {}
+    for module, targets in imports().items():
+        graph.setdefault(layer(module), set()).update(layer(t) for t in targets if layer(t) != layer(module))
+    return graph
+
+
+if __name__ == "__main__":  # `python tests/test_architecture.py` prints the graph between layers
+    for name, targets in sorted(layer_graph().items()):
+        print(f"{name:12s} -> {', '.join(sorted(t for t in targets if t != 'root')) or '(nothing)'}")

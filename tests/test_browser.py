@@ -17,8 +17,8 @@ from urllib.request import url2pathname
 
 import pytest
 
-from synthese.run import publish_workspace
 from synthese.serve import PreviewServer
+from synthese.stages import publish_workspace
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"

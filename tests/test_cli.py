@@ -12,7 +12,7 @@ import pytest
 
 from synthese.cli import cli as synthese_cli
 
-COMMANDS = ["run", "transcribe", "tag", "render", "publish", "status", "serve"]
+COMMANDS = ["run", "transcribe", "tag", "render", "publish", "status", "approve", "serve"]
 
 MINIMAL_CONFIG = """\
 cycle:
@@ -186,6 +186,18 @@ def test_replay_url_is_checked_the_same_way(cli, tmp_path):
                              "an http(s) address, e.g. 'https://example.org/page'.\n")
 
 
+@pytest.mark.parametrize("address", ["https://example.org/replays/s1", "http://www.example.com/v", "https://example.net",
+                                     "http://localhost:8000/replay", "https://videos.example/s1"])
+def test_a_placeholder_replay_url_is_refused_with_its_line(cli, tmp_path, address):
+    config = write_workspace(tmp_path, MINIMAL_CONFIG.replace(
+        "    transcript: s1.vtt", f"    transcript: s1.vtt\n    replay_url: \"{address}\""))
+    result = cli("--config", str(config), "status")
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Error: config.yaml, line 8: sessions[0].replay_url: '{address}' is a placeholder")
+    assert "give the address where readers can watch the replay, or remove replay_url" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
 def test_impossible_date_names_its_line(cli, tmp_path):
     config = write_workspace(tmp_path, MINIMAL_CONFIG.replace("    transcript: s1.vtt",
                                                               "    transcript: s1.vtt\n    date: 2022-13-45"))
@@ -231,6 +243,47 @@ def test_binary_captions_give_one_short_error_line(cli, tmp_path):
         "the transcript; export it again as text.",
         "Error: 1 of 1 input(s) failed: binary.srt (see the messages above); the others were written.",
     ]
+
+
+def test_a_word_file_with_an_entity_bomb_stops_only_itself(cli, tmp_path):
+    from test_limits import entity_bomb_docx
+
+    config = write_workspace(tmp_path)
+    bomb = entity_bomb_docx(Path(__file__).parent / "data" / "notes.docx", tmp_path / "bomb.docx")
+    out = tmp_path / "out"
+    result = cli("--config", str(config), "transcribe", str(bomb), str(tmp_path / "s1.vtt"), "-o", str(out))
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 2 and "Traceback" not in result.stderr
+    assert errors[0].startswith("Error: bomb.docx: cannot read this Word file (")
+    assert errors[1] == "Error: 1 of 2 input(s) failed: bomb.docx (see the messages above); the others were written."
+    assert (out / "s1.transcript.json").is_file()
+
+
+def test_escape_sequences_written_in_files_never_reach_the_terminal(cli, tmp_path):
+    """File names, and names or themes written by hand, are quoted in warnings and errors: their
+    control characters are printed as escapes, never sent to the terminal as sequences."""
+    config = write_workspace(tmp_path)
+    hostile = tmp_path / "s\x1b]0;pwned\x07\x1b[2J.vtt"  # set the window title, clear the screen
+    hostile.write_text("WEBVTT\n\n00:00:05.000 --> 00:00:06.000\nDeux.\n\n00:00:01.000 --> 00:00:02.000\nUn.\n",
+                       encoding="utf-8")
+    result = cli("--config", str(config), "transcribe", str(hostile), "-o", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "s\\x1b]0;pwned\\x07\\x1b[2J.vtt: 1 cue(s) out of time order" in result.stderr
+    result = cli("--config", str(tmp_path / "c\x1b[31m.yaml"), "status")
+    assert result.stderr == f"Error: {tmp_path}/c\\x1b[31m.yaml: configuration file not found. Run from the project " \
+                            "folder or pass --config PATH.\n"
+    from synthese.core.artefacts import Tags
+
+    tags = Tags.load(Path(__file__).parent / "data" / "render_sample.tags.json")
+    tags.review.orphaned = ["reject \x1b[31mrouge\x1b[0m on \"00:00:05 x\" (line 3): unknown theme"]
+    tags.warnings = [f"review decision not applied: {o}" for o in tags.review.orphaned]  # as the tagger writes them
+    (tmp_path / "transcripts" / "s1").mkdir(parents=True)
+    tags.save(tmp_path / "transcripts" / "s1" / "s1.tags.json")
+    result = cli("--config", str(config), "status")
+    assert "Note: session s1: review decision not applied: reject \\x1b[31mrouge\\x1b[0m on" in result.stdout
+    for output in (result.stdout, result.stderr):
+        assert "\x1b" not in output and "\x07" not in output
 
 
 def test_a_session_file_linked_from_outside_the_project_is_refused(cli, tmp_path):
@@ -310,7 +363,7 @@ def test_disk_errors_are_one_plain_line(tmp_path, monkeypatch, code, message):
     """Wherever a stage hits a full disk or a read-only folder, the command says what to free or fix."""
     from click.testing import CliRunner
 
-    from synthese import run
+    from synthese import files
 
     folder = tmp_path / "render"
     folder.mkdir()
@@ -318,7 +371,7 @@ def test_disk_errors_are_one_plain_line(tmp_path, monkeypatch, code, message):
     def failing(*args, **kwargs):
         raise OSError(code, os.strerror(code), str(folder / "s1.pdf"))
 
-    monkeypatch.setattr(run, "render_file", failing)
+    monkeypatch.setattr(files, "render_file", failing)
     config = write_workspace(tmp_path)
     result = CliRunner().invoke(synthese_cli, ["--config", str(config), "render", str(tmp_path / "s1.tags.json")])
     assert result.exit_code == 1
@@ -329,10 +382,8 @@ def test_a_full_disk_while_writing_names_the_file_and_folder(tmp_path, monkeypat
     from synthese.core import storage
     from synthese.core.errors import StorageError
 
-    def full(self, *args, **kwargs):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(Path, "write_text", full)
+    # The temporary file is opened on /dev/full, where every write fails as on a full disk.
+    monkeypatch.setattr(storage, "_no_follow", lambda path, flags: os.open("/dev/full", os.O_WRONLY))
     with pytest.raises(StorageError) as error:
         storage.write_json(tmp_path / "s1.tags.json", {"schema": "x"})
     assert str(error.value) == (f"writing s1.tags.json: no space left on the disk in {tmp_path} (`df -h {tmp_path}` "

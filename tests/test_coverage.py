@@ -185,6 +185,7 @@ def test_worker_threads_share_the_cores():
     assert worker_threads(0)[0] * worker_threads(0)[1] >= 1
 
 
+@pytest.mark.slow
 def test_batches_side_by_side_give_the_words_of_one_worker(config):
     # Three clips (42 s of speech): two windows, decoded by two workers at once or by one.
     audio = np.concatenate([load_audio(ASR / f"fleurs-fr-00{i}.ogg") for i in (1, 0, 4)])

@@ -116,6 +116,7 @@ def test_labels_follow_first_appearance_and_the_given_wording(real_voice, synthe
 
 
 @needs_model
+@pytest.mark.slow
 def test_a_file_is_diarized_block_by_block_with_progress(tmp_path):
     seconds = []
     result = diarize_file(SAMPLE, num_speakers=None, progress=seconds.append)

@@ -11,7 +11,16 @@ import numpy as np
 
 from synthese.core.artefacts import Passage, Sentence, ThemeTag
 from synthese.core.config import TagOptions
-from synthese.tag.excerpts import ELISION, ExcerptChoices, SentenceEvidence, SessionEvidence, key_points, select_quotes
+from synthese.tag.excerpts import (
+    ELISION,
+    ExcerptChoices,
+    SentenceEvidence,
+    SessionEvidence,
+    held_quotes,
+    key_points,
+    select_quotes,
+    sentence_doubts,
+)
 
 THEMES = ["a", "b", "c"]
 OPTIONS = TagOptions(meaning="none", excerpts_per_theme=3, key_points=3)
@@ -169,9 +178,9 @@ def test_key_points_are_said_sentences_central_and_from_several_speakers():
     base = rng.normal(size=16)
     made, vectors = [], {}
     for i, speaker in enumerate(["Anne", "Anne", "Paul", "Léa"]):
-        texts = [(sentence("sobriété", 10 * i + k), {"a": 1.2}) for k in range(2)]
+        texts = [(sentence(f"la sobriété du site {4 * i + k}", 10 * i + k), {"a": 1.2}) for k in range(4)]
         made.append(passage(f"p{i}", 60.0 * i, texts, {"a": 0.9}, speaker=speaker))
-        block = base + rng.normal(scale=0.6, size=(2, 16))
+        block = base + rng.normal(scale=0.6, size=(4, 16))
         vectors[f"p{i}"] = block / np.linalg.norm(block, axis=1, keepdims=True)
     passages, evidence = build(*made, vectors=vectors)
     quotes = select_quotes(passages, evidence, ExcerptChoices())
@@ -180,8 +189,9 @@ def test_key_points_are_said_sentences_central_and_from_several_speakers():
     assert 1 <= len(points.session) <= OPTIONS.key_points
     assert all(point.text in said for point in points.session + points.themes["a"])
     assert len({passages[int(p.passage[1:])].speaker for p in points.session}) == len(points.session)
-    quoted = {(q.passage, i) for q in quotes["a"] for i in q.sentences}
-    assert not quoted & {(p.passage, p.sentences[0]) for p in points.themes["a"]}
+    # No sentence twice in the document: a key point is neither quoted nor another key point.
+    printed = [(q.passage, i) for q in quotes["a"] + points.session + points.themes["a"] for i in q.sentences]
+    assert len(printed) == len(set(printed))
     assert [p.start for p in points.themes["a"]] == sorted(p.start for p in points.themes["a"])
 
 
@@ -194,3 +204,105 @@ def test_a_chapter_prefers_fewer_quotes_to_a_question_left_unanswered():
     # Alone, the question is still quoted: a theme with tagged passages always has a quote.
     passages, evidence = build(made[1])
     assert [q.passage for q in select_quotes(passages, evidence, ExcerptChoices())["a"]] == ["p2"]
+
+
+# --- what a quote may be: heard with confidence, not housekeeping, whole sentences ---------------
+
+def test_a_doubtful_sentence_is_held_back_until_confirmed_or_pinned():
+    doubtful_text = sentence("la sobriété des serveurs", 1)
+    sure_text = sentence("la sobriété des écrans", 2)
+    made = [passage("p1", 0.0, [(doubtful_text, {"a": 2.0})], {"a": 0.9}),
+            passage("p2", 60.0, [(sure_text, {"a": 1.0})], {"a": 0.6})]
+    passages, evidence = build(*made)
+    evidence = SessionEvidence(evidence.sentences, {}, THEMES, OPTIONS, doubtful={"p1": {0: ["unsure"]}})
+    quotes = select_quotes(passages, evidence, ExcerptChoices())
+    assert [q.passage for q in quotes["a"]] == ["p2"]  # the better quote is doubtful: not printed
+    [held] = held_quotes(passages, evidence, ExcerptChoices(), quotes)
+    assert (held.theme, held.passage, held.doubtful, held.reasons) == ("a", "p1", [0], ["unsure"])
+    # Confirmed (no longer doubtful), or pinned by a reviewer, it is quoted.
+    cleared = SessionEvidence(evidence.sentences, {}, THEMES, OPTIONS)
+    assert "p1" in [q.passage for q in select_quotes(passages, cleared, ExcerptChoices())["a"]]
+    assert held_quotes(passages, cleared, ExcerptChoices(), select_quotes(passages, cleared, ExcerptChoices())) == []
+    pinned = select_quotes(passages, evidence, ExcerptChoices(pinned={"a": ["p1"]}))
+    assert "p1" in [q.passage for q in pinned["a"]]
+
+
+def test_a_chapter_prints_no_quote_rather_than_a_doubtful_one():
+    made = passage("p1", 0.0, [(sentence("la sobriété des serveurs", 1), {"a": 2.0})], {"a": 0.9})
+    passages, evidence = build(made)
+    evidence = SessionEvidence(evidence.sentences, {}, THEMES, OPTIONS, doubtful={"p1": {0: ["gap"]}})
+    quotes = select_quotes(passages, evidence, ExcerptChoices())
+    assert quotes["a"] == []
+    assert [h.reasons for h in held_quotes(passages, evidence, ExcerptChoices(), quotes)] == [["gap"]]
+
+
+def test_sentence_doubts_name_unsure_words_and_untranscribed_speech_unless_confirmed():
+    from synthese.core.artefacts import Gap, UnsureWord
+
+    made = passage("p1", 0.0, [(sentence("la sobriété", 1), {}), (sentence("les serveurs", 2), {}),
+                               (sentence("les écrans", 3), {})], {"a": 0.9})
+    p = made[0]
+    p.sentences[0].unsure = [UnsureWord(text="sobriété", p=0.3, at=1.0)]
+    gap = Gap(start=p.sentences[2].end + 0.5, end=p.sentences[2].end + 4.0, reason="no_speech_decoded")
+    assert sentence_doubts([p], [gap], {}) == {"p1": {0: ["unsure"], 2: ["gap"]}}
+    assert sentence_doubts([p], [gap], {"p1": {0, 2}}) == {}
+
+
+def test_housekeeping_is_never_quoted_nor_a_key_point_unless_pinned():
+    thanks = ("Merci beaucoup pour cette présentation sur la sobriété numérique, nous passons maintenant "
+              "à la deuxième partie de la séance.")
+    made = passage("p1", 0.0, [(thanks, {"a": 3.0}), (sentence("la sobriété du réseau", 4), {"a": 1.0})], {"a": 0.9})
+    evidence_rows = made[1]
+    evidence_rows[0].meta = True  # as the tagger marks it from wording.fr.yaml's meta_talk
+    vectors = {"p1": np.eye(2, 16, dtype="float32")}
+    passages, evidence = build(made, vectors=vectors)
+    quotes = select_quotes(passages, evidence, ExcerptChoices())
+    assert [q.sentences for q in quotes["a"]] == [[1]]
+    points = key_points(passages, evidence, quotes, ExcerptChoices())
+    assert all(0 not in p.sentences for p in points.session + points.themes.get("a", []))
+    pinned = select_quotes(passages, evidence, ExcerptChoices(pinned={"a": ["p1"]}, sentences={"a": {"p1": [0]}}))
+    assert [q.sentences for q in pinned["a"]] == [[0]]
+
+
+def test_a_heading_read_out_is_not_quoted():
+    heading = "Défis des instruments, réutilisation, interopérabilité et mutualisation des outils de la ville numérique."
+    made = [passage("p1", 0.0, [(heading, {"a": 3.0})], {"a": 0.9}),
+            passage("p2", 30.0, [(sentence("les capteurs", 5), {"a": 1.0})], {"a": 0.6})]
+    passages, evidence = build(*made)
+    evidence.sentences["p1"][0].verb = False
+    assert [q.passage for q in select_quotes(passages, evidence, ExcerptChoices())["a"]] == ["p2"]
+
+
+def test_a_quote_opens_and_closes_like_a_sentence():
+    from synthese.core.heard import Mending
+
+    mending = Mending(cut_words=frozenset({"les", "de"}), continuation_words=frozenset({"qui", "dont"}))
+    cut = "Dans notre métropole, nous avons choisi de mutualiser les."  # a false stop
+    follow = "Qui nécessite toujours la vérification des données par les agents de la ville."  # a fragment
+    unfinished = "Nous travaillons sur la sobriété des réseaux depuis le début du projet et"
+    whole = sentence("la sobriété des réseaux", 6)
+    made = [passage("p1", 0.0, [(follow, {"a": 2.0}), (cut, {"a": 2.0}), (unfinished, {"a": 2.0})], {"a": 0.9}),
+            passage("p2", 60.0, [(whole, {"a": 0.8})], {"a": 0.6})]
+    passages, evidence = build(*made)
+    evidence = SessionEvidence(evidence.sentences, {}, THEMES, OPTIONS, mending=mending)
+    assert not evidence.closes(cut) and not evidence.opens(follow) and not evidence.closes(unfinished)
+    assert evidence.opens(whole) and evidence.closes(whole)
+    assert not evidence.closes("Il faut parler de l'.") and not evidence.closes("C'est une start-.")
+    assert [q.passage for q in select_quotes(passages, evidence, ExcerptChoices())["a"]] == ["p2"]
+
+
+def test_a_theme_key_point_comes_from_a_passage_it_leads():
+    rng = np.random.default_rng(5)
+    made, vectors = [], {}
+    # p0 is mostly about b (a second), p1 clearly about a, p2 about a and b alike.
+    specs = [("p0", {"a": 0.6, "b": 0.9}, {"a": 0.5, "b": 1.5}), ("p1", {"a": 0.9}, {"a": 1.5}),
+             ("p2", {"a": 0.8, "b": 0.78}, {"a": 1.2, "b": 1.2})]
+    for number, (pid, themes, points) in enumerate(specs):
+        texts = [(sentence(f"le sujet {pid} numéro {k}", 3 * number + k), points) for k in range(3)]
+        made.append(passage(pid, 60.0 * number, texts, themes, speaker=f"S{number}"))
+        block = rng.normal(size=(3, 16))
+        vectors[pid] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    passages, evidence = build(*made, vectors=vectors, options=OPTIONS.model_copy(update={"excerpts_per_theme": 0}))
+    points = key_points(passages, evidence, {}, ExcerptChoices())
+    assert points.themes["a"] and {p.passage for p in points.themes["a"]} == {"p1"}
+    assert {p.passage for p in points.themes.get("b", [])} <= {"p0"}

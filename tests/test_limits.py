@@ -133,6 +133,71 @@ def test_control_characters_in_config_values_are_dropped(tmp_path):
     assert config.themes[0].label == "Sobriété"
 
 
+@pytest.mark.parametrize(("setting", "name"), [
+    ("tag:\n  similarity_low: .nan\n", "tag.similarity_low"),
+    ("tag:\n  similarity_high: .inf\n", "tag.similarity_high"),
+    ("tag:\n  threshold: .NaN\n", "tag.threshold"),
+    ("transcribe:\n  checkpoint_every_s: .inf\n", "transcribe.checkpoint_every_s"),
+    ("themes:\n  - {id: a, label: A, description: d, keywords: [{term: énergie, weight: .nan}]}\n",
+     "themes[0].weight"),
+])
+def test_a_setting_that_is_not_a_finite_number_is_refused_with_its_name(tmp_path, setting, name):
+    text = CONFIG.split("themes:")[0] if setting.startswith("themes") else CONFIG
+    with pytest.raises(ConfigError) as error:
+        load_config(write_config(tmp_path, text + setting))
+    assert str(error.value).endswith(f": {name}: Input should be a finite number.")
+    assert str(error.value).startswith("config.yaml, line ")
+
+
+def with_logo(folder: Path, name: str, data: bytes) -> Path:
+    (folder / name).write_bytes(data)
+    return write_config(folder, CONFIG + f"publication:\n  logo: {name}\n")
+
+
+def test_a_logo_that_is_not_a_png_or_jpeg_image_is_refused_with_its_line(tmp_path):
+    from PIL import Image
+
+    with pytest.raises(ConfigError) as error:
+        load_config(with_logo(tmp_path, "logo.png", b"<html>not an image</html>"))
+    assert str(error.value).startswith("config.yaml, line 7: publication.logo: logo.png: not a readable PNG or JPEG "
+                                       "image (cannot identify image file")
+    assert str(error.value).endswith("Export the logo again as PNG or JPEG, or remove the key.")
+    Image.new("RGB", (4, 4)).save(tmp_path / "gif.png", format="GIF")
+    with pytest.raises(ConfigError, match=r"publication.logo: logo.jpg: is a GIF image, not PNG or JPEG"):
+        load_config(with_logo(tmp_path, "logo.jpg", (tmp_path / "gif.png").read_bytes()))
+    Image.new("1", (6000, 6000)).save(tmp_path / "huge.png")
+    with pytest.raises(ConfigError, match=r"publication.logo: logo.png: 6000 x 6000 pixels, more than the 25,000,000"):
+        load_config(with_logo(tmp_path, "logo.png", (tmp_path / "huge.png").read_bytes()))
+    truncated = (tmp_path / "huge.png").read_bytes()[:60]
+    with pytest.raises(ConfigError, match=r"publication.logo: logo.png: not a readable PNG or JPEG image"):
+        load_config(with_logo(tmp_path, "logo.png", truncated))
+    Image.new("RGB", (40, 20), "navy").save(tmp_path / "logo.png")
+    assert load_config(with_logo(tmp_path, "logo.png", (tmp_path / "logo.png").read_bytes())).publication.logo
+
+
+def test_a_path_setting_starting_with_a_tilde_is_in_the_home_folder(tmp_path, monkeypatch):
+    from synthese.workspace import Workspace
+
+    home = tmp_path / "home"
+    (home / "replays").mkdir(parents=True)
+    (home / "replays" / "s2.vtt").write_text("WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nBonjour.\n", encoding="utf-8")
+    monkeypatch.setenv("HOME", str(home))
+    project = tmp_path / "project"
+    project.mkdir()
+    text = CONFIG.replace("themes:", '  - {id: s2, title: "Deux", transcript: "~/replays/s2.vtt"}\nthemes:')
+    config = load_config(write_config(project, text + "publish:\n  output_dir: ~/site\n"))
+    assert config.publish.output_dir == home / "site" and Workspace(config).outputs_dir == home / "site"
+    assert config.source_of(config.session("s2")) == home / "replays" / "s2.vtt"
+    with pytest.raises(ConfigError) as error:
+        load_config(write_config(project, CONFIG + "publish:\n  output_dir: ~\n"))
+    assert str(error.value) == ("config.yaml, line 7: publish.output_dir: is empty ('~' alone means no value in YAML): "
+                                "write a folder, such as 'outputs', or '~/site' for a folder in your home folder.")
+    with pytest.raises(ConfigError, match=r"^config.yaml, line 7: render.templates: '~nobody-synthese/x': "
+                                          r"~nobody-synthese is no user of this computer"):
+        load_config(write_config(project, CONFIG + "render:\n  templates: ~nobody-synthese/x\n"))
+    assert not (project / "~").exists()
+
+
 # --- input files: pipes, devices, links ------------------------------------------------------------
 
 def unblock_later(fifo: Path, after_s: float = 3.0) -> None:
@@ -218,6 +283,31 @@ def test_a_zip_bomb_docx_is_refused_from_its_directory(tmp_path, monkeypatch):
         import_transcript(bomb)
     assert re.fullmatch(r"bomb.docx: the Word file unpacks to 2,00\d MB, more than the 50 MB a transcript may "
                         r"take. Remove its pictures, or export the text as .txt.", str(error.value))
+
+
+def entity_bomb_docx(source: Path, target: Path) -> Path:
+    """A Word file whose document declares XML entities that expand 2 KB into ten billion
+    characters (the "billion laughs"), which Word never writes."""
+    entities = '<!ENTITY a "' + "a" * 50 + '">' + "".join(
+        f'<!ENTITY {chr(98 + i)} "' + f"&{chr(97 + i)};" * 10 + '">' for i in range(9))
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as bomb:
+        for item in original.infolist():
+            data = original.read(item.filename)
+            if item.filename == "word/document.xml":
+                head, body = data.decode("utf-8").split("?>", 1)
+                body = re.sub(r"(<w:t(?: [^>]*)?>)[^<]*", r"\1&j;", body, count=1)
+                data = (head + "?><!DOCTYPE w:document [" + entities + "]>" + body).encode("utf-8")
+            bomb.writestr(item, data)
+    return target
+
+
+def test_a_docx_with_an_entity_bomb_is_one_error_line(tmp_path):
+    bomb = entity_bomb_docx(DATA / "notes.docx", tmp_path / "bomb.docx")
+    assert bomb.stat().st_size < 50_000
+    with pytest.raises(InputError) as error:
+        import_transcript(bomb)
+    assert str(error.value).startswith("bomb.docx: cannot read this Word file (")
+    assert str(error.value).endswith("). Save it again as .docx.")
 
 
 def test_a_real_zip_bomb_is_refused_with_a_small_limit(tmp_path, monkeypatch):
@@ -390,13 +480,90 @@ def test_a_paragraph_over_spacys_limit_is_split_before_spacy(small_nlp):
 
     sentence = "La ville numérique consomme de l'énergie et des données chaque jour. "
     paragraph = sentence * 800  # 55,000 characters, eleven times the pipeline's limit
+    unpunctuated = "mot " * 3000  # no sentence end at all
     segments = [Segment(start=0.0, end=3000.0, text=paragraph, speaker="Zoé"),
-                Segment(start=3000.0, end=3010.0, text="x" * 12_000, speaker="Zoé")]  # no space at all
+                Segment(start=3000.0, end=3010.0, text=unpunctuated, speaker="Zoé")]
     passages = split_passages(segments, small_nlp, TagOptions())
     assert passages
     assert all(a.end <= b.start + 0.01 for a, b in zip(passages, passages[1:]))
     assert passages[0].start == 0.0 and passages[-1].end == 3010.0
-    assert "".join(p.text for p in passages).replace(" ", "") == (paragraph + "x" * 12_000).replace(" ", "")
+    assert "".join(p.text for p in passages).replace(" ", "") == (paragraph + unpunctuated).replace(" ", "")
+
+
+def test_ten_megabytes_without_a_space_are_refused_on_import_at_once(tmp_path):
+    """The probe: 10 MB without a space counted as one word, imported, then kept tagging busy for
+    more than five minutes (sentence splitting, the encoder's tokenizer)."""
+    path = tmp_path / "s1.txt"
+    path.write_text("a" * 10_000_000, encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        import_transcript(path)
+    assert str(error.value) == ("s1.txt: a word of 10,000,000 characters at 00:00:00 ('" + "a" * 39 + "…'), more "
+                                "than the 200 a word may have: that is not speech. Check that it is the transcript, "
+                                "or remove that text.")
+    path.write_text("Bonjour, voici https://example.org/" + "a" * 150 + " pour finir.", encoding="utf-8")
+    assert len(import_transcript(path).segments) == 1  # a long web address is a word
+
+
+def test_words_made_of_many_pieces_are_counted_as_the_language_model_reads_them(tmp_path):
+    """970 KB of 197-character words joined by hyphens pass the word and character bounds, but
+    spaCy reads 640,000 tokens: tagging ran for more than ten minutes."""
+    path = tmp_path / "s1.txt"
+    path.write_text(" ".join(["-".join(["ab"] * 66)] * 4_900), encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        import_transcript(path)
+    assert str(error.value).startswith("s1.txt: 641,900 words and punctuation marks, more than the 200,000 a session "
+                                       "may have")
+    said = " ".join(s["text"] for s in json.loads((DATA / "render_sample.transcript.json").read_text())["segments"])
+    assert len(re.findall(r"\w+|[^\w\s]", said)) < 1.3 * len(said.split())  # speech: ~1.25 pieces a word
+
+
+def test_an_unpunctuated_stretch_is_cut_by_words_however_many_tokens_they_make(small_nlp):
+    from synthese.tag.passages import _pieces, word_count
+
+    text = " ".join(f"m-{i % 7}-a.b" for i in range(420)) + " fin -up"  # 2,500 tokens, no sentence end
+    doc = small_nlp(text)
+    pieces = _pieces(doc[0:len(doc)], 130)
+    assert [word_count(p.text) for p in pieces] == [130, 130, 130, 32]  # "-up" stays with "fin"
+    assert "".join(p.text_with_ws for p in pieces) == text
+
+
+def test_a_transcript_with_too_many_characters_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "MAX_TRANSCRIPT_CHARS", 100)
+    path = tmp_path / "s1.vtt"
+    path.write_text(vtt([(0, "Un texte de quelque soixante caractères, sans rien de plus."),
+                         (5, "Et un second du même ordre, pour dépasser la limite.")]), encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        import_transcript(path)
+    assert str(error.value) == ("s1.vtt: 111 characters, more than the 100 a session may have (about nine hours of "
+                                "speech). Split the recording into several sessions.")
+
+
+def test_a_long_word_from_any_source_is_refused_before_nlp(small_nlp):
+    """A hand-edited transcript or a correction reaches the tagger without the importer: the
+    same bounds hold there, before spaCy or the encoder see the text."""
+    from synthese.core.artefacts import Segment
+    from synthese.core.config import TagOptions
+    from synthese.tag.passages import split_passages
+
+    segments = [Segment(start=0.0, end=3.0, text="Bonjour à tous."),
+                Segment(start=65.0, end=70.0, text="Voici " + "-".join(["a"] * 5000))]
+
+    def no_encoder(texts):
+        raise AssertionError("the encoder ran")
+
+    with pytest.raises(InputError, match=r"^the transcript: a word of 9,999 characters at 00:01:05 \('a-a-a"):
+        split_passages(segments, small_nlp, TagOptions(), embed=no_encoder)
+
+
+def test_the_encoder_reads_a_text_up_to_its_limit():
+    from synthese.tag.meaning import embed
+
+    sentence = "La sobriété numérique réduit la consommation d'énergie des réseaux. "
+    other = "Les habitants du quartier ont planté des arbres le long de la rivière. "
+    long_text = sentence * 40 + other * 2_000  # 146,000 characters, the first 2,700 about energy
+    vectors = embed([long_text, long_text[:limits.MAX_ENCODER_CHARS], other])
+    assert float(vectors[0] @ vectors[1]) == pytest.approx(1.0, abs=1e-6)
+    assert float(vectors[0] @ vectors[2]) < 0.9
 
 
 def test_split_long_segments_cuts_at_sentences_and_shares_the_time():
@@ -421,7 +588,7 @@ def test_a_transcript_too_long_to_tag_is_refused(monkeypatch):
 
 
 def test_evaluation_passages_with_deep_nesting_or_nan_are_refused_by_line(tmp_path):
-    from synthese.run import classify_file as classify_passages_file
+    from synthese.files import classify_file as classify_passages_file
 
     config = load_config(write_config(tmp_path))
     rows = tmp_path / "passages.jsonl"
@@ -433,3 +600,104 @@ def test_evaluation_passages_with_deep_nesting_or_nan_are_refused_by_line(tmp_pa
     rows.write_text('{"id": "a", "text": ' + "[" * 100_000 + "]" * 100_000 + "}\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"^passages.jsonl, line 1: it is nested more than 64 levels deep"):
         classify_passages_file(rows, tmp_path / "out.jsonl", config)
+
+
+# --- files the tool writes ---------------------------------------------------------------------------
+
+def test_a_write_never_follows_or_replaces_a_link(tmp_path):
+    from synthese.core.errors import StorageError
+    from synthese.core.storage import write_bytes, write_text
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine", encoding="utf-8")
+    for name, write in (("s1.vtt", write_text), ("s1.pdf", write_bytes)):
+        link = tmp_path / "out" / name
+        link.parent.mkdir(exist_ok=True)
+        link.symlink_to(victim)
+        with pytest.raises(StorageError) as error:
+            write(link, "ours" if write is write_text else b"ours")
+        assert str(error.value).startswith(f"{link}: is a symbolic link (to {victim}); Synthèse never writes through "
+                                           "a link nor replaces one. Remove the link")
+        assert victim.read_text(encoding="utf-8") == "mine" and link.is_symlink()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["s1.pdf", "s1.vtt"]  # no .part left
+
+
+def test_a_temporary_file_swapped_for_a_link_is_never_renamed_in(tmp_path):
+    from synthese.core.errors import StorageError
+    from synthese.core.storage import atomic_path
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine", encoding="utf-8")
+    target = tmp_path / "s1.tags.json"
+    with pytest.raises(StorageError, match=r"the temporary file was replaced \(by a link or another file\)"):
+        with atomic_path(target) as tmp:
+            tmp.unlink()
+            tmp.symlink_to(victim)
+    assert not target.exists() and victim.read_text(encoding="utf-8") == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["victim.txt"]
+
+
+# --- a session's length ------------------------------------------------------------------------------
+
+def test_a_cue_beyond_twelve_hours_is_refused_on_import(tmp_path):
+    """The 313-byte probe: two cues, one at 99999:00:00, passed every limit and kept the timeline
+    chart drawing for more than ten minutes."""
+    path = tmp_path / "s1.vtt"
+    path.write_text("WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nBonjour à tous.\n\n"
+                    "99999:00:00.000 --> 99999:00:02.000\nAu revoir.\n", encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        import_transcript(path)
+    assert str(error.value) == (
+        "s1.vtt: the cue or paragraph at 99999:00:00.000 ('Au revoir.') ends at 99999:00:02.000, beyond the 12 hours "
+        "a session may last. Fix that time if it is a typing error, or split the recording into several sessions.")
+    text = tmp_path / "s1.txt"
+    text.write_text("[00:00:05] Bonjour.\n\n[12:00:01] Fin.\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"^s1.txt: the cue or paragraph at 12:00:01.000 \('Fin.'\) ends at "):
+        import_transcript(text)
+    text.write_text("[00:00:05] Bonjour.\n\n[11:59:00] Fin.\n", encoding="utf-8")  # within the limit
+    assert import_transcript(text).segments[-1].start == 11 * 3600 + 59 * 60
+
+
+def test_a_word_or_gap_beyond_twelve_hours_is_refused_in_a_json_transcript(tmp_path):
+    path = tmp_path / "s1.json"
+    segment = {"start": 0, "end": 2, "text": "Bonjour.", "words": [{"start": 0, "end": 1e9, "text": "Bonjour."}]}
+    path.write_text(json.dumps({"schema": "synthese.transcript/2", "segments": [segment]}), encoding="utf-8")
+    with pytest.raises(InputError, match=r"^s1.json: the cue or paragraph at 00:00:00.000 \('Bonjour.'\) ends at "
+                                         r"277777:46:40.000, beyond the 12 hours"):
+        import_transcript(path)
+    segment["words"] = []
+    path.write_text(json.dumps({"schema": "synthese.transcript/2", "segments": [segment],
+                                "gaps": [{"start": 5, "end": 50_000, "reason": "x"}]}), encoding="utf-8")
+    with pytest.raises(InputError, match=r"^s1.json: a gap at 00:00:05.000 ends at 13:53:20.000, beyond the 12 hours"):
+        import_transcript(path)
+
+
+def test_a_transcript_artefact_beyond_twelve_hours_is_a_named_error(tmp_path):
+    from synthese.core.artefacts import Transcript
+    from synthese.core.errors import ArtefactError
+
+    data = json.loads((DATA / "render_sample.transcript.json").read_text(encoding="utf-8"))
+    data["segments"][1]["end"] = 99_999 * 3600.0
+    path = tmp_path / "s1.transcript.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ArtefactError, match=r"s1.transcript.json: segments\[1\].end: Value error, must be a time "
+                                            r"within the 12 hours a session may last"):
+        Transcript.load(path)
+
+
+def test_a_recording_beyond_the_longest_session_is_refused_before_transcription(tmp_path, monkeypatch):
+    import wave
+
+    from synthese.transcribe.audio import check_audio
+
+    path = tmp_path / "replay.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        out.writeframes(struct.pack("<32000h", *([1000, -1000] * 16_000)))  # two seconds
+    assert check_audio(path).duration_s == 2.0
+    monkeypatch.setattr(limits, "MAX_SESSION_SECONDS", 1)
+    with pytest.raises(InputError) as error:
+        check_audio(path)
+    assert str(error.value).startswith("replay.wav: the recording lasts 00:00:02, beyond the ")

@@ -7,6 +7,7 @@ fragment and page summary), so the site is built exactly as after `synthese run`
 
 from __future__ import annotations
 
+import hashlib
 import html.parser
 import json
 import os
@@ -22,7 +23,7 @@ from synthese.core.config import load_config
 from synthese.core.errors import SyntheseError
 from synthese.publish import publishing as publish
 from synthese.publish.publishing import SITE_MANIFEST, file_size_text
-from synthese.run import publish_workspace, render_session
+from synthese.stages import CycleRun, SessionRun, publish_workspace
 from synthese.transcribe.importers import parse_vtt
 from synthese.workspace import Workspace
 
@@ -32,7 +33,7 @@ DATA = Path(__file__).resolve().parent / "data"
 # characters, which must reach the page as text.
 RENDERED = [
     ("seance-2", 2, "2022-03-17", "Sobriété, matérialité et infrastructures",
-     "https://example.org/replays/apres-la-smart-city/seance-2"),
+     "https://www.urbanisme-puca.gouv.fr/replays/apres-la-smart-city/seance-2"),
     ("seance-3", 3, "2022-04-14", "Données & <capteurs> : la ville mesurée",
      "https://www.youtube.com/watch?v=abc123"),
 ]
@@ -61,7 +62,7 @@ def _write_rendered_session(ws: Workspace, session_id: str) -> None:
     tags.save(paths.tags)
     for subtitles in (paths.subtitles, ws.root / f"{session_id}.vtt"):  # output, source
         subtitles.write_text(_vtt(transcript), encoding="utf-8")
-    render_session(ws, session, paths.tags, out_dir=paths.render_dir, stem=session_id)
+    SessionRun(ws, session).run_stage("render")
 
 
 def make_workspace(root: Path, *, rendered: tuple[str, ...] = ("seance-2", "seance-3")) -> Workspace:
@@ -213,7 +214,7 @@ def test_index_lists_the_rendered_sessions_with_downloads(site):
     assert "Données &amp; &lt;capteurs&gt;\u00a0: la ville mesurée" in index  # data, escaped
     assert "<capteurs>" not in index
     assert "Séance à venir" not in index  # not rendered: not published
-    assert parsed.link_texts["https://example.org/replays/apres-la-smart-city/seance-2"] == [
+    assert parsed.link_texts["https://www.urbanisme-puca.gouv.fr/replays/apres-la-smart-city/seance-2"] == [
         "Revoir la séance séance 2 (site externe)"]
     # Main themes: the three with most passages in the tags, linked to their pages.
     assert parsed.link_texts["themes/sobriete.html"] == ["Sobriété"] * 3  # two sessions and the theme list
@@ -260,7 +261,7 @@ def test_theme_page_gathers_excerpts_across_sessions(site):
     assert "../seances/seance-2.html#sobriete-p002" in parsed.links
     assert "../seances/seance-3.html#sobriete-p002" in parsed.links
     # Replay links start at the excerpt: a media fragment, or ?t= for YouTube.
-    replay = [link for link in parsed.links if link.startswith("https://example.org/")]
+    replay = [link for link in parsed.links if link.startswith("https://www.urbanisme-puca.gouv.fr/")]
     assert replay and all("#t=" in link for link in replay)
     assert any(link.startswith("https://www.youtube.com/watch?v=abc123&t=") for link in parsed.links)
     assert "Réécouter à 00:" in page
@@ -281,13 +282,17 @@ def test_site_manifest_records_the_inputs(site):
     ws, outputs = site
     manifest = json.loads((outputs / SITE_MANIFEST).read_text(encoding="utf-8"))
     rendered = [ws.config.session(session_id) for session_id, *_ in RENDERED]
-    assert manifest["schema"] == "synthese.site/2"
-    assert manifest["inputs_hash"] == ws.publish_hash(rendered)
+    assert manifest["schema"] == "synthese.site/3"
+    assert manifest["inputs_hash"] == CycleRun(ws, rendered).publish_hash()
     assert manifest["sessions"] == ["seance-2", "seance-3"]
     # Readable by any reader of the site (temporary files are created private).
     assert all(p.stat().st_mode & 0o444 == 0o444 for p in outputs.rglob("*"))
     assert "index.html" in manifest["files"] and "themes/sobriete.html" in manifest["files"]
-    assert ws.publish_state() == "done"
+    # Every file but site.json, with its sha256: what the next publish may replace.
+    assert set(manifest["files"]) == {p.relative_to(outputs).as_posix() for p in outputs.rglob("*")
+                                      if p.is_file()} - {"site.json", ".gitkeep"}
+    assert manifest["files"]["style.css"] == hashlib.sha256((outputs / "style.css").read_bytes()).hexdigest()
+    assert CycleRun(ws).publish_state() == "done"
 
 
 def test_file_size_text():
@@ -308,6 +313,7 @@ def test_writing_outside_the_site_folder_is_refused(tmp_path):
 
 # --- atomic publication ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_failed_build_leaves_the_previous_site_untouched(tmp_path, monkeypatch):
     ws = make_workspace(tmp_path)
     publish_workspace(ws)
@@ -328,11 +334,40 @@ def test_failed_build_leaves_the_previous_site_untouched(tmp_path, monkeypatch):
         "Sociologue", "Sociologue urbaine"), encoding="utf-8")
     ws = Workspace(load_config(ws.root / "config.yaml"))
     for session in ws.config.sessions[:2]:
-        render_session(ws, session, ws.paths(session).tags, out_dir=ws.paths(session).render_dir, stem=session.id)
+        SessionRun(ws, session).run_stage("render")
     with pytest.raises(RuntimeError, match="disk full"):
         publish_workspace(ws)
     assert snapshot(outputs) == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".outputs")) == []
+
+
+@pytest.mark.parametrize("failing", ["copy", "page"])
+def test_a_full_disk_names_the_folder_the_site_is_written_in(tmp_path, monkeypatch, failing):
+    """A copy's error names its source (a document in transcripts/), a page's the temporary build
+    folder: the message names the folder of the site, on the disk to free."""
+    import errno
+
+    (tmp_path / "projet").mkdir()
+    ws = make_workspace(tmp_path / "projet", rendered=("seance-2",))
+    web = tmp_path / "www"
+    web.mkdir()
+    ws = with_publish(ws, output_dir=str(web / "site"))
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    real_build = publish.build_site
+
+    def build_on_a_full_disk(*args):  # the documents are rendered by then: only the site fails
+        monkeypatch.setattr(os, "sendfile" if failing == "copy" else "fsync", disk_full)
+        return real_build(*args)
+
+    monkeypatch.setattr(publish, "build_site", build_on_a_full_disk)
+    with pytest.raises(SyntheseError) as error:
+        publish_workspace(ws)
+    assert str(error.value) == (f"publishing the site: no space left on the disk in {web} (`df -h {web}` shows it). "
+                                "Free some space, then run the same command again: finished stages are kept.")
+    assert list(web.iterdir()) == []
 
 
 def test_leftovers_of_a_killed_publish_are_removed_and_only_those(tmp_path):
@@ -342,16 +377,23 @@ def test_leftovers_of_a_killed_publish_are_removed_and_only_those(tmp_path):
     (dead / publish.BUILD_MARKER).touch()
     (dead / "index.html").write_text("half")
     old = tmp_path / ".outputs.old-dead"
-    old.mkdir()
-    (old / SITE_MANIFEST).write_text("{}")
-    (old / "sub").mkdir()
+    (old / "sub").mkdir(parents=True)
+    (old / "sub" / "page.html").write_text("old")
+    (old / SITE_MANIFEST).write_text(json.dumps({"schema": "synthese.site/3", "files": {
+        "sub/page.html": hashlib.sha256(b"old").hexdigest()}}))
     os.chmod(old / "sub", 0o555)  # a read-only part does not stop the clean-up
     someone_elses = tmp_path / ".outputs.old-notes"  # the same name pattern, not made by Synthèse
     someone_elses.mkdir()
     (someone_elses / "notes.txt").write_text("mine")
+    copied = tmp_path / ".outputs.old-copy"  # ... even with a site.json copied in
+    copied.mkdir()
+    (copied / "notes.txt").write_text("mine too")
+    (copied / SITE_MANIFEST).write_text(json.dumps({"schema": "synthese.site/2", "files": ["index.html"]}))
     publish_workspace(ws)
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".outputs")) == [".outputs.old-notes"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".outputs")) == [
+        ".outputs.old-copy", ".outputs.old-notes"]
     assert (someone_elses / "notes.txt").read_text() == "mine"
+    assert (copied / "notes.txt").read_text() == "mine too"
     index = (tmp_path / "outputs" / "index.html").read_text(encoding="utf-8")
     assert "Aucune séance n’a encore été publiée." in index
 
@@ -411,6 +453,201 @@ def test_a_symlinked_output_folder_is_published_into_and_kept(tmp_path):
     assert leftovers == []
 
 
+def with_publish(ws: Workspace, **options) -> Workspace:
+    config = yaml.safe_load((ws.root / "config.yaml").read_text(encoding="utf-8"))
+    config["publish"] = {**config.get("publish", {}), **options}
+    (ws.root / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return Workspace(load_config(ws.root / "config.yaml"))
+
+
+def add_files(folder: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def test_publishing_never_deletes_a_file_added_to_the_site(tmp_path):
+    ws = make_workspace(tmp_path, rendered=())
+    publish_workspace(ws)
+    add_files(ws.outputs_dir, {"robots.txt": "User-agent: *\n", ".well-known/acme-challenge/x": "token",
+                               "seances/notes.txt": "à moi", "zz/a": "1", "zz/b": "2"})
+    (ws.outputs_dir / "vide").mkdir()  # an empty folder of someone else's is theirs too
+    before = snapshot(tmp_path)
+    with pytest.raises(SyntheseError) as error:
+        publish_workspace(ws)
+    assert str(error.value) == (
+        f"publish.output_dir {ws.outputs_dir} holds 6 files that Synthèse did not publish (.well-known/acme-challenge/x, "
+        "robots.txt, seances/notes.txt and 3 more): publishing would delete them. Move them elsewhere, or list them in "
+        'publish.keep in config.yaml to carry them over into each new site (e.g. keep: ["robots.txt", ".well-known/"]).')
+    assert snapshot(tmp_path) == before
+    assert (ws.outputs_dir / "vide").is_dir()
+
+
+def test_a_file_name_that_could_fake_a_line_of_output_is_quoted(tmp_path):
+    ws = make_workspace(tmp_path, rendered=())
+    publish_workspace(ws)
+    (ws.outputs_dir / "x\nError: all good").write_text("")
+    with pytest.raises(SyntheseError) as error:
+        publish_workspace(ws)
+    assert "\n" not in str(error.value)
+    assert "holds 1 file that Synthèse did not publish ('x\\nError: all good'): publishing would delete it. " \
+           "Move it elsewhere, or list it in publish.keep in config.yaml to carry it over" in str(error.value)
+
+
+def test_publishing_never_overwrites_a_file_edited_since(tmp_path):
+    ws = make_workspace(tmp_path, rendered=())
+    publish_workspace(ws)
+    index = ws.outputs_dir / "index.html"
+    index.write_text(index.read_text(encoding="utf-8").replace("</h1>", " (corrigé à la main)</h1>"), encoding="utf-8")
+    before = snapshot(tmp_path)
+    with pytest.raises(SyntheseError) as error:
+        publish_workspace(ws)
+    assert str(error.value) == (f"publish.output_dir {ws.outputs_dir}: index.html was changed since Synthèse published "
+                                "it: publishing would overwrite the change. Move the changed file elsewhere to keep it "
+                                "(or delete it), then publish again.")
+    assert snapshot(tmp_path) == before
+    index.unlink()  # a file of the site that was deleted is simply written again
+    publish_workspace(ws)
+    assert "corrigé à la main" not in index.read_text(encoding="utf-8")
+
+
+def test_publish_keep_carries_files_over_untouched(tmp_path):
+    ws = with_publish(make_workspace(tmp_path, rendered=()), keep=["robots.txt", ".well-known/", "seances/extra.pdf"])
+    publish_workspace(ws)
+    outputs = ws.outputs_dir
+    add_files(outputs, {"robots.txt": "User-agent: *\n", ".well-known/acme-challenge/x": "token",
+                        "seances/extra.pdf": "%PDF"})
+    os.chmod(outputs / "robots.txt", 0o600)
+    os.utime(outputs / "robots.txt", (1_000_000_000, 1_000_000_000))
+    (outputs / ".well-known" / "link").symlink_to("acme-challenge/x")
+    for _ in range(2):
+        publish_workspace(ws)
+        assert (outputs / "robots.txt").read_text() == "User-agent: *\n"
+        assert (outputs / "robots.txt").stat().st_mode & 0o777 == 0o600
+        assert (outputs / "robots.txt").stat().st_mtime == 1_000_000_000
+        assert (outputs / ".well-known" / "acme-challenge" / "x").read_text() == "token"
+        assert os.readlink(outputs / ".well-known" / "link") == "acme-challenge/x"
+        assert (outputs / "seances" / "extra.pdf").read_text() == "%PDF"
+        listed = json.loads((outputs / SITE_MANIFEST).read_text(encoding="utf-8"))["files"]
+        assert "index.html" in listed and not [name for name in listed if "robots" in name or "well-known" in name
+                                               or "extra" in name]
+    assert (outputs / ".gitkeep").is_file()  # the placeholder of make_workspace, kept as always
+    os.mkfifo(outputs / ".well-known" / "pipe")
+    with pytest.raises(SyntheseError, match=r"^publish.keep: .*/.well-known/pipe is not a file, a folder or a link"):
+        publish_workspace(ws)
+    assert (outputs / "robots.txt").read_text() == "User-agent: *\n"
+
+
+def test_publish_keep_cannot_name_a_file_of_the_site(tmp_path):
+    ws = make_workspace(tmp_path, rendered=())
+    publish_workspace(ws)
+    ws = with_publish(ws, keep=["index.html"])
+    before = snapshot(tmp_path)
+    with pytest.raises(SyntheseError, match=r"^publish.keep names index.html, which the site writes itself: remove"):
+        publish_workspace(ws)
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("entry", ["../secret", "/etc/", "a/../../b", "~/x", "", "site.json", "a\\b"])
+def test_publish_keep_takes_paths_inside_the_folder_only(tmp_path, entry):
+    ws = make_workspace(tmp_path, rendered=())
+    with pytest.raises(SyntheseError, match=r"config.yaml, line \d+: publish.keep: keep entry"):
+        with_publish(ws, keep=[entry])
+
+
+def test_a_web_root_behind_a_link_keeps_its_own_files(tmp_path):
+    ws = make_workspace(tmp_path, rendered=())
+    web_root = tmp_path / "www"
+    web_root.mkdir()
+    shutil.rmtree(ws.outputs_dir)
+    ws.outputs_dir.symlink_to(web_root, target_is_directory=True)
+    publish_workspace(ws)
+    (web_root / "contact.php").write_text("<?php mail(); ?>")
+    with pytest.raises(SyntheseError, match=r"holds 1 file that Synthèse did not publish \(contact.php\)"):
+        publish_workspace(ws)
+    assert (web_root / "contact.php").read_text() == "<?php mail(); ?>"
+    ws = with_publish(ws, keep=["contact.php"])
+    publish_workspace(ws)
+    assert (web_root / "contact.php").read_text() == "<?php mail(); ?>" and (web_root / "index.html").is_file()
+    assert ws.outputs_dir.is_symlink()
+
+
+def test_a_link_inside_the_site_is_not_ours(tmp_path):
+    ws = make_workspace(tmp_path, rendered=())
+    publish_workspace(ws)
+    elsewhere = tmp_path / "elsewhere"
+    add_files(elsewhere, {"a.txt": "x"})
+    (ws.outputs_dir / "themes" / "lien").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(SyntheseError, match=r"did not publish \(themes/lien\)"):
+        publish_workspace(ws)
+    assert (ws.outputs_dir / "themes" / "lien").is_symlink() and (elsewhere / "a.txt").read_text() == "x"
+
+
+@pytest.mark.parametrize("schema", ["synthese.site/2", "synthese.site/3"])
+def test_a_copied_site_json_does_not_make_a_folder_ours(tmp_path, schema):
+    ws = make_workspace(tmp_path, rendered=())
+    publish_workspace(ws)
+    documents = tmp_path / "documents"
+    add_files(documents, {"rapport.odt": "précieux", "index.html": "mon index"})
+    manifest = json.loads((ws.outputs_dir / SITE_MANIFEST).read_text(encoding="utf-8"))
+    if schema == "synthese.site/2":
+        manifest.update(schema=schema, files=sorted(manifest["files"]))
+    (documents / SITE_MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    ws = with_publish(ws, output_dir=str(documents))
+    before = snapshot(documents)
+    with pytest.raises(SyntheseError, match=r"did not publish \(rapport.odt\)"):
+        publish_workspace(ws)
+    assert snapshot(documents) == before
+    if schema == "synthese.site/3":  # their index.html is not the one the manifest's hash names
+        (documents / "rapport.odt").unlink()
+        with pytest.raises(SyntheseError, match=r"index.html was changed since Synthèse published it"):
+            publish_workspace(ws)
+        assert (documents / "index.html").read_text() == "mon index"
+
+
+def test_a_site_published_before_hashes_is_replaced_when_it_holds_only_its_files(tmp_path):
+    """A site.json of synthese.site/2 lists the files without their hashes: the site is replaced
+    when every file there is one it lists, and refused as soon as anything else is."""
+    ws = make_workspace(tmp_path, rendered=())
+    publish_workspace(ws)
+    site_json = ws.outputs_dir / SITE_MANIFEST
+    manifest = json.loads(site_json.read_text(encoding="utf-8"))
+    manifest.update(schema="synthese.site/2", files=sorted(manifest["files"]))
+    site_json.write_text(json.dumps(manifest), encoding="utf-8")
+    add_files(ws.outputs_dir, {"robots.txt": "x"})
+    with pytest.raises(SyntheseError, match=r"did not publish \(robots.txt\)"):
+        publish_workspace(ws)
+    (ws.outputs_dir / "robots.txt").unlink()
+    publish_workspace(ws)
+    assert json.loads(site_json.read_text(encoding="utf-8"))["schema"] == "synthese.site/3"
+
+
+def test_a_file_added_during_the_build_is_not_deleted(tmp_path, monkeypatch):
+    ws = make_workspace(tmp_path, rendered=())
+    publish_workspace(ws)
+    real_build = publish.build_site
+
+    def build_while_someone_writes(config, sessions, cycle, site):
+        (ws.outputs_dir / "late.txt").write_text("written meanwhile")
+        return real_build(config, sessions, cycle, site)
+
+    monkeypatch.setattr(publish, "build_site", build_while_someone_writes)
+    with pytest.raises(SyntheseError, match=r"did not publish \(late.txt\)"):
+        publish_workspace(ws)
+    assert (ws.outputs_dir / "late.txt").read_text() == "written meanwhile"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".outputs")]
+
+
+def test_a_publish_killed_between_its_two_renames_gets_its_site_back(tmp_path):
+    ws = with_publish(make_workspace(tmp_path, rendered=()), keep=["robots.txt"])
+    publish_workspace(ws)
+    add_files(ws.outputs_dir, {"robots.txt": "kept"})
+    os.rename(ws.outputs_dir, tmp_path / ".outputs.old-12345678")  # killed right after the first rename
+    publish_workspace(ws)
+    assert (ws.outputs_dir / "robots.txt").read_text() == "kept" and (ws.outputs_dir / "index.html").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".outputs")]
+
+
 def test_a_read_only_site_is_reported_not_replaced(tmp_path):
     ws = make_workspace(tmp_path, rendered=())
     publish_workspace(ws)
@@ -455,8 +692,7 @@ def test_the_site_subtitles_are_those_of_the_reviewed_transcript(tmp_path):
     tags = tags.model_copy(update={"session_id": "seance-2", "transcript": paths.transcript.name,
                                    "review": tags.review.model_copy(update={"file": paths.review.name})})
     tags.save(paths.tags)
-    manifest = RenderManifest.load(render_session(ws, session, paths.tags, out_dir=paths.render_dir,
-                                                  stem="seance-2"))
+    manifest = RenderManifest.load(SessionRun(ws, session).run_stage("render"))
     assert manifest.files["vtt"] == "seance-2.vtt"
     publish_workspace(ws)
     published_path = ws.outputs_dir / "seances" / "seance-2" / "seance-2.vtt"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from synthese.core.artefacts import Passage, Quote, Sentence, ThemeTag
+from synthese.core.artefacts import Approval, Passage, Quote, Sentence, ThemeTag
 from synthese.core.config import load_config
 from synthese.core.errors import ConfigError
 from synthese.render import rendering as render
@@ -54,7 +54,9 @@ def config(tmp_path_factory):
 @pytest.fixture(scope="module")
 def session_out(tmp_path_factory, config, tags, transcript):
     out = tmp_path_factory.mktemp("session")
-    manifest = render.render_session(SessionInputs(config.session("seance-2"), tags, transcript), config,
+    approved = tags.model_copy(deep=True)  # published once approved: its date, its citation
+    approved.review.approval = Approval(state="approved", by="Marie Dupont", at="2022-03-30T10:00+02:00")
+    manifest = render.render_session(SessionInputs(config.session("seance-2"), approved, transcript), config,
                                      out_dir=out, stem="seance-2")
     return out, manifest
 
@@ -308,6 +310,22 @@ def test_timeline_table_and_ticks_at_round_minutes(config, tags, transcript):
     assert timeline.table.header[-1] == "05:00–06:12"  # the last 12 s join the slice before
 
 
+def test_the_timeline_costs_the_same_whatever_the_duration(config, tags):
+    """A hand-edited tags file that says a passage was at 99999:00:00 (sessions themselves are
+    refused beyond limits.MAX_SESSION_SECONDS): still six slices and seven ticks, drawn at once."""
+    from synthese.render.charts import chart_png
+
+    last = tags.passages[-1]
+    far = last.model_copy(update={"start": 99_999 * 3600.0, "end": 99_999 * 3600.0 + 30})
+    tags = tags.model_copy(update={"passages": [*tags.passages[:-1], far], "duration_s": 99_999 * 3600.0 + 30})
+    doc = build_document(SessionInputs(config.session("seance-2"), tags, None), config)
+    timeline = next(c for c in doc.charts if c.kind == "timeline")
+    assert len(timeline.table.header) <= 7 and len(timeline.data["ticks"]) <= 7
+    assert timeline.table.header[1] == "00:00:00–16667:00:00"  # whole hours
+    assert timeline_step(99_999 * 3600) == 16_667 * 3600
+    assert chart_png(timeline).startswith(b"\x89PNG")
+
+
 def test_heatmap_has_a_legend_and_readable_cell_text(cycle_out, config, tags):
     out, manifest = cycle_out
     assert {"cycle-sessions.png", "cycle-sessions-narrow.png"} <= set(manifest.charts)
@@ -340,3 +358,64 @@ def test_data_tables_scroll_in_a_labelled_box_with_a_hint(session_out):
     assert len(boxes) == page.count("<table") == 2
     assert all(label.startswith("Tableau défilant horizontalement") for label in boxes)
     assert page.count('class="scroll-hint"') == 2
+
+
+def test_the_charts_show_the_time_without_a_theme_on_the_scale_of_the_whole_session(config, tags, transcript):
+    from synthese.render import charts
+
+    doc = build_document(SessionInputs(config.session("seance-2"), tags, transcript), config)
+    share = next(c for c in doc.charts if c.kind == "share")
+    total = tags.duration_s
+    untagged = sum(p.end - p.start for p in tags.passages if not p.themes)
+    assert share.data["labels"][-1] == "Sans thème" and share.data["values"][-1] == pytest.approx(untagged / total)
+    assert "Sans thème" in share.alt
+    timeline = next(c for c in doc.charts if c.kind == "timeline")
+    assert timeline.data["labels"][-1] == "Sans thème" and timeline.table.rows[-1][0] == "Sans thème"
+    # Drawn on a 0–100 % axis: a theme covering a sixth of the session takes a sixth of the bars' room.
+    figure = charts.DRAWERS["share"](charts._pyplot(), share)
+    try:
+        left, right = figure.axes[0].get_xlim()
+        assert left == 0 and right >= 1.0
+        widths = [bar.get_width() for bar in figure.axes[0].patches]
+        assert max(widths) <= 1.0 and sorted(widths) == sorted(share.data["values"])
+    finally:
+        charts._pyplot().close(figure)
+    cycle = build_cycle_document(config, [SessionInputs(config.session("seance-2"), tags, None)])
+    heatmap = next(c for c in cycle.charts if c.kind == "heatmap")
+    assert heatmap.data["columns"][-1] == "Sans thème" and heatmap.table.header[-1] == "Sans thème"
+
+
+def test_the_cycle_names_each_session_once_above_its_quotes(config, tags, transcript):
+    session_2 = config.session("seance-2")
+    session_3 = session_2.model_copy(update={"id": "seance-3", "number": 3, "title": "Instrumentation et données"})
+    cycle = build_cycle_document(config, [SessionInputs(session_2, tags, transcript),
+                                          SessionInputs(session_3, tags.model_copy(update={"session_id": "seance-3"}),
+                                                        None)])
+    for chapter in cycle.chapters:
+        titles = [group.title for group in chapter.groups]
+        assert titles == ["Séance 2 — Sobriété, matérialité et infrastructures", "Séance 3 — Instrumentation et données"]
+        assert [e for g in chapter.groups for e in g.excerpts] == chapter.excerpts
+        assert {e.session_id for e in chapter.groups[0].excerpts} == {"seance-2"}
+
+
+def test_a_chapter_whose_quotes_await_checking_says_so(config, tags, transcript):
+    from synthese.core.artefacts import HeldQuote
+
+    theme = next(t for t, quotes in tags.excerpts.items() if quotes)
+    quote = tags.excerpts[theme][0]
+    held = tags.model_copy(update={
+        "excerpts": {**tags.excerpts, theme: []},
+        "held": [HeldQuote(theme=theme, passage=quote.passage, start=quote.start, end=quote.end, text=quote.text,
+                           sentences=quote.sentences, doubtful=quote.sentences[:1], reasons=["unsure"])]})
+    doc = build_document(SessionInputs(config.session("seance-2"), held, transcript), config)
+    chapter = next(c for c in doc.chapters if c.id == theme)
+    assert not chapter.excerpts and "attendent que leur transcription soit vérifiée" in chapter.no_excerpt
+
+
+def test_the_annex_mends_the_recognisers_case_where_segments_meet(config, tags, transcript):
+    segments = [s.model_copy(deep=True) for s in transcript.segments[:2]]
+    segments[0].text, segments[1].text = "Il faut mesurer les climats,", "Et même les usages."
+    segments[1].speaker = segments[0].speaker
+    mended = transcript.model_copy(update={"segments": segments, "gaps": []})
+    doc = build_document(SessionInputs(config.session("seance-2"), tags, mended), config)
+    assert doc.annex[0].text.startswith("Il faut mesurer les climats, et même les usages.")

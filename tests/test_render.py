@@ -15,13 +15,14 @@ from synthese.core.artefacts import IndexedEntity, Tags
 from synthese.core.config import load_config
 from synthese.core.errors import SyntheseError
 from synthese.core.resources import TemplateSet
+from synthese.files import render_file
 from synthese.render import docx as render_docx
 from synthese.render import pdf as render_pdf
 from synthese.render import rendering as render
 from synthese.render.compose import SessionInputs, build_document
 from synthese.render.document import replay_link
 from synthese.render.html import render_html, render_html_body
-from synthese.run import render_file, transcript_beside
+from synthese.stages import transcript_beside
 
 DATA = Path(__file__).resolve().parent / "data"
 TAGS = DATA / "render_sample.tags.json"
@@ -127,7 +128,7 @@ def test_excerpts_follow_the_tags_order_and_link_to_the_replay(document, tags):
     sentence = tags.passage(quote.passage).sentences[quote.sentences[0]]
     assert first.start_s == quote.start == sentence.start
     assert first.timestamp == "00:00:50"
-    assert first.link == "https://example.org/replays/apres-la-smart-city/seance-2#t=50"
+    assert first.link == "https://www.urbanisme-puca.gouv.fr/replays/apres-la-smart-city/seance-2#t=50"
 
 
 def test_replay_links():
@@ -136,13 +137,18 @@ def test_replay_links():
     assert replay_link("https://example.org/v/1#chapitre", 5) == "https://example.org/v/1#t=5"
     assert replay_link("https://www.youtube.com/watch?v=abc", 90) == "https://www.youtube.com/watch?v=abc&t=90"
     assert replay_link("https://youtu.be/abc?t=3", 90) == "https://youtu.be/abc?t=90"
+    # Each host's own syntax where it is known.
+    assert replay_link("https://vimeo.com/76979871", 90) == "https://vimeo.com/76979871#t=90s"
+    assert replay_link("https://www.dailymotion.com/video/x8abc", 90) == "https://www.dailymotion.com/video/x8abc?start=90"
+    assert replay_link("https://tube.numerique.gouv.fr/w/9c9de5e8", 90) == "https://tube.numerique.gouv.fr/w/9c9de5e8?start=90"
+    assert replay_link("https://peertube.fr/videos/watch/uuid?start=5", 90) == "https://peertube.fr/videos/watch/uuid?start=90"
 
 
 def test_no_replay_url_means_no_links(config, tags, transcript):
     session = config.session("seance-2").model_copy(update={"replay_url": None})
     doc = build_document(SessionInputs(session, tags, transcript), config)
     page = render_html(doc, config.templates)
-    assert "#t=" not in page and "example.org" not in page
+    assert "#t=" not in page and "urbanisme-puca.gouv.fr/replays" not in page
     assert all(e.link is None for c in doc.chapters for e in c.excerpts)
 
 
@@ -191,8 +197,10 @@ def test_docx_structure(rendered, document):
     headings = [(p.style.name, p.text) for p in word.paragraphs if p.style.name.startswith("Heading")]
     assert ("Heading 1", "1. Sobriété") in headings
     assert ("Heading 3", document.wording["excerpts"]) in headings
-    assert word.paragraphs[3].style.name == "Title"
-    assert word.paragraphs[3].text == "Sobriété, matérialité et infrastructures"
+    # The draft's banner first (the sample is not approved), then the cycle and the kind, then the title.
+    assert word.paragraphs[0].text.startswith("DOCUMENT DE TRAVAIL — NON RELU")
+    assert word.paragraphs[4].style.name == "Title"
+    assert word.paragraphs[4].text == "Sobriété, matérialité et infrastructures"
     body = word.element.body.xml
     assert 'TOC \\o "1-2" \\h \\z \\u' in body
     # The field's cached result lists the sections, for editors that do not update fields on opening.
@@ -207,7 +215,7 @@ def test_docx_structure(rendered, document):
     assert default_lang.get(qn("w:val")) == "fr-FR"
     # Hyperlinks are real w:hyperlink elements pointing at external relationships.
     targets = {rel.target_ref for rel in word.part.rels.values() if rel.is_external}
-    assert "https://example.org/replays/apres-la-smart-city/seance-2#t=40" in targets
+    assert "https://www.urbanisme-puca.gouv.fr/replays/apres-la-smart-city/seance-2#t=40" in targets
     assert body.count("<w:hyperlink") >= len(targets)
     # Page numbers in the footer, charts with alt text.
     assert "PAGE" in word.sections[0].footer._element.xml
@@ -538,3 +546,27 @@ def pdf_languages(path: Path) -> dict[tuple[str, str], int]:
 
     walk(PdfReader(path).trailer["/Root"]["/StructTreeRoot"])
     return dict(found)
+
+
+def test_references_and_acronyms_said_are_listed_in_every_format(tmp_path, config, tags, transcript):
+    from synthese.core.artefacts import GlossaryEntry, Reference
+    from synthese.core.typography import timestamp
+
+    first, second = tags.passages[0], tags.passages[1]
+    cited = tags.model_copy(update={
+        "references": [Reference(text="Loi AGEC", passages=[first.id, second.id]),
+                       Reference(text="RGPD", passages=[second.id])],
+        "glossary": [GlossaryEntry(term="RGPD", expansion="Règlement général sur la protection des données",
+                                   passages=[second.id])]})
+    doc = build_document(inputs(config, cited, transcript), config)
+    assert [(e.name, [r.label for r in e.refs]) for e in doc.references] == [
+        ("Loi AGEC", [timestamp(first.start), timestamp(second.start)]), ("RGPD", [timestamp(second.start)])]
+    assert [(g.term, g.expansion) for g in doc.glossary] == [("RGPD", "Règlement général sur la protection des données")]
+    titles = [e.title for e in doc.toc]
+    assert titles.index("Références citées") + 1 == titles.index("Sigles") < titles.index("Colophon")
+    manifest = render.render_session(inputs(config, cited, transcript), config, out_dir=tmp_path, stem="s")
+    for text in (html_text(tmp_path / manifest.files["html"]), pdf_text(tmp_path / manifest.files["pdf"]),
+                 "\n".join(p.text for p in docx_paragraphs(tmp_path / manifest.files["docx"]))):
+        flat = squeeze(text)
+        for said in ("Références citées", "Loi AGEC", "Sigles", "Règlement général sur la protection des données"):
+            assert squeeze(said) in flat

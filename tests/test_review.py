@@ -14,7 +14,7 @@ from synthese.core.config import Config, load_config
 from synthese.core.errors import ReviewError
 from synthese.core.resources import TemplateSet
 from synthese.core.review_file import ensure_review_file, load_review, parse_review, passage_key, revise_transcript
-from synthese.run import tag_file
+from synthese.files import tag_file
 
 REVIEW_TEMPLATE = TemplateSet().read_text("review.fr.yaml")
 
@@ -56,6 +56,17 @@ def test_review_file_is_created_once_and_never_rewritten(tmp_path: Path) -> None
     assert path.read_text(encoding="utf-8").startswith("accept:")
 
 
+def test_control_characters_written_in_the_review_file_are_left_out() -> None:
+    """Names and corrections reach every document, the site and the subtitles: control
+    characters (YAML escapes such as "\\e" or "\\a") are dropped as the importers drop them."""
+    review = parse_review('speakers:\n  "Intervenant\\a 1": "Zoé\\0 \\e[31mMartin\\x07"\n'
+                          'corrections:\n  - {at: "00:00:05", original: "veux\\x1b-binaire", corrected: "web\\einaire"}\n'
+                          'accept:\n  - {passage: "00:00:00 Bonjour", theme: "sobri\\eete"}\n', "s.review.yaml")
+    assert review.speakers == {"Intervenant 1": "Zoé [31mMartin"}
+    assert [(c.original, c.corrected) for c in review.corrections] == [("veux-binaire", "webinaire")]
+    assert review.decisions[0].theme == "sobriete"
+
+
 def test_passage_key() -> None:
     assert passage_key(3725.4, "« Bonjour », dit-elle, à tous les élus présents ici.") == \
         "01:02:05 Bonjour dit-elle à tous les élus"
@@ -82,7 +93,8 @@ def test_decisions_survive_a_rerun_with_other_thresholds(config: Config, tmp_pat
         quoted = [q["passage"] for q in data["excerpts"]["societes"]]
         assert "p002" in quoted and "p003" not in quoted
         assert data["review"] == {"file": "tag_sample.review.yaml", "status": "reviewed",
-                                  "decisions_applied": 5, "corrections": 0, "speakers": {}, "orphaned": []}
+                                  "decisions_applied": 5, "corrections": 0, "speakers": {}, "orphaned": [],
+                                  "approval": {"state": "draft"}}
     assert themes(data, "p001")["sobriete"] == "tagger"
     assert review.read_text(encoding="utf-8") == before
 
@@ -274,3 +286,47 @@ def test_locate_correction_says_where_revise_applies_it():
     assert locate_correction(transcript, Correction(11, "de la", "du", 1)) == (1, 0)
     assert locate_correction(transcript, Correction(4, "de la région", "du pays", 1)) == (0, 6)
     assert locate_correction(transcript, Correction(4, "absent", "x", 1)) is None
+
+
+def test_a_correction_gives_its_words_no_probability_even_where_the_recogniser_split_them():
+    from synthese.core.heard import text_word_owners
+
+    words = [Word(start=0.0, end=0.3, text="La", p=0.9), Word(start=0.3, end=0.6, text="loi", p=0.9),
+             Word(start=0.6, end=1.0, text="Jack", p=0.2), Word(start=1.0, end=1.2, text="s", p=0.3),
+             Word(start=1.2, end=1.4, text="'applique.", p=0.9)]
+    transcript = Transcript(source=SourceFile(file="s.ogg", sha256="0", kind="audio"), language="fr",
+                            duration_s=2, segments=[Segment(start=0, end=1.4, text="La loi Jack s'applique.",
+                                                            words=words)])
+    review = parse_review('corrections:\n  - {at: "00:00:00", original: "Jack", corrected: "AGEC"}\n', "r.yaml")
+    revised = revise_transcript(transcript, review)[0].segments[0]
+    assert revised.text == "La loi AGEC s'applique."
+    assert [(w.text, w.p) for w in revised.words] == [("La", 0.9), ("loi", 0.9), ("AGEC", None), ("s", 0.3),
+                                                      ("'applique.", 0.9)]
+    assert text_word_owners(revised) == [[0], [1], [2], [3, 4]]
+
+
+def test_confirmations_name_a_passage_and_its_sentences():
+    from synthese.core.artefacts import Passage, Sentence
+    from synthese.core.review_file import confirmed_sentences
+
+    review = parse_review('confirm:\n  - {passage: "00:00:10 Phrase 0 Phrase 1", sentences: [2, 0]}\n'
+                          '  - {passage: "00:00:10 Phrase 0 Phrase 1", sentences: [5], note: relu}\n'
+                          '  - {passage: "00:09:00 Ailleurs", sentences: [0]}\n', "r.yaml")
+    assert [(c.passage, c.sentences, c.line) for c in review.confirmations] == [
+        ("00:00:10 Phrase 0 Phrase 1", (0, 2), 2), ("00:00:10 Phrase 0 Phrase 1", (5,), 3),
+        ("00:09:00 Ailleurs", (0,), 4)]
+    assert not review.empty
+    sentences = [Sentence(start=10 + 5 * i, end=14 + 5 * i, text=f"Phrase {i}.") for i in range(4)]
+    passage = Passage(id="p001", key="00:00:10 Phrase 0 Phrase 1", start=10, end=29,
+                      text=" ".join(s.text for s in sentences), sentences=sentences)
+    confirmed, orphaned = confirmed_sentences(review.confirmations, [passage])
+    assert confirmed == {"p001": {0, 2}}
+    assert orphaned == ['confirm sentences [5] of "00:00:10 Phrase 0 Phrase 1" (line 3): sentence 5 not in the '
+                        'passage (it has 4, numbered from 0)',
+                        'confirm sentences [0] of "00:09:00 Ailleurs" (line 4): passage not found']
+    with pytest.raises(ReviewError, match=r"^r.yaml, line 2: 'passage' and 'sentences' are required"):
+        parse_review('confirm:\n  - {passage: "00:00:10 Phrase 0"}\n', "r.yaml")
+    with pytest.raises(ReviewError, match=r"^r.yaml, line 2: unknown key 'theme'"):
+        parse_review('confirm:\n  - {passage: "00:00:10 Phrase 0", sentences: [0], theme: sobriete}\n', "r.yaml")
+    with pytest.raises(ReviewError, match=r"^r.yaml, line 1: 'confirm' must be a list of \{passage"):
+        parse_review('confirm: oui\n', "r.yaml")

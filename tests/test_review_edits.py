@@ -130,3 +130,14 @@ def test_an_edit_that_cannot_be_made_cleanly_is_refused():
 
 def test_versions_differ_with_the_bytes():
     assert version_of(b"a") != version_of(b"a ") and len(version_of(b"")) == 32
+
+
+def test_a_confirmation_is_one_line_added():
+    from synthese.review.edits import add_confirmation
+
+    text = add_confirmation(TEMPLATE, NAME, KEY, [2, 0, 2])
+    assert text.replace('confirm:\n  - {passage: "00:01:05 Bonjour à tous et bienvenue", sentences: [0, 2]}\n',
+                        "confirm: []\n") == TEMPLATE
+    assert [(c.passage, c.sentences) for c in parse_review(text, NAME).confirmations] == [(KEY, (0, 2))]
+    with pytest.raises(ReviewEditError):
+        add_confirmation(TEMPLATE, NAME, KEY, [])

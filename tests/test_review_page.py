@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from synthese.core.config import load_config
 from synthese.core.review_file import parse_review
 from synthese.review.app import ReviewApp
 from synthese.review.edits import version_of
+from synthese.stages import stage
 from synthese.workspace import Workspace
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -53,7 +55,7 @@ def put_transcript(ws: Workspace, transcript: Transcript) -> None:
     session = ws.config.session(SESSION)
     paths = ws.paths(session)
     paths.folder.mkdir(parents=True, exist_ok=True)
-    transcript.inputs_hash = ws.transcribe_hash(session)
+    transcript.inputs_hash = stage("transcribe").inputs_hash(ws, session)
     transcript.save(paths.transcript)
 
 
@@ -199,6 +201,37 @@ def test_a_stale_version_is_refused_and_the_file_kept(page):
     assert page.paths.review.read_bytes() == before
 
 
+def test_a_review_file_that_is_a_link_is_never_written_through(page, tmp_path):
+    review = page.paths.review
+    own = tmp_path / "mes-decisions.yaml"
+    own.write_bytes(review.read_bytes())
+    saved = review.read_bytes()
+    review.unlink()
+    review.symlink_to(own)
+    try:
+        status, answer = action(page, action="speaker", label="Intervenant 1", name="Zoé")
+        assert status == 409 and answer["error"].startswith("Rien n’a été enregistré\u00a0: ")
+        assert "is a symbolic link" in answer["error"]
+        assert own.read_bytes() == saved and review.is_symlink()
+    finally:
+        review.unlink()
+        review.write_bytes(saved)
+
+
+def test_a_version_that_is_not_ascii_or_a_body_nested_too_deep_is_refused_not_a_crash(page):
+    before = page.paths.review.read_bytes()
+    status, answer = action(page, version="é" * 32, action="speaker", label="Intervenant 1", name="X")
+    assert status == 409 and answer["error"].startswith("Le fichier de relecture a changé")
+    body = b'{"version": "x", "action": ' + b"[" * 120_000 + b"]" * 120_000 + b"}"  # 240 KB
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/action", "HTTP_HOST": HOST,
+               "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
+               "CONTENT_TYPE": "application/json", "HTTP_X_SYNTHESE_TOKEN": "jeton-de-test"}
+    statuses: list[str] = []
+    content = b"".join(page(environ, lambda status, headers: statuses.append(status)))
+    assert statuses[0].startswith("400 ") and "JSON illisible" in json.loads(content)["error"]
+    assert page.paths.review.read_bytes() == before
+
+
 # --- actions: each one written at once, in the review file ------------------------------------------------
 
 @pytest.fixture
@@ -286,6 +319,31 @@ def test_a_corrected_passage_becomes_anchored_corrections(fresh):
     assert status == 409 and "a changé depuis l’affichage" in answer["error"]
 
 
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def test_control_characters_sent_by_the_page_never_reach_the_file_or_the_documents(fresh):
+    app = fresh
+    status, _ = action(app, action="speaker", label="Intervenant 2", name="Claire\x00 \x1b[31mDubreuil\x07")
+    assert status == 200
+    view = app.state().passage_view("p001")
+    after = view.text.replace("du veux-binaire.", "du web\x1b[2Jinaire\x07.")
+    status, answer = action(app, action="correct", passage="p001", before=view.text, after=after)
+    assert status == 200, answer
+    text = app.paths.review.read_text(encoding="utf-8")
+    assert not CONTROL.search(text) and "\\e" not in text and "\\a" not in text
+    review = review_of(app)
+    assert review.speakers == {"Intervenant 2": "Claire [31mDubreuil"}
+    assert [(c.original, c.corrected) for c in review.corrections] == [("veux-binaire.", "web[2Jinaire")]
+    wait_for_jobs(app)
+    written = [p for p in app.paths.render_dir.iterdir() if p.suffix in (".html", ".vtt")]
+    assert written
+    for path in written:
+        content = path.read_text(encoding="utf-8")
+        assert not CONTROL.search(content.replace("\n", "").replace("\t", "")), path.name
+    assert "Claire [31mDubreuil" in (app.paths.render_dir / f"{SESSION}.vtt").read_text(encoding="utf-8")
+
+
 def test_an_outside_edit_is_noticed_and_never_overwritten(fresh):
     app = fresh
     seen = version_of(app.paths.review.read_bytes())  # the version the open page holds
@@ -294,7 +352,7 @@ def test_an_outside_edit_is_noticed_and_never_overwritten(fresh):
     state = json.loads(call(app, "GET", "/api/state")[2])
     assert state["version"] != seen and state["review_error"] is None  # the page's poll sees it
     wait_for_jobs(app)  # and the preview follows the file
-    assert Tags.load(app.paths.tags).inputs_hash == app.ws.tag_hash(app.session)
+    assert Tags.load(app.paths.tags).inputs_hash == stage("tag").inputs_hash(app.ws, app.session)
     status, answer = action(app, version=seen, action="speaker", label="Intervenant 1", name="Zoé")
     assert status == 409 and answer["error"].startswith("Le fichier de relecture a changé")
     assert app.paths.review.read_text(encoding="utf-8") == hand
@@ -339,6 +397,7 @@ def test_nothing_is_written_while_another_command_holds_the_workspace(fresh):
     assert action(app, action="speaker", label="Intervenant 1", name="Zoé")[0] == 200
 
 
+@pytest.mark.slow
 def test_a_correction_whose_words_are_gone_after_a_new_transcription_is_reported(fresh):
     app = fresh
     view = app.state().passage_view("p001")
@@ -475,3 +534,25 @@ def test_speech_left_untranscribed_is_listed_to_listen_to(tmp_path):
         assert 'data-t="130.0"' in notices and "(une autre langue)" in notices
     finally:
         app.close()
+
+
+def test_quotes_held_back_are_listed_with_why_and_a_confirmation_lets_them_be_quoted(fresh):
+    app = fresh
+    state = app.state()
+    assert state.held, "the sample's recogniser was unsure of words in the quotes it would print"
+    held = state.held[0]
+    assert held.reasons == ["unsure"] and held.unsure
+    html = call(app, "GET", "/fragment/avis")[2].decode()
+    assert "Extraits en attente de vérification" in html and f"« {held.unsure[0]} »" in html
+    assert 'data-action="confirm"' in html and f'href="#passage-{held.passage.id}"' in html
+    status, _ = action(app, action="confirm", passage=held.passage.id, sentences=[len(held.passage.sentences)])
+    assert status == 400 and review_of(app).confirmations == []
+    status, _ = action(app, action="confirm", passage=held.passage.id, sentences=held.sentences)
+    assert status == 200
+    assert [(c.passage, list(c.sentences)) for c in review_of(app).confirmations] == [(held.passage.key,
+                                                                                       held.sentences)]
+    wait_for_jobs(app)
+    tags = Tags.load(app.paths.tags)
+    assert not any(h.passage == held.passage.id and h.doubtful == held.sentences for h in tags.held)
+    quoted = {(q.passage, i) for quotes in tags.excerpts.values() for q in quotes for i in q.sentences}
+    assert {(held.passage.id, i) for i in held.sentences} <= quoted

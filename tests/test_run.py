@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import synthese.render as render_stage
 from synthese.core.config import load_config
-from synthese.render import rendering
 from synthese.run import run_all
 from synthese.scaffold import create_cycle_folder
 
@@ -26,16 +26,17 @@ def two_sessions(folder: Path) -> Path:
     return config
 
 
+@pytest.mark.slow
 def test_an_unforeseen_error_in_one_session_spares_the_others(tmp_path, monkeypatch, caplog):
     config = load_config(two_sessions(tmp_path / "cycle"))
-    real = rendering.render_session
+    real = render_stage.render_session
 
     def broken_for_s1(inputs, *args, **kwargs):
         if inputs.session.id == "s1":
             raise ValueError("something nobody foresaw")
         return real(inputs, *args, **kwargs)
 
-    monkeypatch.setattr(rendering, "render_session", broken_for_s1)
+    monkeypatch.setattr(render_stage, "render_session", broken_for_s1)
     report = run_all(config, quiet=True)
     assert report.failed == {"s1": "unexpected ValueError: something nobody foresaw (run with --debug for "
                                    "details and report it)"}
@@ -45,6 +46,7 @@ def test_an_unforeseen_error_in_one_session_spares_the_others(tmp_path, monkeypa
     assert "Error: session s1: unexpected ValueError" in caplog.text
 
 
+@pytest.mark.slow
 def test_the_cli_reports_the_failed_session_and_exits_1(tmp_path, cli):
     config = two_sessions(tmp_path / "cycle")
     (tmp_path / "cycle" / "transcripts" / "s1.vtt").write_text("WEBVTT\n\n00:00:01.000 --> du texte\n", encoding="utf-8")
@@ -56,6 +58,7 @@ def test_the_cli_reports_the_failed_session_and_exits_1(tmp_path, cli):
     assert (tmp_path / "cycle" / "outputs" / "seances" / "s2.html").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("output_dir", [".", "transcripts"])
 def test_run_never_publishes_over_the_project(tmp_path, cli, output_dir):
     config = two_sessions(tmp_path / "cycle")
@@ -67,6 +70,7 @@ def test_run_never_publishes_over_the_project(tmp_path, cli, output_dir):
     assert config.is_file() and (tmp_path / "cycle" / "transcripts" / "s1.vtt").is_file()
 
 
+@pytest.mark.slow
 def test_a_voice_named_in_the_review_file_is_renamed_everywhere(tmp_path):
     """Speaker labels come from diarization ("Intervenant N"); a name given in the review file
     replaces the label in the PDF, the DOCX, the HTML, the site and its subtitles."""
@@ -107,6 +111,7 @@ def test_a_voice_named_in_the_review_file_is_renamed_everywhere(tmp_path):
     assert "<v Zoé Martin>" in texts["subtitles"] and "<v Intervenant 1>" in texts["subtitles"]
 
 
+@pytest.mark.slow
 def test_status_reports_a_stale_voice_name(tmp_path, cli):
     config = two_sessions(tmp_path / "cycle")
     assert cli("--config", str(config), "run").returncode == 0
@@ -119,3 +124,63 @@ def test_status_reports_a_stale_voice_name(tmp_path, cli):
     status = cli("--config", str(config), "status")
     assert ('Note: session s1: review decision not applied: speakers: "Intervenant 7"' in status.stdout)
     assert "Intervenant 7: Zoé" in review.read_text(encoding="utf-8")  # never dropped
+
+
+# --- the tool never writes over an input -------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("suffix", ["vtt", "srt", "txt"])
+def test_an_imported_transcript_in_the_session_folder_is_never_overwritten(tmp_path, suffix):
+    """`transcript: transcripts/s1/s1.vtt` (the path `synthese init` suggests) stays the author's
+    file: the machine's captions go to s1.machine.vtt, and the next run imports the same text."""
+    from synthese.stages import stage
+    from synthese.workspace import Workspace
+
+    config_path = create_cycle_folder(tmp_path / "cycle")
+    folder = tmp_path / "cycle" / "transcripts" / "s1"
+    folder.mkdir()
+    source = folder / f"s1.{suffix}"
+    original = {"vtt": (DATA / "teams.vtt").read_bytes(), "srt": (DATA / "zoom.srt").read_bytes(),
+                "txt": (DATA / "notes.txt").read_bytes()}[suffix]
+    source.write_bytes(original)
+    config_path.write_text(config_path.read_text(encoding="utf-8").replace("sessions: []\n", (
+        f"sessions:\n  - id: s1\n    number: 1\n    title: \"Essai\"\n    transcript: transcripts/s1/s1.{suffix}\n")),
+        encoding="utf-8")
+    config = load_config(config_path)
+    assert not run_all(config, quiet=True).failed
+    assert source.read_bytes() == original
+    assert {p.name for p in folder.glob("s1.machine.*")} == {"s1.machine.vtt", "s1.machine.srt", "s1.machine.txt"}
+    assert run_all(config, quiet=True).done == {"s1": []}  # nothing changed, nothing redone
+    assert source.read_bytes() == original
+    assert stage("transcribe").artefact(Workspace(config).paths(config.sessions[0])).is_file()
+
+
+@pytest.mark.slow
+def test_an_input_where_an_output_goes_is_refused_and_left_alone(tmp_path):
+    config_path = two_sessions(tmp_path / "cycle")
+    folder = tmp_path / "cycle" / "transcripts" / "s1"
+    folder.mkdir()
+    source = folder / "s1.machine.vtt"
+    source.write_bytes((DATA / "teams.vtt").read_bytes())
+    config_path.write_text(config_path.read_text(encoding="utf-8").replace(
+        "transcript: transcripts/s1.vtt", "transcript: transcripts/s1/s1.machine.vtt"), encoding="utf-8")
+    report = run_all(load_config(config_path), quiet=True)
+    assert report.failed["s1"].startswith(
+        "config.yaml, line ")
+    assert ("sessions[0].transcript is transcripts/s1/s1.machine.vtt, where Synthèse writes its own s1.machine.vtt: "
+            "it would be overwritten. Move or rename that file") in report.failed["s1"]
+    assert source.read_bytes() == (DATA / "teams.vtt").read_bytes()
+    assert sorted(p.name for p in folder.iterdir()) == ["s1.machine.vtt"]
+    assert report.done["s2"] == ["transcribe", "tag", "render"] and report.published
+
+
+def test_transcribe_never_writes_over_its_input(tmp_path, cli):
+    """`synthese transcribe DIR/x.transcript.json -o DIR` would write x.transcript.json over itself."""
+    own = tmp_path / "own.transcript.json"
+    own.write_bytes((DATA / "own.transcript.json").read_bytes())
+    config = create_cycle_folder(tmp_path / "cycle")
+    result = cli("--config", str(config), "transcribe", str(own), "-o", str(tmp_path))
+    assert result.returncode == 1
+    assert (f"Error: {own}: Synthèse would write its own.transcript.json over this input. Choose another output "
+            "folder (-o DIR), or rename the input.") in result.stderr
+    assert own.read_bytes() == (DATA / "own.transcript.json").read_bytes()

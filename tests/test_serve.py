@@ -27,7 +27,7 @@ def workspace(tmp_path_factory) -> Path:
     """A published site (the publish tests' fixture workspace), with traps added to outputs/."""
     from test_publish import make_workspace
 
-    from synthese.run import publish_workspace
+    from synthese.stages import publish_workspace
 
     ws = make_workspace(tmp_path_factory.mktemp("serve"))
     publish_workspace(ws)

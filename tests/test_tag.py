@@ -16,7 +16,7 @@ import pytest
 from synthese.core.artefacts import Segment, Tags, Transcript
 from synthese.core.config import Config, load_config
 from synthese.core.errors import InputError, ModelError
-from synthese.run import classify_file, tag_file
+from synthese.files import classify_file, tag_file
 from synthese.tag.passages import split_passages
 from synthese.tag.tagging import tag
 from synthese.tag.themes import load_nlp
@@ -90,7 +90,8 @@ def test_artefact_header_and_entities(tagged: dict) -> None:
     assert [t["id"] for t in tagged["codebook"]["themes"]] == [
         "sobriete", "instrumentation", "gouvernance", "entreprises", "vulnerabilites", "societes"]
     assert tagged["review"] == {"file": "tag_sample.review.yaml", "status": "not reviewed",
-                                "decisions_applied": 0, "corrections": 0, "speakers": {}, "orphaned": []}
+                                "decisions_applied": 0, "corrections": 0, "speakers": {}, "orphaned": [],
+                                "approval": {"state": "draft"}}
     places = {e["text"]: e for e in tagged["entities"] if e["label"] == "LOC"}
     assert places["Rennes"]["passages"] == ["p003"] and places["Rennes"]["count"] == 1
     for entity in tagged["entities"]:
@@ -239,3 +240,70 @@ def test_sentences_and_passages_start_when_their_first_word_was_said(config: Con
     assert sentences[0].start == pytest.approx(11.2, abs=0.01) and passages[0].start == pytest.approx(11.2, abs=0.01)
     assert sentences[1].start == pytest.approx(second_at, abs=0.01)
     assert sentences[0].end == pytest.approx(words[len(first.split()) - 1]["end"], abs=0.01)
+
+
+def _with_words(transcript: Transcript, unsure: dict[int, str]) -> Transcript:
+    """Every segment given word times and probabilities; the words named in `unsure` (segment
+    index -> word) heard with probability 0.2."""
+    from synthese.core.artefacts import Word
+
+    revised = transcript.model_copy(deep=True)
+    for index, segment in enumerate(revised.segments):
+        tokens = segment.text.split()
+        step = (segment.end - segment.start) / len(tokens)
+        segment.words = [Word(start=round(segment.start + i * step, 3), end=round(segment.start + (i + 1) * step, 3),
+                              text=token, p=0.2 if unsure.get(index) == token else 0.95)
+                         for i, token in enumerate(tokens)]
+    return revised
+
+
+def test_a_sentence_with_an_unsure_word_is_held_back_until_corrected_or_confirmed(config: Config) -> None:
+    from synthese.core.review_file import parse_review
+
+    transcript = _with_words(Transcript.load(SAMPLE), {1: "d'électricité"})
+    said = transcript.segments[1].text
+    plain = tag(transcript, config)
+    sentences = [(p, i) for p in plain.passages for i, s in enumerate(p.sentences) if s.text == said]
+    [(passage, index)] = sentences
+    assert [w.text for w in passage.sentences[index].unsure] == ["d'électricité"]
+    printed = [q for quotes in plain.excerpts.values() for q in quotes] + plain.key_points.session \
+        + [q for points in plain.key_points.themes.values() for q in points]
+    assert not any(q.passage == passage.id and index in q.sentences for q in printed)
+    assert any(h.passage == passage.id and h.doubtful == [index] and h.reasons == ["unsure"] for h in plain.held)
+    # A reviewer confirms the sentence, or corrects the word: it is no longer doubtful.
+    confirmed = tag(transcript, config, review=parse_review(
+        f'confirm:\n  - {{passage: "{passage.key}", sentences: [{index}]}}\n', "r.yaml"))
+    assert not any(h.passage == passage.id for h in confirmed.held)
+    assert any(q.passage == passage.id and index in q.sentences for q in confirmed.excerpts["sobriete"])
+    corrected = tag(transcript, config, review=parse_review(
+        'corrections:\n  - {at: "00:00:08", original: "d\'électricité", corrected: "d\'électricité"}\n', "r.yaml"))
+    assert corrected.review.orphaned == []
+    assert not any(s.unsure for p in corrected.passages for s in p.sentences)
+
+
+def test_a_session_mostly_off_the_themes_is_warned_about(config: Config) -> None:
+    cooking = ["La pâte doit reposer une heure au frais avant de l'étaler finement sur le plan de travail.",
+               "On ajoute ensuite les pommes coupées en lamelles, le sucre et une pincée de cannelle.",
+               "La cuisson dure quarante minutes dans un four chaud, jusqu'à ce que la croûte soit dorée."]
+    segments = [Segment(id=i, start=20.0 * i, end=20.0 * i + 18, text=" ".join([text] * 4), speaker="Chef")
+                for i, text in enumerate(cooking)]
+    transcript = Transcript.load(SAMPLE).model_copy(update={"segments": segments})
+    tags = tag(transcript, config, session_id="cuisine")
+    assert any(w.startswith("cuisine: ") and "have no theme of the cycle" in w for w in tags.warnings)
+    assert not any("have no theme" in w for w in tag(Transcript.load(SAMPLE), config).warnings)
+
+
+def test_passages_read_whole_sentences_where_the_recogniser_cut_them(config: Config) -> None:
+    from synthese.core.heard import Mending
+
+    texts = ["Nous devons mesurer l'effet des climats,", "Et même celui des usages sur nos réseaux.",
+             "Cela demande la vérification.", "Qui nécessite toujours du temps et des agents formés.",
+             "Il faut enfin mutualiser les.", "Serveurs de la métropole avec les communes voisines."]
+    segments = [Segment(id=i, start=4.0 * i, end=4.0 * i + 3.8, text=t, speaker="Anne") for i, t in enumerate(texts)]
+    mending = Mending.from_wording(config.templates.wording())
+    [passage] = split_passages(segments, load_nlp(config.tag.spacy_model), config.tag, mending=mending)
+    assert [s.text for s in passage.sentences] == [
+        "Nous devons mesurer l'effet des climats, et même celui des usages sur nos réseaux.",
+        "Cela demande la vérification, qui nécessite toujours du temps et des agents formés.",
+        "Il faut enfin mutualiser les Serveurs de la métropole avec les communes voisines."]
+    assert passage.sentences[1].start == 8.0 and passage.sentences[2].end == 23.8

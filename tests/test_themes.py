@@ -14,8 +14,8 @@ import pytest
 
 from synthese.core.config import Config, load_config
 from synthese.core.errors import ConfigError
-from synthese.run import calibrate_files as calibrate_cli
-from synthese.run import export_labels_file, tag_file
+from synthese.files import calibrate_files as calibrate_cli
+from synthese.files import export_labels_file, tag_file
 from synthese.tag.themes import ThemeClassifier, above_threshold, load_nlp
 
 REPO = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ from synthese.core.config import Config, Session, load_config
 from synthese.core.errors import InputError, ModelError, SyntheseError
 from synthese.core.subtitles import CUE_MAX_S, LINE_CHARS
 from synthese.core.textnorm import normalise, number_in_words, wer, word_errors
-from synthese.run import transcribe_files as transcribe_inputs
+from synthese.files import transcribe_files as transcribe_inputs
 from synthese.transcribe import transcription as stage
 from synthese.transcribe import whisper_model
 from synthese.transcribe.checkpoint import CHECKPOINT_SCHEMA, read_checkpoint
@@ -365,7 +365,7 @@ def test_silent_wav_gives_empty_transcript_and_warning(tmp_path):
     assert data["segments"] == []
     assert data["duration_s"] == 3.0
     assert data["warnings"] == ["silence.wav: no sound in the recording (silence only): the transcript is empty"]
-    assert (tmp_path / "out" / "s1.vtt").read_text() == "WEBVTT\n"
+    assert (tmp_path / "out" / "s1.machine.vtt").read_text() == "WEBVTT\n"
 
 
 def test_broken_vtt_through_the_stage(tmp_path):
@@ -436,7 +436,7 @@ def test_a_declared_speaker_is_never_named_by_the_tool(tmp_path):
     assert data["source"]["kind"] == "txt" and data["model"] is None
     assert [s["speaker"] for s in data["segments"]] == [None, None]
     assert data["dropped"] == {"repetition": 0, "silence": 0, "backwards": 0}
-    assert (tmp_path / "out" / "s1.txt").read_text(encoding="utf-8") == (
+    assert (tmp_path / "out" / "s1.machine.txt").read_text(encoding="utf-8") == (
         "[00:00:00.000] Un deux trois quatre cinq.\n"
         "[00:00:02.000] Six sept huit neuf dix.\n"
     )
@@ -451,14 +451,14 @@ def test_import_keeps_speakers_from_voice_tags(tmp_path):
 def test_transcribe_inputs_goes_on_after_a_failure(tmp_path, caplog):
     empty = tmp_path / "vide.mp3"
     empty.write_bytes(b"")
-    with caplog.at_level(logging.ERROR, logger="synthese.run"):
+    with caplog.at_level(logging.ERROR, logger="synthese.files"):
         with pytest.raises(SyntheseError) as error:
             transcribe_inputs([empty, DATA / "teams.vtt"], small_config(tmp_path), output_dir=tmp_path / "o",
                               model=None, language=None, quiet=True)
     assert "Error: vide.mp3: the file is empty (0 bytes). Copy or export the recording again." in caplog.messages
     assert str(error.value) == "1 of 2 input(s) failed: vide.mp3 (see the messages above); the others were written."
     assert (tmp_path / "o" / "teams.transcript.json").is_file()
-    assert (tmp_path / "o" / "teams.srt").is_file()
+    assert (tmp_path / "o" / "teams.machine.srt").is_file()
 
 
 # --- guards against Whisper's failure modes (exact) -----------------------------------------

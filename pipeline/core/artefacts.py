@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_serializer
 
 from .. import __version__
+from . import limits
 from .errors import ArtefactError, SyntheseError
 from .storage import read_json, write_text
 
@@ -124,9 +125,10 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where or 'top level'}: {error['msg']}"
 
 
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number")
+def _session_time(value: float) -> float:
+    """A time in a recording: finite, and within the longest session (limits.MAX_SESSION_SECONDS)."""
+    if not math.isfinite(value) or value > limits.MAX_SESSION_SECONDS:
+        raise ValueError(f"must be a time within the {limits.MAX_SESSION_SECONDS // 3600} hours a session may last")
     return value
 
 
@@ -140,6 +142,8 @@ class Word(Record):
     text: str  # as printed, without the leading space
     p: float | None = None  # the recogniser's probability for the word, when it comes from one
     speaker: str | None = None
+
+    _check_times = field_validator("start", "end")(_session_time)
 
 
 class Segment(Record):
@@ -155,7 +159,7 @@ class Segment(Record):
     lang: str | None = Field(default=None, pattern=LANGUAGE_CODE)  # only where it differs from the transcript's language
     words: list[Word] = []
 
-    _check_start = field_validator("start", "end")(_finite)
+    _check_start = field_validator("start", "end")(_session_time)
 
 
 class Gap(Record):
@@ -164,6 +168,61 @@ class Gap(Record):
     start: float
     end: float
     reason: str
+
+    _check_times = field_validator("start", "end")(_session_time)
+
+
+class Centroid(Record):
+    """The mean voice print of one voice over a stretch of the session: a unit vector in the
+    speaker model's space, never audio."""
+
+    start: float  # the stretch its windows come from (seconds)
+    end: float
+    vector: list[float]
+
+    _check_times = field_validator("start", "end")(_session_time)
+
+    @field_validator("vector")
+    @classmethod
+    def _finite_vector(cls, value: list[float]) -> list[float]:
+        if not value or not all(math.isfinite(x) for x in value):
+            raise ValueError("must be a non-empty list of finite numbers")
+        return value
+
+
+class VoiceCentroids(Record):
+    """A voice of the session and a few centroids of its voice prints, from different moments:
+    what recognises it as a voice named in another session (pipeline/voices.py), without
+    transcribing again."""
+
+    label: str  # "Intervenant 1", as on the segments
+    seconds: float  # its speech, as the diarization counted it
+    centroids: list[Centroid] = []
+
+
+class Diarization(Record):
+    """Who spoke when, as the transcript records it: how many voices were asked for and found.
+    The voices are labelled on the segments and words ("Intervenant 1"…); names come only from
+    the review file, or from a voice profile staff made by naming the voice elsewhere.
+
+    `voices` holds each voice's centroids when `voices.remember` was on at transcription (a
+    transcript without them still loads; its voices are then never recognised nor remembered)."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("estimated_speakers", "requested", "same_voice_cosine", "voices")
+
+    speakers_found: int
+    estimated_speakers: int | None = None  # when the number was not given: what the clustering estimated
+    requested: int | None = None  # the number of voices asked for, when given
+    declared: int = 0  # speakers declared for the session in config.yaml
+    model: str = ""
+    seconds_of_speech: float = 0.0
+    same_voice_cosine: float | None = None  # centres closer than this are one voice (the model's threshold)
+    voices: list[VoiceCentroids] = []
+
+    @property
+    def heard(self) -> int:
+        """The number of voices heard in the recording."""
+        return self.estimated_speakers or self.speakers_found
 
 
 class SpellingFix(Record):
@@ -176,6 +235,8 @@ class SpellingFix(Record):
     end: float
     heard: str
     written: str
+
+    _check_times = field_validator("start", "end")(_session_time)
 
 
 class SourceFile(Record):
@@ -198,7 +259,7 @@ class Transcript(Artefact):
     languages: dict[str, float] = {}  # seconds of speech per language, the transcript's first
     dropped: dict[str, int] = {}
     warnings: list[str] = []
-    diarization: dict[str, Any] | None = None
+    diarization: Diarization | None = None
     spelling_fixes: list[SpellingFix] = []  # transcribe/spellings.py: the declared spellings applied
 
     OPTIONAL: ClassVar[tuple[str, ...]] = ("diarization", "languages", "spelling_fixes")
@@ -250,12 +311,23 @@ class Entity(Record):
     label: Literal["PER", "ORG", "LOC"]
 
 
+class UnsureWord(Record):
+    """A word the recogniser was unsure of (probability below core.heard.UNSURE_P), as written."""
+
+    text: str
+    p: float
+    at: float  # when it was said (seconds)
+
+
 class Sentence(Record):
     """A sentence of a passage, with its time: what quotes are made of."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("unsure",)
 
     start: float
     end: float
     text: str
+    unsure: list[UnsureWord] = []  # its words the recogniser was unsure of, in order
 
 
 class Passage(Record):
@@ -289,6 +361,24 @@ class Quote(Record):
     subtheme: str = ""  # the codebook sub-theme it goes under in its chapter ("" for none)
 
 
+class HeldQuote(Record):
+    """A quote a chapter would print, held back until a reviewer corrects or confirms its text
+    (review file: `corrections`, `confirm`): the recogniser was unsure of some of its words
+    ("unsure"), or heard speech next to it that it could not transcribe ("gap")."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("unsure",)
+
+    theme: str
+    passage: str
+    start: float
+    end: float
+    text: str
+    sentences: list[int]  # the passage's sentences it is made of
+    doubtful: list[int]  # those to correct or confirm
+    reasons: list[Literal["unsure", "gap"]]
+    unsure: list[UnsureWord] = []
+
+
 class KeyPoints(Record):
     """Key sentences, chosen extractively: for the whole session and for each theme."""
 
@@ -300,8 +390,9 @@ class IndexedEntity(Record):
     """A name found in the session, listed in the index or not, and why: "speaker",
     "organisation" and "known" (declared in config.yaml), "mentions" (recognised several times
     alike); left out: "once" (a single or inconsistent recognition), "common word" (also said
-    as an ordinary word, or a theme's wording), "excluded" (config.yaml). Staff may change
-    `listed`; `reason` then says "review"."""
+    as an ordinary word, or a theme's wording), "unsure" (recognised several times, but always
+    in words the recogniser was unsure of), "excluded" (config.yaml). Staff may change `listed`;
+    `reason` then says "review"."""
 
     OPTIONAL: ClassVar[tuple[str, ...]] = ("reason",)
 
@@ -311,6 +402,21 @@ class IndexedEntity(Record):
     passages: list[str]
     listed: bool = True
     reason: str = ""
+
+
+class Reference(Record):
+    """A law, programme or standard the session cites (wording.fr.yaml's `reference_patterns`), as said."""
+
+    text: str
+    passages: list[str]
+
+
+class GlossaryEntry(Record):
+    """An acronym of config.yaml's `acronyms` said in the session, with its expansion."""
+
+    term: str
+    expansion: str
+    passages: list[str]
 
 
 class CodebookTheme(Record):
@@ -325,13 +431,47 @@ class Codebook(Record):
     themes: list[CodebookTheme]
 
 
+class Approval(Record):
+    """A session's review state (core/approval.py): "draft" until approved; "approved" while its
+    content is the one approved; "changed" when it changed since. Who approved it and when."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("by", "at", "fingerprint")
+
+    state: Literal["draft", "approved", "changed"] = "draft"
+    by: str = ""
+    at: str = ""  # ISO 8601 date and time of the approval, with its offset
+    fingerprint: str = ""  # of the content approved
+
+    @property
+    def final(self) -> bool:
+        """Whether the documents may be read as final (approved, unchanged since)."""
+        return self.state == "approved"
+
+    @property
+    def date(self) -> dt.date | None:
+        return dt.datetime.fromisoformat(self.at).date() if self.at else None
+
+
+class Recognised(Record):
+    """A voice labelled with the name of a voice profile it matches (pipeline/voices.py), until
+    staff confirm it (review file `speakers:`) or reject it (`rejected_names:`)."""
+
+    name: str
+    similarity: float  # cosine between the voice's centroids and the profile's
+    margin: float  # over the next closest profile, or voice of the session, whichever is closer
+
+
 class ReviewSummary(Record):
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("recognised",)
+
     file: str
     status: Literal["reviewed", "not reviewed"]
     decisions_applied: int = 0  # on themes and excerpts
     corrections: int = 0  # misheard words corrected in the transcript
     speakers: dict[str, str] = {}  # voices named: label -> name
+    recognised: dict[str, Recognised] = {}  # voices recognised, not named: label -> the profile's name
     orphaned: list[str] = []
+    approval: Approval = Approval()
 
 
 class Models(Record):
@@ -351,8 +491,11 @@ class Tags(Artefact):
     codebook: Codebook
     passages: list[Passage] = []
     excerpts: dict[str, list[Quote]] = {}  # theme id -> quotes, in the order they were said
+    held: list[HeldQuote] = []  # quotes held back until a reviewer checks their text, in the order said
     key_points: KeyPoints = KeyPoints()
     entities: list[IndexedEntity] = []
+    references: list[Reference] = []  # laws, programmes and standards cited, in alphabetical order
+    glossary: list[GlossaryEntry] = []  # the acronyms said, in alphabetical order
     review: ReviewSummary
     warnings: list[str] = []
 
@@ -395,7 +538,9 @@ class PageSummary(Record):
     replay_url: str | None = None
     theme_counts: list[ThemeCount] = []  # every codebook theme, most present first
     excerpts: dict[str, list[SiteExcerpt]] = {}
-    citation: str = ""  # how to cite the document
+    citation: str = ""  # how to cite the document ("" for a draft)
+    review_mark: str = ""  # 'Document de travail — non relu' until approved, the site's banner
+    review_note: str = ""  # why, in a sentence
 
 
 class RenderManifest(Artefact):
@@ -411,6 +556,10 @@ class RenderManifest(Artefact):
     charts: list[str] = []  # the images beside the documents: charts (wide and narrow), the logo
     fragment: str  # the document as an HTML fragment for the site (charts under '<stem>/')
     page: PageSummary
+    # The review state the documents show (the cycle's: approved once every session is), and what
+    # made them: tool, transcription and language models, codebook (for site.json).
+    approval: Approval = Approval()
+    provenance: dict[str, str] = {}
 
     def file(self, name: str) -> Path:
         """A file the manifest lists, beside it (never elsewhere)."""
@@ -424,14 +573,36 @@ class RenderManifest(Artefact):
 
 # --- stage 4: the site ------------------------------------------------------------------------
 
+class SiteDocument(Record):
+    """A published document's review state and what made it (tool, models, codebook)."""
+
+    approval: Approval = Approval()
+    provenance: dict[str, str] = {}
+
+
 class SiteManifest(Artefact):
-    SCHEMA: ClassVar[str] = "synthese.site/2"
+    """What publishing wrote: every file of the site (but site.json) with its sha256, so that the
+    next publish replaces only those, and only while nobody has changed them."""
+
+    SCHEMA: ClassVar[str] = "synthese.site/3"
     STAGE: ClassVar[str] = "publish"
     FILE: ClassVar[str] = "site.json"  # at the site's root: its presence marks a site Synthèse published
+    UNKNOWN_HASH: ClassVar[str] = ""  # a file listed by a synthese.site/2 manifest, which kept no hashes
 
     sessions: list[str] = []
     themes: list[str] = []
-    files: list[str] = []
+    files: dict[str, str] = {}  # path relative to the site's root -> sha256 of its content
+    documents: dict[str, SiteDocument] = {}  # session id (or "cycle") -> its review state and provenance
+
+    @classmethod
+    def migrate(cls, data: dict[str, Any], path: Path) -> dict[str, Any]:
+        """A site of synthese.site/2 listed its files without their hashes: each keeps an unknown
+        hash, so it can be replaced when it is there, whatever its content (publishing checks that
+        nothing else is)."""
+        if data.get("schema") == "synthese.site/2" and isinstance(data.get("files"), list):
+            return {**data, "schema": cls.SCHEMA,
+                    "files": {str(name): cls.UNKNOWN_HASH for name in data["files"]}}
+        return super().migrate(data, path)
 
 
 def recorded_hash(path: Path) -> str | None:

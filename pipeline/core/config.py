@@ -41,9 +41,47 @@ def _http_url(value: str | None) -> str | None:
 
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
+# Domains reserved for examples and tests (RFC 2606, RFC 6761): an address there is a placeholder
+# left in config.yaml, and a reader following it would find nothing.
+RESERVED_DOMAINS = ("example.org", "example.com", "example.net", "example", "test", "invalid", "localhost")
+
+
+def _real_address(value: str | None) -> str | None:
+    from urllib.parse import urlsplit
+
+    if not value:
+        return value
+    try:
+        host = (urlsplit(value).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return value  # _http_url reports a malformed address
+    if host == "127.0.0.1" or any(host == d or host.endswith("." + d) for d in RESERVED_DOMAINS):
+        raise ValueError(f"{limits.quote(value)} is a placeholder ({host} is reserved for examples): give the "
+                         "address where readers can watch the replay, or remove replay_url")
+    return value
+
+
+ReplayUrl = Annotated[str, AfterValidator(_http_url), AfterValidator(_real_address)]
+
+
+def _home_expanded(value: Path) -> Path:
+    # `~/site` means the home folder, as in a shell: never a folder named '~' in the project.
+    if not str(value).startswith("~"):
+        return value
+    try:
+        return value.expanduser()
+    except RuntimeError:
+        user = str(value).split("/")[0]
+        raise ValueError(f"{limits.quote(str(value))}: {user} is no user of this computer, so its home folder is "
+                         "unknown; write the full path") from None
+
+
+FilePath = Annotated[Path, AfterValidator(_home_expanded)]  # a path setting, '~' expanded
+
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinities (YAML's .nan, .inf) are no setting: refused with the setting's name.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Speaker(Strict):
@@ -57,9 +95,9 @@ class Session(Strict):
     number: int | None = None
     date: dt.date | None = None
     title: str
-    media: Path | None = None
-    transcript: Path | None = None
-    replay_url: HttpUrl | None = None
+    media: FilePath | None = None
+    transcript: FilePath | None = None
+    replay_url: ReplayUrl | None = None
     speakers: list[Speaker] = []
     description: str = ""
 
@@ -199,7 +237,7 @@ class Cycle(Strict):
 
 class TranscribeOptions(Strict):
     model: str = "base"
-    model_cache: Path | None = None
+    model_cache: FilePath | None = None
     # Fetch a named model (small, medium, large-v3, turbo) from the Hugging Face hub when it is
     # not on this computer. Off by default: the tool never downloads anything unless told to.
     allow_download: bool = False
@@ -273,7 +311,7 @@ class TagOptions(Strict):
     similarity_high: float = 0.15
     # Weights written by `synthese calibrate` (a YAML file, relative to config.yaml). Only read
     # when set here; keyword weights in themes[].keywords take precedence over it.
-    weights_file: Path | None = None
+    weights_file: FilePath | None = None
     excerpts_per_theme: int = Field(default=3, ge=0, le=50)
     mmr_lambda: float = Field(default=0.7, ge=0, le=1)
     # A quote is one to three whole sentences of a passage, of this many words.
@@ -307,7 +345,7 @@ class RenderOptions(Strict):
     author: str = ""
     # A folder of templates, stylesheets or wording.fr.yaml that replace the shipped ones file by
     # file (relative to config.yaml); the rest comes from the package.
-    templates: Path | None = None
+    templates: FilePath | None = None
 
 
 CITATION_FIELDS = ("title", "kind", "cycle", "session", "date", "year", "organiser")
@@ -317,7 +355,7 @@ LOGO_SUFFIXES = (".png", ".jpg", ".jpeg")
 class PublicationOptions(Strict):
     """What the title page, the colophon and the site say of the publication."""
 
-    logo: Path | None = None  # PNG or JPEG, relative to config.yaml
+    logo: FilePath | None = None  # PNG or JPEG, relative to config.yaml
     logo_alt: str = ""  # what the logo says (default: the organiser's name)
     date: dt.date | None = None  # the publication date (default: the day the documents are made)
     licence: str = ""  # e.g. "Licence Ouverte 2.0" or "CC BY 4.0"
@@ -388,7 +426,45 @@ class IndexOptions(Strict):
 
 
 class PublishOptions(Strict):
-    output_dir: Path = Path("outputs")
+    output_dir: FilePath = Path("outputs")
+    # A session nobody approved yet: "mark": published, marked « Document de travail — non relu »
+    # in every format and on the site; "withhold": left out of the site, its index pages,
+    # site.json and the cycle's synthesis until it is approved.
+    unreviewed: Literal["mark", "withhold"] = "mark"
+    # Files of the output folder that are not the site's (robots.txt, a .well-known/ folder…):
+    # paths relative to it, a folder ending with '/'. Publishing carries them over untouched;
+    # anything else it did not write makes it stop (see publish/publishing.py).
+    keep: list[str] = []
+
+    @field_validator("output_dir", mode="before")
+    @classmethod
+    def _a_folder(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("is empty ('~' alone means no value in YAML): write a folder, such as 'outputs', or "
+                             "'~/site' for a folder in your home folder")
+        return value
+
+    @field_validator("keep")
+    @classmethod
+    def _relative_paths(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            parts = entry.strip().removeprefix("./").rstrip("/").split("/")
+            if (not entry.strip() or entry.startswith(("/", "~")) or "\\" in entry
+                    or any(part in ("", ".", "..") for part in parts)):
+                raise ValueError(f"keep entry {limits.quote(entry)} must be a path inside the output folder, "
+                                 "such as 'robots.txt' or '.well-known/'")
+            if parts == ["site.json"]:
+                raise ValueError("keep entry 'site.json' is the site's own manifest: remove it")
+        return value
+
+    def kept(self, relative: str) -> bool:
+        """Whether a path of the output folder (relative, with '/') is one publish.keep names:
+        the path itself, or inside a folder it names."""
+        for entry in self.keep:
+            name = entry.strip().removeprefix("./").rstrip("/")
+            if relative == name or relative.startswith(name + "/"):
+                return True
+        return False
 
 
 class DiarizeOptions(Strict):
@@ -418,6 +494,26 @@ class DiarizeOptions(Strict):
         return None
 
 
+class VoicesOptions(Strict):
+    """Voice profiles (pipeline/voices.py): the voices staff name, remembered to recognise them in
+    the cycle's other sessions. Off by default: a voice print that identifies a person is
+    biometric data, which a public body may keep only with the speakers' consent."""
+
+    # On: naming a voice (review page or review file) stores its voice prints under the name in
+    # voices.json beside config.yaml, and voices of other sessions that match are labelled with it.
+    remember: bool = False
+    # Names never remembered (people who did not consent): naming their voice stores nothing.
+    exclude: list[str] = []
+
+    @field_validator("exclude")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not str(name).strip() or len(str(name)) > 120:
+                raise ValueError(f"voices.exclude: {name!r} must be a name of 1 to 120 characters")
+        return [" ".join(str(name).split()) for name in value]
+
+
 class Config(Strict):
     cycle: Cycle
     sessions: list[Session]
@@ -432,6 +528,7 @@ class Config(Strict):
     render: RenderOptions = RenderOptions()
     publish: PublishOptions = PublishOptions()
     diarize: DiarizeOptions = DiarizeOptions()
+    voices: VoicesOptions = VoicesOptions()
 
     @field_validator("sessions")
     @classmethod
@@ -510,10 +607,6 @@ class Config(Strict):
             ) from None
         except InputError as exc:
             raise ConfigError(f"{where}: {exc}") from None
-
-    @property
-    def transversal_axes(self) -> list[str]:
-        return self.cycle.axes
 
 
 def _no_duplicates(ids: list[str], what: str) -> None:
@@ -681,7 +774,35 @@ def load_config(path: Path | str = "config.yaml") -> Config:
     if logo is not None and not config.resolve(logo).is_file():
         raise ConfigError(f"{config.where('publication', 'logo')}: publication.logo: file not found: {logo}. Fix the "
                           f"path (relative to {name}) or remove the key.")
+    if logo is not None:
+        _check_logo(config, logo)
     return config
+
+
+def _check_logo(config: Config, logo: Path) -> None:
+    """The logo must be a PNG or JPEG image of reasonable size: every format embeds it, and a
+    file that is not one would stop the render later with a library's error."""
+    from PIL import Image
+
+    path = config.resolve(logo)
+    where = f"{config.where('publication', 'logo')}: publication.logo: {logo}"
+    try:
+        limits.input_file(path)
+        limits.check_file_size(path, limits.MAX_LOGO_BYTES, "logo", "Save a smaller PNG or JPEG.")
+        with Image.open(path) as image:
+            kind, (width, height) = image.format, image.size
+            image.verify()
+    except InputError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        # PIL's UnidentifiedImageError is an OSError; a damaged image raises any of these.
+        raise ConfigError(f"{where}: not a readable PNG or JPEG image ({limits.shorten(exc, 120)}). Export the logo "
+                          "again as PNG or JPEG, or remove the key.") from None
+    if kind not in ("PNG", "JPEG"):
+        raise ConfigError(f"{where}: is a {kind} image, not PNG or JPEG. Export the logo as PNG or JPEG.")
+    if width * height > limits.MAX_LOGO_PIXELS:
+        raise ConfigError(f"{where}: {width} x {height} pixels, more than the {limits.MAX_LOGO_PIXELS:,} a logo may "
+                          "have. Save it smaller (a few hundred pixels wide is plenty).")
 
 
 def _with_calibrated_weights(config: Config) -> Config:

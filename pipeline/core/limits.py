@@ -46,6 +46,25 @@ MAX_TRANSCRIPT_BYTES = 20_000_000
 # memory: ~1.3 GB for 36,000 words (four hours), ~3.6 GB for 150,000 (measured with
 # fr_core_news_md); 80,000 words is about nine hours of speech at 150 words a minute.
 MAX_TRANSCRIPT_WORDS = 80_000
+# A session's length, in seconds: a webinar lasts one to three hours, so a time beyond twelve is
+# a typing error (a cue at 99999:00:00). A recording or a transcript that runs past it is refused
+# before anything is drawn against time (the timeline chart and its table, the annex's times).
+MAX_SESSION_SECONDS = 12 * 3600
+# One word, a run of characters without a space: French words have at most ~25 letters, a web
+# address rarely more than a hundred characters. Beyond, it is not speech (10 MB without a space
+# is one "word"), and sentence splitting and the encoder's tokenizer take minutes over it.
+MAX_WORD_CHARS = 200
+# Characters in one session's transcript: nine hours of speech are ~500,000. With the bound on
+# words, what spaCy reads stays in proportion to the speech.
+MAX_TRANSCRIPT_CHARS = 1_000_000
+# Pieces of text as the language model reads them (runs of letters and digits, and each
+# punctuation mark): spaCy's time follows them, not the words. Nine hours of French speech are
+# ~110,000 (elisions and punctuation add a third to the words); words made of dozens of pieces
+# ("a-b-c-…", "x.y.z…") would otherwise keep tagging busy for many minutes in a small file.
+MAX_NLP_PIECES = 200_000
+# Characters of one text (a sentence, a passage) given to the sentence encoder, whose cost grows
+# with the text: a sentence of 130 words has ~800; beyond, the rest is left out of its vector.
+MAX_ENCODER_CHARS = 2_000
 # Cues (VTT, SRT), paragraphs (TXT, DOCX) or segments (JSON): one every 0.65 s for nine hours.
 MAX_SEGMENTS = 50_000
 # One line of a caption file: a subtitle is a few dozen characters, a long cue a few thousand.
@@ -61,6 +80,9 @@ MAX_JSON_DEPTH = 64
 # characters (spaCy refuses more than nlp.max_length, 1,000,000, and needs ~3 GB for that many).
 MAX_NLP_SEGMENT_CHARS = 20_000
 MAX_NLP_TEXT_CHARS = 100_000
+# publication.logo: a logo is a few hundred kilobytes and a few hundred pixels wide.
+MAX_LOGO_BYTES = 5_000_000
+MAX_LOGO_PIXELS = 25_000_000  # 5000 x 5000
 # An address in config.yaml (replay_url, cycle.url).
 MAX_URL_CHARS = 2000
 # User text quoted in an error message is cut to this many characters.
@@ -152,6 +174,16 @@ def strip_controls(text: str) -> str:
     if not _CONTROL.search(text):
         return text
     return _CONTROL.sub("", text.replace("\r", " ").replace("\x0c", " ").replace("\x0b", " "))
+
+
+_TERMINAL_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text for a terminal: control characters but newline and tab written as escapes (\\x1b…),
+    so that a name or a theme written in a file cannot move the cursor, recolour the terminal,
+    rewrite its title or overwrite a line."""
+    return _TERMINAL_CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def count_controls(text: str) -> int:
@@ -262,6 +294,43 @@ def check_transcript_size(name: str, segments: int, words: int) -> None:
                          "recording into several sessions.")
 
 
+def check_session_duration(name: str, seconds: float, what: str) -> None:
+    """Refuse a recording or a time beyond MAX_SESSION_SECONDS; `what` says where that time is
+    ("a cue at 00:00:05 ends at 99999:00:00", "the recording lasts 13:00:00")."""
+    if not seconds <= MAX_SESSION_SECONDS:  # NaN too
+        raise InputError(f"{name}: {what}, beyond the {MAX_SESSION_SECONDS // 3600} hours a session may last. "
+                         "Fix that time if it is a typing error, or split the recording into several sessions.")
+
+
+def check_words_and_characters(name: str, timed_texts: Iterable[tuple[float | None, str]]) -> None:
+    """Refuse a text with a word over MAX_WORD_CHARS or, in all, over MAX_TRANSCRIPT_CHARS
+    characters or MAX_NLP_PIECES pieces (`timed_texts`: each segment's start, or None, and
+    text), before any NLP runs."""
+    from .typography import timestamp
+
+    long_word = re.compile(rf"\S{{{MAX_WORD_CHARS + 1},}}")
+    total, pieces = 0, 0
+    for start, text in timed_texts:
+        total += len(text)
+        pieces += len(_NLP_PIECE.findall(text))
+        match = long_word.search(text)
+        if match:
+            at = f" at {timestamp(start)}" if start is not None else ""
+            raise InputError(f"{name}: a word of {len(match.group()):,} characters{at} ({quote(match.group(), 40)}), "
+                             f"more than the {MAX_WORD_CHARS} a word may have: that is not speech. Check that it is "
+                             "the transcript, or remove that text.")
+    if total > MAX_TRANSCRIPT_CHARS:
+        raise InputError(f"{name}: {total:,} characters, more than the {MAX_TRANSCRIPT_CHARS:,} a session may have "
+                         "(about nine hours of speech). Split the recording into several sessions.")
+    if pieces > MAX_NLP_PIECES:
+        raise InputError(f"{name}: {pieces:,} words and punctuation marks, more than the {MAX_NLP_PIECES:,} a session "
+                         "may have (about nine hours of speech; words joined by many hyphens or dots count as "
+                         "several). Check that it is the transcript, or split the recording into several sessions.")
+
+
+_NLP_PIECE = re.compile(r"\w+|[^\w\s]")
+
+
 _SENTENCE_END = re.compile(r"[.!?…]['’»\")\]]*\s+")
 
 
@@ -285,10 +354,12 @@ def _cut(text: str, max_chars: int) -> list[str]:
 def split_long_segments(segments: Sequence[Segment], nlp_max_length: int) -> list[Segment]:
     """Segments whose text exceeds MAX_NLP_SEGMENT_CHARS (or spaCy's nlp.max_length) cut into
     several, in order, the time shared out by characters (word timings, if any, are dropped: the
-    pieces' times are interpolated). Refuses a transcript over MAX_TRANSCRIPT_WORDS, whatever its
-    source (an imported file is checked on import; a transcription is checked here)."""
+    pieces' times are interpolated). Refuses a transcript over MAX_TRANSCRIPT_WORDS or
+    MAX_TRANSCRIPT_CHARS, or with a word over MAX_WORD_CHARS, whatever its source (an imported
+    file is checked on import; a transcription, a hand-edited one or corrections here)."""
     max_chars = min(MAX_NLP_SEGMENT_CHARS, nlp_max_length // 2)
     check_transcript_size("the transcript", 0, word_count(s.text for s in segments))
+    check_words_and_characters("the transcript", ((s.start, s.text) for s in segments))
     result: list[Segment] = []
     for segment in segments:
         text = segment.text.strip()

@@ -1,8 +1,9 @@
 """Human review: `<stem>.review.yaml`, written by staff, read at every tagging and rendering.
 
 Staff accept, reject or add a theme on a passage, pin or exclude a passage as an excerpt of a
-theme, name the voices the recording was cut into ("Intervenant 1": a person's name) and
-correct words the recogniser misheard. Passages are named by a stable key, "HH:MM:SS first words
+theme, name the voices the recording was cut into ("Intervenant 1": a person's name), say that a
+voice recognised by a voice profile is not that person (`rejected_names`), and correct words the
+recogniser misheard. Passages are named by a stable key, "HH:MM:SS first words
 of the passage" (the `key` of each passage in `<stem>.tags.json`), so decisions survive a re-run
 with new thresholds or keywords; a correction is anchored to the moment and the words as they
 were transcribed. A decision that can no longer be applied (its passage, voice or words are
@@ -12,6 +13,7 @@ artefact's `review.orphaned`: never dropped, never applied elsewhere.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import unicodedata
@@ -23,6 +25,8 @@ import yaml
 
 from .artefacts import Passage, Segment, Transcript, Word
 from .errors import ReviewError
+from .heard import text_word_owners
+from .limits import strip_controls
 from .storage import write_text
 
 log = logging.getLogger(__name__)
@@ -30,7 +34,7 @@ log = logging.getLogger(__name__)
 THEME_DECISIONS = ("accept", "reject", "add")
 EXCERPT_DECISIONS = ("pin", "exclude")
 DECISIONS = THEME_DECISIONS + EXCERPT_DECISIONS
-SECTIONS = (*DECISIONS, "speakers", "corrections")
+SECTIONS = (*DECISIONS, "speakers", "corrections", "confirm", "approved", "rejected_names")
 KEY_WORDS = 6  # words of the passage's beginning in its key
 # How far from its time a correction looks for the words it corrects: times move a little when
 # a replay is transcribed again, and segments last up to 30 s.
@@ -65,6 +69,31 @@ class Correction:
         return f"correction \"{self.original}\" -> \"{self.corrected}\" at {format_time(self.at_s)} (line {self.line})"
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """Sentences of a passage whose text a reviewer checked against the recording: they may be
+    quoted although the recogniser was unsure of some of their words."""
+
+    passage: str  # the passage key as written by staff
+    sentences: tuple[int, ...]  # indices into Passage.sentences
+    line: int
+
+    def describe(self) -> str:
+        numbers = ", ".join(str(i) for i in self.sentences)
+        return f"confirm sentences [{numbers}] of \"{self.passage}\" (line {self.line})"
+
+
+@dataclass(frozen=True)
+class Approved:
+    """Who approved the session, when, and the fingerprint of what they approved
+    (core/approval.py): the transcript as corrected, the decisions, the voices' names."""
+
+    by: str
+    at: dt.datetime
+    fingerprint: str
+    line: int
+
+
 @dataclass
 class Review:
     """Everything a review file says."""
@@ -73,10 +102,14 @@ class Review:
     speakers: dict[str, str] = field(default_factory=dict)  # voice label -> the person's name
     speaker_lines: dict[str, int] = field(default_factory=dict)
     corrections: list[Correction] = field(default_factory=list)
+    confirmations: list[Confirmation] = field(default_factory=list)
+    approved: Approved | None = None
+    # Names a voice was recognised by (a voice profile) and staff said it is not: label -> names.
+    rejected_names: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
-        return not (self.decisions or self.speakers or self.corrections)
+        return not (self.decisions or self.speakers or self.corrections or self.confirmations or self.rejected_names)
 
 
 def ensure_review_file(path: Path, template: str) -> None:
@@ -172,19 +205,31 @@ def parse_review(text: str, name: str) -> Review:
         if kind == "speakers":
             _speakers(value_node, review, name)
             continue
+        if kind == "approved":
+            review.approved = _approved(value_node, name)
+            continue
+        if kind == "rejected_names":
+            _rejected_names(value_node, review, name)
+            continue
         if not isinstance(value_node, yaml.SequenceNode):
-            usage = CORRECTION_USAGE if kind == "corrections" else "{passage: \"HH:MM:SS first words\", theme: ID}"
+            usage = {"corrections": CORRECTION_USAGE, "confirm": CONFIRM_USAGE}.get(
+                kind, "{passage: \"HH:MM:SS first words\", theme: ID}")
             raise ReviewError(f"{name}, line {value_node.start_mark.line + 1}: '{kind}' must be a list "
                               f"of {usage}. Fix it and re-run.")
         for item in value_node.value:
             if kind == "corrections":
                 review.corrections.append(_correction(item, name))
+            elif kind == "confirm":
+                review.confirmations.append(_confirmation(item, name))
             else:
                 review.decisions.append(_decision(kind, item, name))
     return review
 
 
 CORRECTION_USAGE = '{at: "HH:MM:SS", original: "words as transcribed", corrected: "words as said"}'
+CONFIRM_USAGE = '{passage: "HH:MM:SS first words", sentences: [0, 2]}'
+APPROVED_USAGE = ('{by: "Name", at: "YYYY-MM-DDTHH:MM+01:00", fingerprint: "…"}, as `synthese approve` or the '
+                  "review page writes it")
 
 
 def _scalars(node: yaml.Node, name: str, usage: str) -> dict[str, str]:
@@ -195,7 +240,7 @@ def _scalars(node: yaml.Node, name: str, usage: str) -> dict[str, str]:
     for key_node, value_node in node.value:
         if not isinstance(value_node, yaml.ScalarNode):
             raise ReviewError(f"{name}, line {value_node.start_mark.line + 1}: {usage}. Fix it and re-run.")
-        fields[str(key_node.value)] = str(value_node.value).strip()
+        fields[str(key_node.value)] = strip_controls(str(value_node.value)).strip()
     return fields
 
 
@@ -207,9 +252,25 @@ def _speakers(node: yaml.Node, review: Review, name: str) -> None:
         line = key_node.start_mark.line + 1
         if not isinstance(value_node, yaml.ScalarNode) or not str(value_node.value).strip():
             raise ReviewError(f"{name}, line {line}: {usage}. Fix it and re-run.")
-        label = str(key_node.value).strip()
-        review.speakers[label] = " ".join(str(value_node.value).split())
+        label = strip_controls(str(key_node.value)).strip()
+        review.speakers[label] = " ".join(strip_controls(str(value_node.value)).split())
         review.speaker_lines[label] = line
+
+
+def _rejected_names(node: yaml.Node, review: Review, name: str) -> None:
+    usage = ("'rejected_names' must map each voice to the names it is not, e.g. {\"Intervenant 2\": "
+             "[\"François Ménard\"]}")
+    if not isinstance(node, yaml.MappingNode):
+        raise ReviewError(f"{name}, line {node.start_mark.line + 1}: {usage}. Fix it and re-run.")
+    for key_node, value_node in node.value:
+        line = key_node.start_mark.line + 1
+        if isinstance(value_node, yaml.ScalarNode) and value_node.value in ("", "~", "null"):
+            continue
+        items = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        if not all(isinstance(item, yaml.ScalarNode) and str(item.value).strip() for item in items):
+            raise ReviewError(f"{name}, line {line}: {usage}. Fix it and re-run.")
+        names = review.rejected_names.setdefault(str(key_node.value).strip(), [])
+        names += [n for n in (" ".join(str(item.value).split()) for item in items) if n not in names]
 
 
 def _correction(node: yaml.Node, name: str) -> Correction:
@@ -222,6 +283,43 @@ def _correction(node: yaml.Node, name: str) -> Correction:
         detail = f"unknown key '{unknown[0]}'" if unknown else "'at' (HH:MM:SS), 'original' and 'corrected' are required"
         raise ReviewError(f"{name}, line {line}: {detail}; {usage}. Fix it and re-run.")
     return Correction(time, fields["original"], fields["corrected"], line)
+
+
+def _confirmation(node: yaml.Node, name: str) -> Confirmation:
+    line = node.start_mark.line + 1
+    usage = f"each item of 'confirm' must be {CONFIRM_USAGE}"
+    if not isinstance(node, yaml.MappingNode):
+        raise ReviewError(f"{name}, line {line}: {usage}. Fix it and re-run.")
+    sentences: tuple[int, ...] = ()
+    kept = []
+    for key_node, value_node in node.value:
+        if str(key_node.value) == "sentences":
+            sentences = _sentence_indices(value_node, name, "the numbers of the passage's sentences whose words "
+                                                            "you checked, from 0, e.g. [0, 2]")
+        else:
+            kept.append((key_node, value_node))
+    fields = _scalars(yaml.MappingNode(node.tag, kept, node.start_mark, node.end_mark, node.flow_style), name, usage)
+    unknown = sorted(set(fields) - {"passage", "note"})
+    if unknown or not fields.get("passage") or not sentences:
+        detail = f"unknown key '{unknown[0]}'" if unknown else "'passage' and 'sentences' are required"
+        raise ReviewError(f"{name}, line {line}: {detail}; {usage}. Fix it and re-run.")
+    return Confirmation(fields["passage"], sentences, line)
+
+
+def _approved(node: yaml.Node, name: str) -> Approved:
+    line = node.start_mark.line + 1
+    usage = f"'approved' must be {APPROVED_USAGE}"
+    fields = _scalars(node, name, usage)
+    unknown = sorted(set(fields) - {"by", "at", "fingerprint", "note"})
+    if unknown or not all(fields.get(k) for k in ("by", "at", "fingerprint")):
+        detail = f"unknown key '{unknown[0]}'" if unknown else "'by', 'at' and 'fingerprint' are required"
+        raise ReviewError(f"{name}, line {line}: {detail}; {usage}. Fix it (or remove it to approve again) and re-run.")
+    try:
+        at = dt.datetime.fromisoformat(fields["at"])
+    except ValueError:
+        raise ReviewError(f"{name}, line {line}: 'at' {fields['at']!r} is not a date and time; {usage}. "
+                          "Fix it and re-run.") from None
+    return Approved(" ".join(fields["by"].split()), at, fields["fingerprint"], line)
 
 
 def _parse_time(text: str) -> float | None:
@@ -243,7 +341,8 @@ def _decision(kind: str, node: yaml.Node, name: str) -> Decision:
             if str(key_node.value) != "sentences":
                 kept.append((key_node, value_node))
                 continue
-            sentences = _sentence_indices(value_node, name)
+            sentences = _sentence_indices(value_node, name, "the numbers of the passage's sentences to quote, "
+                                                            "from 0, e.g. [0, 2]")
         node = yaml.MappingNode(node.tag, kept, node.start_mark, node.end_mark, node.flow_style)
     fields = _scalars(node, name, usage)
     unknown = sorted(set(fields) - {"passage", "theme", "note"})
@@ -253,8 +352,8 @@ def _decision(kind: str, node: yaml.Node, name: str) -> Decision:
     return Decision(kind, fields["passage"], fields["theme"], line, sentences)
 
 
-def _sentence_indices(node: yaml.Node, name: str) -> tuple[int, ...]:
-    usage = "'sentences' must list the numbers of the passage's sentences to quote, from 0, e.g. [0, 2]"
+def _sentence_indices(node: yaml.Node, name: str, what: str) -> tuple[int, ...]:
+    usage = f"'sentences' must list {what}"
     values = node.value if isinstance(node, yaml.SequenceNode) else None
     if not values or not all(isinstance(v, yaml.ScalarNode) and re.fullmatch(r"\d{1,4}", str(v.value).strip())
                              for v in values):
@@ -278,6 +377,24 @@ def orphaned_decisions(decisions: Sequence[Decision], passages: Sequence[Passage
     """The decisions that cannot apply to these passages, described with the reason."""
     found = ((d, why_not_applied(d, find_passage(d.passage, passages), theme_ids)) for d in decisions)
     return [f"{d.describe()}: {reason}" for d, reason in found if reason]
+
+
+def confirmed_sentences(confirmations: Sequence[Confirmation], passages: Sequence[Passage]
+                        ) -> tuple[dict[str, set[int]], list[str]]:
+    """The sentences reviewers confirmed, by passage id, and the confirmations that no longer
+    apply (their passage is gone, or has fewer sentences: its text changed since), described."""
+    confirmed: dict[str, set[int]] = {}
+    orphaned = []
+    for confirmation in confirmations:
+        passage = find_passage(confirmation.passage, passages)
+        if passage is None:
+            orphaned.append(f"{confirmation.describe()}: passage not found")
+        elif confirmation.sentences[-1] >= len(passage.sentences):
+            orphaned.append(f"{confirmation.describe()}: sentence {confirmation.sentences[-1]} not in the passage "
+                            f"(it has {len(passage.sentences)}, numbered from 0)")
+        else:
+            confirmed.setdefault(passage.id, set()).update(confirmation.sentences)
+    return confirmed, orphaned
 
 
 # --- what the review changes in the transcript: names of voices, corrected words ----------------
@@ -313,16 +430,30 @@ def _correct_segment(segment: Segment, correction: Correction) -> bool:
     trail = last.group()[len(last.group().rstrip(".,;:!?«»\"'’()[]…")):]
     replacement = f"{lead}{correction.corrected.strip()}{trail}" if correction.corrected.strip() else ""
     text = segment.text[: first.start()] + replacement + segment.text[last.end():]
-    if segment.words and len(segment.words) == len(tokens):
-        replaced = segment.words[start:start + len(wanted)]
+    owned = _owned_words(segment, start, len(wanted))
+    if owned is not None:
+        first_word, last_word = owned
+        replaced = segment.words[first_word:last_word + 1]
         new_tokens = replacement.split()
         span_start, span_end = replaced[0].start, replaced[-1].end
         step = (span_end - span_start) / max(len(new_tokens), 1)
+        # The words said, as a reviewer wrote them: no probability, so never unsure again.
         words = [Word(start=round(span_start + i * step, 3), end=round(span_start + (i + 1) * step, 3),
                       text=token, speaker=replaced[0].speaker) for i, token in enumerate(new_tokens)]
-        segment.words = [*segment.words[:start], *words, *segment.words[start + len(wanted):]]
+        segment.words = [*segment.words[:first_word], *words, *segment.words[last_word + 1:]]
     segment.text = " ".join(text.split())
     return True
+
+
+def _owned_words(segment: Segment, start: int, count: int) -> tuple[int, int] | None:
+    """The first and last recognised words that the text's words start..start+count are made
+    of, when they are a run of words belonging to those text words alone; else None."""
+    owners = text_word_owners(segment)
+    inside = {w for owner in owners[start:start + count] for w in owner}
+    outside = {w for owner in owners[:start] + owners[start + count:] for w in owner}
+    if not inside or inside & outside or max(inside) - min(inside) + 1 != len(inside):
+        return None
+    return min(inside), max(inside)
 
 
 def _candidate_segments(transcript: Transcript, at_s: float) -> list[int]:

@@ -11,7 +11,10 @@ import contextlib
 import hashlib
 import json
 import os
+import re
+import stat
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,27 +27,59 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+# The temporary files this process is writing now: another thread clearing a killed run's
+# leftovers (Workspace.clear_partial_files) must leave them alone.
+_WRITING: set[str] = set()
+_WRITING_LOCK = threading.Lock()
+# What tempfile.mkstemp names a part file of ours: '.<target name>.<8 random characters>.part'.
+_PART_FILE = re.compile(r"^\..+\.[a-z0-9_]{8}\.part$")
+
+
+def remove_leftover_part_files(folder: Path) -> list[Path]:
+    """Remove the temporary files a killed write left in `folder`: named as ours, and not being
+    written by this process now (the lock keeps a write from starting meanwhile); return them."""
+    with _WRITING_LOCK:
+        leftovers = [p for p in folder.glob(".*.part") if _PART_FILE.match(p.name) and str(p) not in _WRITING
+                     and not p.is_symlink() and p.is_file()]
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+    return leftovers
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside `target`; rename it over `target` only if the block succeeds.
 
     A reader (or a later run) sees either the old file or the complete new one, never a part.
     A full disk, a read-only folder or a refused permission while writing is a StorageError
-    naming the folder.
+    naming the folder. No link is ever followed or replaced: a `target` that is a symbolic link
+    is refused (the rename would put our file in place of the link, the file it leads to never
+    being the one meant), and the temporary file (created with O_EXCL, which never follows a
+    link) must still be the file created when it is renamed.
     """
+    _refuse_link(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+        with _WRITING_LOCK:
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+            _WRITING.add(tmp)
     except OSError as exc:
         raise _storage_error(exc, target) from exc
+    created = os.fstat(fd)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        now = os.lstat(tmp_path)
+        if (now.st_dev, now.st_ino) != (created.st_dev, created.st_ino) or not stat.S_ISREG(now.st_mode):
+            raise StorageError(f"{tmp_path}: the temporary file was replaced (by a link or another file) while "
+                               f"{target.name} was written; nothing was written. Check who writes in "
+                               f"{target.parent}, then run again.")
         with open(tmp_path, "rb") as handle:
             os.fsync(handle.fileno())
         # mkstemp makes private files; artefacts and documents are meant to be read by others.
         os.chmod(tmp_path, 0o666 & ~_UMASK)
+        _refuse_link(target)
         os.replace(tmp_path, target)
     except OSError as exc:
         # Only errors about this file are worded here (a write names no file): an error reading
@@ -55,6 +90,15 @@ def atomic_path(target: Path) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):
             tmp_path.unlink(missing_ok=True)
+        with _WRITING_LOCK:
+            _WRITING.discard(tmp)
+
+
+def _refuse_link(target: Path) -> None:
+    if os.path.islink(target):
+        raise StorageError(f"{target}: is a symbolic link (to {os.readlink(target)}); Synthèse never writes through "
+                           "a link nor replaces one. Remove the link (the file it leads to stays as it is), or move "
+                           "the file it leads to in its place, then run again.")
 
 
 def _storage_error(exc: OSError, target: Path) -> Exception:
@@ -64,15 +108,19 @@ def _storage_error(exc: OSError, target: Path) -> Exception:
     return StorageError(f"writing {target.name}: {message}")
 
 
+def _no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NOFOLLOW, 0o600)
+
+
 def write_text(target: Path, text: str) -> Path:
-    with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8", opener=_no_follow) as handle:
+        handle.write(text)
     return target
 
 
 def write_bytes(target: Path, data: bytes) -> Path:
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
+    with atomic_path(target) as tmp, open(tmp, "wb", opener=_no_follow) as handle:
+        handle.write(data)
     return target
 
 

@@ -14,32 +14,37 @@ works from file:// as well as from any static web server:
 Publishing only lays out what the render stage wrote (documents, charts, the site's fragment and
 page summary in each RenderManifest); it builds no document.
 
-Publishing owns one folder: the site it created. The whole site is built in a temporary folder
-beside the output folder and swapped in at the end, so a reader never sees a half-written site
-and a failed build leaves the previous one untouched. It refuses an output folder that holds
-the project's own files, or any existing folder that is not a site it published (recognised by
-its site.json). When the output folder is a symbolic link (to a web server's root, say), the
-site is swapped in at the link's target and the link is kept.
+Publishing replaces only what it wrote. The whole site is built in a temporary folder beside the
+output folder and swapped in at the end, so a reader never sees a half-written site and a failed
+build leaves the previous one untouched. The site's site.json lists every file publishing wrote
+with its sha256: before anything is touched, every entry of the output folder must be one of
+those, unchanged, or one that publish.keep names (robots.txt, .well-known/…: carried over into
+the new site as they are); anything else, a link included, stops publishing with the names of
+the first such files. It also refuses an output folder that holds the project's own files. When
+the output folder is a symbolic link (to a web server's root, say), the site is swapped in at the
+link's target and the link is kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import stat
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.artefacts import PageSummary, RenderManifest, SiteExcerpt, SiteManifest
-from ..core.config import Config, Session
-from ..core.errors import SyntheseError
+from ..core.artefacts import PageSummary, RenderManifest, SiteDocument, SiteExcerpt, SiteManifest
+from ..core.config import Config, PublishOptions, Session
+from ..core.environment import DISK_FULL, READ_ONLY, describe_os_error
+from ..core.errors import StorageError, SyntheseError
 from ..core.resources import SITE_FOLDER
-from ..core.storage import write_text
+from ..core.storage import file_hash, write_text
 from ..core.typography import NBSP, counted, french_text, join_list
 
 __all__ = ["SITE_MANIFEST", "PublishedSession", "check_output_dir", "file_size_text", "publish"]
@@ -155,10 +160,10 @@ class SiteFolder:
         target.parent.mkdir(parents=True, exist_ok=True)
         return target
 
-    def files(self) -> list[str]:
-        """Every file written so far, as paths relative to the site's root."""
-        return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*")
-                      if p.is_file() and p.name != BUILD_MARKER)
+    def files(self) -> dict[str, str]:
+        """Every file written so far, as paths relative to the site's root, with their sha256."""
+        return {p.relative_to(self.root).as_posix(): file_hash(p) for p in sorted(self.root.rglob("*"))
+                if p.is_file() and p.name != BUILD_MARKER}
 
     def write_page(self, relative: str, html: str) -> None:
         write_text(self.path(relative), html)
@@ -185,6 +190,7 @@ class _Pages:
         env.globals["counted"] = counted
         env.globals["site_logo"] = ""
         env.globals["cycle_citation"] = ""
+        env.globals["draft"] = None  # the PageSummary of a page's draft document, for its banner
         self.env = env
 
     def render(self, name: str, *, root: str, **context: Any) -> str:
@@ -249,7 +255,7 @@ def build_site(config: Config, sessions: Sequence[PublishedSession], cycle: Rend
         site.write_page(CYCLE_PAGE, pages.render(
             "synthesis.html.j2", root="", body=body, downloads=cycle_downloads,
             page_title=wording['site']['cycle_page_title'], current="cycle", entry=None,
-            cycle_citation=cycle.page.citation))
+            cycle_citation=cycle.page.citation, draft=cycle.page))
 
     themes = []
     for theme in config.themes:
@@ -262,10 +268,12 @@ def build_site(config: Config, sessions: Sequence[PublishedSession], cycle: Rend
     for entry in entries:
         site.write_page(entry.page, pages.render(
             "synthesis.html.j2", root="../", body=entry.body, downloads=entry.downloads,
-            page_title=f"{entry.label} · {entry.summary.title}", current="seances", entry=entry))
+            page_title=f"{entry.label} · {entry.summary.title}", current="seances", entry=entry,
+            draft=entry.summary))
     site.write_page("index.html", pages.render(
         "index.html.j2", root="", entries=entries, themes=themes, cycle_downloads=cycle_downloads,
-        cycle_page=CYCLE_PAGE if cycle is not None else None, page_title=config.cycle.title, current="index"))
+        cycle_page=CYCLE_PAGE if cycle is not None else None, page_title=config.cycle.title, current="index",
+        cycle_summary=cycle.page if cycle is not None else None))
     return [entry.session.id for entry in entries], [t.id for t in config.themes]
 
 
@@ -275,21 +283,113 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or path.is_relative_to(folder)
 
 
-def _is_previous_site(folder: Path) -> bool:
+UNKNOWN_SHOWN = 3  # unknown files named in the error; the count says how many more
+
+
+@dataclass
+class FolderContent:
+    """An output folder read against its site.json: what publishing wrote and may replace, and
+    what it did not write (or what was changed since), which it never touches."""
+
+    unknown: list[str]  # entries Synthèse did not write (files, links, folders of someone else's)
+    changed: list[str]  # files it wrote that were edited since
+    kept: list[str]  # the topmost entries publish.keep names, carried over as they are
+
+
+def _walk(folder: Path) -> list[tuple[str, Path]]:
+    """Every entry under `folder` (files, links, folders), relative with '/', never following a
+    link: a linked folder is one entry, whatever it leads to."""
+    found = []
+    for current, dirs, files in os.walk(folder, followlinks=False):
+        base = Path(current)
+        for name in sorted(dirs) + sorted(files):
+            path = base / name
+            found.append((path.relative_to(folder).as_posix(), path))
+    return found
+
+
+def read_folder(folder: Path, manifest: SiteManifest, options: PublishOptions) -> FolderContent:
+    """Compare what `folder` holds with what `manifest` says publishing wrote there."""
+    ours = manifest.files
+    our_folders = {parent.as_posix() for name in ours for parent in Path(name).parents} - {"."}
+    content = FolderContent(unknown=[], changed=[], kept=[])
+    for relative, path in _walk(folder):
+        if options.kept(relative) or relative in KEPT_FILES:
+            if not any(_inside(Path(relative), Path(k)) for k in content.kept):
+                content.kept.append(relative)
+        elif relative == SITE_MANIFEST and path.is_file() and not path.is_symlink():
+            continue
+        elif path.is_symlink() or not (path.is_file() or path.is_dir()):
+            content.unknown.append(relative)
+        elif path.is_dir():
+            # A folder of the site, or one holding files (those are named themselves); an
+            # empty folder of someone else's is theirs.
+            if relative not in our_folders and not any(path.iterdir()):
+                content.unknown.append(relative + "/")
+        elif relative not in ours:
+            content.unknown.append(relative)
+        elif ours[relative] != SiteManifest.UNKNOWN_HASH and file_hash(path) != ours[relative]:
+            content.changed.append(relative)
+    content.unknown.sort()
+    content.changed.sort()
+    return content
+
+
+def _names(paths: list[str]) -> str:
+    # A name with a newline or a control character is quoted: it could fake a line of output.
+    shown = ", ".join(p if p.isprintable() else repr(p) for p in paths[:UNKNOWN_SHOWN])
+    return shown + (f" and {len(paths) - UNKNOWN_SHOWN} more" if len(paths) > UNKNOWN_SHOWN else "")
+
+
+def _check_content(output_dir: Path, target: Path, options: PublishOptions) -> FolderContent:
+    """What the existing output folder holds, after checking that publishing may replace it all
+    but what publish.keep names; raise SyntheseError naming the first files it may not."""
+    where = f"publish.output_dir {output_dir}"
+    manifest_path = target / SITE_MANIFEST
+    entries = [p for p in target.iterdir() if p.name not in KEPT_FILES and not options.kept(p.name)]
+    if not entries:
+        return read_folder(target, SiteManifest(), options)
+    if not manifest_path.is_file() or manifest_path.is_symlink():
+        found = f"its {SITE_MANIFEST} is a link" if manifest_path.is_symlink() else f"no {SITE_MANIFEST}"
+        raise SyntheseError(f"{where} holds files that are not a site Synthèse published ({found}): "
+                            "publishing would delete them. Empty it, or choose another folder.")
     try:
-        return SiteManifest.load(folder / SITE_MANIFEST) is not None
-    except SyntheseError:
-        return False
+        manifest = SiteManifest.load(manifest_path)
+    except SyntheseError as exc:
+        raise SyntheseError(f"{where} holds a {SITE_MANIFEST} that cannot be read ({exc}), so what publishing wrote "
+                            "there is unknown. Move the folder's files elsewhere, or choose another folder.") from None
+    content = read_folder(target, manifest, options)
+    if content.unknown:
+        count = len(content.unknown)
+        them = "them" if count > 1 else "it"
+        raise SyntheseError(
+            f"{where} holds {count} file{'s' if count > 1 else ''} that Synthèse did not publish "
+            f"({_names(content.unknown)}): publishing would delete {them}. Move {them} elsewhere, or list {them} "
+            f"in publish.keep in config.yaml to carry {them} over into each new site (e.g. keep: [\"robots.txt\", "
+            "\".well-known/\"]).")
+    if content.changed:
+        count = len(content.changed)
+        raise SyntheseError(
+            f"{where}: {_names(content.changed)} {'were' if count > 1 else 'was'} changed since Synthèse published "
+            f"{'them' if count > 1 else 'it'}: publishing would overwrite the change. Move the changed "
+            f"file{'s' if count > 1 else ''} elsewhere to keep {'them' if count > 1 else 'it'} (or delete "
+            f"{'them' if count > 1 else 'it'}), then publish again.")
+    if manifest.schema_ != SiteManifest.SCHEMA:
+        log.debug("%s: a site of an earlier version, checked by file names only", manifest_path)
+    return content
 
 
-def check_output_dir(output_dir: Path, *, project_root: Path, protected: Sequence[Path]) -> Path:
+def check_output_dir(output_dir: Path, *, project_root: Path, protected: Sequence[Path],
+                     options: PublishOptions | None = None) -> Path:
     """The folder the site will replace (a symbolic link's target), after checking that it holds
-    nothing but a previous site; raise SyntheseError saying what to change otherwise.
+    nothing but a previous site, unchanged, and what `options.keep` names; raise SyntheseError
+    saying what to change otherwise.
 
     `protected` lists the project's own folders and files (transcripts/, config.yaml, replays…):
     the site may not be, contain or lie inside any of those folders, nor contain those files; nor
     may it be or contain the project's folder itself.
     """
+    options = options or PublishOptions()
     target = output_dir.resolve()
     root = project_root.resolve()
     fix = "Set publish.output_dir in config.yaml to a folder of its own, such as 'outputs'."
@@ -304,16 +404,37 @@ def check_output_dir(output_dir: Path, *, project_root: Path, protected: Sequenc
     if target.exists() or target.is_symlink():
         if not target.is_dir():
             raise SyntheseError(f"publish.output_dir {output_dir} is a file, not a folder. {fix}")
-        entries = [p for p in target.iterdir() if p.name not in KEPT_FILES]
-        if entries and not _is_previous_site(target):
-            raise SyntheseError(f"publish.output_dir {output_dir} holds files that are not a site Synthèse "
-                                f"published (no {SITE_MANIFEST}): publishing would delete them. Empty it, or "
-                                "choose another folder.")
+        _check_content(output_dir, target, options)
         for folder in [target, *(p for p in target.rglob("*") if p.is_dir() and not p.is_symlink())]:
             if not folder.stat().st_mode & stat.S_IWUSR:
                 raise SyntheseError(f"{folder} is read-only: the previous site cannot be replaced. Make it "
                                     f"writable (chmod -R u+w {target}) or choose another publish.output_dir.")
     return target
+
+
+def _carry_over(target: Path, kept: Sequence[str], build_dir: Path, built: dict[str, str],
+                options: PublishOptions) -> None:
+    """Copy what publish.keep names from the previous site into the new one, as it is (content,
+    mode, times; a link stays a link); refuse a kept path the site itself writes."""
+    clash = sorted(name for name in built if options.kept(name))
+    if clash:
+        raise SyntheseError(f"publish.keep names {clash[0]}, which the site writes itself: remove that entry from "
+                            "publish.keep in config.yaml (only files that are not the site's can be kept).")
+    for relative in kept:
+        top = target / relative
+        inside = _walk(top) if top.is_dir() and not top.is_symlink() else []
+        for path in [top, *(p for _, p in inside)]:
+            if not (path.is_symlink() or path.is_file() or path.is_dir()):
+                raise SyntheseError(f"publish.keep: {path} is not a file, a folder or a link (a named pipe, a socket "
+                                    "or a device), so it cannot be carried over. Remove it, or take it out of "
+                                    "publish.keep in config.yaml.")
+    for relative in kept:
+        source, copy = target / relative, build_dir / relative
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir() and not source.is_symlink():
+            shutil.copytree(source, copy, symlinks=True, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, copy, follow_symlinks=False)
 
 
 # --- atomic swap -----------------------------------------------------------------------------------
@@ -329,13 +450,34 @@ def _remove_tree(folder: Path) -> None:
     shutil.rmtree(folder, onerror=make_writable_and_retry)
 
 
-def _leftovers(target: Path) -> list[Path]:
+def _leftovers(target: Path, options: PublishOptions) -> list[Path]:
     """Build and old-site folders a killed publish left beside the target: only ever folders
-    this module made (a build marker or a site manifest inside)."""
+    this module made (a build marker inside, or a site whose every file its site.json lists)."""
     parent, name = target.parent, target.name
     found = [*parent.glob(f".{name}.tmp-*"), *parent.glob(f".{name}.old-*")]
     return [p for p in found if p.is_dir() and not p.is_symlink()
-            and ((p / BUILD_MARKER).is_file() or (p / SITE_MANIFEST).is_file())]
+            and ((p / BUILD_MARKER).is_file() or _is_whole_site(p, options))]
+
+
+def _is_whole_site(folder: Path, options: PublishOptions) -> bool:
+    try:
+        manifest = SiteManifest.load(folder / SITE_MANIFEST)
+    except SyntheseError:
+        return False
+    content = read_folder(folder, manifest, options)
+    return not content.unknown and not content.changed
+
+
+def _restore_interrupted_swap(target: Path, options: PublishOptions) -> None:
+    """A publish killed between the two renames of _swap_in left no site, its previous one beside
+    the target: put that one back, so that what publish.keep carried stays."""
+    if os.path.lexists(target):
+        return
+    olds = [p for p in _leftovers(target, options) if ".old-" in p.name and not (p / BUILD_MARKER).exists()]
+    if olds:
+        previous = max(olds, key=lambda p: p.stat().st_mtime)
+        log.info("putting back %s, the site an interrupted publish had moved away", target)
+        os.rename(previous, target)
 
 
 def publish(config: Config, sessions: Sequence[PublishedSession], cycle: RenderManifest | None, *,
@@ -345,31 +487,62 @@ def publish(config: Config, sessions: Sequence[PublishedSession], cycle: RenderM
     Nothing is changed when the output folder may not be replaced (see check_output_dir) or when
     the build fails: the previous site stays as it was and the temporary folder is removed.
     """
-    target = check_output_dir(output_dir, project_root=config.root, protected=protected)
+    options = config.publish
+    _restore_interrupted_swap(output_dir.resolve(), options)
+    target = check_output_dir(output_dir, project_root=config.root, protected=protected, options=options)
     target.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in _leftovers(target):  # a killed publish's folders; callers hold the workspace lock
+    for leftover in _leftovers(target, options):  # a killed publish's folders; callers hold the workspace lock
         log.debug("removing %s left by an interrupted publish", leftover)
         _remove_tree(leftover)
 
-    build_dir = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    with _writing_in(target.parent):
+        build_dir = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
     try:
-        (build_dir / BUILD_MARKER).touch()
-        site = SiteFolder(build_dir)
-        session_ids, theme_ids = build_site(config, sessions, cycle, site)
-        for kept in KEPT_FILES:
-            if (target / kept).is_file():
-                shutil.copyfile(target / kept, build_dir / kept)
-        manifest = SiteManifest(inputs_hash=inputs_hash, options=config.publish.model_dump(mode="json"),
-                                sessions=session_ids, themes=theme_ids, files=site.files())
-        manifest.save(site.path(SITE_MANIFEST))  # last: its presence means a complete site
-        (build_dir / BUILD_MARKER).unlink()
-        _make_readable(build_dir)
+        with _writing_in(target.parent):
+            (build_dir / BUILD_MARKER).touch()
+            site = SiteFolder(build_dir)
+            session_ids, theme_ids = build_site(config, sessions, cycle, site)
+            files = site.files()
+            manifest = SiteManifest(inputs_hash=inputs_hash, options=options.model_dump(mode="json"),
+                                    sessions=session_ids, themes=theme_ids, files=files,
+                                    documents=_documents(sessions, cycle))
+            manifest.save(site.path(SITE_MANIFEST))  # last: its presence means a complete site
+            (build_dir / BUILD_MARKER).unlink()
+            _make_readable(build_dir)
+            # Checked again just before the swap: a file added to the folder during the build is
+            # not deleted either.
+            kept = _check_content(output_dir, target, options).kept if target.is_dir() else []
+            _carry_over(target, kept, build_dir, files, options)
         _swap_in(build_dir, target)
     except BaseException:
         _remove_tree(build_dir)
         raise
     log.debug("site published in %s (%d files)", target, len(manifest.files))
     return manifest
+
+
+def _documents(sessions: Sequence[PublishedSession], cycle: RenderManifest | None) -> dict[str, SiteDocument]:
+    """Each published document's review state and what made it, for site.json."""
+    documents = {s.session.id: SiteDocument(approval=s.manifest.approval, provenance=s.manifest.provenance)
+                 for s in sessions}
+    if cycle is not None:
+        documents["cycle"] = SiteDocument(approval=cycle.approval, provenance=cycle.provenance)
+    return documents
+
+
+@contextlib.contextmanager
+def _writing_in(folder: Path) -> Iterator[None]:
+    """Report a full disk or a read-only file system met while the site is written on `folder`,
+    where it is built and swapped in: the error of a copy names its source, that of a page the
+    temporary build folder, neither of which is the one to free space on."""
+    try:
+        yield
+    except (OSError, StorageError) as exc:
+        cause = exc if isinstance(exc, OSError) else exc.__cause__
+        if isinstance(cause, OSError) and cause.errno in (*DISK_FULL, *READ_ONLY):
+            message = describe_os_error(OSError(cause.errno, cause.strerror, str(folder)))
+            raise StorageError(f"publishing the site: {message}") from exc
+        raise
 
 
 def _make_readable(folder: Path) -> None:

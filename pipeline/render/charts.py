@@ -26,6 +26,7 @@ NARROW_LABEL_CHARS = 16
 INK = "#1d2b3a"
 ACCENT = "#2b5d8a"
 GRID = "#d5dbe1"
+MUTED = "#6b7785"  # time without a theme: grey, 4.6:1 on white
 # One sober hue per theme, distinct in greyscale too (light to dark alternate).
 HEAT_SCALE_TOP = 0.58  # of the Blues scale: its colour there has a luminance of 0.30
 PALETTE = ["#2b5d8a", "#b5651d", "#5b8c5a", "#7a4e8c", "#a33b3b", "#3f8a8c", "#8c7a3f", "#555555"]
@@ -65,13 +66,16 @@ def _share(plt, chart: Chart, narrow: bool = False):
     row_in = 0.55 if narrow else 0.42
     fig, ax = plt.subplots(figsize=(NARROW_WIDTH_IN if narrow else WIDTH_IN, row_in * len(labels) + 0.7))
     # Bars at positions, labels set apart: two themes with the same label keep a bar each.
-    bars = ax.barh(range(len(labels)), values, color=ACCENT, height=0.6)
+    colours = [ACCENT] * len(values)
+    if chart.data.get("muted_last") and colours:  # "Sans thème": drawn apart from the themes
+        colours[0] = MUTED  # (reversed: the last label is drawn first, at the bottom)
+    bars = ax.barh(range(len(labels)), values, color=colours, height=0.6)
     ax.set_yticks(range(len(labels)), labels)
-    top = max(values + [0.05])
+    # Every bar on the scale of the whole session: 100 % is the full width, marked by a line.
     for bar, text in zip(bars, texts):
-        ax.text(bar.get_width() + top * 0.015, bar.get_y() + bar.get_height() / 2, text,
-                va="center", fontsize=8.5)
-    ax.set_xlim(0, top * (1.3 if narrow else 1.15))
+        ax.text(bar.get_width() + 0.015, bar.get_y() + bar.get_height() / 2, text, va="center", fontsize=8.5)
+    ax.axvline(1.0, color=GRID, linewidth=0.8, zorder=0)
+    ax.set_xlim(0, 1.3 if narrow else 1.15)
     ax.xaxis.set_visible(False)
     for side in ("top", "right", "bottom"):
         ax.spines[side].set_visible(False)
@@ -92,7 +96,10 @@ def _merged(spans: list[tuple[float, float]], gap_s: float = 1.0) -> list[tuple[
 
 def _timeline(plt, chart: Chart, narrow: bool = False):
     labels, spans = _wrap(chart.data["labels"][::-1], narrow), chart.data["spans"][::-1]
-    colours = PALETTE[: len(labels)][::-1]
+    colours = [PALETTE[i % len(PALETTE)] for i in range(len(labels))]
+    if chart.data.get("muted_last") and colours:
+        colours[-1] = MUTED
+    colours = colours[::-1]
     row_in = 0.5 if narrow else 0.38
     fig, ax = plt.subplots(figsize=(NARROW_WIDTH_IN if narrow else WIDTH_IN, row_in * len(labels) + 0.9))
     for row, (theme_spans, colour) in enumerate(zip(spans, colours)):
@@ -143,8 +150,8 @@ def _heatmap(plt, chart: Chart, narrow: bool = False):
     rows, columns, values = chart.data["rows"], chart.data["columns"], chart.data["values"]
     width = NARROW_WIDTH_IN if narrow else WIDTH_IN
     fig, ax = plt.subplots(figsize=(width, 0.45 * len(rows) + (2.4 if narrow else 1.9)))
-    top = max(0.01, *(v for r in values for v in r)) if values else 0.01
-    image = ax.imshow(values or [[0.0] * len(columns)], cmap=heat_colormap(), vmin=0, vmax=top, aspect="auto")
+    # On the scale of the whole session: a pale cell is a small share, whatever the others.
+    image = ax.imshow(values or [[0.0] * len(columns)], cmap=heat_colormap(), vmin=0, vmax=1, aspect="auto")
     column_labels = _wrap(columns, True, 11 if narrow else 14)
     ax.set_xticks(range(len(columns)), column_labels, fontsize=7 if narrow else 7.5,
                   rotation=90 if narrow else 0)

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
-from ..core.artefacts import Passage, Quote, Tags, Transcript
+from ..core.approval import voice_pattern
+from ..core.artefacts import Approval, Passage, Quote, Tags, Transcript
 from ..core.config import Config, Session
+from ..core.heard import Mending, mend_turn
 from ..core.typography import (
     counted,
     decimal,
@@ -34,11 +36,13 @@ from .document import (
     Chart,
     Excerpt,
     ExcerptGroup,
+    GlossaryItem,
     IndexEntry,
     IndexGroup,
     IndexRef,
     Person,
     Publication,
+    ReviewMark,
     SessionSummary,
     SynthesisDocument,
     Table,
@@ -151,7 +155,7 @@ class _SpeakerDirectory:
 
 
 def _excerpt(quote: Quote, passage: Passage, speakers: _SpeakerDirectory, replay_url: str | None,
-             wording: dict[str, Any], session_label: str = "", session_id: str = "", *,
+             wording: dict[str, Any], session_id: str = "", *,
              quoted: bool = False) -> Excerpt:
     """A quote (or, `quoted`, a key sentence set in guillemets) with who said it and when."""
     speaker = speakers.speaker_of(passage)
@@ -169,7 +173,6 @@ def _excerpt(quote: Quote, passage: Passage, speakers: _SpeakerDirectory, replay
         timestamp=stamp,
         link=replay_link(replay_url, quote.start),
         link_label=wording["listen_at"].format(time=stamp),
-        session_label=session_label,
         session_id=session_id,
         lang=lang,
     )
@@ -190,10 +193,12 @@ def _groups(theme: _ThemeInfo, quotes: Sequence[Quote], excerpts: Sequence[Excer
     return groups
 
 
-def _no_excerpt(tags: Tags, wording: dict[str, Any]) -> str:
+def _no_excerpt(tags: Tags, theme_id: str, wording: dict[str, Any]) -> str:
     """Why a chapter with tagged passages quotes none of them."""
     if int(tags.options.get("excerpts_per_theme", 1) or 0) == 0:
         return wording["no_excerpt_disabled"]
+    if any(held.theme == theme_id for held in tags.held):
+        return wording["no_excerpt_held"]
     return wording["no_excerpt_reason"].format(low=tags.options.get("quote_min_words", 15),
                                                high=tags.options.get("quote_max_words", 70))
 
@@ -202,7 +207,8 @@ def _share_chart(stem: str, themes: list[_ThemeInfo], seconds: Counter, counts: 
                  untagged: float, untagged_count: int, total_s: float, wording: dict[str, Any], *,
                  cycle: bool) -> Chart:
     total_s = total_s or 1.0
-    bars = [(t.label, seconds[t.id] / total_s) for t in themes]
+    # Every theme and the time no theme covers, each on the scale of the whole session (100 %).
+    bars = [(t.label, seconds[t.id] / total_s) for t in themes] + [(wording["no_theme"], untagged / total_s)]
     rows = [[t.label, str(counts[t.id]), duration_text(seconds[t.id]), percent(seconds[t.id] / total_s)]
             for t in themes]
     rows.append([wording["no_theme"], str(untagged_count), duration_text(untagged), percent(untagged / total_s)])
@@ -219,17 +225,20 @@ def _share_chart(stem: str, themes: list[_ThemeInfo], seconds: Counter, counts: 
                     [wording["col_theme"], wording["col_passages"], wording["col_duration"],
                      wording["col_share"]], rows),
         data={"labels": [b[0] for b in bars], "values": [b[1] for b in bars],
-              "percent_labels": [percent(b[1]) for b in bars]},
+              "percent_labels": [percent(b[1]) for b in bars], "muted_last": True},
     )
 
 
 def _timeline_chart(stem: str, themes: list[_ThemeInfo], passages: Sequence[Passage],
                     total_s: float, wording: dict[str, Any]) -> Chart:
     spans: dict[str, list[tuple[float, float]]] = {t.id: [] for t in themes}
+    untagged: list[tuple[float, float]] = []
     for passage in passages:
         for tagged in passage.themes:
             if tagged.id in spans:
                 spans[tagged.id].append((passage.start, max(0.0, passage.end - passage.start)))
+        if not passage.themes:
+            untagged.append((passage.start, max(0.0, passage.end - passage.start)))
     total_s = max(total_s, 1.0)
     step = timeline_step(total_s)
     bounds = [(a, min(a + step, total_s)) for a in range(0, math.ceil(total_s), step) if a < total_s]
@@ -239,12 +248,13 @@ def _timeline_chart(stem: str, themes: list[_ThemeInfo], passages: Sequence[Pass
     clock = timestamp if total_s >= 3600 else (lambda s: timestamp(s)[3:])
     header = [wording["col_theme"]] + [f"{clock(a)}–{clock(b)}" for a, b in bounds]
     rows = []
-    for theme in themes:
+    labelled = [(theme.label, spans[theme.id]) for theme in themes] + [(wording["no_theme"], untagged)]
+    for label, theme_spans in labelled:
         minutes = []
         for low, high in bounds:
-            overlap = sum(max(0.0, min(high, s + w) - max(low, s)) for s, w in spans[theme.id])
+            overlap = sum(max(0.0, min(high, s + w) - max(low, s)) for s, w in theme_spans)
             minutes.append(decimal(overlap / 60))
-        rows.append([theme.label, *minutes])
+        rows.append([label, *minutes])
     return Chart(
         id="timeline",
         kind="timeline",
@@ -254,8 +264,8 @@ def _timeline_chart(stem: str, themes: list[_ThemeInfo], passages: Sequence[Pass
         image=f"{stem}-timeline.png",
         image_narrow=f"{stem}-timeline-narrow.png",
         table=Table(wording["timeline_table_caption"], header, rows),
-        data={"labels": [t.label for t in themes], "spans": [spans[t.id] for t in themes],
-              "duration_s": total_s,
+        data={"labels": [label for label, _ in labelled], "spans": [theme_spans for _, theme_spans in labelled],
+              "duration_s": total_s, "muted_last": True,
               "ticks": [(t, clock(t)) for t in range(0, int(total_s) + 1, step)]},
     )
 
@@ -263,7 +273,11 @@ def _timeline_chart(stem: str, themes: list[_ThemeInfo], passages: Sequence[Pass
 def timeline_step(total_s: float) -> int:
     """The round step (seconds) of the timeline's ticks and slices: at most TIMELINE_SLICES whole
     steps (a short remainder joins the last slice)."""
-    return next((step for step in TIMELINE_STEPS_S if total_s // step <= TIMELINE_SLICES), TIMELINE_STEPS_S[-1])
+    step = next((step for step in TIMELINE_STEPS_S if total_s // step <= TIMELINE_SLICES), None)
+    # Beyond the longest step's slices (a session is at most limits.MAX_SESSION_SECONDS, but a
+    # hand-edited artefact may say anything): whole hours, so that the chart and its table keep
+    # TIMELINE_SLICES columns whatever the duration.
+    return step or math.ceil(total_s / TIMELINE_SLICES / 3600) * 3600
 
 
 def _index(entries: list[tuple[str, str, list[IndexRef]]], wording: dict[str, Any]) -> list[IndexGroup]:
@@ -286,12 +300,37 @@ def _index(entries: list[tuple[str, str, list[IndexRef]]], wording: dict[str, An
     return groups
 
 
+def _refs(passage_ids: Sequence[str], by_id: dict[str, Passage], replay_url: str | None,
+          session: str = "") -> list[IndexRef]:
+    """Where passages start ('00:12:05', or 'S2 00:12:05' with the session), linked to the replay."""
+    return [IndexRef(f"{session} {timestamp(by_id[p].start)}".strip(), replay_link(replay_url, by_id[p].start))
+            for p in passage_ids if p in by_id]
+
+
+def _references(entries: list[tuple[str, list[IndexRef]]]) -> list[IndexEntry]:
+    """References cited (text, refs), merged when written alike, in French alphabetical order."""
+    merged: dict[str, tuple[str, list[IndexRef]]] = {}
+    for text, refs in entries:
+        name, known = merged.setdefault(sort_key(text), (french_text(text), []))
+        known.extend(r for r in refs if r not in known)
+    return [IndexEntry(name, refs) for _, (name, refs) in sorted(merged.items())]
+
+
+def _glossary(entries: list[tuple[str, str]]) -> list[GlossaryItem]:
+    """The acronyms said (term, expansion), each once, in alphabetical order."""
+    found: dict[str, GlossaryItem] = {}
+    for term, expansion in entries:
+        found.setdefault(term, GlossaryItem(term, french_text(expansion)))
+    return [found[term] for term in sorted(found, key=sort_key)]
+
+
 def _annex(transcript: Transcript | None, passages: Sequence[Passage], replay_url: str | None,
            wording: dict[str, Any]) -> list[AnnexParagraph]:
     """The full text, one paragraph per turn of speech (long turns split at pauses, and where the
     language changes), with a bracketed marker where speech was heard but not transcribed."""
     rows: Sequence[Any] = transcript.segments if transcript else passages
     unknown = wording["unknown_speaker"]
+    mending = Mending.from_wording(wording) if transcript is None or (transcript.language or "fr") == "fr" else None
     paragraphs: list[tuple[float, AnnexParagraph]] = []
     current: list[Any] = []
 
@@ -299,7 +338,8 @@ def _annex(transcript: Transcript | None, passages: Sequence[Passage], replay_ur
         if current:
             start = current[0].start
             lang = current[0].lang or ""
-            text = " ".join(row.text.strip() for row in current if row.text.strip())
+            # The recogniser's case and false stops mended where its segments meet, as in the quotes.
+            text = mend_turn([row.text for row in current if row.text.strip()], None if lang else mending)[0]
             paragraphs.append((start, AnnexParagraph(timestamp(start), current[0].speaker or unknown,
                                                      text if lang else french_text(text),
                                                      replay_link(replay_url, start), lang=lang)))
@@ -323,38 +363,105 @@ def _annex(transcript: Transcript | None, passages: Sequence[Passage], replay_ur
     return [paragraph for _, paragraph in sorted(paragraphs, key=lambda item: item[0])]
 
 
-def _models_text(tags: Tags, wording: dict[str, Any]) -> tuple[str, str]:
-    asr = tags.models.asr
-    if asr:
-        engine = asr.get("engine", "")
-        name = guillemets(str(asr.get("name", "")))
-        asr_text = wording["colophon_asr"].format(asr=f"Whisper {name}" + (f" ({engine})" if engine else ""))
+def provenance(tags: Sequence[Tags]) -> dict[str, str]:
+    """What made the document: the tool, the transcription and language models, the codebook's
+    version (several sessions' distinct values joined). For the files' metadata and site.json."""
+    def values(found: Sequence[str]) -> str:
+        return "; ".join(dict.fromkeys(v for v in found if v))
+
+    asr = []
+    for tagged in tags:
+        model = tagged.models.asr or {}
+        name, engine = str(model.get("name", "")), str(model.get("engine", ""))
+        asr.append(f"Whisper {name}" + (f" ({engine})" if engine else "") if name else "")
+    return {key: value for key, value in (
+        ("generator", f"Synthèse {__version__}"),
+        ("transcription", values(asr)),
+        ("language_model", values([t.models.nlp for t in tags])),
+        ("codebook", values([t.codebook.version for t in tags])),
+    ) if value}
+
+
+def review_mark(approval: Approval, wording: dict[str, Any]) -> ReviewMark:
+    """The mark and the note a document carries for its review state."""
+    words = wording["review_mark"]
+    at = dt.datetime.fromisoformat(approval.at) if approval.at else None
+    approved_on = french_date(at.date()) if at else ""
+    if approval.state == "approved":
+        return ReviewMark("approved", "", "", approval.by, approved_on, approval.at)
+    note = words["changed_note" if approval.state == "changed" else "draft_note"]
+    return ReviewMark(approval.state, words["mark"], french_text(note.format(by=approval.by, date=approved_on)),
+                      approval.by, approved_on, approval.at)
+
+
+def _review_details(tags: Tags, wording: dict[str, Any]) -> str:
+    """What the review did: 'corrigé 12 mots, nommé 2 voix et pris 5 décisions…', '' for nothing."""
+    words = wording["review_mark"]
+    parts = [counted(words["corrected"], tags.review.corrections) if tags.review.corrections else "",
+             counted(words["named"], len(tags.review.speakers)) if tags.review.speakers else "",
+             counted(words["decided"], tags.review.decisions_applied) if tags.review.decisions_applied else ""]
+    return join_list([p for p in parts if p])
+
+
+def _colophon(tags: Sequence[Tags], mark: ReviewMark, wording: dict[str, Any], config: Config, *,
+              cycle: bool, draft_sessions: Sequence[str] = ()) -> list[str]:
+    """The colophon in plain French: what was done automatically, what was reviewed, by whom and
+    when; the licence follows it in every format. No tool or model names (they are metadata)."""
+    words = wording["review_mark"]
+    imported = all(not t.models.asr for t in tags)
+    lines = [words["automated_cycle" if cycle else ("automated_imported" if imported else "automated")]]
+    if cycle:
+        approved = len(tags) - len(draft_sessions)
+        lines.append(words["reviewed_cycle"].format(approved=approved,
+                                                    total=counted(wording["sessions_count"], len(tags))))
+        if draft_sessions:
+            lines.append(words["drafts_cycle"].format(sessions=join_list(list(draft_sessions))))
     else:
-        asr_text = wording["colophon_asr_none"]
-    return asr_text, wording["colophon_nlp"].format(nlp=tags.models.nlp or "—", codebook=tags.codebook.version)
+        details = _review_details(tags[0], wording)
+        if mark.state == "approved":
+            lines.append(words["reviewed"].format(by=mark.approved_by, date=mark.approved_on))
+        elif mark.state == "changed":
+            lines.append(words["reviewed_then_changed"].format(by=mark.approved_by, date=mark.approved_on))
+        elif not details:
+            lines.append(words["not_reviewed"])
+        if details:
+            lines.append(words["review_details" if mark.state != "draft" else "review_in_progress"].format(
+                details=details))
+    lines.append(wording["colophon_disclaimer"])
+    if config.render.author:
+        lines.append(wording["colophon_author"].format(author=config.render.author))
+    return [french_text(line) for line in lines]
 
 
-def _review_text(tags: Tags, wording: dict[str, Any]) -> str:
-    if tags.review.status == "reviewed":
-        decisions = counted(wording["decisions_count"], tags.review.decisions_applied)
-        return wording["colophon_review_reviewed"].format(decisions=decisions)
-    return wording["colophon_review_not_reviewed"]
+def _voices_note(names: Sequence[str], wording: dict[str, Any]) -> str:
+    """What 'Intervenant 1' means, for the voices not named yet that the document shows."""
+    pattern = voice_pattern(wording["speaker_label"])
+    unnamed = list(dict.fromkeys(n for n in names if pattern.fullmatch(n)))
+    if not unnamed:
+        return ""
+    forms = wording["review_mark"]["voices_note"]
+    labels = join_list([guillemets(n) for n in unnamed])
+    return french_text(forms["one" if len(unnamed) == 1 else "many"].format(labels=labels))
 
 
-def publication(config: Config, wording: dict[str, Any], *, title: str, kind: str, session: str = "") -> Publication:
-    """The publication details of config.yaml, with the suggested citation filled in."""
+def publication(config: Config, wording: dict[str, Any], *, title: str, kind: str, session: str = "",
+                approved: dt.date | None = None) -> Publication:
+    """The publication details of config.yaml, with the suggested citation filled in. A document
+    is published once approved, on the day it was (or config.yaml's publication.date): a draft
+    has no publication date and no suggested citation."""
     options = config.publication
-    date = options.date or dt.date.today()
+    date = options.date or approved
+    date = date or dt.date.today()
     fields = {"title": title, "kind": kind, "cycle": config.cycle.title, "session": session,
               "date": french_date(date), "year": str(date.year), "organiser": config.cycle.organiser}
     template = options.citation or wording["citation_default" if session else "citation_default_cycle"]
     logo = options.logo
     return Publication(
-        date=french_date(date),
-        date_iso=date.isoformat(),
+        date=french_date(date) if approved else "",
+        date_iso=date.isoformat() if approved else "",
         licence=french_text(options.licence),
         licence_url=options.licence_url,
-        citation=french_text(" ".join(template.format(**fields).split())),
+        citation=french_text(" ".join(template.format(**fields).split())) if approved else "",
         contact=options.contact.strip(),
         contact_url=options.contact_url,
         logo=f"logo{logo.suffix.lower()}" if logo else "",
@@ -381,10 +488,6 @@ def _speaking_times(transcript: Transcript | None, passages: Sequence[Passage], 
 def session_label(session: Session, wording: dict[str, Any]) -> str:
     """'Séance 2', or '' when the session has no number."""
     return wording["session_number"].format(number=session.number) if session.number is not None else ""
-
-
-def _today() -> str:
-    return french_date(dt.date.today())
 
 
 def _chapter_summary(seconds: float, total_s: float, count: int, wording: dict[str, Any]) -> str:
@@ -429,7 +532,7 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
             excerpts=excerpts,
             groups=_groups(theme, quoted, excerpts, wording),
             key_points=excerpts_of(key_points, quoted=True),
-            no_excerpt="" if excerpts else _no_excerpt(tags, wording),
+            no_excerpt="" if excerpts else _no_excerpt(tags, theme.id, wording),
         ))
 
     tagged = sum(1 for p in passages if p.themes)
@@ -446,31 +549,30 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
     speaking = _speaking_times(transcript, passages, wording)
     if speaking:
         overview.append(french_text(wording["overview_speaking"].format(speakers=speaking)))
+    # Where the voices first appear: what "Intervenant 1" means until the review names it.
+    voices = [speakers.speaker_of(p) for p in passages]
+    voices += [s.speaker for s in transcript.segments if s.speaker] if transcript else []
+    note = _voices_note(voices, wording)
+    if note:
+        overview.append(note)
 
-    index_input = []
-    for entity in tags.entities:
-        if not entity.listed:
-            continue
-        refs = [IndexRef(timestamp(by_id[p].start), replay_link(replay, by_id[p].start))
-                for p in entity.passages if p in by_id]
-        index_input.append((entity.text, entity.label, refs))
+    index_input = [(entity.text, entity.label, _refs(entity.passages, by_id, replay))
+                   for entity in tags.entities if entity.listed]
 
-    asr_text, nlp_text = _models_text(tags, wording)
-    colophon = [
-        wording["colophon_produced"].format(date=_today(), generator=f"Synthèse {__version__}"),
-        french_text(asr_text),
-        french_text(nlp_text),
-        french_text(_review_text(tags, wording)),
-        french_text(wording["colophon_disclaimer"]),
-    ]
-    if config.render.author:
-        colophon.append(french_text(wording["colophon_author"].format(author=config.render.author)))
+    references = [(r.text, _refs(r.passages, by_id, replay)) for r in tags.references]
+
+    mark = review_mark(tags.review.approval, wording)
+    colophon = _colophon([tags], mark, wording, config, cycle=False)
 
     label = session_label(session, wording)
+    approval = tags.review.approval
     return SynthesisDocument(
         key_points=excerpts_of([q for q in tags.key_points.session if q.passage in by_id], quoted=True),
         publication=publication(config, wording, title=session.title, kind=wording["document_kind"],
-                                session=label),
+                                session=label, approved=approval.date if approval.final else None),
+        review=mark,
+        provenance=provenance([tags]),
+        speakers_label=wording["speakers"],
         kind="session",
         stem=stem,
         title=french_text(session.title),
@@ -495,6 +597,8 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
         ],
         chapters=chapters,
         index=_index(index_input, wording),
+        references=_references(references),
+        glossary=_glossary([(g.term, g.expansion) for g in tags.glossary]),
         annex=_annex(transcript, passages, replay, wording) if config.render.transcript_annex else [],
         sessions=[],
         colophon=colophon,
@@ -516,10 +620,15 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
     heat_values: list[list[float]] = []
     heat_labels: list[str] = []
     excerpts: dict[str, list[Excerpt]] = {t.id: [] for t in themes}
-    quotes: dict[str, list[Quote]] = {t.id: [] for t in themes}
+    # Each chapter's quotes under their session, named once: (session heading, its excerpts).
+    by_session: dict[str, list[ExcerptGroup]] = {t.id: [] for t in themes}
     index_input = []
+    references: list[tuple[str, list[IndexRef]]] = []
+    glossary: list[tuple[str, str]] = []
     summaries = []
-    reviewed = 0
+    drafts: list[str] = []  # the sessions not approved, as the cycle's synthesis names them
+    approved_dates: list[Approval] = []
+    voices: list[str] = []
     for session, tags, transcript in ((i.session, i.tags, i.transcript) for i in sessions):
         passages = tags.passages
         by_id = {p.id: p for p in passages}
@@ -533,25 +642,31 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
         label = session_label(session, wording) or french_text(session.title)
         short = f"S{session.number}" if session.number is not None else label
         heat_labels.append(label)
-        shares = [s_seconds[t.id] / (duration or 1) for t in themes]
+        shares = [s_seconds[t.id] / (duration or 1) for t in themes] + [s_untagged / (duration or 1)]
         heat_values.append(shares)
         heat_rows.append([label, *(percent(v) for v in shares)])
         speakers = _SpeakerDirectory(session, transcript, wording)
+        heading = f"{label} — {french_text(session.title)}" if session_label(session, wording) else label
         for theme in themes:
-            for quote in sorted(tags.excerpts.get(theme.id, []), key=lambda q: q.start):
-                if quote.passage in by_id:
-                    quotes[theme.id].append(quote)
-                    excerpts[theme.id].append(
-                        _excerpt(quote, by_id[quote.passage], speakers, session.replay_url, wording,
-                                 session_label=f"{label} — {french_text(session.title)}",
-                                 session_id=session.id))
+            group = [_excerpt(quote, by_id[quote.passage], speakers, session.replay_url, wording,
+                              session_id=session.id)
+                     for quote in sorted(tags.excerpts.get(theme.id, []), key=lambda q: q.start)
+                     if quote.passage in by_id]
+            if group:
+                excerpts[theme.id] += group
+                voices += [excerpt.speaker for excerpt in group]
+                by_session[theme.id].append(ExcerptGroup(heading, group))
         for entity in [e for e in tags.entities if e.listed]:
-            refs = [IndexRef(f"{short} {timestamp(by_id[p].start)}", replay_link(session.replay_url, by_id[p].start))
-                    for p in entity.passages if p in by_id]
-            index_input.append((entity.text, entity.label, refs))
+            index_input.append((entity.text, entity.label, _refs(entity.passages, by_id, session.replay_url, short)))
+        references += [(r.text, _refs(r.passages, by_id, session.replay_url, short)) for r in tags.references]
+        glossary += [(g.term, g.expansion) for g in tags.glossary]
+        final = tags.review.approval.final
         summaries.append(SessionSummary(label, french_text(session.title), french_date(session.date),
-                                        session.replay_url))
-        reviewed += tags.review.status == "reviewed"
+                                        session.replay_url, "" if final else wording["review_mark"]["draft_session"]))
+        if not final:
+            drafts.append(f"{label} ({french_text(session.title)})" if label != french_text(session.title) else label)
+        else:
+            approved_dates.append(tags.review.approval)
 
     all_passages = [p for inputs in sessions for p in inputs.tags.passages]
     chapters = []
@@ -561,31 +676,39 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
         chapters.append(ThemeChapter(theme.id, len(chapters) + 1, theme.label, theme.description,
                                      theme.subthemes, _key_terms(all_passages, theme),
                                      _chapter_summary(seconds[theme.id], total_s, counts[theme.id], wording),
-                                     excerpts[theme.id],
-                                     groups=_groups(theme, quotes[theme.id], excerpts[theme.id], wording)))
+                                     excerpts[theme.id], groups=by_session[theme.id]))
 
     heatmap = Chart(
         id="sessions", kind="heatmap", title=wording["sessions_title"], caption=wording["sessions_caption"],
         alt=wording["sessions_alt"], image=f"{stem}-sessions.png", image_narrow=f"{stem}-sessions-narrow.png",
-        table=Table(wording["sessions_table_caption"], [wording["col_session"], *(t.label for t in themes)],
-                    heat_rows),
-        data={"rows": heat_labels, "columns": [t.label for t in themes], "values": heat_values,
+        table=Table(wording["sessions_table_caption"],
+                    [wording["col_session"], *(t.label for t in themes), wording["no_theme"]], heat_rows),
+        data={"rows": heat_labels, "columns": [*(t.label for t in themes), wording["no_theme"]], "values": heat_values,
               "legend": wording["sessions_legend"]},
     )
-    asr_models = sorted({_models_text(i.tags, wording)[0] for i in sessions})
-    nlp_models = sorted({_models_text(i.tags, wording)[1] for i in sessions})
-    colophon = [
-        wording["colophon_produced_cycle"].format(date=_today(), generator=f"Synthèse {__version__}"),
-        *(french_text(x) for x in asr_models + nlp_models),
-        french_text(wording["colophon_review_cycle"].format(
-            reviewed=reviewed, total=counted(wording["sessions_count"], len(sessions)))),
-        french_text(wording["colophon_disclaimer"]),
-    ]
-    if config.render.author:
-        colophon.append(french_text(wording["colophon_author"].format(author=config.render.author)))
+    # The cycle's synthesis is final once every session is; it is published when the last was approved.
+    if drafts:
+        mark = ReviewMark("draft", wording["review_mark"]["mark"], french_text(
+            wording["review_mark"]["cycle_draft_note"].format(sessions=join_list(drafts))))
+        last_approval = None
+    else:
+        latest = max(approved_dates, key=lambda a: a.at)
+        mark = ReviewMark("approved", approved_on=french_date(latest.date), approved_iso=latest.at)
+        last_approval = latest.date
+    colophon = _colophon([i.tags for i in sessions], mark, wording, config, cycle=True, draft_sessions=drafts)
+    overview = [french_text(wording["cycle_overview_text"].format(
+        sessions=counted(wording["sessions_count"], len(sessions)), duration=duration_text(total_s)))]
+    if drafts:
+        overview.append(mark.note)
+    note = _voices_note(voices, wording)
+    if note:
+        overview.append(note)
     dates = sorted(i.session.date for i in sessions if i.session.date)
     return SynthesisDocument(
-        publication=publication(config, wording, title=config.cycle.title, kind=wording["cycle_document_kind"]),
+        publication=publication(config, wording, title=config.cycle.title, kind=wording["cycle_document_kind"],
+                                approved=last_approval),
+        review=mark,
+        provenance=provenance([i.tags for i in sessions]),
         kind="cycle",
         stem=stem,
         title=french_text(config.cycle.title),
@@ -602,12 +725,13 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
         description=french_text(config.cycle.description),
         speakers=[],
         replay_url=None,
-        overview=[french_text(wording["cycle_overview_text"].format(
-            sessions=counted(wording["sessions_count"], len(sessions)), duration=duration_text(total_s)))],
+        overview=overview,
         charts=[_share_chart(stem, themes, seconds, counts, untagged, untagged_count, total_s, wording, cycle=True),
                 heatmap],
         chapters=chapters,
         index=_index(index_input, wording),
+        references=_references(references),
+        glossary=_glossary(glossary),
         annex=[],
         sessions=summaries,
         colophon=colophon,

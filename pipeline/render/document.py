@@ -13,9 +13,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-# Hosts whose players read the start time from the query string (?t=SECONDS) rather than from a
-# media fragment (#t=SECONDS).
-QUERY_TIME_HOSTS = ("youtube.com", "youtu.be", "youtube-nocookie.com")
+# How each video host's page reads the moment to start at; any other address gets the W3C media
+# fragment `#t=SECONDS`, which HTML5 players understand.
+QUERY_TIME_HOSTS = ("youtube.com", "youtu.be", "youtube-nocookie.com")  # ?t=SECONDS
+FRAGMENT_TIME_HOSTS = ("vimeo.com",)  # #t=SECONDSs
+START_QUERY_HOSTS = ("dailymotion.com", "dai.ly")  # ?start=SECONDS
+# PeerTube runs on any host: its video pages are recognised by their path (?start=SECONDS).
+PEERTUBE_PATHS = ("/w/", "/videos/watch/", "/videos/embed/")
+
+
+# The names of `SynthesisDocument.provenance` in the files' metadata.
+METADATA_NAMES = {"generator": "Generator", "transcription": "Transcription", "language_model": "LanguageModel",
+                  "codebook": "Codebook"}
 
 
 @dataclass(frozen=True)
@@ -41,8 +50,7 @@ class Excerpt:
     timestamp: str
     link: str | None
     link_label: str
-    session_label: str = ""  # set in the cycle document, where excerpts come from several sessions
-    session_id: str = ""  # likewise: passage ids restart in every session
+    session_id: str = ""  # set in the cycle document, where passage ids restart in every session
     lang: str = ""  # the language said, where it is not the document's ('en'): marked in every format
 
     @property
@@ -78,7 +86,8 @@ class Chart:
 
 @dataclass(frozen=True)
 class ExcerptGroup:
-    """The quotes of a chapter under one sub-theme ('' title: the chapter's only group)."""
+    """The quotes of a chapter under one heading: a sub-theme in a session's synthesis, a session
+    in the cycle's ('' title: the chapter's only group)."""
 
     title: str
     excerpts: list[Excerpt]
@@ -123,6 +132,12 @@ class IndexGroup:
 
 
 @dataclass(frozen=True)
+class GlossaryItem:
+    term: str  # 'RGPD'
+    expansion: str  # 'Règlement général sur la protection des données personnelles'
+
+
+@dataclass(frozen=True)
 class AnnexParagraph:
     timestamp: str
     speaker: str
@@ -138,6 +153,7 @@ class SessionSummary:
     title: str
     date: str
     link: str | None
+    draft: str = ""  # the cycle's list says of a session not approved: '(document de travail, non relu)'
 
 
 @dataclass(frozen=True)
@@ -154,6 +170,24 @@ class Publication:
     logo: str = ""  # file name beside the documents ('' without a logo)
     logo_alt: str = ""
     logo_source: Path | None = None  # where the render stage copies it from
+
+
+@dataclass(frozen=True)
+class ReviewMark:
+    """Where the document's review stands, as every format shows it: until it is approved (and
+    while it changed since), the mark 'Document de travail — non relu' on the cover and in the
+    header of every page, with `note` saying why; once approved, who approved it and when."""
+
+    state: str = "draft"  # draft, approved, changed (the cycle's: approved only when every session is)
+    mark: str = ""  # '' once approved
+    note: str = ""
+    approved_by: str = ""
+    approved_on: str = ""  # '7 décembre 2026'
+    approved_iso: str = ""  # '2026-12-07T10:15+01:00'
+
+    @property
+    def draft(self) -> bool:
+        return bool(self.mark)
 
 
 @dataclass(frozen=True)
@@ -192,6 +226,13 @@ class SynthesisDocument:
     lang: str = "fr"
     key_points: list[Excerpt] = field(default_factory=list)  # the session's key sentences
     publication: Publication = field(default_factory=lambda: Publication())
+    references: list[IndexEntry] = field(default_factory=list)  # laws, programmes, standards cited
+    glossary: list[GlossaryItem] = field(default_factory=list)  # the acronyms said, expanded
+    review: ReviewMark = field(default_factory=lambda: ReviewMark())
+    # What made it (tool, transcription and language models, codebook): the file's metadata,
+    # never sentences of the document.
+    provenance: dict[str, str] = field(default_factory=dict)
+    speakers_label: str = ""  # the cover's title over `speakers` ('Intervenants annoncés')
 
     @property
     def running_title(self) -> str:
@@ -214,32 +255,51 @@ class SynthesisDocument:
         entries += [TocEntry(c.anchor, f"{c.number}. {c.label}") for c in self.chapters]
         if self.index:
             entries.append(TocEntry("index", w["index"]))
+        if self.references:
+            entries.append(TocEntry("references", w["references"]))
+        if self.glossary:
+            entries.append(TocEntry("glossary", w["glossary"]))
         if self.annex:
             entries.append(TocEntry("annex", w["annex"]))
         entries.append(TocEntry("colophon", w["colophon"]))
         return entries
 
     @property
-    def chart_files(self) -> list[str]:
-        return [name for chart in self.charts for name in chart.images]
+    def metadata(self) -> dict[str, str]:
+        """The review state and what made the document (tool, models, codebook), as the metadata
+        of every format carry them: HTML <meta>, the PDF's document information, Word's custom
+        properties. Never sentences of the document."""
+        review = self.review
+        values = {"Status": review.mark or self.wording["review_mark"]["approved_status"],
+                  "ApprovedBy": review.approved_by, "ApprovedAt": review.approved_iso,
+                  **{METADATA_NAMES.get(key, key): value for key, value in self.provenance.items()}}
+        return {key: value for key, value in values.items() if value}
 
 
 def replay_link(replay_url: str | None, seconds: float) -> str | None:
-    """The replay address that starts playing at `seconds`, or None without a replay.
-
-    YouTube-like players read `?t=SECONDS`; any other address gets the W3C media fragment
-    `#t=SECONDS`, which HTML5 players and most hosting pages understand.
-    """
+    """The replay address that starts playing at `seconds`, or None without a replay: in the
+    host's own syntax where it is known (YouTube `?t=90`, Vimeo `#t=90s`, Dailymotion and
+    PeerTube `?start=90`), else the media fragment `#t=90`."""
     if not replay_url:
         return None
     start = max(0, int(math.floor(seconds)))
     parts = urlsplit(replay_url)
     host = parts.hostname or ""
-    if any(host == h or host.endswith("." + h) for h in QUERY_TIME_HOSTS):
-        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "t"]
-        query.append(("t", str(start)))
+
+    def on(hosts: tuple[str, ...]) -> bool:
+        return any(host == h or host.endswith("." + h) for h in hosts)
+
+    def with_query(name: str) -> str:
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != name]
+        query.append((name, str(start)))
         return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, f"t={start}"))
+
+    if on(QUERY_TIME_HOSTS):
+        return with_query("t")
+    if on(START_QUERY_HOSTS) or parts.path.startswith(PEERTUBE_PATHS):
+        return with_query("start")
+    fragment = f"t={start}s" if on(FRAGMENT_TIME_HOSTS) else f"t={start}"
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, fragment))
 
 
 def sort_key(name: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..core import limits
 from ..core.typography import NBSP, NNBSP
-from .document import Excerpt, SynthesisDocument, Table
+from .document import Excerpt, IndexEntry, SynthesisDocument, Table
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,7 @@ LANGUAGE = "fr-FR"
 INK = "1D2B3A"
 MUTED = "5A6775"
 ACCENT = "2B5D8A"
+DRAFT = "8A2B1D"  # the draft mark's dark red
 # Installed with Windows and macOS (and Office), so the document looks the same on any desk.
 BODY_FONT = "Georgia"
 HEADING_FONT = "Arial"
@@ -189,9 +190,10 @@ def _properties(document, doc: SynthesisDocument) -> None:
     properties.language = LANGUAGE
     properties.created = properties.modified = now
     properties.revision = 1
-    properties.content_status = ""
+    properties.content_status = doc.review.mark or doc.wording["review_mark"]["approved_status"]
     properties.identifier = doc.stem
     properties.version = __version__
+    _custom_properties(document, doc.metadata)
     app = next((part for part in document.part.package.iter_parts()
                 if str(part.partname) == "/docProps/app.xml"), None)
     if app is not None:
@@ -205,6 +207,27 @@ def _properties(document, doc: SynthesisDocument) -> None:
             f"<ScaleCrop>false</ScaleCrop><Company>{escape(doc.organiser)}</Company>"
             "<LinksUpToDate>false</LinksUpToDate><SharedDoc>false</SharedDoc>"
             "<HyperlinksChanged>false</HyperlinksChanged></Properties>").encode()
+
+
+def _custom_properties(document, values: dict[str, str]) -> None:
+    """Word's custom document properties (File > Properties > Custom): docProps/custom.xml."""
+    from xml.sax.saxutils import escape
+
+    from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+
+    package = document.part.package
+    items = "".join(
+        f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{pid}" name="{escape(name, {chr(34): "&quot;"})}">'
+        f"<vt:lpwstr>{escape(limits.truncate(value, CORE_PROPERTY_CHARS))}</vt:lpwstr></property>"
+        for pid, (name, value) in enumerate(values.items(), start=2))
+    blob = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" '
+            'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+            f"{items}</Properties>").encode()
+    part = Part(PackURI("/docProps/custom.xml"), CONTENT_TYPE.OFC_CUSTOM_PROPERTIES, blob, package)
+    package.relate_to(part, RELATIONSHIP_TYPE.CUSTOM_PROPERTIES)
 
 
 def _settings(document) -> None:
@@ -227,6 +250,12 @@ def _page_setup(document, doc: SynthesisDocument) -> None:
     header = section.header.paragraphs[0]
     header.text = doc.running_title
     header.runs[0].font.size = Pt(7.5)
+    if doc.review.draft:
+        # A draft says so at the top of every page, the title page included.
+        for paragraph in (header, section.first_page_header.paragraphs[0]):
+            if paragraph.text:
+                paragraph.add_run(" · ").font.size = Pt(7.5)
+            _small(paragraph, doc.review.mark.upper(), bold=True, colour=DRAFT, size=7.5)
     footer = section.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.RIGHT
     _add_field(footer, "PAGE", "1")
@@ -247,6 +276,11 @@ def _title_page(document, doc: SynthesisDocument, image_dir: Path) -> None:
     from docx.shared import Cm, Pt
 
     w = doc.wording
+    if doc.review.draft:
+        banner = document.add_paragraph()
+        _small(banner, doc.review.mark.upper() + "\n", bold=True, colour=DRAFT, size=11)
+        _small(banner, doc.review.note, colour=INK, size=9.5)
+        _border(banner, DRAFT)
     if doc.publication.logo and (image_dir / doc.publication.logo).is_file():
         document.add_picture(str(image_dir / doc.publication.logo), height=Cm(1.8))
         inline = document.inline_shapes[-1]._inline
@@ -271,7 +305,7 @@ def _title_page(document, doc: SynthesisDocument, image_dir: Path) -> None:
     if doc.speakers:
         label = document.add_paragraph()
         label.paragraph_format.space_before = Pt(14)
-        _small(label, w["speakers"].upper(), size=8.5)
+        _small(label, (doc.speakers_label or w["speakers"]).upper(), size=8.5)
         for person in doc.speakers:
             line = document.add_paragraph()
             line.paragraph_format.space_after = Pt(2)
@@ -291,6 +325,15 @@ def _title_page(document, doc: SynthesisDocument, image_dir: Path) -> None:
     if doc.publication.date:
         _small(organiser, "\n" + w["published"].format(date=doc.publication.date))
     organiser.add_run().add_break(WD_BREAK.PAGE)
+
+
+def _border(paragraph, colour: str) -> None:
+    """A box around the paragraph (the draft's banner), in `colour`."""
+    borders = _element("w:pBdr")
+    for side in ("top", "left", "bottom", "right"):
+        borders.append(_element(f"w:{side}", **{"w:val": "single", "w:sz": "12", "w:space": "6",
+                                                "w:color": colour}))
+    paragraph._p.get_or_add_pPr().append(borders)
 
 
 def _table(document, table: Table) -> None:
@@ -351,8 +394,6 @@ def _excerpt(document, excerpt: Excerpt) -> None:
     source = document.add_paragraph(style="Caption")
     source.paragraph_format.left_indent = document.styles["Quote"].paragraph_format.left_indent
     source.paragraph_format.space_after = Pt(8)
-    if excerpt.session_label:
-        source.add_run(excerpt.session_label + "\n")
     source.add_run(excerpt.speaker).bold = True
     if excerpt.affiliation:
         source.add_run(f", {excerpt.affiliation}")
@@ -379,6 +420,21 @@ def _key_points(document, points: list[Excerpt], title: str) -> None:
             _add_hyperlink(item, point.link, point.timestamp, size_pt=8.5)
         else:
             _small(item, point.timestamp, size=8.5)
+
+
+def _index_entry(document, entry: IndexEntry) -> None:
+    """A name (or a reference) in bold, then the moments it is said, each a link to the replay."""
+    line = document.add_paragraph()
+    line.paragraph_format.space_after = 0
+    line.add_run(entry.name).bold = True
+    line.add_run(" ")
+    for i, ref in enumerate(entry.refs):
+        if i:
+            line.add_run(", ")
+        if ref.link:
+            _add_hyperlink(line, ref.link, ref.label)
+        else:
+            line.add_run(ref.label)
 
 
 def _picture(document, path: Path, alt: str) -> None:
@@ -424,6 +480,8 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
         line = document.add_paragraph(style="List Bullet")
         line.add_run(session.label).bold = True
         line.add_run(f" {session.title}" + (f" ({session.date})" if session.date else ""))
+        if session.draft:
+            _small(line, f" ({session.draft})", colour=DRAFT, size=10.5).italic = True
     for chart in doc.charts:
         document.add_heading(chart.title, level=2)
         _picture(document, image_dir / chart.image, chart.alt)
@@ -460,17 +518,22 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
         for group in doc.index:
             document.add_heading(group.title, level=2)
             for entry in group.entries:
-                line = document.add_paragraph()
-                line.paragraph_format.space_after = 0
-                line.add_run(entry.name).bold = True
-                line.add_run(" ")
-                for i, ref in enumerate(entry.refs):
-                    if i:
-                        line.add_run(", ")
-                    if ref.link:
-                        _add_hyperlink(line, ref.link, ref.label)
-                    else:
-                        line.add_run(ref.label)
+                _index_entry(document, entry)
+
+    if doc.references:
+        document.add_heading(w["references"], level=1)
+        _small(document.add_paragraph(), w["references_intro"])
+        for entry in doc.references:
+            _index_entry(document, entry)
+
+    if doc.glossary:
+        document.add_heading(w["glossary"], level=1)
+        _small(document.add_paragraph(), w["glossary_intro"])
+        for item in doc.glossary:
+            line = document.add_paragraph()
+            line.paragraph_format.space_after = 0
+            line.add_run(item.term).bold = True
+            line.add_run(f"{NBSP}: {item.expansion}")
 
     if doc.annex:
         document.add_heading(w["annex"], level=1)

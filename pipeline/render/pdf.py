@@ -84,19 +84,29 @@ def _tag_languages() -> None:
     tags._build_box_tree = build_with_languages
 
 
-def write_pdf(html: str, target: Path, image_dir: Path, fetcher) -> None:
+def write_pdf(html: str, target: Path, image_dir: Path, fetcher, info: dict[str, str] | None = None) -> None:
     """Lay out the HTML as a tagged PDF/UA-1 file (fonts embedded, bookmarks from headings,
-    passages in another language tagged with it)."""
+    passages in another language tagged with it); `info` adds entries to the PDF's document
+    information (the review state, what made the document)."""
     from ..core.environment import load_weasyprint
 
     HTML = load_weasyprint().HTML  # checks the fonts first: without any, Pango crashes the process
     _tag_languages()
     document = HTML(string=html, base_url=image_dir.resolve().as_uri() + "/", url_fetcher=fetcher)
-    document.write_pdf(target, pdf_variant="pdf/ua-1", pdf_tags=True)
+
+    def add_info(_document, pdf) -> None:
+        import pydyf
+
+        for name, value in (info or {}).items():
+            pdf.info[name] = pydyf.String(value)
+
+    document.write_pdf(target, pdf_variant="pdf/ua-1", pdf_tags=True, finisher=add_info)
 
 
 class PdfWriter:
     extension = "pdf"
 
     def write(self, doc: SynthesisDocument, target: Path, assets_dir: Path, templates: TemplateSet, html: str) -> None:
-        write_pdf(html, target, assets_dir, restricted_fetcher([*templates.folders, assets_dir]))
+        # The generator is the PDF's Creator already (the HTML's <meta name="generator">).
+        info = {name: value for name, value in doc.metadata.items() if name != "Generator"}
+        write_pdf(html, target, assets_dir, restricted_fetcher([*templates.folders, assets_dir]), info)

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..core.artefacts import PageSummary, RenderManifest, SiteExcerpt, Tags, ThemeCount, Transcript
+from ..core.artefacts import Approval, PageSummary, RenderManifest, SiteExcerpt, Tags, ThemeCount, Transcript
 from ..core.config import Config, Speaker
 from ..core.errors import SyntheseError
 from ..core.resources import TemplateSet
@@ -83,7 +83,10 @@ def _manifest(doc: SynthesisDocument, config: Config, out_dir: Path, formats: li
     targets, charts = write_documents(doc, out_dir, formats, templates)
     fragment = write_text(out_dir / f"{doc.stem}.site.html",
                           render_html_body(doc, templates, asset_prefix=f"{doc.stem}/"))
+    review = doc.review
     return RenderManifest(
+        approval=Approval(state=review.state, by=review.approved_by, at=review.approved_iso),
+        provenance=doc.provenance,
         options={"formats": formats, "transcript_annex": config.render.transcript_annex,
                  "author": config.render.author, "publication": config.publication.model_dump(mode="json")},
         kind=kind,
@@ -140,6 +143,8 @@ def render_session(inputs: SessionInputs, config: Config, *, out_dir: Path, stem
         theme_counts=_theme_counts(config, [inputs.tags]),
         excerpts=_site_excerpts(doc),
         citation=doc.publication.citation,
+        review_mark=doc.review.mark,
+        review_note=doc.review.note,
     )
     sources = [inputs.tags.path.name] if inputs.tags.path else []
     manifest = _manifest(doc, config, out_dir, chosen, page, kind="session", session_id=session.id, sources=sources)
@@ -177,6 +182,8 @@ def render_cycle(sessions: Sequence[SessionInputs], config: Config, *, out_dir: 
         theme_counts=_theme_counts(config, [i.tags for i in sessions]),
         excerpts=_site_excerpts(doc),
         citation=doc.publication.citation,
+        review_mark=doc.review.mark,
+        review_note=doc.review.note,
     )
     sources = [f"{i.session.id}/{i.tags.path.name}" for i in sessions if i.tags.path]
     return _manifest(doc, config, out_dir, chosen, page, kind="cycle", session_id=None, sources=sources)

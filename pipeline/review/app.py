@@ -44,16 +44,28 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..core import limits
 from ..core.artefacts import RenderManifest
 from ..core.config import Config, Session
-from ..core.errors import LockError, ReviewError, SyntheseError
+from ..core.errors import LockError, ReviewError, StorageError, SyntheseError
 from ..core.resources import REVIEW_FOLDER as TEMPLATE_FOLDER
 from ..core.review_file import parse_review
 from ..core.storage import write_text
-from ..core.typography import timestamp
+from ..core.typography import french_text, timestamp
 from ..serve import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
-from ..workspace import Workspace
-from .edits import EXCERPT_KINDS, THEME_KINDS, ReviewEditError, add_correction, set_decision, set_speaker, version_of
+from ..workspace import Workspace, voices_file
+from .approve import approval_text
+from .edits import (
+    EXCERPT_KINDS,
+    THEME_KINDS,
+    ReviewEditError,
+    add_confirmation,
+    add_correction,
+    reject_name,
+    set_decision,
+    set_speaker,
+    version_of,
+)
 from .view import CorrectionError, ReviewState, corrections_for, read_state
 
 __all__ = ["ReviewApp", "serve_review"]
@@ -61,7 +73,7 @@ __all__ = ["ReviewApp", "serve_review"]
 log = logging.getLogger(__name__)
 
 STATIC_FILES = {"review.js": "application/javascript; charset=utf-8", "review.css": "text/css; charset=utf-8"}
-FRAGMENTS = ("avis", "voix", "passages", "chapitres", "apercu")
+FRAGMENTS = ("avis", "voix", "passages", "chapitres", "approbation", "apercu")
 MAX_BODY_BYTES = 262_144  # a passage's text and a few fields
 MEDIA_CHUNK_BYTES = 65_536
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
@@ -237,7 +249,7 @@ class ReviewApp:
     def _ensure_review_file(self) -> None:
         """The review file, from its template, before the page shows its version (a file the
         background job created later would make the page's first change look stale)."""
-        from ..run import ensure_review
+        from ..stages import ensure_review
 
         if self.paths.review.exists():
             return
@@ -261,7 +273,8 @@ class ReviewApp:
 
     def state(self) -> ReviewState:
         """The page's state, read again when a file it comes from changed."""
-        key = tuple(_stamp(p) for p in (self.paths.review, self.paths.transcript, self.paths.tags))
+        key = tuple(_stamp(p) for p in (self.paths.review, self.paths.transcript, self.paths.tags,
+                                         voices_file(self.config)))
         with self._state_lock:
             if key != self._state_key or self._state is None:
                 self._state = read_state(self.ws, self.session)
@@ -317,7 +330,7 @@ class ReviewApp:
             return self._html(self._page(), start_response, method, PAGE_POLICY)
         if path.startswith("/fragment/") and path.removeprefix("/fragment/") in FRAGMENTS:
             name = path.removeprefix("/fragment/")
-            html = self.env.get_template(f"_{name}.html.j2").render(**self._context())
+            html = self.env.get_template(f"_{name}.html.j2").render(**self._context(name))
             return self._html(html, start_response, method, PAGE_POLICY)
         if path == "/api/state":
             return self._json(200, self._status(), start_response, method)
@@ -331,12 +344,30 @@ class ReviewApp:
             return self._preview(path.removeprefix("/preview/"), environ, method, start_response)
         raise PageError(404, self.wording["not_found"])
 
-    def _context(self) -> dict[str, Any]:
+    def _context(self, fragment: str | None = None) -> dict[str, Any]:
+        """What the page's templates show; the approval and the publication plan (which read every
+        session's documents) only for the whole page and the fragments that show them."""
         state = self.state()
         manifest = self._render_manifest()
         return {"state": state, "session": self.session, "token": self.token, "manifest": manifest,
                 "media_type": _media_type(self.media) if self.media else None, "jobs": self.jobs.snapshot(),
-                "outputs": self.ws.outputs_dir.name, "config": self.config}
+                "outputs": self.ws.outputs_dir.name, "config": self.config,
+                **(self._approval_context() if fragment in (None, "approbation", "apercu") else {})}
+
+    def _approval_context(self) -> dict[str, Any]:
+        """Where the session's review stands, who would approve it, and what publishing puts out."""
+        from ..stages import describe_review, publication_plan, review_status
+        from .approve import default_approver
+
+        wording = self.templates.wording()
+        status = review_status(self.ws, self.session)
+        plan = publication_plan(self.ws, self.session)
+        counts = {kind: len(sessions) for kind, sessions in plan.items()}
+        parts = [_count(self.wording[f"plan_{kind}"], n) for kind, n in counts.items() if n]
+        plan_text = french_text(self.wording["plan"].format(
+            sessions=_count(wording["sessions_count"], sum(counts.values())), parts=", ".join(parts)))
+        return {"review_status": status, "review_text": describe_review(status, wording),
+                "approver": default_approver(), "plan_text": plan_text}
 
     def _page(self) -> str:
         return self.env.get_template("page.html.j2").render(**self._context())
@@ -431,7 +462,8 @@ class ReviewApp:
             raise PageError(413, self.wording["bad_request"].format(detail="requête trop longue"))
         raw = environ["wsgi.input"].read(length) if length else b""
         try:
-            data = json.loads(raw.decode("utf-8") or "{}")
+            # Bounded like every JSON input: a body nested 100,000 deep is refused, not a crash.
+            data = limits.loads_json(raw.decode("utf-8") or "{}")
         except (UnicodeDecodeError, ValueError):
             raise PageError(400, self.wording["bad_request"].format(detail="JSON illisible")) from None
         if not isinstance(data, dict):
@@ -449,7 +481,9 @@ class ReviewApp:
                 with self.hold.held():
                     path = self.paths.review
                     data = path.read_bytes() if path.is_file() else b""
-                    if not isinstance(version, str) or not hmac.compare_digest(version, version_of(data)):
+                    # Compared as bytes: compare_digest refuses str with other than ASCII characters.
+                    if not isinstance(version, str) or not hmac.compare_digest(version.encode("utf-8", "replace"),
+                                                                               version_of(data).encode()):
                         raise PageError(409, self.wording["stale"], version=version_of(data))
                     try:
                         text = data.decode("utf-8")
@@ -463,6 +497,8 @@ class ReviewApp:
                     log.info("review: %s saved (%s)", path.name, body.get("action"))
             except LockError:
                 raise PageError(423, self.wording["locked"]) from None
+            except StorageError as exc:  # a full disk, or the review file a link: said, not a server error
+                raise PageError(409, self.wording["not_written"].format(error=exc)) from None
             except ReviewEditError:
                 raise PageError(409, self.wording["unsafe_edit"]) from None
             except CorrectionError as exc:
@@ -473,11 +509,22 @@ class ReviewApp:
     def _edit(self, text: str, body: dict[str, Any], state: ReviewState) -> str:
         name = self.paths.review.name
         action = body.get("action")
+        if action == "approve":
+            if state.transcript is None:
+                raise PageError(409, self.wording["text_changed"])
+            return approval_text(text, name, state.transcript, _text(body, "by", self.wording))
         if action == "speaker":
             label = _text(body, "label", self.wording)
             if label not in {v.label for v in state.voices}:
                 raise PageError(409, self.wording["text_changed"])
             return set_speaker(text, name, label, _text(body, "name", self.wording, empty=True))
+        if action == "voice_reject":
+            # "This voice is not X": only the name the page showed it recognised by.
+            label, person = _text(body, "label", self.wording), _text(body, "name", self.wording)
+            voice = next((v for v in state.voices if v.label == label), None)
+            if voice is None or voice.recognised is None or voice.recognised.name != person:
+                raise PageError(409, self.wording["voice_changed"])
+            return reject_name(text, name, label, person)
         view = state.passage_view(_text(body, "passage", self.wording))
         # Passage ids follow the order of the last tagging: the key says it is still the passage
         # the page showed, not another that took its number since.
@@ -489,6 +536,13 @@ class ReviewApp:
                                               _text(body, "after", self.wording, empty=True)):
                 new = add_correction(new, name, correction.at_s, correction.original, correction.corrected)
             return new
+        if action == "confirm":
+            chosen = body.get("sentences")
+            count = len(view.passage.sentences)
+            if not isinstance(chosen, list) or not chosen or not all(
+                    isinstance(i, int) and not isinstance(i, bool) and 0 <= i < count for i in chosen):
+                raise PageError(400, self.wording["bad_request"].format(detail="phrases vérifiées"))
+            return add_confirmation(text, name, view.passage.key, chosen)
         theme = _text(body, "theme", self.wording)
         if theme not in state.theme_labels:
             raise PageError(400, self.wording["bad_request"].format(detail="thème inconnu"))
@@ -517,38 +571,19 @@ class ReviewApp:
     def run_job(self, kind: str, jobs: Jobs) -> str:
         """Bring the session's tags and documents up to date (and publish): what `synthese run
         SESSION` does, under the lock this server shares among its threads."""
-        from ..run import (
-            ensure_review,
-            publish_workspace,
-            render_cycle,
-            render_session,
-            tag_session,
-            transcribe_session,
-        )
+        from ..stages import CycleRun, SessionRun
 
-        ws, session, paths, w = self.ws, self.session, self.paths, self.wording
+        ws, session, w = self.ws, self.session, self.wording
+        generation = {"tag": "tags", "render": "render"}
         with self.hold.held():
-            ws.clear_partial_files(session)
-            if ws.stage_state(session, "transcribe") != "done":
-                jobs.step(w["step_transcribe"])
-                transcribe_session(ws, session, quiet=True)
-            ensure_review(self.config, paths.review)
-            if ws.stage_state(session, "tag") != "done":
-                jobs.step(w["step_tag"])
-                tag_session(ws, session, transcript_path=paths.transcript, folder=paths.folder, stem=paths.stem)
-                jobs.bump("tags")
-            if ws.stage_state(session, "render") != "done":
-                jobs.step(w["step_render"])
-                render_session(ws, session, paths.tags, out_dir=paths.render_dir, stem=paths.stem)
-                jobs.bump("render")
+            SessionRun(ws, session, quiet=True).bring_up_to_date(
+                on_start=lambda stage: jobs.step(w[f"step_{stage}"]),
+                on_done=lambda stage: jobs.bump(generation[stage]) if stage in generation else None)
             if kind != "publish":
                 return w["job_done"]
-            rendered = ws.rendered_sessions()
-            if ws.cycle_state(rendered) != "done":
-                jobs.step(w["step_cycle"])
-                render_cycle(ws, rendered)
-            jobs.step(w["step_publish"])
-            publish_workspace(ws)
+            cycle = CycleRun(ws)
+            cycle.update_cycle(on_step=lambda step: jobs.step(w[f"step_{step}"]))
+            cycle.publish_site(on_step=lambda step: jobs.step(w[f"step_{step}"]))
             jobs.bump("site")
         log.info("review: published %s to %s", session.id, ws.outputs_dir)
         return w["published"].format(time=dt.datetime.now().strftime("%H:%M:%S"), folder=ws.outputs_dir.name)
@@ -572,7 +607,11 @@ class ReviewApp:
 
 
 def _text(body: dict[str, Any], key: str, wording: dict[str, Any], *, empty: bool = False) -> str:
+    """A text field of the page's request, without control characters (invisible, impossible in a
+    Word file, and escape sequences on a terminal), as the importers clean a transcript."""
     value = body.get(key, "" if empty else None)
+    if isinstance(value, str):
+        value = limits.strip_controls(value)
     if not isinstance(value, str) or (not empty and not value.strip()):
         raise PageError(400, wording["bad_request"].format(detail=f"« {key} » manquant"))
     return value

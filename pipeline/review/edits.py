@@ -12,6 +12,7 @@ old one said plus the change; otherwise ReviewEditError, and nothing is to be wr
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -22,9 +23,10 @@ from typing import Any
 import yaml
 
 from ..core.errors import SyntheseError
-from ..core.review_file import SECTIONS, Review, format_time, parse_review
+from ..core.review_file import SECTIONS, Approved, Review, format_time, parse_review
 
-__all__ = ["ReviewEditError", "add_correction", "set_decision", "set_speaker", "version_of"]
+__all__ = ["ReviewEditError", "add_confirmation", "add_correction", "reject_name", "set_approval", "set_decision",
+           "set_speaker", "version_of"]
 
 INDENT = "  "  # items of a list the page creates: two spaces, as in the shipped review file
 _PLAIN_KEY = re.compile(r"^[^\W\d_][\w .'’-]*$")
@@ -48,6 +50,7 @@ class _Said:
     decisions: dict[str, tuple[tuple[str, str, tuple[int, ...]], ...]]
     speakers: tuple[tuple[str, str], ...]
     corrections: tuple[tuple[float, str, str], ...]
+    confirmations: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
 
 def _said(review: Review) -> _Said:
@@ -55,16 +58,32 @@ def _said(review: Review) -> _Said:
     for d in review.decisions:
         decisions.setdefault(d.kind, []).append((d.passage, d.theme, d.sentences))
     return _Said({k: tuple(v) for k, v in decisions.items()}, tuple(review.speakers.items()),
-                 tuple((c.at_s, c.original, c.corrected) for c in review.corrections))
+                 tuple((c.at_s, c.original, c.corrected) for c in review.corrections),
+                 tuple((c.passage, c.sentences) for c in review.confirmations))
 
 
-def _checked(old: str, new: str, name: str, expect: Callable[[_Said], _Said]) -> str:
-    before = _said(parse_review(old, name))
+_SAME = object()  # an edit that leaves the approval as it is
+
+
+def _approval(approved: Approved | None) -> tuple[str, str, str] | None:
+    return (approved.by, approved.at.isoformat(), approved.fingerprint) if approved else None
+
+
+def _checked(old: str, new: str, name: str, expect: Callable[[_Said], _Said], *, approved: Any = _SAME,
+             rejected: Callable[[dict[str, list[str]]], dict[str, list[str]]] | None = None) -> str:
+    """`new` if it parses and says what `old` said changed as `expect`; the approval and the names
+    voices were rejected for stay as they were unless `approved` or `rejected` say how they change."""
+    before_review = parse_review(old, name)
+    before = _said(before_review)
     try:
-        after = _said(parse_review(new, name))
+        after_review = parse_review(new, name)
+        after = _said(after_review)
     except SyntheseError:
-        after = None
-    if after != expect(before):
+        after_review, after = None, None
+    wanted = _approval(before_review.approved) if approved is _SAME else approved
+    wanted_rejected = rejected(before_review.rejected_names) if rejected else before_review.rejected_names
+    if (after != expect(before) or after_review is None or _approval(after_review.approved) != wanted
+            or after_review.rejected_names != wanted_rejected):
         raise ReviewEditError(f"{name}: this change could not be written without altering the rest of the "
                               "file; make it by hand in the file (it was left unchanged).")
     return new
@@ -260,7 +279,7 @@ def set_decision(text: str, name: str, *, family: Sequence[str], kind: str | Non
                 decisions[section] = kept
         if kind is not None:
             decisions[kind] = (*decisions.get(kind, ()), (" ".join(passage_key.split()), theme, chosen))
-        return _Said(decisions, said.speakers, said.corrections)
+        return _Said(decisions, said.speakers, said.corrections, said.confirmations)
 
     return _checked(text, new, name, expect)
 
@@ -315,7 +334,7 @@ def set_speaker(text: str, name: str, label: str, person: str | None) -> str:
             speakers[label] = person
         else:
             speakers.pop(label, None)
-        return _Said(said.decisions, tuple(speakers.items()), said.corrections)
+        return _Said(said.decisions, tuple(speakers.items()), said.corrections, said.confirmations)
 
     return _checked(text, new, name, expect)
 
@@ -331,9 +350,89 @@ def add_correction(text: str, name: str, at_s: float, original: str, corrected: 
     seconds = float(int(max(0.0, at_s)))
 
     def expect(said: _Said) -> _Said:
-        return _Said(said.decisions, said.speakers, (*said.corrections, (seconds, original, corrected)))
+        return _Said(said.decisions, said.speakers, (*said.corrections, (seconds, original, corrected)),
+                     said.confirmations)
 
     return _checked(text, new, name, expect)
+
+
+def add_confirmation(text: str, name: str, passage_key: str, sentences: Sequence[int]) -> str:
+    """Append a confirmation: the passage's sentences whose words a reviewer checked against
+    the recording (they may then be quoted although the recogniser was unsure of some)."""
+    chosen = tuple(sorted(set(sentences)))
+    if not chosen or any(i < 0 for i in chosen):
+        raise ReviewEditError("a confirmation needs the numbers of the sentences checked")
+    item = f"{{passage: {_quoted(passage_key)}, sentences: [{', '.join(str(i) for i in chosen)}]}}"
+    new = _append_item(text, name, "confirm", item)
+
+    def expect(said: _Said) -> _Said:
+        return _Said(said.decisions, said.speakers, said.corrections,
+                     (*said.confirmations, (" ".join(passage_key.split()), chosen)))
+
+    return _checked(text, new, name, expect)
+
+
+def set_approval(text: str, name: str, *, by: str, at: dt.datetime, fingerprint: str) -> str:
+    """Record an approval: the one line `approved: {by, at, fingerprint}`, replacing a previous
+    approval where it was, else added at the end of the file."""
+    by = " ".join(by.split())
+    if not by:
+        raise ReviewEditError("an approval needs the name of who approves")
+    at_text = at.isoformat(timespec="minutes")
+    line = f"approved: {{by: {_quoted(by)}, at: {_quoted(at_text)}, fingerprint: {_quoted(fingerprint)}}}"
+    sections = _sections(text, name)
+    if "approved" in sections:
+        key, value = sections["approved"]
+        start = _line_start(text, key.start_mark.index)
+        if text[start:key.start_mark.index].strip():
+            raise ReviewEditError(f"{name}: 'approved' is not at the start of its line; fix it by hand.")
+        end = _line_end(text, _content_end(value) if not _is_empty(value) else _after_colon(text, key))
+        new = text[:start] + line + "\n" + text[end:]
+    else:
+        new = _append_section(text, line + "\n")
+    return _checked(text, new, name, lambda said: said, approved=(by, dt.datetime.fromisoformat(at_text).isoformat(),
+                                                                   fingerprint))
+
+
+def reject_name(text: str, name: str, label: str, person: str) -> str:
+    """Say that a voice is not a person it was recognised as: `person` added to the voice's
+    names under `rejected_names:` (`label: ["Name", …]`), so it is never given to it again."""
+    label, person = " ".join(label.split()), " ".join(person.split())
+    if not label or not person:
+        raise ReviewEditError("a rejected name needs the voice and the name")
+    sections = _sections(text, name)
+    before = parse_review(text, name).rejected_names
+    names = [*before.get(label, [])]
+    if person not in names:
+        names.append(person)
+    line = f"{INDENT}{_key(label)}: [{', '.join(_quoted(n) for n in names)}]"
+    if "rejected_names" not in sections:
+        new = _append_section(text, f"rejected_names:\n{line}\n")
+    else:
+        key, value = sections["rejected_names"]
+        if _is_empty(value):
+            new = _fill_empty(text, key, value, [line])
+        elif not isinstance(value, yaml.MappingNode):
+            raise ReviewEditError(f"{name}: 'rejected_names' is not a list of `voice: [names]` lines; fix it by hand.")
+        elif value.flow_style or not value.value:
+            lines = [f"{INDENT}{_source(text, k)}: {_source(text, v)}" for k, v in value.value
+                     if str(k.value).strip() != label]
+            new = _replace_flow(text, value, [*lines, line], "{}")
+        else:
+            found = [(k, v) for k, v in value.value if str(k.value).strip() == label]
+            if found:
+                k, v = found[-1]
+                flow = "[" + ", ".join(_quoted(n) for n in names) + "]"
+                new = text[:v.start_mark.index] + flow + text[_content_end(v):]
+            else:
+                indent = " " * value.value[0][0].start_mark.column
+                new = _insert_after(text, value.value[-1][1], f"{indent}{_key(label)}: "
+                                    f"[{', '.join(_quoted(n) for n in names)}]")
+
+    def rejected(old: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {**old, label: names}
+
+    return _checked(text, new, name, lambda said: said, rejected=rejected)
 
 
 assert set(THEME_KINDS + EXCERPT_KINDS) <= set(SECTIONS)

@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.artefacts import Passage, Segment, Tags, Transcript
+from ..core.artefacts import Passage, Recognised, Segment, Tags, Transcript
 from ..core.config import Config, Session
 from ..core.errors import ReviewError, SyntheseError
+from ..core.heard import UNSURE_P, text_word_owners
 from ..core.review_file import (
     Correction,
     Review,
@@ -28,13 +29,13 @@ from ..core.review_file import (
     parse_review,
     revise_transcript,
 )
-from ..core.typography import french_text
+from ..core.typography import french_text, timestamp
+from ..voices import Recognition, named_with, recognise
 from ..workspace import Workspace
 from .edits import version_of
 
 log = logging.getLogger(__name__)
 
-LOW_CONFIDENCE = 0.5  # a word the recogniser gave a lower probability is marked for the eye
 
 
 @dataclass
@@ -56,7 +57,7 @@ class Token:
 
     @property
     def low(self) -> bool:
-        return self.p is not None and self.p < LOW_CONFIDENCE and not self.corrected
+        return self.p is not None and self.p < UNSURE_P and not self.corrected
 
 
 @dataclass
@@ -92,6 +93,10 @@ class VoiceView:
     name: str  # "" when not named yet
     segments: int
     first_s: float
+    recognised: Recognised | None = None  # the name a voice profile gives it, until confirmed or rejected
+    rejected: list[str] = field(default_factory=list)  # names staff said it is not
+    sample_s: float = 0.0  # where to listen to it: the start of its longest turn
+    sample_length_s: float = 0.0
 
 
 @dataclass
@@ -116,6 +121,20 @@ class ChapterView:
 
 
 @dataclass
+class HeldView:
+    """A quote held back until its text is checked: what it says, why, and where to check it."""
+
+    theme: str  # the theme's label
+    passage: Passage
+    text: str
+    start_s: float
+    timestamp: str
+    reasons: list[str]  # "unsure", "gap"
+    unsure: list[str]  # the words the recogniser was unsure of, as written
+    sentences: list[int]  # the passage's sentences to correct or confirm
+
+
+@dataclass
 class ReviewState:
     """Everything the page shows, and the version of the review file it was made from."""
 
@@ -134,6 +153,9 @@ class ReviewState:
     chapters: list[ChapterView] = field(default_factory=list)
     orphaned: list[str] = field(default_factory=list)
     theme_labels: dict[str, str] = field(default_factory=dict)
+    held: list[HeldView] = field(default_factory=list)  # quotes held back until their text is checked
+    recognition: Recognition = field(default_factory=Recognition)
+    remember_voices: bool = False  # voices.remember: the voices named here are remembered for the cycle
 
     @property
     def gaps(self) -> list:
@@ -158,32 +180,11 @@ def segment_tokens(segment: Segment) -> list[Token]:
     if not texts:
         return []
     timed: list[tuple[float, float, float | None] | None] = [None] * len(texts)
-    if segment.words:
-        # Recognised words and spaces do not always agree ("C" + "'est" for "C'est"): match the
-        # characters, spaces left out.
-        joined = "".join(texts)
-        owner: list[int] = []
-        pieces = []
-        for index, word in enumerate(segment.words):
-            piece = "".join(word.text.split())
-            pieces.append(piece)
-            owner += [index] * len(piece)
-        word_text = "".join(pieces)
-        char_word: list[int | None] = [None] * len(joined)
-        if word_text.lower() == joined.lower():
-            char_word = list(owner)
-        else:
-            matcher = difflib.SequenceMatcher(None, joined.lower(), word_text.lower(), autojunk=False)
-            for a, b, size in matcher.get_matching_blocks():
-                char_word[a:a + size] = owner[b:b + size]
-        position = 0
-        for index, text in enumerate(texts):
-            owners = sorted({w for w in char_word[position:position + len(text)] if w is not None})
-            position += len(text)
-            if owners:
-                words = [segment.words[w] for w in owners]
-                probabilities = [w.p for w in words if w.p is not None]
-                timed[index] = (words[0].start, words[-1].end, min(probabilities) if probabilities else None)
+    for index, owners in enumerate(text_word_owners(segment)):
+        if owners:
+            words = [segment.words[w] for w in owners]
+            probabilities = [w.p for w in words if w.p is not None]
+            timed[index] = (words[0].start, words[-1].end, min(probabilities) if probabilities else None)
     tokens = []
     length = max(len(segment.text), 1)
     duration = max(segment.end - segment.start, 0.0)
@@ -269,7 +270,7 @@ def _assign(tokens: Sequence[Token], passages: Sequence[Passage]) -> list[list[i
 
 def read_state(ws: Workspace, session: Session) -> ReviewState:
     """The page's state for a session, from its transcript, tags and review file."""
-    from ..run import session_document
+    from ..stages import session_document
 
     config = ws.config
     paths = ws.paths(session)
@@ -290,19 +291,28 @@ def read_state(ws: Workspace, session: Session) -> ReviewState:
             log.warning("review: %s", exc)
     labels = {t.id: french_text(t.label) for t in config.themes}
     state = ReviewState(session, config, paths.review, version_of(data), review, review_error, transcript, tags,
-                        theme_labels=labels)
+                        theme_labels=labels, remember_voices=config.voices.remember)
     if transcript is None:
         return state
-    revised, orphaned = revise_transcript(transcript, review)
+    if review_error is None:
+        try:
+            state.recognition = recognise(config, session, transcript, review)
+        except SyntheseError as exc:
+            log.warning("review: voices not recognised: %s", exc)
+    recognised = state.recognition.recognised
+    revised, orphaned = revise_transcript(transcript, named_with(review, recognised))
     state.revised = revised
     state.orphaned = list(orphaned)
 
     voices: dict[str, VoiceView] = {}
     for segment in transcript.segments:
         if segment.speaker:
-            voice = voices.setdefault(segment.speaker, VoiceView(segment.speaker, review.speakers.get(segment.speaker, ""),
-                                                                  0, segment.start))
+            voice = voices.setdefault(segment.speaker, VoiceView(
+                segment.speaker, review.speakers.get(segment.speaker, ""), 0, segment.start,
+                recognised.get(segment.speaker), review.rejected_names.get(segment.speaker, [])))
             voice.segments += 1
+            if segment.end - segment.start > voice.sample_length_s:
+                voice.sample_s, voice.sample_length_s = segment.start, segment.end - segment.start
     state.voices = list(voices.values())
     if tags is None:
         return state
@@ -337,6 +347,14 @@ def read_state(ws: Workspace, session: Session) -> ReviewState:
         present = {t.id for t in passage.themes} | {t.id for t in rejected}
         state.passages.append(PassageView(passage, speaker, shown, themes, rejected,
                                           [(i, label) for i, label in labels.items() if i not in present], indices))
+
+    by_key = {p.id: p for p in passages}
+    for held in tags.held:
+        passage = by_key.get(held.passage)
+        if passage is not None:
+            state.held.append(HeldView(labels.get(held.theme, held.theme), passage, french_text(held.text),
+                                       held.start, timestamp(held.start), list(held.reasons),
+                                       [w.text for w in held.unsure], list(held.doubtful)))
 
     document = session_document(config, session, tags, revised)
     by_id = {p.id: p for p in passages}

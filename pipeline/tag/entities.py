@@ -5,8 +5,15 @@ capitalised at a sentence start as organisations, and misses well-known names it
 trained on. The index is therefore conservative: every name found is recorded with whether it is
 listed and why (IndexedEntity), and a name is listed only when it is declared in config.yaml (a
 speaker, an organisation, the cycle's organiser, `index.known`) or recognised consistently
-(`index.min_mentions` times, with the same kind). Declared and known names are also found by
-their spelling, whatever the recogniser made of them.
+(`index.min_mentions` times, with the same kind, once at least heard with confidence: a name
+whose words the recogniser was unsure of every time is left out, "unsure", until a reviewer
+corrects or confirms it).
+
+Only names said count: the recognition runs on the text as reviewers corrected it. The session's
+speakers and their organisations are the spelling hints Whisper is given, so they are never
+found by their spelling alone (Whisper may write a hint where nobody said it): they are listed
+where the recogniser finds a name, spelled as declared. `index.known` names and the cycle's
+organiser are also found by their spelling, whatever the recogniser made of them.
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -70,6 +78,7 @@ class DeclaredName:
     label: str  # PER, ORG, LOC
     reason: str  # speaker, organisation, known
     spellings: tuple[str, ...]
+    hint: bool = False  # given to Whisper as a spelling hint: found only where a name is recognised
 
 
 def _spellings(name: str) -> tuple[str, ...]:
@@ -88,10 +97,10 @@ def declared_names(config: Config, session: Session | None) -> list[DeclaredName
     if organiser:
         found.append(DeclaredName(organiser[0], "ORG", "organisation", organiser))
     for speaker in session.speakers if session is not None else []:
-        found.append(DeclaredName(speaker.name.strip(), "PER", "speaker", _spellings(speaker.name)))
+        found.append(DeclaredName(speaker.name.strip(), "PER", "speaker", _spellings(speaker.name), hint=True))
         if speaker.organisation.strip():
             spellings = _spellings(speaker.organisation)
-            found.append(DeclaredName(spellings[0], "ORG", "organisation", spellings))
+            found.append(DeclaredName(spellings[0], "ORG", "organisation", spellings, hint=True))
     for label, known in config.index.known.items():
         for name in known:
             found.append(DeclaredName(" ".join(name.split()), label, "known", _spellings(name)))
@@ -117,9 +126,12 @@ def _said(spelling: str, text: str) -> int:
 
 
 def entity_index(passages: Sequence[Passage], options: IndexOptions | None = None,
-                 declared: Sequence[DeclaredName] = (), themes: Iterable[Theme] = ()) -> list[IndexedEntity]:
+                 declared: Sequence[DeclaredName] = (), themes: Iterable[Theme] = (),
+                 unsure: Mapping[str, AbstractSet[str]] | None = None) -> list[IndexedEntity]:
     """Every name found, listed ones first, then by how many passages name it; each marked
-    listed or not, with the reason (see the module). `count` is the number of passages."""
+    listed or not, with the reason (see the module). `count` is the number of passages;
+    `unsure` gives, by passage id, the words (lower case) the recogniser was unsure of there
+    and no reviewer checked."""
     from ..core.config import IndexOptions
 
     options = options or IndexOptions()
@@ -131,6 +143,8 @@ def entity_index(passages: Sequence[Passage], options: IndexOptions | None = Non
     session_text = " ".join(p.text for p in passages)
     entries: dict[str, IndexedEntity] = {}
     votes: dict[str, Counter] = {}
+    heard: Counter = Counter()  # recognitions without an unsure word, by name
+    unsure = unsure or {}
 
     def entry(text: str, label: str) -> IndexedEntity:
         key = _plain(text)
@@ -147,14 +161,17 @@ def entity_index(passages: Sequence[Passage], options: IndexOptions | None = Non
         if name.label == "PER" and len(name.text.split()) > 1 and surnames[surname] == 1:
             by_spelling.setdefault(surname, name)
     for passage in passages:
+        doubtful = unsure.get(passage.id, set())
         for ent in passage.entities:
             name = by_spelling.get(_plain(ent.text))
             found = entry(name.text, name.label) if name else entry(ent.text, ent.label)
             found.count += 1
             votes[_plain(found.text)][ent.label] += 1
+            if not {w.lower() for w in re.findall(r"[\w'’-]+", ent.text)} & doubtful:
+                heard[_plain(found.text)] += 1
             if passage.id not in found.passages:
                 found.passages.append(passage.id)
-        for name in declared:  # said, whatever the recogniser made of it
+        for name in (n for n in declared if not n.hint):  # said, whatever the recogniser made of it
             if any(_said(s, passage.text) for s in name.spellings):
                 found = entry(name.text, name.label)
                 if passage.id not in found.passages:
@@ -174,5 +191,6 @@ def entity_index(passages: Sequence[Passage], options: IndexOptions | None = Non
             label, agreeing = votes[key].most_common(1)[0] if votes[key] else (found.label, 0)
             consistent = agreeing >= max(options.min_mentions, 0.75 * sum(votes[key].values()))
             found.label = label  # type: ignore[assignment]
-            found.listed, found.reason = (True, "mentions") if consistent else (False, "once")
+            found.listed, found.reason = ((True, "mentions") if consistent and heard[key] else
+                                          (False, "unsure") if consistent else (False, "once"))
     return sorted(entries.values(), key=lambda e: (not e.listed, -e.count, e.text.lower(), e.label))

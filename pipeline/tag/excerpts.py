@@ -8,6 +8,13 @@ keywords said in each sentence, with their weights, and each sentence's closenes
 the theme): it must say the theme (its evidence), stay on it (every sentence about it rather than
 an anecdote or another theme) and read as speech (clauses with a verb, not a heading read out).
 
+Nothing is quoted that nobody can stand behind: the machine never quotes a sentence with a word
+the recogniser was unsure of, or next to speech it could not transcribe, until a reviewer
+corrects or confirms it (those quotes are listed as held back, `held_quotes`); nor housekeeping
+(greetings, thanks, sound checks, agenda, turn-taking: wording.fr.yaml's `meta_talk`), nor a
+heading read out (no verb), nor a fragment (a quote opens and closes like a sentence). A chapter
+prints fewer quotes rather than doubtful ones; a reviewer's pin is quoted all the same.
+
 Chapters are filled together, best (theme, quote) first, with maximal marginal relevance so one
 chapter's quotes do not repeat each other; a sentence is quoted once in the whole document. A
 passage that is truly about two themes (enough evidence of the second in sentences of its own)
@@ -15,10 +22,11 @@ may serve both chapters with different sentences. Every theme with tagged passag
 before any gets a second. Reviewers' pinned passages come first; excluded ones are never quoted
 for that theme. Each chapter's quotes are listed in the order they were said.
 
-Key points are sentences chosen extractively: for the session, those central to all that was said
-and about the cycle's themes; for a theme, those central to its tagged passages and carrying it;
-not redundant with one another, from different speakers where possible, never a quote of the
-same chapter.
+Key points are sentences chosen extractively, under the same rules as quotes: for the session,
+those central to all that was said and about the cycle's themes; for a theme, those central to
+the passages it leads (its strongest theme, by a margin) and saying it more than any other; not
+redundant with one another, from different speakers where possible. No sentence is printed twice
+in a document: a key point is never a quote, nor another key point.
 """
 
 from __future__ import annotations
@@ -26,15 +34,17 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from ..core.artefacts import KeyPoints, Passage, Quote
+from ..core.artefacts import Gap, HeldQuote, KeyPoints, Passage, Quote
 from ..core.config import TagOptions
+from ..core.heard import Mending
 from .themes import SentenceEvidence, meaning_points
 
-__all__ = ["ELISION", "ExcerptChoices", "SessionEvidence", "SentenceEvidence", "key_points", "pack_vectors",
-           "quote_text", "select_quotes", "subtheme_of", "unpack_vectors"]
+__all__ = ["ELISION", "ExcerptChoices", "SessionEvidence", "SentenceEvidence", "held_quotes", "key_points",
+           "pack_vectors", "quote_text", "select_quotes", "sentence_doubts", "subtheme_of", "unpack_vectors"]
 
 if TYPE_CHECKING:
     import numpy as np
@@ -65,6 +75,10 @@ SUBTHEME_FLOOR = 0.15
 # Key points: sentences of this many words, with a verb, not a question.
 KEY_POINT_WORDS = (10, 45)
 KEY_POINT_LAMBDA = 0.6  # relevance against redundancy
+# A theme's key point comes from a passage whose strongest theme it is, ahead of the next by this
+# much (scores 1 - 2^-points), and carries the theme this much at least.
+KEY_POINT_MARGIN = 0.1
+KEY_POINT_RELEVANCE = 0.25
 SAME_SPEAKER_PENALTY = 0.1  # a speaker already heard gives way unless clearly more central
 
 
@@ -100,6 +114,40 @@ class SessionEvidence:
     vectors: Mapping[str, np.ndarray]  # passage id -> (sentences, dims) unit vectors; may be empty
     theme_ids: Sequence[str]
     options: TagOptions
+    # Sentences not to quote until a reviewer confirms or corrects them, with why: passage id ->
+    # sentence index -> reasons ("unsure": a word the recogniser was unsure of; "gap": speech
+    # it could not transcribe next to it).
+    doubtful: Mapping[str, Mapping[int, Sequence[str]]] = field(default_factory=dict)
+    # The words that tell a sentence cut short from a whole one (wording.fr.yaml).
+    mending: Mending = field(default_factory=Mending)
+
+    def quotable(self, pid: str, index: int) -> bool:
+        """Whether the machine may quote the sentence: heard with confidence (or confirmed),
+        and not housekeeping (welcome, thanks, turns, agenda)."""
+        evidence = self.sentences.get(pid)
+        meta = evidence is not None and index < len(evidence) and evidence[index].meta
+        return not meta and index not in self.doubtful.get(pid, ())
+
+    def opens(self, text: str) -> bool:
+        """The sentence opens like one: a capital, a digit or an opening quote, and not a word
+        that continues the sentence before ("qui", "dont")."""
+        text = text.strip()
+        first = re.match(r"[\w'’-]+", text)
+        if not text or not (text[0].isupper() or text[0].isdigit() or text[0] in "«\"“(—–-"):
+            return False
+        return first is None or first.group().lower().replace("’", "'") not in self.mending.continuation_words
+
+    def closes(self, text: str) -> bool:
+        """The sentence ends like one: a terminal mark, not after an elision, a hyphen or a word
+        that cannot end a sentence ("les.")."""
+        text = text.strip().rstrip("»\"”)] ")
+        if not text or text[-1] not in ".!?…":
+            return False
+        body = text.rstrip(".!?… ")
+        last = re.search(r"[\w'’-]+$", body)
+        if not body or body.endswith(("'", "’", "-")):
+            return False
+        return last is None or last.group().lower().replace("’", "'") not in self.mending.cut_words
 
     def relevance(self, pid: str, index: int, theme_id: str) -> float:
         """How much one sentence is about a theme, on the scale of theme scores: 1 - 2^-points."""
@@ -159,8 +207,10 @@ def _shapes(count: int, available: set[int]) -> list[tuple[int, ...]]:
 
 
 def _candidates(passage: Passage, theme_id: str, evidence: SessionEvidence, available: set[int],
-                relaxed: bool = False) -> list[Candidate]:
-    """Every quote the passage offers the theme among its available sentences, scored."""
+                relaxed: bool = False, whole: bool = True) -> list[Candidate]:
+    """Every quote the passage offers the theme among its available sentences, scored; `relaxed`
+    takes shorter ones; `whole` only statements (a verb in each sentence) that open and close
+    like sentences."""
     options = evidence.options
     sentences = evidence.sentences.get(passage.id)
     if not sentences or len(sentences) != len(passage.sentences):
@@ -169,7 +219,7 @@ def _candidates(passage: Passage, theme_id: str, evidence: SessionEvidence, avai
     found = []
     for indices in _shapes(len(passage.sentences), available):
         words = sum(sentences[i].words for i in indices)
-        if not low <= words <= options.quote_max_words:
+        if not low <= words <= options.quote_max_words or (whole and not _whole(passage, indices, evidence)):
             continue
         own = [evidence.points(passage.id, i, theme_id) for i in indices]
         said = [sentences[i].points.get(theme_id, 0.0) for i in indices]
@@ -183,6 +233,8 @@ def _candidates(passage: Passage, theme_id: str, evidence: SessionEvidence, avai
         specific = mean_own / max(mean_own, strongest_other, 1e-9)
         score = carry * (0.4 + 0.6 * on_theme) * (0.6 + 0.4 * specific)
         if not all(sentences[i].verb for i in indices):
+            if whole:  # a heading or a list read out (a programme's items) is not a quote
+                continue
             score *= NO_VERB_FACTOR
         questions = [passage.sentences[i].text.rstrip().endswith("?") for i in indices]
         if questions[-1]:  # a quote that ends on a question leaves the reader without its answer
@@ -197,6 +249,18 @@ def _candidates(passage: Passage, theme_id: str, evidence: SessionEvidence, avai
             score *= SHORT_LONG_FACTOR
         found.append(Candidate(passage.id, indices, words, score, points))
     return found
+
+
+def _whole(passage: Passage, indices: Sequence[int], evidence: SessionEvidence) -> bool:
+    """Each run of consecutive sentences of the quote opens and closes like a sentence: no
+    fragment, no false stop, no cut on an elision or a hyphen."""
+    texts = [passage.sentences[i].text for i in indices]
+    for position, index in enumerate(indices):
+        run_starts = position == 0 or indices[position - 1] != index - 1
+        run_ends = position == len(indices) - 1 or indices[position + 1] != index + 1
+        if (run_starts and not evidence.opens(texts[position])) or (run_ends and not evidence.closes(texts[position])):
+            return False
+    return True
 
 
 class _Selection:
@@ -215,17 +279,23 @@ class _Selection:
         self.pairs: list[set[tuple[str, str]]] = []
         self.tagged = {t: [p.id for p in passages if p.theme(t) is not None
                            and p.id not in choices.excluded.get(t, set())] for t in theme_ids}
-        self._best: dict[tuple[str, str, bool], Candidate | None] = {}
+        self._best: dict[tuple[str, str, bool, bool], Candidate | None] = {}
 
-    def available(self, pid: str) -> set[int]:
-        return set(range(len(self.by_id[pid].sentences))) - self.used[pid]
+    def available(self, pid: str, *, pinned: bool = False) -> set[int]:
+        """The passage's sentences not quoted yet; the machine's choice (not `pinned` by a
+        reviewer) leaves out those it may not quote (doubtful, housekeeping)."""
+        unused = set(range(len(self.by_id[pid].sentences))) - self.used[pid]
+        return unused if pinned else {i for i in unused if self.evidence.quotable(pid, i)}
 
-    def best(self, theme_id: str, pid: str, *, relaxed: bool = False) -> Candidate | None:
+    def best(self, theme_id: str, pid: str, *, relaxed: bool = False, pinned: bool = False) -> Candidate | None:
         """The passage's best quote for the theme among its unquoted sentences, if allowed."""
-        key = (theme_id, pid, relaxed)
+        key = (theme_id, pid, relaxed, pinned)
         if key not in self._best:
             passage = self.by_id[pid]
-            candidates = [c for c in _candidates(passage, theme_id, self.evidence, self.available(pid), relaxed)
+            available = self.available(pid, pinned=pinned)
+            # A reviewer's pin is quoted even where the recogniser's punctuation cuts it badly.
+            candidates = [c for c in _candidates(passage, theme_id, self.evidence, available, relaxed,
+                                                 whole=not (pinned and relaxed))
                           if not self._repeats(c)]
             if self.serves[pid] and not relaxed:  # a second chapter: only when truly about it
                 candidates = [c for c in candidates if c.points >= SECOND_CHAPTER_POINTS]
@@ -297,7 +367,8 @@ def select_quotes(passages: Sequence[Passage], evidence: SessionEvidence, choice
                         and theme_id not in state.serves[pid] and len(state.chosen[theme_id]) < per_theme:
                     chosen = choices.sentences.get(theme_id, {}).get(pid)
                     candidate = (state.chosen_by_reviewer(theme_id, pid, chosen) if chosen else
-                                 state.best(theme_id, pid) or state.best(theme_id, pid, relaxed=True))
+                                 state.best(theme_id, pid, pinned=True)
+                                 or state.best(theme_id, pid, relaxed=True, pinned=True))
                     if candidate is not None:
                         state.take(theme_id, candidate)
         state.fill(theme_ids, 1)  # every theme its first quote before any its second
@@ -318,6 +389,51 @@ def select_quotes(passages: Sequence[Passage], evidence: SessionEvidence, choice
                                 text=quote_text(passage, candidate.indices), sentences=list(candidate.indices)))
         result[theme_id] = quotes
     return result
+
+
+# Speech the recogniser heard but could not transcribe this close to a sentence may belong to it.
+GAP_MARGIN_S = 1.0
+
+
+def sentence_doubts(passages: Sequence[Passage], gaps: Sequence[Gap], confirmed: Mapping[str, AbstractSet[int]]
+                    ) -> dict[str, dict[int, list[str]]]:
+    """The sentences not to quote until a reviewer checks them, with why ("unsure": a word the
+    recogniser was unsure of; "gap": untranscribed speech next to it), but for those `confirmed`
+    (passage id -> sentence indices). A word a correction put there is not unsure."""
+    doubts: dict[str, dict[int, list[str]]] = {}
+    for passage in passages:
+        for index, sentence in enumerate(passage.sentences):
+            if index in confirmed.get(passage.id, ()):
+                continue
+            reasons = ["unsure"] if sentence.unsure else []
+            if any(gap.start - GAP_MARGIN_S < sentence.end and sentence.start < gap.end + GAP_MARGIN_S for gap in gaps):
+                reasons.append("gap")
+            if reasons:
+                doubts.setdefault(passage.id, {})[index] = reasons
+    return doubts
+
+
+def held_quotes(passages: Sequence[Passage], evidence: SessionEvidence, choices: ExcerptChoices,
+                printed: Mapping[str, Sequence[Quote]]) -> list[HeldQuote]:
+    """The quotes the chapters would print if the doubtful sentences could be quoted, and do not:
+    what a reviewer should check first. In the order said."""
+    if not any(evidence.doubtful.values()):
+        return []
+    by_id = {p.id: p for p in passages}
+    shown = {(theme_id, q.passage, tuple(q.sentences)) for theme_id, quotes in printed.items() for q in quotes}
+    held = []
+    for theme_id, quotes in select_quotes(passages, replace(evidence, doubtful={}), choices).items():
+        for quote in quotes:
+            doubts = evidence.doubtful.get(quote.passage, {})
+            doubtful = [i for i in quote.sentences if i in doubts]
+            if not doubtful or (theme_id, quote.passage, tuple(quote.sentences)) in shown:
+                continue
+            passage = by_id[quote.passage]
+            held.append(HeldQuote(theme=theme_id, passage=quote.passage, start=quote.start, end=quote.end,
+                                  text=quote.text, sentences=list(quote.sentences), doubtful=doubtful,
+                                  reasons=sorted({r for i in doubtful for r in doubts[i]}),  # type: ignore[misc]
+                                  unsure=[w for i in doubtful for w in passage.sentences[i].unsure]))
+    return sorted(held, key=lambda h: (h.start, h.theme))
 
 
 def subtheme_of(quote: Quote, theme_id: str, labels: Sequence[str], keywords: Sequence[Sequence[str]],
@@ -341,8 +457,14 @@ def subtheme_of(quote: Quote, theme_id: str, labels: Sequence[str], keywords: Se
 
 # --- key points ------------------------------------------------------------------------------
 
-def _key_candidates(passages: Sequence[Passage], evidence: SessionEvidence, excluded: set[tuple[str, int]]
-                    ) -> list[tuple[Passage, int]]:
+def _plain(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _key_candidates(passages: Sequence[Passage], evidence: SessionEvidence, used: set[tuple[str, int]],
+                    used_texts: set[str]) -> list[tuple[Passage, int]]:
+    """The sentences that may be key points: of KEY_POINT_WORDS words, a statement (a verb, not a
+    question), whole, quotable, and said nowhere else in the document yet."""
     found = []
     for passage in passages:
         sentences = evidence.sentences.get(passage.id)
@@ -350,11 +472,27 @@ def _key_candidates(passages: Sequence[Passage], evidence: SessionEvidence, excl
             continue
         for index, sentence in enumerate(passage.sentences):
             info = sentences[index]
-            if (passage.id, index) in excluded or not info.verb or info.meta or sentence.text.rstrip().endswith("?"):
+            if (passage.id, index) in used or _plain(sentence.text) in used_texts or not info.verb \
+                    or not evidence.quotable(passage.id, index) or sentence.text.rstrip().endswith("?") \
+                    or not _whole(passage, [index], evidence):
                 continue
             if KEY_POINT_WORDS[0] <= info.words <= KEY_POINT_WORDS[1]:
                 found.append((passage, index))
     return found
+
+
+def _leads(passage: Passage, theme_id: str) -> bool:
+    """The theme is the passage's strongest, ahead of the next by KEY_POINT_MARGIN at least."""
+    own = passage.theme(theme_id)
+    others = [t.score for t in passage.themes if t.id != theme_id]
+    return own is not None and own.score - max(others, default=0.0) >= KEY_POINT_MARGIN
+
+
+def _sentence_leads(evidence: SessionEvidence, pid: str, index: int, theme_id: str) -> bool:
+    """The sentence says the theme more than any other."""
+    own = evidence.points(pid, index, theme_id)
+    return own > 0 and all(own >= evidence.points(pid, index, other) for other in evidence.theme_ids
+                           if other != theme_id)
 
 
 def _pick_key_points(candidates: list[tuple[Passage, int]], relevance: list[float], evidence: SessionEvidence,
@@ -397,22 +535,35 @@ def _pick_key_points(candidates: list[tuple[Passage, int]], relevance: list[floa
 def key_points(passages: Sequence[Passage], evidence: SessionEvidence, quotes: Mapping[str, Sequence[Quote]],
                choices: ExcerptChoices) -> KeyPoints:
     """The key sentences of the session and of each theme with tagged passages (tag.key_points
-    of each at most), each in the order said."""
+    of each at most), each in the order said. No sentence is said twice in a document: a key
+    point is never a sentence quoted in a chapter, nor another key point. A theme's key points
+    come from passages whose strongest theme it is (by KEY_POINT_MARGIN), and say it more than
+    any other."""
     count = evidence.options.key_points
     themes = list(evidence.theme_ids)
     if count <= 0 or not passages:
         return KeyPoints()
-    candidates = _key_candidates(passages, evidence, set())
+    by_id = {p.id: p for p in passages}
+    used = {(q.passage, i) for chosen in quotes.values() for q in chosen for i in q.sentences}
+    used_texts = {_plain(by_id[pid].sentences[i].text) for pid, i in used if pid in by_id}
+
+    def take(points: list[Quote]) -> list[Quote]:
+        for point in points:
+            used.update((point.passage, i) for i in point.sentences)
+            used_texts.add(_plain(point.text))
+        return points
+
+    candidates = _key_candidates(passages, evidence, used, used_texts)
     relevance = [max((evidence.relevance(p.id, i, t) for t in themes), default=0.0) for p, i in candidates]
-    session = _pick_key_points(candidates, relevance, evidence, count)
+    about = [(c, r) for c, r in zip(candidates, relevance) if r >= KEY_POINT_RELEVANCE]  # the cycle's themes
+    session = take(_pick_key_points([c for c, _ in about], [r for _, r in about], evidence, count))
     per_theme: dict[str, list[Quote]] = {}
     for theme_id in themes:
-        quoted = {(q.passage, i) for q in quotes.get(theme_id, []) for i in q.sentences}
-        tagged = [p for p in passages if p.theme(theme_id) is not None
-                  and p.id not in choices.excluded.get(theme_id, set())]
-        found = _key_candidates(tagged, evidence, quoted)
+        leading = [p for p in passages if _leads(p, theme_id) and p.id not in choices.excluded.get(theme_id, set())]
+        found = [(p, i) for p, i in _key_candidates(leading, evidence, used, used_texts)
+                 if _sentence_leads(evidence, p.id, i, theme_id)]
         found_relevance = [evidence.relevance(p.id, i, theme_id) for p, i in found]
-        kept = [(c, r) for c, r in zip(found, found_relevance) if r >= 0.25]
+        kept = [(c, r) for c, r in zip(found, found_relevance) if r >= KEY_POINT_RELEVANCE]
         if kept:
-            per_theme[theme_id] = _pick_key_points([c for c, _ in kept], [r for _, r in kept], evidence, count)
+            per_theme[theme_id] = take(_pick_key_points([c for c, _ in kept], [r for _, r in kept], evidence, count))
     return KeyPoints(session=session, themes=per_theme)

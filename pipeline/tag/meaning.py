@@ -27,6 +27,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..core import limits
 from ..core.errors import ModelError
 
 if TYPE_CHECKING:
@@ -71,7 +72,9 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     import numpy as np
 
     encoder = load_encoder()
-    rows = [encoder.encode(list(texts[i:i + BATCH])) for i in range(0, len(texts), BATCH)]
+    # The encoder's cost grows with each text: a text is read up to limits.MAX_ENCODER_CHARS.
+    texts = [text[:limits.MAX_ENCODER_CHARS] for text in texts]
+    rows = [encoder.encode(texts[i:i + BATCH]) for i in range(0, len(texts), BATCH)]
     if not rows:
         return np.zeros((0, 512), dtype="float32")
     vectors = np.vstack(rows).astype("float32")

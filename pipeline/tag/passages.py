@@ -26,8 +26,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..core.artefacts import Segment, Sentence
+from ..core.artefacts import Segment, Sentence, UnsureWord
 from ..core.config import TagOptions
+from ..core.heard import UNSURE_P, Mending, mend_turn, text_word_owners
 from ..core.limits import split_long_segments, split_long_turns
 
 if TYPE_CHECKING:
@@ -152,14 +153,30 @@ def _pieces(sentence: Span, max_words: int) -> list[Span]:
     parts.append(doc[start:sentence.end])
     result: list[Span] = []
     for part in parts:
-        start = part.start
+        # Words are counted as the tokens go (a token after a space opens a word), never by
+        # reading the growing span's text again: that was quadratic in the length of the stretch
+        # (ten minutes for 60 KB of words joined by hyphens, each word dozens of tokens).
+        start, words = part.start, len(doc[part.start].text.split())
         for i in range(part.start + 1, part.end + 1):
             if i == part.end:
                 result.append(doc[start:i])
-            elif word_count(doc[start:i + 1].text) > max_words and not doc[i].text.startswith("-"):
+                break
+            added = _added_words(doc, i)
+            if words + added > max_words and not doc[i].text.startswith("-"):
                 result.append(doc[start:i])
-                start = i
+                start, words = i, len(doc[i].text.split())
+            else:
+                words += added
     return result
+
+
+def _added_words(doc: Doc, index: int) -> int:
+    """How many words token `index` adds to a span that ends with the token before it (as
+    `word_count` of the span's text would count them): none more for a token glued to a word."""
+    token, before = doc[index], doc[index - 1]
+    words = len(token.text.split())
+    glued = not before.whitespace_ and before.text[-1:].strip() and token.text[:1].strip()
+    return words - 1 if words and glued else words
 
 
 def _units(doc: Doc, turn: list[Segment], offsets: list[int], max_words: int) -> list[Unit]:
@@ -260,26 +277,25 @@ def gap_gains(units: Sequence[Unit], depths: Sequence[float] | None, threshold: 
     return gains
 
 
-def _turn_texts(turns: list[list[Segment]]) -> tuple[list[str], list[list[int]]]:
+def _turn_texts(turns: list[list[Segment]], mending: Mending | None) -> tuple[list[str], list[list[int]]]:
+    """Each turn's text (its segments joined, the recogniser's case and stops mended where it
+    speaks French) and where each of its segments starts in it."""
     texts, all_offsets = [], []
     for turn in turns:
-        offsets, parts, position = [], [], 0
-        for segment in turn:
-            part = segment.text.strip()
-            offsets.append(position)
-            parts.append(part)
-            position += len(part) + 1
-        texts.append(" ".join(parts))
+        text, offsets = mend_turn([s.text for s in turn], mending if turn[0].lang in (None, "fr") else None)
+        texts.append(text)
         all_offsets.append(offsets)
     return texts, all_offsets
 
 
 def split_passages(segments: Sequence[Segment], nlp: Any, options: TagOptions,
-                   embed: Callable[[Sequence[str]], np.ndarray] | None = None) -> list[PassageSpan]:
+                   embed: Callable[[Sequence[str]], np.ndarray] | None = None,
+                   mending: Mending | None = None) -> list[PassageSpan]:
     """The transcript's segments as passages of whole sentences, cut where the topic shifts.
 
     `embed` turns sentences into unit vectors (meaning.embed by default when tag.segmentation is
-    'topic'); without it, passages are cut at long pauses and by length only."""
+    'topic'); without it, passages are cut at long pauses and by length only. `mending` gives
+    the words that mend the recogniser's case and false stops where segments meet (French)."""
     import numpy as np
 
     if embed is None and options.segmentation == "topic":
@@ -288,7 +304,7 @@ def split_passages(segments: Sequence[Segment], nlp: Any, options: TagOptions,
         embed = encoder_embed
     segments = split_long_segments([s for s in segments if s.text.strip()], nlp.max_length)
     turns = split_long_turns(_turns(segments), nlp.max_length)
-    texts, all_offsets = _turn_texts(turns)
+    texts, all_offsets = _turn_texts(turns, mending)
     turn_units = [_units(doc, turn, offsets, options.passage_max_words)
                   for turn, offsets, doc in zip(turns, all_offsets, nlp.pipe(texts))]
     vectors = None
@@ -314,13 +330,16 @@ def split_passages(segments: Sequence[Segment], nlp: Any, options: TagOptions,
     passages = []
     for turn, offsets, text, units, block, depths in zip(turns, all_offsets, texts, turn_units, turn_vectors,
                                                          turn_depths):
+        unsure = unsure_words(turn, offsets)
         starts = choose_cuts([u.words for u in units], gap_gains(units, depths, threshold, options), options)
         for first, last in zip(starts, [*starts[1:], len(units)]):
             group = units[first:last]
             doc = group[0].span.doc
             sentences = [Sentence(start=round(time_at(turn, offsets, u.start_char), 2),
                                   end=round(time_at(turn, offsets, u.end_char, ending=True), 2),
-                                  text=text[u.start_char:u.end_char].strip()) for u in group]
+                                  text=text[u.start_char:u.end_char].strip(),
+                                  unsure=[w for at_char, w in unsure if u.start_char <= at_char < u.end_char])
+                         for u in group]
             passages.append(PassageSpan(
                 span=doc[group[0].span.start:group[-1].span.end],
                 text=text[group[0].start_char:group[-1].end_char].strip(),
@@ -333,6 +352,23 @@ def split_passages(segments: Sequence[Segment], nlp: Any, options: TagOptions,
                 sentence_vectors=block[first:last] if block is not None else None,
             ))
     return passages
+
+
+def unsure_words(turn: list[Segment], offsets: list[int]) -> list[tuple[int, UnsureWord]]:
+    """The words of a turn the recogniser was unsure of, each with where it starts in the
+    turn's text (segments joined by one space, as _turn_texts joins them)."""
+    found = []
+    for segment, offset in zip(turn, offsets):
+        text = segment.text.strip()
+        position = 0
+        for word, owners in zip(text.split(), text_word_owners(segment)):
+            position = text.find(word, position)
+            probabilities = [segment.words[w].p for w in owners if segment.words[w].p is not None]
+            if probabilities and min(probabilities) < UNSURE_P:
+                found.append((offset + position, UnsureWord(text=word, p=round(min(probabilities), 3),
+                                                            at=segment.words[owners[0]].start)))
+            position += len(word)
+    return found
 
 
 def time_at(turn: list[Segment], offsets: list[int], char: int, *, ending: bool = False) -> float:

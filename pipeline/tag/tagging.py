@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..core import limits
 from ..core.artefacts import (
     Codebook,
     CodebookTheme,
@@ -28,25 +29,40 @@ from ..core.artefacts import (
     Transcript,
 )
 from ..core.config import Config, Session
-from ..core.review_file import Review, passage_key, revise_transcript
+from ..core.heard import Mending
+from ..core.review_file import Review, confirmed_sentences, passage_key, revise_transcript
 from ..core.storage import hash_of
 from .decisions import apply_review
 from .entities import declared_names, entity_index, leading_article, passage_entities
 from .excerpts import (
     SentenceEvidence,
     SessionEvidence,
+    held_quotes,
     key_points,
     pack_vectors,
     select_quotes,
+    sentence_doubts,
     subtheme_of,
     unpack_vectors,
 )
 from .passages import split_passages
+from .references import acronyms_said, reference_patterns, references_said
 from .themes import ThemeClassifier, ThemeScore, above_threshold, load_nlp, model_label
 
-__all__ = ["MachineTags", "classify_texts", "codebook", "machine_tags", "tag"]
+__all__ = ["MachineTags", "classify_texts", "codebook", "machine_tags", "tag", "wording_read"]
 
 log = logging.getLogger(__name__)
+
+# A session where more passages than this share carry no theme is said to be off the cycle's themes.
+OFF_TOPIC_SHARE = 0.5
+# The keys of wording.fr.yaml the tag stage reads: editing one of them changes the tags.
+WORDING_READ = ("name_articles", "meta_talk", "function_words", "cut_words", "continuation_words",
+                "reference_patterns")
+
+
+def wording_read(wording: dict[str, Any]) -> dict[str, Any]:
+    """What the tag stage reads of the wording (for the orchestration's inputs hash)."""
+    return {key: wording.get(key) for key in WORDING_READ}
 
 
 @dataclass
@@ -55,7 +71,7 @@ class MachineTags:
     each theme (with its sentence-encoder vector), before any human decision: what tagging
     costs, and what a review edit does not change."""
 
-    VERSION = 2  # of the cache file's shape
+    VERSION = 3  # of the cache file's shape
 
     nlp: str
     passages: list[Passage]
@@ -109,7 +125,8 @@ def machine_tags(transcript: Transcript, config: Config) -> MachineTags:
     articles = leading_article(wording["name_articles"])
     meta_talk = wording.get("meta_talk", [])
     warnings: list[str] = []
-    found = split_passages(transcript.segments, nlp, options)
+    mending = Mending.from_wording(wording) if (transcript.language or "fr") == "fr" else None
+    found = split_passages(transcript.segments, nlp, options, mending=mending)
     if not found:
         name = transcript.path.name if transcript.path else "the transcript"
         message = f"{name}: the transcript has no text, so there are no passages to tag."
@@ -143,21 +160,35 @@ def machine_tags(transcript: Transcript, config: Config) -> MachineTags:
 
 
 def tag(transcript: Transcript, config: Config, *, review: Review | None = None, review_file: str = "",
-        session_id: str | None = None, machine: MachineTags | None = None, session: Session | None = None) -> Tags:
+        session_id: str | None = None, machine: MachineTags | None = None, session: Session | None = None,
+        revised: tuple[Transcript, list[str]] | None = None) -> Tags:
     """Tag a transcript: the reviewers' corrections and names of voices applied to it, the
     machine's tags (computed here unless given, from that revised transcript), then the
     reviewers' decisions on themes and excerpts, then the quotes of each theme, the key points
     and the name index (`session` gives the declared speakers and organisations the index always
-    keeps). Pure: reads and writes no file."""
+    keeps). `revised` is `revise_transcript(transcript, review)` when the caller made it already.
+    Pure: reads and writes no file."""
     review = review or Review()
-    revised, revision_orphans = revise_transcript(transcript, review)
-    machine = machine or machine_tags(revised, config)
+    revised_transcript, revision_orphans = revised or revise_transcript(transcript, review)
+    machine = machine or machine_tags(revised_transcript, config)
     passages = [p.model_copy(deep=True) for p in machine.passages]
     theme_ids = [t.id for t in config.themes]
     outcome = apply_review(passages, review.decisions, theme_ids, machine.scores)
-    orphaned = [*revision_orphans, *outcome.orphaned]
+    confirmed, confirmation_orphans = confirmed_sentences(review.confirmations, passages)
+    orphaned = [*revision_orphans, *outcome.orphaned, *confirmation_orphans]
     warnings = [*machine.warnings, *(f"review decision not applied: {o}" for o in orphaned)]
-    evidence = SessionEvidence(machine.sentences, machine.vectors, theme_ids, config.tag)
+    off_topic = off_topic_warning(passages, session_id or (session.id if session else None))
+    if off_topic:
+        log.warning("%s", off_topic)
+        warnings.append(off_topic)
+    wording = config.templates.wording()
+    evidence = SessionEvidence(machine.sentences, machine.vectors, theme_ids, config.tag,
+                               doubtful=sentence_doubts(passages, revised_transcript.gaps, confirmed),
+                               mending=Mending.from_wording(wording))
+    # The words the recogniser was unsure of, by passage, where no reviewer checked them: names
+    # and references said only in such words are not listed.
+    unsure = {p.id: {w.text.lower().strip(".,;:!?«»\"()…") for i, s in enumerate(p.sentences)
+                     if i not in confirmed.get(p.id, ()) for w in s.unsure} for p in passages}
     excerpts = select_quotes(passages, evidence, outcome.choices)
     for theme in config.themes:
         labels = [sub.label for sub in theme.subthemes]
@@ -176,11 +207,14 @@ def tag(transcript: Transcript, config: Config, *, review: Review | None = None,
         codebook=codebook(config),
         passages=passages,
         excerpts=excerpts,
+        held=held_quotes(passages, evidence, outcome.choices, excerpts),
         key_points=key_points(passages, evidence, excerpts, outcome.choices),
-        entities=entity_index(passages, config.index, declared_names(config, session), config.themes),
+        entities=entity_index(passages, config.index, declared_names(config, session), config.themes, unsure),
+        references=references_said(passages, reference_patterns(wording.get("reference_patterns") or []), unsure),
+        glossary=acronyms_said(passages, config.acronyms, unsure),
         review=ReviewSummary(file=review_file, status="reviewed" if outcome.applied or not review.empty
                              else "not reviewed", decisions_applied=outcome.applied,
-                             corrections=len(review.corrections) - sum(o.startswith("correction") for o in orphaned),
+                             corrections=len(review.corrections) - sum(o.startswith("correction ") for o in orphaned),
                              speakers={k: v for k, v in review.speakers.items()
                                        if any(s.speaker == k for s in transcript.segments)},
                              orphaned=orphaned),
@@ -191,8 +225,20 @@ def tag(transcript: Transcript, config: Config, *, review: Review | None = None,
     return tags
 
 
+def off_topic_warning(passages: Sequence[Passage], session_id: str | None) -> str:
+    """A warning when most passages carry no theme of the codebook ("" otherwise): the session
+    may not belong to the cycle, or discusses what its codebook does not name."""
+    untagged = sum(1 for p in passages if not p.themes)
+    if not passages or untagged / len(passages) <= OFF_TOPIC_SHARE:
+        return ""
+    return (f"{session_id or 'the session'}: {untagged} of {len(passages)} passages "
+            f"({round(100 * untagged / len(passages))} %) have no theme of the cycle: check that the session "
+            f"belongs to the cycle, or add the themes it discusses to config.yaml's themes")
+
+
 def classify_texts(texts: Sequence[str], config: Config) -> list[list[ThemeScore]]:
     """Evaluation mode: every theme's score for each text, classified as it is (no passages)."""
+    limits.check_words_and_characters("the passages", ((None, text) for text in texts))
     nlp = load_nlp(config.tag.spacy_model)
     classifier = ThemeClassifier(nlp, config.themes, config.tag, config.acronyms)
     return classifier.score_many(list(nlp.pipe(texts)))

@@ -83,20 +83,6 @@ def content_tokens(tokens: Sequence[Token]) -> list[Token]:
     return [t for t in tokens if t.is_alpha and not t.is_stop and len(t) > 2 and t.has_vector]
 
 
-def mean_vector(tokens: Sequence[Token]) -> np.ndarray:
-    """Unit-length mean of the content words' vectors (zeros when there are none); the excerpt
-    selection compares passages with it."""
-    import numpy as np
-
-    words = content_tokens(tokens)
-    if not words:
-        return np.zeros(300, dtype="float32")
-    vectors = np.array([t.vector for t in words], dtype="float32")
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-    mean = vectors.mean(axis=0)
-    return mean / max(float(np.linalg.norm(mean)), 1e-9)
-
-
 @dataclass(frozen=True)
 class ThemeEvidence:
     """What the classifier found for one theme in one passage, before any weight."""
@@ -330,9 +316,3 @@ class ThemeClassifier:
 def above_threshold(scores: Sequence[ThemeScore], options: TagOptions) -> list[ThemeScore]:
     """The themes a passage is tagged with: score at or above the threshold, best first."""
     return sorted((s for s in scores if s.score >= options.threshold), key=lambda s: -s.score)
-
-
-def describe_weights(classifier: ThemeClassifier) -> dict[str, Any]:
-    """Each theme's keywords with their weights, for people checking what the codebook says."""
-    return {theme_id: dict(sorted(weights.items(), key=lambda item: (-item[1], item[0])))
-            for theme_id, weights in classifier.weights.items()}

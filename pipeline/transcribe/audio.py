@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import limits
 from ..core.errors import InputError
+from ..core.typography import timestamp
 
 SAMPLE_RATE = 16_000
 SILENT_PEAK = 1e-4  # -80 dBFS: below this everywhere, the file holds no sound (real quiet replays peak near -48)
@@ -83,6 +85,9 @@ def decode_audio(path: Path) -> Generator[np.ndarray, None, int]:
     path = Path(path)
     container, stream = _open_media(path)
     declared_s = container.duration / 1_000_000 if container.duration else None
+    if declared_s is not None and declared_s > limits.MAX_SESSION_SECONDS:
+        container.close()
+        limits.check_session_duration(path.name, declared_s, f"the recording lasts {timestamp(declared_s)}")
     # Frames of one second: per-frame overhead would otherwise dominate (an MP3 frame is 72 ms).
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE, frame_size=SAMPLE_RATE)
     decoded, bad_packets = 0, 0
@@ -134,8 +139,9 @@ class AudioCheck:
 
 def check_audio(path: Path) -> AudioCheck:
     """Decode the whole file once, keeping nothing: its exact length and loudest sample, or the
-    InputError that would otherwise come at the end of a long transcription. Decoding is cheap
-    next to Whisper: an hour of Ogg Vorbis takes about 11 s on 2 cores."""
+    InputError that would otherwise come at the end of a long transcription (a recording longer
+    than limits.MAX_SESSION_SECONDS included). Decoding is cheap next to Whisper: an hour of Ogg
+    Vorbis takes about 11 s on 2 cores."""
     samples, peak = 0, 0.0
     chunks = decode_audio(path)
     while True:
@@ -144,6 +150,10 @@ def check_audio(path: Path) -> AudioCheck:
         except StopIteration as end:
             return AudioCheck(samples, peak, damaged_packets=end.value)
         samples += len(chunk)
+        if samples > limits.MAX_SESSION_SECONDS * SAMPLE_RATE:  # a file that declares no duration
+            chunks.close()
+            limits.check_session_duration(path.name, samples / SAMPLE_RATE,
+                                          f"the recording lasts more than {timestamp(samples / SAMPLE_RATE)}")
         if len(chunk):
             peak = max(peak, float(np.abs(chunk).max()))
 

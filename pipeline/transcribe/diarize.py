@@ -33,6 +33,8 @@ DEFAULT_MODEL = "campplus"
 BLOCK_S = 120.0  # audio decoded and searched for speech at once
 MAX_CLUSTER_WINDOWS = 1000  # eigen-decompositions of n x n cost n^3: beyond this, subsample
 EMBED_BATCH = 64  # windows embedded at once: bounds the activations in memory
+MAX_CENTROIDS = 3  # centroids kept per voice, from different moments of the recording
+MIN_CENTROID_WINDOWS = 8  # windows (6 s of speech) that make a centroid
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,24 @@ class SpeakerTurn:
 
 
 @dataclass
+class VoiceCentroid:
+    """The mean voice print (unit length) of one voice over a stretch of the recording."""
+
+    start: float
+    end: float
+    vector: np.ndarray
+
+
+@dataclass
+class Voice:
+    """A voice found: its label, its speech (seconds) and a few centroids of its voice prints."""
+
+    label: str
+    seconds: float
+    centroids: list[VoiceCentroid]
+
+
+@dataclass
 class DiarizationResult:
     turns: list[SpeakerTurn]
     speakers_found: int
@@ -83,6 +103,7 @@ class DiarizationResult:
     # Voices the estimate finds, also when a number was requested: when the two differ, the
     # speakers declared for the session are probably not the voices heard.
     estimated_speakers: int | None = None
+    voices: list[Voice] = field(default_factory=list)  # in label order
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -351,9 +372,10 @@ def _smooth(labels: np.ndarray, region_of: np.ndarray) -> np.ndarray:
     return out
 
 
-def _turns(found: _Windows, labels: np.ndarray, label_format: str) -> tuple[list[SpeakerTurn], int]:
+def _turns(found: _Windows, labels: np.ndarray, label_format: str) -> tuple[list[SpeakerTurn], dict[int, str]]:
     """Turns from labelled windows: within a speech region, a change of speaker lies halfway
-    between the centres of the two windows; speakers are numbered by first appearance."""
+    between the centres of the two windows; speakers are numbered by first appearance (returned:
+    the turns, and the label of each group)."""
     names: dict[int, str] = {}
     turns: list[SpeakerTurn] = []
     centres = np.asarray(found.centres)
@@ -376,7 +398,42 @@ def _turns(found: _Windows, labels: np.ndarray, label_format: str) -> tuple[list
             if end > start:
                 turns.append(SpeakerTurn(round(start, 3), round(end, 3), names[group]))
             start = end
-    return turns, len(names)
+    return turns, names
+
+
+def voice_centroids(embeddings: np.ndarray, labels: np.ndarray, found: _Windows, names: dict[int, str],
+                    settings: DiarizeSettings) -> list[Voice]:
+    """Each voice's centroids: its windows in time order cut into up to MAX_CENTROIDS runs of
+    at least MIN_CENTROID_WINDOWS windows (different moments of the session), the normalised
+    mean of each. Windows next to a change of voice are left out where enough remain: they may
+    hold the end of the other voice."""
+    region_of = np.asarray(found.region_of)
+    centres = np.asarray(found.centres)
+    # changed[i]: window i has another voice than window i - 1 of the same speech region.
+    changed = np.r_[False, (labels[1:] != labels[:-1]) & (region_of[1:] == region_of[:-1])]
+    inside = ~(changed | np.r_[changed[1:], False])
+    voices = []
+    for group, label in sorted(names.items(), key=lambda item: _label_order(item[1])):
+        members = np.flatnonzero(labels == group)
+        clean = members[inside[members]]
+        chosen = clean if len(clean) >= MIN_CENTROID_WINDOWS else members
+        count = max(1, min(MAX_CENTROIDS, len(chosen) // MIN_CENTROID_WINDOWS))
+        centroids = []
+        for run in np.array_split(chosen, count):
+            if run.size == 0:
+                continue
+            mean = embeddings[run].mean(axis=0)
+            mean /= max(float(np.linalg.norm(mean)), 1e-10)
+            centroids.append(VoiceCentroid(round(max(0.0, float(centres[run[0]]) - settings.window_s / 2), 3),
+                                           round(float(centres[run[-1]]) + settings.window_s / 2, 3),
+                                           mean.astype(np.float32)))
+        voices.append(Voice(label, round(len(members) * settings.hop_s, 1), centroids))
+    return voices
+
+
+def _label_order(label: str) -> tuple[int, str]:
+    digits = "".join(c for c in label if c.isdigit())
+    return (int(digits) if digits else 0, label)
 
 
 def _diarize_windows(found: _Windows, num_speakers: int | None, max_speakers: int, settings: DiarizeSettings,
@@ -384,13 +441,16 @@ def _diarize_windows(found: _Windows, num_speakers: int | None, max_speakers: in
     embeddings = found.stacked()
     labels, estimated = cluster_windows(embeddings, num_speakers, max_speakers, settings)
     labels = _smooth(labels, np.asarray(found.region_of))
-    turns, count = _turns(found, labels, label_format)
+    turns, names = _turns(found, labels, label_format)
+    count = len(names)
     speech_s = sum(end - start for start, end in found.regions)
     options = {**asdict(settings), "max_speakers": max_speakers,
                "same_speaker_cosine": settings.same_voice_cosine}
     log.info("voices: %d (%s; %d windows, %.0f s of speech)", count,
              "as requested" if num_speakers else "estimated", len(embeddings), speech_s)
-    return DiarizationResult(turns, count, num_speakers, len(embeddings), round(speech_s, 3), options, estimated)
+    voices = voice_centroids(embeddings, labels, found, names, settings) if count else []
+    return DiarizationResult(turns, count, num_speakers, len(embeddings), round(speech_s, 3), options, estimated,
+                             voices)
 
 
 def _check_counts(num_speakers: int | None, max_speakers: int) -> None:

@@ -303,6 +303,7 @@ def parse_docx(path: Path) -> ImportedTranscript:
 
     from docx import Document
     from docx.opc.exceptions import PackageNotFoundError
+    from lxml.etree import LxmlError
 
     if not zipfile.is_zipfile(path):
         raise InputError(f"{path.name}: not a Word .docx file (it is not a zip archive). Save it as "
@@ -310,10 +311,12 @@ def parse_docx(path: Path) -> ImportedTranscript:
     _check_archive(path)
     try:
         document = Document(str(path))
-    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        paragraphs = [p.text for p in document.paragraphs]
+    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, LxmlError) as exc:
+        # LxmlError: broken XML, or XML entities that expand a few kilobytes into gigabytes
+        # (lxml stops them), which Word never writes.
         raise InputError(f"{path.name}: cannot read this Word file ({limits.quote(exc, 200)}). "
                          "Save it again as .docx.") from None
-    paragraphs = [p.text for p in document.paragraphs]
     removed = sum(limits.count_controls(text) for text in paragraphs)
     transcript = _from_paragraphs([limits.strip_controls(text) for text in paragraphs], "docx")
     transcript.warnings[:0] = _controls_warning(path.name, removed)
@@ -449,10 +452,28 @@ def import_transcript(path: Path) -> ImportedTranscript:
         raise InputError(f"{path}: is a folder, not a transcript file.") from None
     segments = transcript.segments
     limits.check_transcript_size(path.name, len(segments), limits.word_count(s.text for s in segments))
+    limits.check_words_and_characters(path.name, ((s.start, s.text) for s in segments))
+    _check_times(path.name, transcript)
     _sort_by_time(path.name, transcript)
     if not transcript.segments:
         transcript.warnings.append(f"{path.name}: the transcript contains no text")
     return transcript
+
+
+def _check_times(name: str, transcript: ImportedTranscript) -> None:
+    """Refuse a cue, a word or a gap that ends beyond the longest session (limits.MAX_SESSION_SECONDS)."""
+    def end_of(segment: Segment) -> float:
+        return max([segment.end, *(w["end"] for w in segment.words or [])])
+
+    beyond = [s for s in transcript.segments if end_of(s) > limits.MAX_SESSION_SECONDS]
+    if beyond:
+        # The first that starts too late is the typing error (the paragraph before it ends there too).
+        segment = next((s for s in beyond if s.start > limits.MAX_SESSION_SECONDS), beyond[0])
+        limits.check_session_duration(name, end_of(segment), f"the cue or paragraph at {format_timestamp(segment.start)} "
+                                      f"({limits.quote(segment.text, 40)}) ends at {format_timestamp(end_of(segment))}")
+    for gap in transcript.gaps:
+        limits.check_session_duration(name, gap["end"], f"a gap at {format_timestamp(gap['start'])} ends at "
+                                      f"{format_timestamp(gap['end'])}")
 
 
 def _sort_by_time(name: str, transcript: ImportedTranscript) -> None:

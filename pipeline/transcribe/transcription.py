@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..core import artefacts
-from ..core.artefacts import Gap, SourceFile, Transcript
+from ..core.artefacts import Centroid, Diarization, Gap, SourceFile, Transcript, VoiceCentroids
 from ..core.config import Config, Session
 from ..core.errors import InputError
 from ..core.storage import file_hash, hash_of
@@ -322,10 +322,9 @@ def transcribe(source: Path, config: Config, session: Session | None = None, *,
         declared = len(session.speakers) if session is not None else 0
         transcript.segments, transcript.diarization = who_spoke(source, transcript.segments, config, declared,
                                                                 quiet=quiet)
-        found = transcript.diarization["speakers_found"]
-        estimated = transcript.diarization.get("estimated_speakers") or found
-        if declared and estimated != declared:
-            warnings.append(f"{source.name}: {_voices(estimated)} heard, {declared} speaker(s) declared in "
+        heard = transcript.diarization.heard
+        if declared and heard != declared:
+            warnings.append(f"{source.name}: {_voices(heard)} heard, {declared} speaker(s) declared in "
                             "config.yaml: check the session's speakers, or set diarize.speakers")
     if transcript.source.kind == "audio":  # an imported transcript is written as people wrote it
         transcript.segments, transcript.spelling_fixes = apply_spellings(transcript.segments, spellings)
@@ -343,10 +342,13 @@ def _voices(count: int) -> str:
 
 
 def who_spoke(source: Path, segments: list[artefacts.Segment], config: Config, declared: int, *,
-              quiet: bool = True) -> tuple[list[artefacts.Segment], dict[str, Any]]:
+              quiet: bool = True) -> tuple[list[artefacts.Segment], Diarization]:
     """Speaker labels ("Intervenant 1"… in order of first appearance) for the segments and words
     of a recording: its voices found by diarize.py, as many as `declared` when the settings say
-    so. Names come only from people (the review file's `speakers:`), never from here."""
+    so. Names come only from people (the review file's `speakers:`, or a voice profile made by
+    naming the voice in another session), never from here. With `voices.remember` on, the
+    record keeps each voice's centroids, which voice profiles are learned from and matched
+    against without transcribing again."""
     from .diarize import DiarizeSettings, assign_speakers, diarize_file
 
     options = config.diarize
@@ -360,7 +362,17 @@ def who_spoke(source: Path, segments: list[artefacts.Segment], config: Config, d
         progress.close()
     labelled = assign_speakers([s.model_dump() for s in segments], result.turns)
     revised = [artefacts.Segment.model_validate({**s, "id": i}) for i, s in enumerate(labelled)]
-    summary = {"speakers_found": result.speakers_found, "estimated_speakers": result.estimated_speakers,
-               "requested": result.requested, "declared": declared, "model": options.model,
-               "seconds_of_speech": round(result.seconds_of_speech, 1)}
+    summary = Diarization(speakers_found=result.speakers_found, estimated_speakers=result.estimated_speakers,
+                          requested=result.requested, declared=declared, model=options.model,
+                          seconds_of_speech=round(result.seconds_of_speech, 1),
+                          same_voice_cosine=result.options.get("same_speaker_cosine"),
+                          voices=voice_records(result.voices) if config.voices.remember else [])
     return revised, summary
+
+
+def voice_records(voices: list[Any]) -> list[VoiceCentroids]:
+    """The diarization's voices and centroids (diarize.Voice) as the transcript records them."""
+    return [VoiceCentroids(label=v.label, seconds=v.seconds,
+                           centroids=[Centroid(start=c.start, end=c.end, vector=[round(float(x), 5) for x in c.vector])
+                                      for c in v.centroids])
+            for v in voices]

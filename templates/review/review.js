@@ -162,7 +162,7 @@
   });
 
   // --- keeping the page in step --------------------------------------------------------------------
-  async function refreshSections(names = ["avis", "voix", "passages", "chapitres"]) {
+  async function refreshSections(names = ["avis", "voix", "passages", "chapitres", "approbation"]) {
     if (editorOpen()) { pendingRefresh = true; return; }
     pendingRefresh = false;
     const focused = document.activeElement && document.activeElement.id;
@@ -219,7 +219,7 @@
       showJobs(jobs);
       if (generations) {
         if (jobs.generations.tags !== generations.tags) await refreshSections();
-        if (jobs.generations.render !== generations.render) await refreshSections(["apercu"]);
+        if (jobs.generations.render !== generations.render) await refreshSections(["approbation", "apercu"]);
       }
       generations = jobs.generations;
     } catch (error) {

@@ -35,7 +35,7 @@ def make_workspace(root: Path) -> Path:
     config = repository_config()
     config["sessions"] = [{
         "id": "s1", "number": 1, "date": "2024-03-14", "title": "Séance d'essai",
-        "transcript": "s1.vtt", "replay_url": "https://example.org/replay/s1",
+        "transcript": "s1.vtt", "replay_url": "https://www.urbanisme-puca.gouv.fr/replay/s1",
         "speakers": [{"name": "Claire Dubois", "role": "Chercheuse"}, {"name": "Marc Petit", "role": "Élu"}],
     }]
     (root / "s1.vtt").write_text(VTT, encoding="utf-8")

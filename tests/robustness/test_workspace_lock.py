@@ -87,3 +87,37 @@ def test_cli_reports_lock_in_one_line(workspace, cli):
         f"Error: {workspace.root / '.synthese.lock'}: another synthese run (pid {child.pid}) is working "
         "in this folder. Wait for it to finish, then run again."
     ]
+
+
+def test_a_lock_file_that_is_a_link_is_refused_and_its_target_untouched(workspace, tmp_path):
+    victim = tmp_path.parent / f"{tmp_path.name}-notes.txt"
+    victim.write_text("notes précieuses", encoding="utf-8")
+    lock_path = workspace.root / ".synthese.lock"
+    lock_path.symlink_to(victim)
+    try:
+        with pytest.raises(LockError) as error:
+            with workspace.lock():
+                pass
+        assert str(error.value) == (f"{lock_path}: is a symbolic link (to {victim}). Synthèse writes only its own "
+                                    f"lock file there: remove it (`rm {lock_path}`), then run again.")
+        assert victim.read_text(encoding="utf-8") == "notes précieuses" and lock_path.is_symlink()
+        lock_path.unlink()
+        dangling = tmp_path.parent / f"{tmp_path.name}-absent"
+        lock_path.symlink_to(dangling)  # a link to nothing would create a file where it leads
+        with pytest.raises(LockError, match="is a symbolic link"):
+            with workspace.lock():
+                pass
+        assert not dangling.exists()
+        lock_path.unlink()
+        os.link(victim, lock_path)  # a hard link reaches the same file
+        with pytest.raises(LockError, match=r"is a hard link to another file\. Synthèse writes only its own"):
+            with workspace.lock():
+                pass
+        assert victim.read_text(encoding="utf-8") == "notes précieuses"
+        lock_path.unlink()
+        os.mkfifo(lock_path)
+        with pytest.raises(LockError, match=r"is not a regular file\."):
+            with workspace.lock():
+                pass
+    finally:
+        victim.unlink()
