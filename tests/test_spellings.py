@@ -110,3 +110,7 @@ def test_sound_keys():
     assert sound("Puca") == sound("Pouka") == sound("Puka")
     assert sound("Creusé") == sound("Creuset")
     assert sound("Martin") != sound("Martine")
+    # "eu" softens c and g before it, and a final x after eu, ou, au is not heard.
+    assert sound("C'est enceux") == sound("c'est en ce") + "2"
+    assert sound("enjeux") == sound("en jeu") and sound("Giroux") == sound("Girou")
+    assert sound("webinaire") == "vebinEr"

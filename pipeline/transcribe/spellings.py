@@ -90,8 +90,9 @@ _SOUND_RULES: list[tuple[str, str]] = [
     (r"[àâä]", "a"), (r"[îï]", "i"), (r"[ôö]", "o"), (r"[ùûü]", "u"), (r"ÿ", "i"),
     (r"eaux?$", "o"), (r"eau", "o"), (r"ault$", "o"), (r"au", "o"),
     (r"sch|ch|sh", "S"), (r"ph", "f"), (r"th", "t"), (r"gu(?=[eiy])", "g"), (r"qu", "k"),
-    (r"ge(?=[aou])", "j"), (r"g(?=[eéèêiy])", "j"), (r"c(?=[eéèêiy])", "s"), (r"ç", "s"), (r"ck|c|q", "k"),
-    (r"x", "ks"), (r"w", "v"), (r"y", "i"), (r"h", ""),
+    # "eu" is already 2 here ("ceux"); a final x after eu, ou, au is silent ("ceux", "Giroux").
+    (r"ge(?=[aou])", "j"), (r"g(?=[eéèêiy2])", "j"), (r"c(?=[eéèêiy2])", "s"), (r"ç", "s"), (r"ck|c|q", "k"),
+    (r"(?<=[2uo])x$", ""), (r"x", "ks"), (r"w", "v"), (r"y", "i"), (r"h", ""),
     (r"ou", "u"), (r"oi", "wa"),
     (r"(?<=[aeiouéèêE2])s(?=[aeiouéèêE2y])", "Z"),
     (r"(?:ai|ei)(?![mn])", "E"), (r"[éèê]", "E"), (r"e(?:r|z|t|ts|s)$", "E"), (r"es(?=[^aeiouE2Z])", "E"),
@@ -161,6 +162,17 @@ def _tokens(texts: Sequence[str]) -> list[_Token]:
         tokens.append(_Token(opening, elision, core, suffix, name_like, sound(core), sound(elision + core),
                              letters(core), letters(elision + core)))
     return tokens
+
+
+def word_core(text: str) -> str:
+    """A printed word without the punctuation around it and its elision: "(d'Eulalie," "Eulalie"."""
+    return _ELISION.sub("", text.lstrip(_LEADING)).rstrip(_TRAILING)
+
+
+def name_like(texts: Sequence[str]) -> list[bool]:
+    """For each printed word of a text, in order, whether it looks like a name: a capital that
+    does not open a sentence (or follows an elision), or an acronym."""
+    return [token.name_like for token in _tokens(texts)]
 
 
 def _similar(heard_sound: str, heard_letters: str, form: _Form, max_sound: float = MAX_SOUND_DISTANCE) -> float | None:
