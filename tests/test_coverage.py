@@ -108,7 +108,7 @@ def test_speech_that_stays_undecodable_is_a_gap_never_dropped_silently(two_clips
     path, lost = two_clips
     losing_decoder(monkeypatch, lost)
     # Decoded alone, the stretch gives nothing either.
-    monkeypatch.setattr(BlockDecoder, "_transcribe", lambda self, audio, language, beam_size: [])
+    monkeypatch.setattr(BlockDecoder, "_transcribe", lambda self, audio, language, beam_size, prompt=True: [])
     session = config.sessions[0]
     with caplog.at_level(logging.WARNING, logger="synthese.transcribe.transcription"):
         written = transcribe_session(path, config, session, out_dir=tmp_path, stem="deux",
