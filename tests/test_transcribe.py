@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import transcribe_session
+from conftest import SAMPLE_MEDIA, transcribe_session
 
 from synthese.core.config import Config, Session, load_config
 from synthese.core.errors import InputError, ModelError, SyntheseError
@@ -23,6 +23,7 @@ from synthese.core.textnorm import normalise, number_in_words, wer, word_errors
 from synthese.files import transcribe_files as transcribe_inputs
 from synthese.transcribe import transcription as stage
 from synthese.transcribe import whisper_model
+from synthese.transcribe.asr import BlockDecoder
 from synthese.transcribe.checkpoint import CHECKPOINT_SCHEMA, read_checkpoint
 from synthese.transcribe.importers import Segment, parse_srt, parse_vtt
 from synthese.transcribe.transcription import (
@@ -521,17 +522,25 @@ def test_declared_spellings_are_the_title_and_names(tmp_path):
         "Séance 3", "sobriété et territoires", "Puca", "Agence de l'énergie", "ADE", "Zoé Martin", "Martin", "Zoé", "Cher"]
 
 
-def test_no_prompt_reaches_the_decoder_when_hints_are_names(tmp_path):
+def test_the_prompt_is_the_sessions_names_and_title_checked(tmp_path):
     config = small_config(tmp_path, hints="names")
-    assert stage.declared_spellings(config, config.sessions[0])
-    assert stage.decode_settings(config).prompt is None
+    settings = stage.decode_settings(config, config.sessions[0])
+    assert settings.prompt == "Séance introductive, Puca, François Ménard."
+    assert settings.check_hints
+    assert stage.decode_settings(config).prompt is None  # no session, no names
+    none = small_config(tmp_path, hints="none")
+    assert stage.decode_settings(none, none.sessions[0]).prompt is None
+    # A part holding a codebook keyword is left out: Whisper would write it where it was not said.
+    session = Session.model_validate({**config.sessions[0].model_dump(), "title": "Séance 3 : sobriété et territoires"})
+    assert stage.hints_prompt(config, session) == "Séance 3, Puca, François Ménard."
 
 
 @pytest.mark.slow
-def test_the_stage_decodes_without_a_prompt_and_records_the_spellings(config, model, monkeypatch):
-    """Through the stage with the real model: the batched decoder's prompt holds no previous
-    text, the sequential decodings (a window decoded again, the audit) get no initial prompt,
-    and the transcript records the spellings it applies instead."""
+def test_the_stage_prompts_with_the_names_and_checks_what_it_wrote_of_them(config, model, monkeypatch):
+    """Through the stage with the real model, on a clip where no declared name is said: the
+    batched decoder gets the session's names and title as its prompt, the sequential decodings
+    of a stretch alone (the audit) get none, the transcript records the prompt and the
+    spellings, and no hint word is written."""
     prompts: list[list[int]] = []
     initial_prompts: list[str | None] = []
     real_get_prompt, real_transcribe = model.get_prompt, model.transcribe
@@ -550,12 +559,30 @@ def test_the_stage_decodes_without_a_prompt_and_records_the_spellings(config, mo
     quick = config.model_copy(update={"diarize": config.diarize.model_copy(update={"enabled": False})})
     session = quick.sessions[0]
     transcript = stage.transcribe(ASR / "fleurs-fr-000.ogg", quick, session)
-    assert prompts and all(tokens == [] for tokens in prompts)
+    prompt = stage.hints_prompt(quick, session)
+    assert "François Ménard" in prompt
+    assert prompts and prompts[0] and model.hf_tokenizer.decode(prompts[0]).strip() == prompt
     assert all(prompt is None for prompt in initial_prompts)
-    assert transcript.options["initial_prompt"] is None
+    assert transcript.options["initial_prompt"] == prompt
     assert transcript.options["spellings"] == stage.declared_spellings(quick, session)
-    assert "François Ménard" in transcript.options["spellings"]
-    assert not {"françois", "ménard", "puca"} & set(normalise(transcript.text).split())  # none is said in the clip
+    assert not {"françois", "ménard", "puca", "webinaire"} & set(normalise(transcript.text).split())
+    assert all(check.kept == "unprompted" for check in transcript.hint_checks)
+
+
+@pytest.mark.slow
+def test_the_title_said_keeps_the_prompted_text_and_the_check_is_recorded(config, model):
+    """The first seconds of the sample session say the title: written as the prompt has it,
+    checked against the decoding without the prompt ("C'est enceinte productive…"), and kept."""
+    audio = load_audio(SAMPLE_MEDIA)[: 12 * 16_000]
+    session = config.session("seance-introductive")
+    result = BlockDecoder(model, stage.decode_settings(config, session)).decode(audio)
+    text = " ".join(s.text for s in result.segments)
+    assert text.startswith("Séance introductive, enjeux, attendus et méthode du webinaire.")
+    [check] = result.hint_checks
+    assert check.kept == "prompted" and check.unsupported == []
+    assert check.prompted == "Séance introductive, enjeux, attendus et méthode du webinaire."
+    assert check.hints[:2] == ["Séance", "introductive,"] and check.unprompted
+    assert result.stats.hint_checked == 1 and result.stats.hint_echoes == 0
 
 
 def test_settings_that_were_replaced_are_named(tmp_path):

@@ -254,10 +254,11 @@ class TranscribeOptions(Strict):
     # The voice-activity detector: it finds the speech and the coverage audit checks, against
     # it, that no speech was left without words. Off: the audio is decoded as it is, unaudited.
     vad: bool = True
-    # Spelling hints: "names" writes the session's speakers, organisations and title as declared
-    # where they were heard nearly so, after recognition (transcribe/spellings.py); "none" leaves
-    # the words as heard. Whisper gets no prompt either way (it wrote a prompt of names, or of
-    # the title, where it was not said), and never the themes' vocabulary.
+    # Spelling hints: "names" gives Whisper the session's title, speakers and organisations as its
+    # prompt, keeps what it wrote of them only where it hears them without the prompt too
+    # (transcribe/hints.py: it wrote the prompt where it was not said), and writes them as
+    # declared where they were heard nearly so (transcribe/spellings.py); "none": no prompt, the
+    # words as heard. Never the themes' vocabulary.
     hints: Literal["names", "none"] = "names"
     checkpoint_every_s: float = Field(default=300.0, gt=0)
 

@@ -1,13 +1,12 @@
 """Declared spellings applied after recognition: names heard nearly right are written as declared.
 
-Whisper is never given the session's names as a prompt: with the names of four speakers as an
-initial prompt it wrote a sentence made only of them ("Oui, [name], [name], [name], Agence
-d'urbanisme.") over speech that said something else, and the name index then listed them as
-said (and with the session's title alone, it wrote the title). Instead the transcript is
-decoded without a prompt, and afterwards a word or a few words that
-sound like a declared spelling and are spelled nearly like it are written as declared ("Eulalie
-Creuset" → "Eulalie Creusé", "Pouka" → "Puca"). Nothing can be written where nothing like it
-was heard, so a hint can never become speech.
+Whisper gets the session's names and title as its prompt, and what it wrote of them is kept
+only where it hears them without the prompt too (hints.py): with the names of four speakers as
+its prompt it wrote a sentence made only of them ("Oui, [name], [name], [name], Agence
+d'urbanisme.") over speech that said something else. Where the words decoded without the prompt
+are kept, and wherever Whisper heard a name nearly right, a word or a few words that sound like
+a declared spelling and are spelled nearly like it are written as declared ("Eulalie Creuset"
+→ "Eulalie Creusé", "Pouka" → "Puca"). Nothing can be written where nothing like it was heard.
 
 The match is conservative, so that ordinary words are never rewritten:
 - the heard words must look like a name: a capital that is not the first letter of a sentence

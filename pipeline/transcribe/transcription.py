@@ -10,8 +10,10 @@ checkpoint: after a crash or Ctrl-C, the next run skips the blocks already done.
 The transcript keeps, per segment, its words with their times and probability, and the language
 when it is not the session's; speech that could not be turned into words is listed in `gaps`
 and logged, never dropped silently. Diarization then gives each segment and word its voice.
-Whisper is given no prompt: the session's names are written as declared afterwards, where they
-were heard nearly right (spellings.py), and each such change is listed in `spelling_fixes`.
+Whisper is given the session's title, names and organisations as its prompt; what it wrote of
+them is kept only where it hears them without the prompt too (hints.py: each stretch decoded
+again is listed in `hint_checks`), and afterwards the names heard nearly right are written as
+declared (spellings.py: each change is listed in `spelling_fixes`).
 """
 
 from __future__ import annotations
@@ -28,11 +30,14 @@ from typing import Any
 import numpy as np
 
 from ..core import artefacts
-from ..core.artefacts import Centroid, Diarization, Gap, SourceFile, Transcript, VoiceCentroids
+from ..core.artefacts import Centroid, Diarization, Gap, HintCheck, SourceFile, Transcript, VoiceCentroids
 from ..core.config import Config, Session
 from ..core.errors import InputError
 from ..core.storage import file_hash, hash_of
-from ..core.textnorm import wer  # noqa: F401 - wer is part of this module's API
+from ..core.textnorm import (
+    normalise,
+    wer,  # noqa: F401 - wer is part of this module's API
+)
 from ..core.typography import timestamp
 from .asr import (  # noqa: F401 - the guards are part of this module's API
     BlockDecoder,
@@ -75,6 +80,7 @@ class AsrResult:
     gaps: list[Gap] = field(default_factory=list)
     stats: DecodeStats = field(default_factory=DecodeStats)
     source_sha256: str = ""  # hashed once: a replay can be GBs
+    hint_checks: list[HintCheck] = field(default_factory=list)
 
 
 _TITLE_PARTS = re.compile(r"\s*[:;,.()«»–—]\s*")
@@ -86,10 +92,9 @@ def declared_spellings(config: Config, session: Session | None) -> list[str]:
     cycle's organiser (a name in brackets, "Plan Urbanisme Construction Architecture (Puca)",
     also on its own); none without a session, or when `transcribe.hints` is "none".
 
-    Whisper never gets them as a prompt: with the speakers' names and the title as its prompt it
-    wrote a sentence made of them over speech that said something else, and with the title alone
-    the title. Only words heard nearly as one of them are rewritten, so none is written where
-    nothing like it was said.
+    Only words heard nearly as one of them are rewritten, so none is written where nothing like
+    it was said: what Whisper did not hear of a name (it also gets them as a prompt,
+    `hints_prompt`) is written as declared where it heard it nearly so.
     """
     if config.transcribe.hints == "none" or session is None:
         return []
@@ -102,16 +107,43 @@ def declared_spellings(config: Config, session: Session | None) -> list[str]:
     return [p for p in dict.fromkeys(" ".join(p.split()) for p in parts) if p]
 
 
-def decode_settings(config: Config) -> DecodeSettings:
-    """The decoder's settings from `transcribe:` in config.yaml. No prompt: whatever Whisper is
-    given as previous text, it may write where it was not said (the session's names, and its
-    title too: bench_transcribe.py); the session's names are applied after recognition
-    (`declared_spellings`)."""
+def hints_prompt(config: Config, session: Session | None) -> str | None:
+    """Whisper's prompt: the parts of the session's title, the cycle's organiser, the speakers'
+    names and organisations, those holding a codebook keyword left out (a keyword in the prompt
+    is written where it was not said), at most 400 characters; None without a session, or when
+    `transcribe.hints` is "none".
+
+    With it Whisper spells the names right and hears the title's words (without it, "Séance" said
+    ten times in the sample session was written "C'est en se"), but it also wrote it as speech
+    where something else was said: the decoder checks every hint word it wrote against a decoding
+    without the prompt (hints.py).
+    """
+    if config.transcribe.hints == "none" or session is None:
+        return None
+    keywords = [normalise(k) for theme in config.themes for k in theme.all_keywords]
+
+    def mentions(text: str) -> bool:
+        padded = f" {normalise(text)} "
+        return any(f" {keyword} " in padded for keyword in keywords if keyword)
+
+    parts = _TITLE_PARTS.split(session.title) + [config.cycle.organiser]
+    for speaker in session.speakers:
+        parts += [speaker.name, speaker.organisation]
+    kept = [p.strip() for p in dict.fromkeys(parts) if p and p.strip() and not mentions(p)]
+    text = ", ".join(kept)
+    if len(text) > 400:
+        text = text[:400].rsplit(",", 1)[0]
+    return text + "." if text else None
+
+
+def decode_settings(config: Config, session: Session | None = None) -> DecodeSettings:
+    """The decoder's settings from `transcribe:` in config.yaml, with the session's names and
+    title as Whisper's prompt (`hints_prompt`), checked against a decoding without it."""
     options = config.transcribe
     return DecodeSettings(
         language=options.language if options.language not in ("", "auto") else None,
         beam_size=options.beam_size, batch_size=options.batch_size, batched=options.batched,
-        prompt=None, check_windows=True, audit=options.vad)
+        prompt=hints_prompt(config, session), check_windows=True, audit=options.vad, check_hints=True)
 
 
 # --- speech recognition -----------------------------------------------------------------------
@@ -151,16 +183,17 @@ def _report_gap(name: str, gap: Gap) -> None:
                 "transcript by hand if needed", name, timestamp(gap.start), timestamp(gap.end), why)
 
 
-def transcribe_audio(source: Path, config: Config, *, checkpoint: Path | None,
+def transcribe_audio(source: Path, config: Config, *, checkpoint: Path | None, session: Session | None = None,
                      quiet: bool = True, model: Any = None, settings: DecodeSettings | None = None) -> AsrResult:
-    """Speech to segments with faster-whisper, resuming from `checkpoint` when it matches.
+    """Speech to segments with faster-whisper, resuming from `checkpoint` when it matches; the
+    session's names and title are Whisper's prompt.
 
     `settings` replaces the decoder settings drawn from the configuration (for benchmarks).
     """
     from .whisper_model import load_whisper
 
     options = config.transcribe
-    settings = settings or decode_settings(config)
+    settings = settings or decode_settings(config, session)
     language = settings.language
     checked = check_audio(source)
     result = AsrResult([], round(checked.duration_s, 3), language, None, source_sha256=file_hash(source))
@@ -183,6 +216,7 @@ def transcribe_audio(source: Path, config: Config, *, checkpoint: Path | None,
         start_s = float(resumed["done_s"])
         result.segments = segments_from(resumed["segments"])
         result.gaps = [Gap.model_validate(g) for g in resumed.get("gaps", [])]
+        result.hint_checks = [HintCheck.model_validate(c) for c in resumed.get("hint_checks", [])]
         result.dropped = Dropped(**resumed["dropped"])
         result.warnings = list(resumed["warnings"])
         result.language = resumed.get("language", result.language)
@@ -221,6 +255,9 @@ def transcribe_audio(source: Path, config: Config, *, checkpoint: Path | None,
                 gap = Gap(start=round(gap.start + offset_s, 3), end=round(gap.end + offset_s, 3), reason=gap.reason)
                 _report_gap(source.name, gap)
                 result.gaps.append(gap)
+            result.hint_checks += [check.model_copy(update={"start": round(check.start + offset_s, 3),
+                                                            "end": round(check.end + offset_s, 3)})
+                                   for check in decoded.hint_checks]
             result.stats.add(decoded.stats)
             for name, count in vars(decoded.dropped).items():
                 setattr(result.dropped, name, getattr(result.dropped, name) + count)
@@ -233,13 +270,15 @@ def transcribe_audio(source: Path, config: Config, *, checkpoint: Path | None,
                     "language": result.language, "language_probability": result.language_probability,
                     "segments": [s.as_dict(i) for i, s in enumerate(result.segments)],
                     "gaps": [g.model_dump() for g in result.gaps], "dropped": vars(result.dropped),
+                    "hint_checks": [c.model_dump() for c in result.hint_checks],
                     "warnings": result.warnings})
     finally:
         progress.close()
-    log.info("%s: %d windows, %d decoded again after a failed check, %d in another language, %d stretches "
-             "of speech without words decoded again (%d gave words), %d gap(s)", source.name,
-             result.stats.windows, result.stats.failed_check, result.stats.other_language, result.stats.holes,
-             result.stats.recovered, len(result.gaps))
+    log.info("%s: %d windows, %d decoded again after a failed check, %d in another language, %d utterances "
+             "holding hint words decoded again without the prompt (%d not heard so: the prompt's text replaced), "
+             "%d stretches of speech without words decoded again (%d gave words), %d gap(s)", source.name,
+             result.stats.windows, result.stats.failed_check, result.stats.other_language, result.stats.hint_checked,
+             result.stats.hint_echoes, result.stats.holes, result.stats.recovered, len(result.gaps))
     if result.gaps:
         seconds = sum(g.end - g.start for g in result.gaps)
         result.warnings.append(f"{source.name}: {len(result.gaps)} passage(s) of speech ({seconds:.0f} s) could "
@@ -302,18 +341,20 @@ def transcribe(source: Path, config: Config, session: Session | None = None, *,
     else:
         from .whisper_model import model_description
 
-        result = transcribe_audio(source, config, checkpoint=checkpoint, quiet=quiet)
+        result = transcribe_audio(source, config, checkpoint=checkpoint, session=session, quiet=quiet)
         segments, warnings = result.segments, result.warnings
         gaps = result.gaps
         transcript = Transcript(
-            # No prompt reaches Whisper; the declared spellings are applied after recognition.
-            options={**config.transcribe.model_dump(mode="json"), "initial_prompt": None, "spellings": spellings},
+            # Whisper's prompt, checked (hint_checks); the declared spellings applied after recognition.
+            options={**config.transcribe.model_dump(mode="json"), "initial_prompt": hints_prompt(config, session),
+                     "spellings": spellings},
             source=SourceFile(file=source.name, sha256=result.source_sha256, kind="audio"),
             language=result.language,
             language_probability=result.language_probability,
             duration_s=result.duration_s,
             model=model_description(config.transcribe.model, config.transcribe.compute_type),
             dropped=vars(result.dropped),
+            hint_checks=result.hint_checks,
         )
     transcript.segments = artefact_segments(segments)
     transcript.gaps = gaps
