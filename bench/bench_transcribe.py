@@ -1,9 +1,12 @@
 """Benchmark: what the transcription gets right, what it invents, what it loses, and what it costs.
 
-The stage's default decoding (no prompt, the declared names written after recognition), the
-stage as it was (the session's names and title as Whisper's prompt, nothing after), and plain
-faster-whisper sequential beam 5 (its defaults: no voice-activity filter, timestamps,
-temperature fallback, one worker on every core), same Whisper weights, in one run, on:
+The stage's default decoding (the session's names and title as Whisper's prompt, each sentence
+that could be the prompt written as speech checked against a decoding without it, the declared
+names written after recognition), the prompt alone as the stage had it before (nothing checked,
+nothing after), no prompt with the declared names written after recognition (the stage's
+default in between), and plain faster-whisper sequential beam 5 (its defaults: no
+voice-activity filter, timestamps, temperature fallback, one worker on every core), same
+Whisper weights, in one run, on:
 
     fleurs      the real French clips of shared/eval/asr (read speech, 8-24 s each), given the
                 declared names of config.yaml's first session;
@@ -20,14 +23,15 @@ For each setting and set: WER (the project's normalisation), codebook-word inser
 (keywords of config.yaml's themes found more often in the text than in the reference: words a
 prompt or the model wrote that nobody said), hint echoes (a segment mostly made of words of the
 session's names, title and organisations that the reference does not hold there: a prompt
-written as speech) and hint words inserted, gaps reported, windows decoded again, stretches of
+written as speech) and hint words inserted, sentences checked without the prompt and those
+replaced (and the CPU seconds of the checks), gaps reported, windows decoded again, stretches of
 speech the coverage audit decoded again, CPU seconds (all threads of this process, robust on a
 shared machine) and wall seconds. The default's row "(spellings not applied)" is the same
 decoding before the declared spellings are applied: what they change, at no cost. On the
 montage, each clip's own WER (its words found by time) and whether the English passage was
 transcribed as English or reported as a gap.
 
-    .venv/bin/python bench/bench_transcribe.py                 # the three settings
+    .venv/bin/python bench/bench_transcribe.py                 # the four settings
     .venv/bin/python bench/bench_transcribe.py --explore       # + the alternatives weighed
     .venv/bin/python bench/bench_transcribe.py --sets long --audio X.ogg --reference X.txt
 
@@ -65,6 +69,7 @@ from synthese.transcribe.transcription import (  # noqa: E402
     check_audio,
     declared_spellings,
     decode_settings,
+    hints_prompt,
     load_audio,
     transcribe_audio,
 )
@@ -109,6 +114,7 @@ class Hypothesis:
     stats: dict[str, Any] = field(default_factory=dict)
     segments: list[tuple[float, float, str]] = field(default_factory=list)
     fixes: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)  # utterances decoded again without the prompt
     variants: dict[str, Hypothesis] = field(default_factory=dict)
 
     @property
@@ -142,25 +148,9 @@ def vocabulary_prompt(config: Config, session: Session | None) -> str:
 
 
 def names_prompt(config: Config, session: Session | None) -> str:
-    """The prompt the stage gave Whisper before (spelling_hints): the session's title parts, the
-    cycle's organiser, the speakers' names and organisations, those holding a codebook keyword
-    left out, at most 400 characters."""
-    if session is None:
-        return ""
-    keywords = [normalise(k) for theme in config.themes for k in theme.all_keywords]
-
-    def mentions(text: str) -> bool:
-        padded = f" {normalise(text)} "
-        return any(f" {keyword} " in padded for keyword in keywords if keyword)
-
-    parts = re.split(r"\s*[:;,.()«»–—]\s*", session.title) + [config.cycle.organiser]
-    for speaker in session.speakers:
-        parts += [speaker.name, speaker.organisation]
-    kept = [p.strip() for p in dict.fromkeys(parts) if p and p.strip() and not mentions(p)]
-    text = ", ".join(kept)
-    if len(text) > 400:
-        text = text[:400].rsplit(",", 1)[0]
-    return text + "." if text else ""
+    """The stage's prompt (transcription.hints_prompt): the session's title parts, the cycle's
+    organiser, the speakers' names and organisations, those holding a codebook keyword left out."""
+    return hints_prompt(config, session) or ""
 
 
 def title_prompt(config: Config, session: Session | None) -> str:
@@ -190,25 +180,27 @@ def _hypothesis(segments) -> Hypothesis:
     return Hypothesis(words, segments=[(s.start, s.end, s.text) for s in segments])
 
 
-def stage(prompt: str = "none", spell: bool = True, **overrides: Any) -> Callable[[Item, Config, Models], Hypothesis]:
+def stage(prompt: str = "names", spell: bool = True, **overrides: Any) -> Callable[[Item, Config, Models], Hypothesis]:
     """The stage's decoding (synthese.transcribe.transcription.transcribe_audio) with some settings
-    changed: a prompt for Whisper (the stage gives none; "names": the one it gave before, the
-    session's names and title; "title": the title without names; "vocabulary"), and whether the
-    declared spellings are applied after recognition, as the stage does."""
+    changed: Whisper's prompt ("names": the stage's, the session's names and title; "none";
+    "title": the title without names; "vocabulary"), other decoder settings (check_hints=False:
+    what Whisper wrote of the prompt kept as it is), and whether the declared spellings are
+    applied after recognition, as the stage does."""
     def run(item: Item, config: Config, models: Models) -> Hypothesis:
         text = {"title": title_prompt(config, item.session), "names": names_prompt(config, item.session), "none": "",
                 "vocabulary": vocabulary_prompt(config, item.session)}[prompt]
-        settings = dataclasses.replace(decode_settings(config), prompt=text or None, **overrides)
+        settings = dataclasses.replace(decode_settings(config, item.session), prompt=text or None, **overrides)
         result = transcribe_audio(item.path, config, checkpoint=None, model=models.stage, settings=settings)
         heard = artefact_segments(result.segments)
         hypothesis = _hypothesis(heard)
         hypothesis.gaps = [g.model_dump() for g in result.gaps]
         hypothesis.stats = dict(vars(result.stats))
+        hypothesis.checks = [c.model_dump() for c in result.hint_checks]
         if not spell:
             return hypothesis
         fixed, fixes = apply_spellings(heard, declared_spellings(config, item.session))
         respelled = dataclasses.replace(_hypothesis(fixed), gaps=hypothesis.gaps, stats=hypothesis.stats,
-                                        fixes=[f.model_dump() for f in fixes])
+                                        checks=hypothesis.checks, fixes=[f.model_dump() for f in fixes])
         respelled.variants["spellings not applied"] = hypothesis
         return respelled
     return run
@@ -247,10 +239,12 @@ def previous_default(item: Item, config: Config, models: Models) -> Hypothesis:
 
 DEFAULT = "default"
 NAMES_PROMPT = "names and title as Whisper's prompt (before)"
+NO_PROMPT = "names written after recognition, no prompt"
 SEQUENTIAL = "sequential beam 5"
 SETTINGS: dict[str, Callable[[Item, Config, Models], Hypothesis]] = {
     DEFAULT: stage(),
-    NAMES_PROMPT: stage(prompt="names", spell=False),
+    NAMES_PROMPT: stage(prompt="names", spell=False, check_hints=False),
+    NO_PROMPT: stage(prompt="none"),
     SEQUENTIAL: plain_sequential(5),
 }
 # (setting, sets it runs on): the hints only differ where the session has names.
@@ -260,7 +254,7 @@ EXPLORED: dict[str, tuple[Callable[[Item, Config, Models], Hypothesis], tuple[st
     "default, beam 5": (stage(beam_size=5), ("fleurs", "long", "montage")),
     "default, batch 16": (stage(batch_size=16), ("fleurs", "long", "montage")),
     "default, no checks, no audit": (stage(check_windows=False, audit=False), ("fleurs", "long", "montage")),
-    "default, vocabulary prompt": (stage(prompt="vocabulary", spell=False), ("fleurs", "long", "montage")),
+    "default, vocabulary prompt": (stage(prompt="vocabulary", spell=False, check_hints=False), ("fleurs", "long", "montage")),
     "default, the title without names as prompt": (stage(prompt="title"), ("fleurs", "long", "multivoice")),
     "stage sequential (batched: false, beam 5)": (stage(batched=False, beam_size=5), ("fleurs", "long", "montage")),
 }
@@ -490,7 +484,8 @@ def measure(groups: dict[str, list[Item]], settings: dict[str, tuple[Callable, t
                 for row_name, scored in rows:
                     row = totals.setdefault(row_name, {
                         "errors": 0, "ref_words": 0, "insertions": [], "hint_echoes": [], "hint_insertions": [],
-                        "spelling_fixes": 0, "gaps": 0, "gap_s": 0.0, "failed_check": 0, "holes": 0, "recovered": 0,
+                        "spelling_fixes": 0, "hint_checked": 0, "hint_replaced": 0, "gaps": 0, "gap_s": 0.0,
+                        "failed_check": 0, "holes": 0, "recovered": 0,
                         "mixed_checked": 0, "other_language": 0, "cpu_s": 0.0, "wall_s": 0.0, "audio_s": 0.0,
                         "cpu_steps": {}, "files": []})
                     score(row, item, scored, patterns, hints, cpu, wall, duration)
@@ -522,6 +517,8 @@ def score(row: dict[str, Any], item: Item, hypothesis: Hypothesis, patterns, hin
     row["hint_echoes"] += echoes
     row["hint_insertions"] += hint_inserted
     row["spelling_fixes"] += len(hypothesis.fixes)
+    row["hint_checked"] += len(hypothesis.checks)
+    row["hint_replaced"] += sum(c["kept"] == "unprompted" for c in hypothesis.checks)
     row["gaps"] += len(hypothesis.gaps)
     row["gap_s"] += sum(g["end"] - g["start"] for g in hypothesis.gaps)
     for key in ("failed_check", "holes", "recovered", "other_language", "mixed_checked"):
@@ -537,7 +534,8 @@ def score(row: dict[str, Any], item: Item, hypothesis: Hypothesis, patterns, hin
     row.setdefault("session_language_p", []).extend(hypothesis.stats.get("session_language_p", []))
     entry = {"file": item.path.name, "wer": round(errors / count, 4), "cpu_s": round(cpu, 2),
              "wall_s": round(wall, 2), "insertions": inserted, "hint_echoes": echoes, "hint_insertions": hint_inserted,
-             "spelling_fixes": hypothesis.fixes, "gaps": hypothesis.gaps, "text": hypothesis.text,
+             "spelling_fixes": hypothesis.fixes, "hint_checks": hypothesis.checks, "gaps": hypothesis.gaps,
+             "text": hypothesis.text,
              "segments": hypothesis.segments}
     if item.pieces:
         entry["clips"] = clip_scores(item, hypothesis)
@@ -545,8 +543,8 @@ def score(row: dict[str, Any], item: Item, hypothesis: Hypothesis, patterns, hin
 
 
 def print_tables(results: dict[str, dict[str, Any]]) -> None:
-    header = (f"{'set':<10} {'setting':<52} {'WER':>6} {'ins':>4} {'echo':>4} {'hint+':>5} {'fixes':>5} {'gaps':>4} "
-              f"{'again':>5} {'holes':>5} {'CPU s':>7} {'wall s':>7} {'CPU x':>6}")
+    header = (f"{'set':<10} {'setting':<52} {'WER':>6} {'ins':>4} {'echo':>4} {'hint+':>5} {'fixes':>5} {'chk':>4} "
+              f"{'repl':>4} {'gaps':>4} {'again':>5} {'holes':>5} {'CPU s':>7} {'hint s':>6} {'wall s':>7} {'CPU x':>6}")
     print("\n" + header)
     for group, rows in results.items():
         reference = rows.get(SEQUENTIAL, {}).get("cpu_s")
@@ -554,8 +552,9 @@ def print_tables(results: dict[str, dict[str, Any]]) -> None:
             ratio = f"{reference / row['cpu_s']:.2f}" if reference and row["cpu_s"] else "—"
             print(f"{group:<10} {name[:52]:<52} {row['wer']:>6.3f} {len(row['insertions']):>4} "
                   f"{len(row.get('hint_echoes', [])):>4} {len(row.get('hint_insertions', [])):>5} "
-                  f"{row.get('spelling_fixes', 0):>5} {row['gaps']:>4} "
-                  f"{row['failed_check']:>5} {row['holes']:>5} {row['cpu_s']:>7.1f} {row['wall_s']:>7.1f} {ratio:>6}")
+                  f"{row.get('spelling_fixes', 0):>5} {row.get('hint_checked', 0):>4} {row.get('hint_replaced', 0):>4} "
+                  f"{row['gaps']:>4} {row['failed_check']:>5} {row['holes']:>5} {row['cpu_s']:>7.1f} "
+                  f"{row['cpu_steps'].get('hints', 0.0):>6.1f} {row['wall_s']:>7.1f} {ratio:>6}")
     for group, rows in results.items():
         for name, row in rows.items():
             for echo in row.get("hint_echoes", []):
@@ -563,6 +562,11 @@ def print_tables(results: dict[str, dict[str, Any]]) -> None:
             if row.get("hint_insertions"):
                 print(f"{group}, {name}: hint words inserted: {', '.join(sorted(row['hint_insertions']))}")
         for entry in rows.get(DEFAULT, {}).get("files", []):
+            for check in entry.get("hint_checks", []):
+                if check["kept"] == "unprompted":
+                    print(f"{group}, {DEFAULT}: {entry['file']} {check['start']:.1f} s: hint words "
+                          f"{', '.join(check['unsupported'])} not heard without the prompt: "
+                          f"{check['prompted']!r} -> {check['unprompted']!r}")
             for fix in entry.get("spelling_fixes", []):
                 print(f"{group}, {DEFAULT}: {entry['file']} {fix['start']:.1f} s: {fix['heard']} -> {fix['written']}")
     for group, rows in results.items():
