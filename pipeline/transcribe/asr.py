@@ -12,11 +12,12 @@ A block (a few minutes of the replay) goes through these steps:
    fails Whisper's own checks (compression ratio above 2.4: a loop; average log-probability below
    -1: guesswork) is decoded again on its own, sequentially, with beam 5 and temperature fallback,
    which batched decoding never applies;
-4. the hint check, when Whisper was given the session's names and title as its prompt: each
-   utterance whose words hold hint words that could be the prompt written as speech is decoded
-   again without the prompt (batched, side by side), and keeps the prompted words only where
-   its hint words are heard without the prompt too (hints.py); otherwise it takes the words
-   decoded without the prompt. Each such utterance is a `HintCheck`, recorded in the transcript;
+4. the hint check, when Whisper was given the session's names and title as its prompt: the
+   speech of each sentence whose hint words could be the prompt written as speech is decoded
+   again without the prompt (batched, side by side); a sentence where two or more of its hint
+   words, and half, are not heard so takes the words decoded without the prompt (hints.py).
+   Each such sentence is a `HintCheck`, recorded in the transcript. The stretches the audit
+   decodes alone then get no prompt;
 5. the coverage audit: every stretch of speech of 1.5 s or more that no decoded word covers is
    decoded again on its own (sequential, temperature fallback, language detected on it); what
    stays empty is a `Gap`, logged and recorded in the transcript. Speech is never dropped silently.
@@ -736,9 +737,10 @@ class BlockDecoder:
                      result: BlockResult) -> list[tuple[Word, str]]:
         """Decode again without the prompt the speech of each sentence whose hint words could be
         the prompt written as speech (hints.flagged_sentences): the stretches of speech under
-        them, put end to end in windows decoded in batches side by side. A sentence keeps its
-        prompted words where its hint words are heard without the prompt too, else takes the
-        words decoded without it (hints.reconcile). Each is recorded in `result.hint_checks`."""
+        them, put end to end in windows decoded in batches side by side. A sentence where two or
+        more of its hint words, and half, are not heard without the prompt takes the words
+        decoded without it; another keeps its own (hints.reconcile). Each is recorded in
+        `result.hint_checks`."""
         session = self.settings.language
         language = session or result.language
         if language is None:
