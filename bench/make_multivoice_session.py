@@ -14,9 +14,22 @@ Synthetic voices read sentences of ../shared/eval/themes/dev.jsonl. A turn is on
 sentences (pauses of 0.25-0.6 s inside); turns are separated by 0.4-1.5 s, or by 0.05-0.25 s
 for a quarter of them (a quick exchange). The same --seed gives the same sessions.
 
+Each voice is a declared speaker with a fictional name and organisation (DECLARED), as a
+session's config.yaml gives them, and the session is run as a webinar is: the moderator ends a
+turn by giving the floor to the next guest by name ("Je donne la parole à Eulalie Creusé, de
+l'Université Gustave Eiffel."), and a guest with a synthetic voice opens a turn with a greeting
+("Oui, bonjour, merci pour l'invitation.", "Merci Sidonie."). Those are the moments where a
+recogniser primed with the names wrote them where they were not said (issue 25).
+`--no-introductions` leaves them out: the sessions then have the script the diarization figures
+of bench/README.md were measured on (same turns, texts and pauses; Pico's pitch-shifted voices
+vary by a few tens of milliseconds from one run to the next).
+
 Each session folder under bench/data/multivoice/ (git-ignored) gets:
     <id>.ogg or <id>.wav   16 kHz mono recording (Ogg/Opus 24 kbit/s like a compressed replay)
-    truth.json             speakers, turns (start, end, speaker) and speech segments
+    truth.json             speakers, declared speakers, turns (start, end, speaker) and speech
+                           segments with their text ("(fleurs-fr-00N.ogg)" for a real voice's piece)
+    config.yaml            the repository's config.yaml with this one session and its declared
+                           speakers, so that `synthese --config <folder>/config.yaml run` works
 
 Needs `py-nanotts` (the `bench` extra) and `espeak-ng` (`apt-get install -y espeak-ng`).
 
@@ -40,11 +53,12 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_long_session import DEV_SET, load_dev_set, speakable, write_audio  # noqa: E402
+from make_long_session import DEV_SET, load_dev_set, session_config, speakable, write_audio  # noqa: E402
 
-from synthese.core.storage import write_json  # noqa: E402
+from synthese.core.storage import write_json, write_text  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 ASR = REPO.parent / "shared" / "eval" / "asr"
@@ -63,6 +77,23 @@ VOICES = {
     "fleurs-b": {"kind": "fleurs", "clip": "fleurs-fr-002.ogg"},
     "fleurs-c": {"kind": "fleurs", "clip": "fleurs-fr-000.ogg"},
 }
+
+# The person each voice is in every session: name, organisation, and "of the organisation" as
+# the moderator says it. Fictional; some names are easy to mishear (Creusé, Kerbrat, Puca).
+DECLARED = {
+    "pico": ("Sidonie Lenglet", "Puca", "du Puca"),
+    "pico-grave": ("Gaspard Oudin-Brémond", "Cerema", "du Cerema"),
+    "pico-aigu": ("Maëlle Kerbrat", "Métropole de Rennes", "de la Métropole de Rennes"),
+    "espeak-m3": ("Thibault Escoffier", "Agence d'urbanisme de Lyon", "de l'Agence d'urbanisme de Lyon"),
+    "espeak-f3": ("Eulalie Creusé", "Université Gustave Eiffel", "de l'Université Gustave Eiffel"),
+    "fleurs-a": ("Bénédicte Vautrin", "Institut Paris Region", "de l'Institut Paris Region"),
+    "fleurs-b": ("Yannick Le Goff", "Fabrique des mobilités", "de la Fabrique des mobilités"),
+    "fleurs-c": ("Ophélie Charvet", "Conseil départemental de la Drôme", "du Conseil départemental de la Drôme"),
+}
+INTRODUCTION = "Je donne la parole à {name}, {of}."
+GIVING_THE_FLOOR = ("{name}, à vous.", "La parole est à {name}.", "{name}, vous vouliez réagir ?")
+GREETING = "Oui, bonjour, merci pour l'invitation."
+THANKS = ("Merci {first}.", "Oui, merci {first}.")
 
 # id, seed, voices (the first is the moderator), turns, format
 SESSIONS = [
@@ -173,9 +204,18 @@ def sentences(rows: list[dict]) -> list[str]:
 
 # --- sessions ---------------------------------------------------------------------------------
 
+def declared_speakers(voices: list[str]) -> list[dict]:
+    """The session's speakers as config.yaml declares them, the moderator first."""
+    return [{"voice": v, "name": DECLARED[v][0], "role": "Animation" if i == 0 else "Intervention",
+             "organisation": DECLARED[v][1]} for i, v in enumerate(voices)]
+
+
 def make_session(session_id: str, seed: int, voices: list[str], turns: int, audio_format: str,
-                 out_dir: Path) -> dict:
+                 out_dir: Path, introductions: bool = True) -> dict:
     rng = random.Random(seed)
+    # The spoken names draw from a random generator of their own: without them, the script is
+    # the earlier sessions' one.
+    names_rng = random.Random(seed * 1000 + 25)
     texts = sentences(load_dev_set(DEV_SET))
     rng.shuffle(texts)
     text_iter = iter(texts * 4)
@@ -199,7 +239,25 @@ def make_session(session_id: str, seed: int, voices: list[str], turns: int, audi
         if plan and choice == plan[-1]:
             choice = voices[0] if choice != voices[0] else rng.choice(voices[1:])
         plan.append(choice)
-    for voice in plan:
+    introduced: set[str] = set()  # guests the moderator named already
+    greeted: set[str] = set()  # guests who said hello already
+
+    def say(voice: str, samples: np.ndarray, text: str) -> None:
+        nonlocal position
+        rms = float(np.sqrt(np.mean(np.square(samples))))
+        samples = np.clip(samples * (gains[voice] / max(rms, 1e-6)), -1, 1).astype(np.float32)
+        pieces.append(Piece(voice, round(position / SAMPLE_RATE, 3),
+                            round((position + len(samples)) / SAMPLE_RATE, 3), text))
+        audio.append(samples)
+        position += len(samples)
+
+    def pause(seconds: float) -> None:
+        nonlocal position
+        audio.append(np.zeros(int(seconds * SAMPLE_RATE), np.float32))
+        position += int(seconds * SAMPLE_RATE)
+
+    moderator_first_name = DECLARED[voices[0]][0].split()[0]
+    for index, voice in enumerate(plan):
         if previous is not None:
             gap_s = rng.uniform(0.05, 0.25) if rng.random() < 0.25 else rng.uniform(0.4, 1.5)
             gap = int(gap_s * SAMPLE_RATE)
@@ -207,24 +265,33 @@ def make_session(session_id: str, seed: int, voices: list[str], turns: int, audi
             position += gap
         turn_start = position
         spec = VOICES[voice]
+        if introductions and voice != voices[0] and spec["kind"] != "fleurs":
+            greeting = (GREETING if voice not in greeted else names_rng.choice(THANKS)).format(
+                first=moderator_first_name)
+            greeted.add(voice)
+            say(voice, speak(voice, greeting), greeting)
+            pause(names_rng.uniform(0.25, 0.6))
         count = rng.randint(1, 2) if spec["kind"] == "fleurs" else rng.randint(1, 3)
         for k in range(count):
             if k:
-                pause = int(rng.uniform(0.25, 0.6) * SAMPLE_RATE)
-                audio.append(np.zeros(pause, np.float32))
-                position += pause
+                pause_samples = int(rng.uniform(0.25, 0.6) * SAMPLE_RATE)
+                audio.append(np.zeros(pause_samples, np.float32))
+                position += pause_samples
             if spec["kind"] == "fleurs":
                 choices = fleurs_pieces(spec["clip"])
                 samples, text = choices[rng.randrange(len(choices))], f"({spec['clip']})"
             else:
                 text = next(text_iter)
                 samples = speak(voice, text)
-            rms = float(np.sqrt(np.mean(np.square(samples))))
-            samples = np.clip(samples * (gains[voice] / max(rms, 1e-6)), -1, 1).astype(np.float32)
-            pieces.append(Piece(voice, round(position / SAMPLE_RATE, 3),
-                                round((position + len(samples)) / SAMPLE_RATE, 3), text))
-            audio.append(samples)
-            position += len(samples)
+            say(voice, samples, text)
+        following = plan[index + 1] if index + 1 < len(plan) else None
+        if introductions and voice == voices[0] and following:
+            name, _, of = DECLARED[following]
+            line = (INTRODUCTION if following not in introduced else names_rng.choice(GIVING_THE_FLOOR)).format(
+                name=name, of=of)
+            introduced.add(following)
+            pause(names_rng.uniform(0.25, 0.6))
+            say(voice, speak(voice, line), line)
         speaker_turns.append({"start": round(turn_start / SAMPLE_RATE, 3), "end": round(position / SAMPLE_RATE, 3),
                               "speaker": voice})
         previous = voice
@@ -242,24 +309,46 @@ def make_session(session_id: str, seed: int, voices: list[str], turns: int, audi
         "format": "Ogg/Opus 24 kbit/s" if audio_format == "ogg" else "WAV PCM 16-bit",
         "duration_s": round(len(samples) / SAMPLE_RATE, 3),
         "speakers": voices,
+        "declared": declared_speakers(voices),
+        "introductions": introductions,
         "voices": {v: VOICES[v] for v in voices},
         "turns": speaker_turns,
         "segments": [asdict(p) for p in pieces],
         "sources": {"text": "shared/eval/themes/dev.jsonl", "real voices": "shared/eval/asr (FLEURS, CC BY 4.0)"},
     }
     write_json(folder / "truth.json", truth)
+    write_config(folder, session_id, media.name, truth)
     return truth
+
+
+def write_config(folder: Path, session_id: str, media_name: str, truth: dict) -> None:
+    """config.yaml: the repository's, with this session and its declared speakers."""
+    config = session_config(REPO / "config.yaml", session_id, media_name,
+                            [{k: s[k] for k in ("name", "role", "organisation")} for s in truth["declared"]],
+                            truth["duration_s"])
+    number = int(session_id.rsplit("-", 1)[-1])
+    config["sessions"][0].update({
+        "number": 90 + number,
+        "title": f"Table ronde {number} : la ville numérique en débat",
+        "description": "Enregistrement de synthèse à plusieurs voix (bench/make_multivoice_session.py).",
+    })
+    header = ("# Generated by bench/make_multivoice_session.py: the repository's config.yaml with one session\n"
+              "# and its declared speakers.\n")
+    write_text(folder / "config.yaml", header + yaml.safe_dump(config, allow_unicode=True, sort_keys=False, width=100))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-o", "--output", type=Path, default=OUT, help="folder of the sessions")
     parser.add_argument("--only", nargs="*", help="session ids to make (default: all)")
+    parser.add_argument("--no-introductions", action="store_true",
+                        help="no names said, no greetings: the sessions the diarization figures were measured on")
     args = parser.parse_args(argv)
     for session_id, seed, voices, turns, audio_format in SESSIONS:
         if args.only and session_id not in args.only:
             continue
-        truth = make_session(session_id, seed, voices, turns, audio_format, args.output)
+        truth = make_session(session_id, seed, voices, turns, audio_format, args.output,
+                             introductions=not args.no_introductions)
         print(f"{session_id}: {truth['duration_s'] / 60:.1f} min, {len(truth['turns'])} turns, "
               f"{len(voices)} voices ({', '.join(voices)}), {truth['format']}")
     print(json.dumps({"written": str(args.output)}))

@@ -95,7 +95,7 @@ def test_uncovered_finds_speech_without_words():
 def test_lost_speech_is_decoded_again_on_its_own(two_clips, config, model, monkeypatch):
     path, lost = two_clips
     losing_decoder(monkeypatch, lost)
-    result = transcribe_audio(path, config, hints="", checkpoint=None, model=model)
+    result = transcribe_audio(path, config, checkpoint=None, model=model)
     assert result.stats.holes >= 1 and result.stats.recovered >= 1
     assert result.gaps == []
     reference = (ASR / "fleurs-fr-004.txt").read_text(encoding="utf-8")
@@ -108,7 +108,7 @@ def test_speech_that_stays_undecodable_is_a_gap_never_dropped_silently(two_clips
     path, lost = two_clips
     losing_decoder(monkeypatch, lost)
     # Decoded alone, the stretch gives nothing either.
-    monkeypatch.setattr(BlockDecoder, "_transcribe", lambda self, audio, language, beam_size: [])
+    monkeypatch.setattr(BlockDecoder, "_transcribe", lambda self, audio, language, beam_size, prompt=True: [])
     session = config.sessions[0]
     with caplog.at_level(logging.WARNING, logger="synthese.transcribe.transcription"):
         written = transcribe_session(path, config, session, out_dir=tmp_path, stem="deux",

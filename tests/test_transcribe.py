@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import transcribe_session
+from conftest import SAMPLE_MEDIA, transcribe_session
 
 from synthese.core.config import Config, Session, load_config
 from synthese.core.errors import InputError, ModelError, SyntheseError
@@ -23,6 +23,7 @@ from synthese.core.textnorm import normalise, number_in_words, wer, word_errors
 from synthese.files import transcribe_files as transcribe_inputs
 from synthese.transcribe import transcription as stage
 from synthese.transcribe import whisper_model
+from synthese.transcribe.asr import BlockDecoder
 from synthese.transcribe.checkpoint import CHECKPOINT_SCHEMA, read_checkpoint
 from synthese.transcribe.importers import Segment, parse_srt, parse_vtt
 from synthese.transcribe.transcription import (
@@ -33,7 +34,6 @@ from synthese.transcribe.transcription import (
     collapse_repetitions,
     decode_audio,
     load_audio,
-    spelling_hints,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -219,7 +219,7 @@ def test_written_captions_follow_practice_and_read_back(fleurs):
 @pytest.mark.slow
 def test_wrong_language_is_a_warning(tmp_path, config, model):
     english = config.model_copy(update={"transcribe": config.transcribe.model_copy(update={"language": "en"})})
-    result = stage.transcribe_audio(ASR / "fleurs-fr-004.ogg", english, hints="", checkpoint=None, model=model)
+    result = stage.transcribe_audio(ASR / "fleurs-fr-004.ogg", english, checkpoint=None, model=model)
     assert result.warnings[0].startswith("fleurs-fr-004.ogg: the speech sounds like 'fr' (probability ")
     assert result.warnings[0].endswith("not 'en' as configured: check the file, or set transcribe.language")
 
@@ -508,23 +508,81 @@ def test_wer_reads_numbers_in_digits_as_words():
 
 # --- spelling hints ---------------------------------------------------------------------------
 
-def test_spelling_hints_are_names_and_title_never_theme_keywords(tmp_path):
+def test_declared_spellings_are_the_title_and_names(tmp_path):
     config = small_config(tmp_path)
-    assert spelling_hints(config, config.sessions[0]) == "Séance introductive, Puca, François Ménard."
-    assert spelling_hints(config, None) == ""
-    assert spelling_hints(small_config(tmp_path, hints="none"), config.sessions[0]) == ""
-    # A title part or an organisation holding a keyword of the codebook would prime that keyword.
+    assert stage.declared_spellings(config, config.sessions[0]) == [
+        "Séance introductive", "Puca", "François Ménard", "Ménard", "François"]
+    assert stage.declared_spellings(config, None) == []
+    assert stage.declared_spellings(small_config(tmp_path, hints="none"), config.sessions[0]) == []
+    # A name in brackets is also a spelling of its own; a one-word name has no surname to add.
     session = Session.model_validate({**config.sessions[0].model_dump(), "title": "Séance 3 : sobriété et territoires",
-                                      "speakers": [{"name": "François Ménard", "organisation": "Puca"},
-                                                   {"name": "Zoé Martin", "organisation": "Agence de l'énergie"}]})
-    assert spelling_hints(config, session) == "Séance 3, Puca, François Ménard, Zoé Martin."
+                                      "speakers": [{"name": "Zoé Martin", "organisation": "Agence de l'énergie (ADE)"},
+                                                   {"name": "Cher"}]})
+    assert stage.declared_spellings(config, session) == [
+        "Séance 3", "sobriété et territoires", "Puca", "Agence de l'énergie", "ADE", "Zoé Martin", "Martin", "Zoé", "Cher"]
 
 
-def test_spelling_hints_stay_short():
-    config = load_config(REPO / "config.yaml")
-    hints = spelling_hints(config, config.sessions[0])
-    assert 0 < len(hints) <= stage.HINTS_MAX_CHARS
-    assert "smart city" not in hints.lower()
+def test_the_prompt_is_the_sessions_names_and_title_checked(tmp_path):
+    config = small_config(tmp_path, hints="names")
+    settings = stage.decode_settings(config, config.sessions[0])
+    assert settings.prompt == "Séance introductive, Puca, François Ménard."
+    assert settings.check_hints
+    assert stage.decode_settings(config).prompt is None  # no session, no names
+    none = small_config(tmp_path, hints="none")
+    assert stage.decode_settings(none, none.sessions[0]).prompt is None
+    # A part holding a codebook keyword is left out: Whisper would write it where it was not said.
+    session = Session.model_validate({**config.sessions[0].model_dump(), "title": "Séance 3 : sobriété et territoires"})
+    assert stage.hints_prompt(config, session) == "Séance 3, Puca, François Ménard."
+
+
+@pytest.mark.slow
+def test_the_stage_prompts_with_the_names_and_checks_what_it_wrote_of_them(config, model, monkeypatch):
+    """Through the stage with the real model, on a clip where no declared name is said: the
+    batched decoder gets the session's names and title as its prompt, the sequential decodings
+    of a stretch alone (the audit) get none, the transcript records the prompt and the
+    spellings, and no hint word is written."""
+    prompts: list[list[int]] = []
+    initial_prompts: list[str | None] = []
+    real_get_prompt, real_transcribe = model.get_prompt, model.transcribe
+
+    def get_prompt(tokenizer, previous_tokens, *args, **kwargs):
+        prompts.append(list(previous_tokens))
+        return real_get_prompt(tokenizer, previous_tokens, *args, **kwargs)
+
+    def transcribe(audio, *args, **kwargs):
+        initial_prompts.append(kwargs.get("initial_prompt"))
+        return real_transcribe(audio, *args, **kwargs)
+
+    monkeypatch.setattr(model, "get_prompt", get_prompt)
+    monkeypatch.setattr(model, "transcribe", transcribe)
+    monkeypatch.setattr(whisper_model, "load_whisper", lambda *args, **kwargs: model)
+    quick = config.model_copy(update={"diarize": config.diarize.model_copy(update={"enabled": False})})
+    session = quick.sessions[0]
+    transcript = stage.transcribe(ASR / "fleurs-fr-000.ogg", quick, session)
+    prompt = stage.hints_prompt(quick, session)
+    assert "François Ménard" in prompt
+    assert prompts and prompts[0] and model.hf_tokenizer.decode(prompts[0]).strip() == prompt
+    assert all(prompt is None for prompt in initial_prompts)
+    assert transcript.options["initial_prompt"] == prompt
+    assert transcript.options["spellings"] == stage.declared_spellings(quick, session)
+    assert not {"françois", "ménard", "puca", "webinaire"} & set(normalise(transcript.text).split())
+    assert all(check.kept == "unprompted" for check in transcript.hint_checks)
+
+
+@pytest.mark.slow
+def test_the_title_said_keeps_the_prompted_text_and_the_check_is_recorded(config, model):
+    """The first seconds of the sample session say the title: written as the prompt has it,
+    checked against the decoding without the prompt ("C'est enceinte productive…"), and kept."""
+    audio = load_audio(SAMPLE_MEDIA)[: 12 * 16_000]
+    session = config.session("seance-introductive")
+    result = BlockDecoder(model, stage.decode_settings(config, session)).decode(audio)
+    text = " ".join(s.text for s in result.segments)
+    assert text.startswith("Séance introductive, enjeux, attendus et méthode du webinaire.")
+    [check] = result.hint_checks
+    assert check.kept == "prompted" and check.unsupported == []
+    assert check.prompted == "Séance introductive, enjeux, attendus et méthode du webinaire."
+    assert check.hints[:2] == ["Séance", "introductive,"] and check.unprompted
+    assert result.stats.hint_checked == 1 and result.stats.hint_echoes == 0
 
 
 def test_settings_that_were_replaced_are_named(tmp_path):

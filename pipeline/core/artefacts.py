@@ -225,6 +225,38 @@ class Diarization(Record):
         return self.estimated_speakers or self.speakers_found
 
 
+class SpellingFix(Record):
+    """Words heard nearly as a declared spelling (a speaker's name, an organisation) and written
+    as declared: kept so that the change shows and can be undone (put `heard` back in place of
+    `written`, in the segment, between `start` and `end`)."""
+
+    segment: int
+    start: float
+    end: float
+    heard: str
+    written: str
+
+    _check_times = field_validator("start", "end")(_session_time)
+
+
+class HintCheck(Record):
+    """A sentence whose words, decoded with the session's names and title as Whisper's prompt,
+    held some of them that could be the prompt written as speech (`hints`): its speech decoded
+    again without the prompt (`unprompted`). `unsupported` lists the hint words not heard so;
+    two or more, and half of `hints`, make it an echo: the sentence then keeps the text decoded
+    without the prompt (`kept`, transcribe/hints.py)."""
+
+    start: float
+    end: float
+    hints: list[str]  # the hint words checked, as written with the prompt
+    unsupported: list[str] = []
+    prompted: str
+    unprompted: str
+    kept: Literal["prompted", "unprompted"]
+
+    _check_times = field_validator("start", "end")(_session_time)
+
+
 class SourceFile(Record):
     file: str
     sha256: str
@@ -246,8 +278,10 @@ class Transcript(Artefact):
     dropped: dict[str, int] = {}
     warnings: list[str] = []
     diarization: Diarization | None = None
+    spelling_fixes: list[SpellingFix] = []  # transcribe/spellings.py: the declared spellings applied
+    hint_checks: list[HintCheck] = []  # transcribe/hints.py: stretches decoded again without the prompt
 
-    OPTIONAL: ClassVar[tuple[str, ...]] = ("diarization", "languages")
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("diarization", "languages", "spelling_fixes", "hint_checks")
 
     @classmethod
     def migrate(cls, data: dict[str, Any], path: Path) -> dict[str, Any]:

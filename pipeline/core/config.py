@@ -257,8 +257,11 @@ class TranscribeOptions(Strict):
     # The voice-activity detector: it finds the speech and the coverage audit checks, against
     # it, that no speech was left without words. Off: the audio is decoded as it is, unaudited.
     vad: bool = True
-    # Spelling hints given to Whisper: "names" (the session's title, speakers, organisations) or
-    # "none". Never the themes' vocabulary, which Whisper writes where it was not said.
+    # Spelling hints: "names" gives Whisper the session's title, speakers and organisations as its
+    # prompt, keeps what it wrote of them only where it hears them without the prompt too
+    # (transcribe/hints.py: it wrote the prompt where it was not said), and writes them as
+    # declared where they were heard nearly so (transcribe/spellings.py); "none": no prompt, the
+    # words as heard. Never the themes' vocabulary.
     hints: Literal["names", "none"] = "names"
     checkpoint_every_s: float = Field(default=300.0, gt=0)
 

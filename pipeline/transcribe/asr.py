@@ -12,7 +12,13 @@ A block (a few minutes of the replay) goes through these steps:
    fails Whisper's own checks (compression ratio above 2.4: a loop; average log-probability below
    -1: guesswork) is decoded again on its own, sequentially, with beam 5 and temperature fallback,
    which batched decoding never applies;
-4. the coverage audit: every stretch of speech of 1.5 s or more that no decoded word covers is
+4. the hint check, when Whisper was given the session's names and title as its prompt: the
+   speech of each sentence whose hint words could be the prompt written as speech is decoded
+   again without the prompt (batched, side by side); a sentence where two or more of its hint
+   words, and half, are not heard so takes the words decoded without the prompt (hints.py).
+   Each such sentence is a `HintCheck`, recorded in the transcript. The stretches the audit
+   decodes alone then get no prompt;
+5. the coverage audit: every stretch of speech of 1.5 s or more that no decoded word covers is
    decoded again on its own (sequential, temperature fallback, language detected on it); what
    stays empty is a `Gap`, logged and recorded in the transcript. Speech is never dropped silently.
 
@@ -34,9 +40,12 @@ from typing import Any
 
 import numpy as np
 
-from ..core.artefacts import Gap  # speech heard and no decoding turned into words, even alone
+# Gap: speech heard and no decoding turned into words, even alone; HintCheck: an utterance
+# decoded again without the prompt.
+from ..core.artefacts import Gap, HintCheck
 from ..core.textnorm import normalise
 from .audio import SAMPLE_RATE, levelled
+from .hints import flagged_sentences, hint_vocabulary, reconcile
 from .importers import Segment
 
 log = logging.getLogger(__name__)
@@ -114,9 +123,12 @@ class DecodeStats:
     mixed_checked: int = 0  # utterances checked one by one in windows that mix languages
     holes: int = 0  # stretches of speech without words, decoded again
     recovered: int = 0  # of which gave words
+    hint_checked: int = 0  # utterances holding hint words, decoded again without the prompt
+    hint_echoes: int = 0  # of which took the words decoded without the prompt
     session_language_p: list[float] = field(default_factory=list)  # per window, from the detector
     # CPU seconds (all threads) per step: vad, batched (features, encoder, detector, decoder, word
-    # alignment, windows decoded again: batches run side by side), audit.
+    # alignment, windows decoded again: batches run side by side), hints (utterances decoded
+    # again without the prompt), audit.
     cpu_s: dict[str, float] = field(default_factory=dict)
 
     def add(self, other: DecodeStats) -> None:
@@ -146,14 +158,19 @@ class DecodeSettings:
     beam_size: int = 2
     batch_size: int = 8
     batched: bool = True
+    # Text given to Whisper as the previous text: the session's names and title (transcription.
+    # hints_prompt), in the session's language only. Whisper may write it as speech where it was
+    # not said: with check_hints, what it wrote of it is kept only where it is heard without the
+    # prompt too (hints.py), and the stretches the audit decodes alone get no prompt.
     prompt: str | None = None
     check_windows: bool = True
     audit: bool = True
+    check_hints: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {"language": self.language, "beam_size": self.beam_size, "batch_size": self.batch_size,
                 "batched": self.batched, "prompt": self.prompt, "check_windows": self.check_windows,
-                "audit": self.audit, "redecode_beam_size": REDECODE_BEAM_SIZE,
+                "audit": self.audit, "check_hints": self.check_hints, "redecode_beam_size": REDECODE_BEAM_SIZE,
                 "min_audited_s": MIN_AUDITED_S}
 
 
@@ -163,6 +180,7 @@ class BlockResult:
     gaps: list[Gap] = field(default_factory=list)
     dropped: Dropped = field(default_factory=Dropped)
     stats: DecodeStats = field(default_factory=DecodeStats)
+    hint_checks: list[HintCheck] = field(default_factory=list)  # times in the block
     language: str | None = None  # of the first window, when the session's is not set
     language_probability: float | None = None
     # The detector's probabilities on the block's first window of speech: the stage checks the
@@ -440,6 +458,9 @@ class BlockDecoder:
             with result.stats.timed("batched"):
                 pieces = self._decode_sequential_block(block, stretches, result)
         words = self._clean_pieces(pieces, result.dropped)
+        if self._checks_hints:
+            with result.stats.timed("hints"):
+                words = self._check_hints(block, stretches, words, result)
         if self.settings.audit:
             with result.stats.timed("audit"):
                 words = self._audit(block, stretches, words, result)
@@ -544,9 +565,11 @@ class BlockDecoder:
                     on_progress(batch[-1].end_s)
         return pieces
 
-    def _decode_batch(self, block: np.ndarray, batch: list[_Window], language: str | None) -> _Batch:
+    def _decode_batch(self, block: np.ndarray, batch: list[_Window], language: str | None,
+                      prompt: bool = True) -> _Batch:
         """One batch through the encoder, the language detector, the decoder (in `language`, else
-        the one detected on the batch's first window) and the word alignment."""
+        the one detected on the batch's first window; with the settings' prompt unless `prompt`
+        is false) and the word alignment."""
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.transcribe import get_suppressed_tokens
 
@@ -556,9 +579,10 @@ class BlockDecoder:
         detected = [{token[2:-2]: p for token, p in probs} for probs in model.model.detect_language(encoder_output)]
         language = language or max(detected[0], key=detected[0].get)
         tokenizer = self._tokenizer(language)
-        prompt = model.get_prompt(tokenizer, self._prompt_tokens(tokenizer, language), without_timestamps=True)
+        previous = self._prompt_tokens(tokenizer, language) if prompt else []
+        tokens = model.get_prompt(tokenizer, previous, without_timestamps=True)
         outputs = model.model.generate(
-            encoder_output, [prompt] * len(batch), beam_size=settings.beam_size, patience=1, length_penalty=1,
+            encoder_output, [tokens] * len(batch), beam_size=settings.beam_size, patience=1, length_penalty=1,
             max_length=model.max_length, suppress_blank=True, suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
             return_scores=True, return_no_speech_prob=True)
         aligned = [[{"seek": 0, "start": 0.0, "end": w.duration_s, "tokens": o.sequences_ids[0]}]
@@ -634,17 +658,23 @@ class BlockDecoder:
         language = self._choose_language(probabilities, len(audio) / SAMPLE_RATE)
         return language, probabilities.get(language, 0.0)
 
+    @property
+    def _checks_hints(self) -> bool:
+        return bool(self.settings.prompt) and self.settings.check_hints
+
     def _prompt_tokens(self, tokenizer, language: str) -> list[int]:
-        # The spelling hints are French names: they would only mislead another language.
+        # The prompt is in the session's language: it would only mislead another.
         prompt = self.settings.prompt
         if not prompt or (self.settings.language and language != self.settings.language):
             return []
         return tokenizer.encode(" " + prompt.strip())
 
-    def _transcribe(self, audio: np.ndarray, language: str, beam_size: int) -> list[_Piece]:
+    def _transcribe(self, audio: np.ndarray, language: str, beam_size: int, prompt: bool = True) -> list[_Piece]:
         """faster-whisper's sequential decoding with timestamps, word alignment and temperature
-        fallback: segments in the time of `audio`."""
-        prompt_on = self.settings.prompt and (not self.settings.language or language == self.settings.language)
+        fallback (with the settings' prompt unless `prompt` is false): segments in the time of
+        `audio`."""
+        prompt_on = prompt and self.settings.prompt and (
+            not self.settings.language or language == self.settings.language)
         segments, _ = self.model.transcribe(
             audio, language=language, beam_size=beam_size, temperature=list(FALLBACK_TEMPERATURES),
             compression_ratio_threshold=COMPRESSION_RATIO_MAX, log_prob_threshold=AVG_LOGPROB_MIN,
@@ -660,10 +690,11 @@ class BlockDecoder:
             piece.words = window.to_block(piece.words)
         return pieces
 
-    def _decode_span(self, block: np.ndarray, start_s: float, end_s: float, language: str) -> list[_Piece]:
+    def _decode_span(self, block: np.ndarray, start_s: float, end_s: float, language: str,
+                     prompt: bool = True) -> list[_Piece]:
         """A stretch of the block decoded on its own; words kept where their middle falls inside."""
         audio = block[int(start_s * SAMPLE_RATE):int(end_s * SAMPLE_RATE)]
-        pieces = self._transcribe(audio, language, REDECODE_BEAM_SIZE)
+        pieces = self._transcribe(audio, language, REDECODE_BEAM_SIZE, prompt)
         for piece in pieces:
             piece.words = [Word(w.start + start_s, w.end + start_s, w.text, w.p) for w in piece.words
                            if 0 <= (w.start + w.end) / 2 < end_s - start_s]
@@ -702,6 +733,67 @@ class BlockDecoder:
         language_of = {id(w): language for w, language in words}
         return [(w, language_of[id(w)]) for w in ordered]
 
+    def _check_hints(self, block: np.ndarray, stretches: list[tuple[int, int]], words: list[tuple[Word, str]],
+                     result: BlockResult) -> list[tuple[Word, str]]:
+        """Decode again without the prompt the speech of each sentence whose hint words could be
+        the prompt written as speech (hints.flagged_sentences): the stretches of speech under
+        them, put end to end in windows decoded in batches side by side. A sentence where two or
+        more of its hint words, and half, are not heard without the prompt takes the words
+        decoded without it; another keeps its own (hints.reconcile). Each is recorded in
+        `result.hint_checks`."""
+        session = self.settings.language
+        language = session or result.language
+        if language is None:
+            return words
+        # The prompt is given only in the session's language (any, when it is not set).
+        prompted = [w for w, lang in words if session is None or lang == session]
+        flagged = flagged_sentences(prompted, hint_vocabulary(self.settings.prompt), SENTENCE_ENDS, PAUSE_SPLIT_S)
+        if not flagged:
+            return words
+        spans = [(prompted[begin].start, prompted[end - 1].end) for begin, end, _ in flagged]
+        again = [s for s in stretches if any(s[0] / SAMPLE_RATE < finish and s[1] / SAMPLE_RATE > start
+                                             for start, finish in spans)]
+        heard = [w for batch_words in self._in_parallel(lambda batch: self._unprompted(block, batch, language),
+                                                        self._batches(self._windows(again)))
+                 for w in batch_words]
+        kept, decisions = reconcile(prompted, flagged, heard)
+        for decision in decisions:
+            mine = prompted[decision.begin:decision.end]
+            result.stats.hint_checked += 1
+            result.stats.hint_echoes += decision.echo
+            result.hint_checks.append(HintCheck(
+                start=round(mine[0].start, 3), end=round(mine[-1].end, 3), hints=decision.checked,
+                unsupported=decision.unsupported, prompted=_join(mine, language),
+                unprompted=_join(decision.unprompted, language), kept="unprompted" if decision.echo else "prompted"))
+            log.debug("%.1f–%.1f s: hint words %s, not heard without the prompt: %s (%s kept)", mine[0].start,
+                      mine[-1].end, decision.checked, decision.unsupported, result.hint_checks[-1].kept)
+        if not any(d.echo for d in decisions):
+            return words
+        language_of = {id(w): lang for w, lang in words}
+        merged = [w for w, lang in words if not (session is None or lang == session)] + kept
+        return [(w, language_of.get(id(w), language)) for w in monotonic(merged)]
+
+    def _unprompted(self, block: np.ndarray, batch: list[_Window], language: str) -> list[Word]:
+        """A batch of windows decoded without the prompt: their words in block time. A window
+        whose output fails Whisper's checks is decoded again on its own (no prompt either); one
+        heard as silence gives no words."""
+        done = self._decode_batch(block, batch, language, prompt=False)
+        words: list[Word] = []
+        for window, output, raw_words in zip(batch, done.outputs, done.words):
+            tokens = output.sequences_ids[0]
+            text = done.tokenizer.decode(tokens).strip()
+            avg_logprob = output.scores[0] * len(tokens) / (len(tokens) + 1)
+            if output.no_speech_prob > NO_SPEECH_PROB_MIN and avg_logprob < AVG_LOGPROB_MIN:
+                continue
+            if compression_ratio(text) > COMPRESSION_RATIO_MAX or avg_logprob < AVG_LOGPROB_MIN:
+                pieces = self._transcribe(window.audio(block), language, REDECODE_BEAM_SIZE, prompt=False)
+                for piece in pieces:
+                    piece.words = window.to_block(piece.words)
+                words += [w for w, _ in self._clean_pieces(pieces, Dropped())]
+                continue
+            words += window.to_block(whole_words(raw_words, language))
+        return words
+
     def _hole_language(self, block: np.ndarray, start: float, end: float) -> tuple[str, float]:
         """The language of a stretch without words: the session's when the windows around it
         were surely in it (the detector has heard them already), else detected on the stretch."""
@@ -719,7 +811,10 @@ class BlockDecoder:
 
         def decode_hole(hole: tuple[float, float]) -> tuple[str, float, list[tuple[Word, str]]]:
             language, probability = self._hole_language(block, *hole)
-            return language, probability, self._clean_pieces(self._decode_span(block, *hole, language), Dropped())
+            # A stretch decoded alone gets no prompt when the hint words are checked: its words
+            # are not (and a short stretch is where Whisper writes a prompt most readily).
+            pieces = self._decode_span(block, *hole, language, prompt=not self._checks_hints)
+            return language, probability, self._clean_pieces(pieces, Dropped())
 
         added: list[tuple[Word, str]] = []
         for (start, end), (language, probability, kept) in zip(holes, self._in_parallel(decode_hole, holes)):

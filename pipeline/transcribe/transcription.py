@@ -10,6 +10,10 @@ checkpoint: after a crash or Ctrl-C, the next run skips the blocks already done.
 The transcript keeps, per segment, its words with their times and probability, and the language
 when it is not the session's; speech that could not be turned into words is listed in `gaps`
 and logged, never dropped silently. Diarization then gives each segment and word its voice.
+Whisper is given the session's title, names and organisations as its prompt; what it wrote of
+them is kept only where it hears them without the prompt too (hints.py: each stretch decoded
+again is listed in `hint_checks`), and afterwards the names heard nearly right are written as
+declared (spellings.py: each change is listed in `spelling_fixes`).
 """
 
 from __future__ import annotations
@@ -26,11 +30,14 @@ from typing import Any
 import numpy as np
 
 from ..core import artefacts
-from ..core.artefacts import Centroid, Diarization, Gap, SourceFile, Transcript, VoiceCentroids
+from ..core.artefacts import Centroid, Diarization, Gap, HintCheck, SourceFile, Transcript, VoiceCentroids
 from ..core.config import Config, Session
 from ..core.errors import InputError
 from ..core.storage import file_hash, hash_of
-from ..core.textnorm import normalise, wer  # noqa: F401 - wer is part of this module's API
+from ..core.textnorm import (
+    normalise,
+    wer,  # noqa: F401 - wer is part of this module's API
+)
 from ..core.typography import timestamp
 from .asr import (  # noqa: F401 - the guards are part of this module's API
     BlockDecoder,
@@ -53,13 +60,13 @@ from .audio import (  # noqa: F401 - re-exported: the stage's audio helpers
 )
 from .checkpoint import read_checkpoint, segments_from, write_checkpoint
 from .importers import Segment, import_transcript, is_transcript_file
+from .spellings import apply_spellings
 
 log = logging.getLogger(__name__)
 
 # Audio handed to Whisper at once (the last block of a file takes up to a quarter more): bounds
 # the features in memory.
 MAX_BLOCK_S = 300.0
-HINTS_MAX_CHARS = 400  # a title and names: well under Whisper's 224-token prompt
 
 
 @dataclass
@@ -73,45 +80,70 @@ class AsrResult:
     gaps: list[Gap] = field(default_factory=list)
     stats: DecodeStats = field(default_factory=DecodeStats)
     source_sha256: str = ""  # hashed once: a replay can be GBs
+    hint_checks: list[HintCheck] = field(default_factory=list)
 
 
-def _mentions(text: str, phrases: list[str]) -> bool:
-    padded = f" {normalise(text)} "
-    return any(f" {phrase} " in padded for phrase in phrases if phrase)
+_TITLE_PARTS = re.compile(r"\s*[:;,.()«»–—]\s*")
 
 
-def spelling_hints(config: Config, session: Session | None) -> str:
-    """Words that Whisper may use for spelling: the session's title, its speakers and their
-    organisations, the cycle's organiser; "" without a session, or when `transcribe.hints` is
-    "none".
+def declared_spellings(config: Config, session: Session | None) -> list[str]:
+    """How the session's names are written, applied after recognition (spellings.py): the parts
+    of its title, its speakers' names, surnames and first names, their organisations and the
+    cycle's organiser (a name in brackets, "Plan Urbanisme Construction Architecture (Puca)",
+    also on its own); none without a session, or when `transcribe.hints` is "none".
 
-    Never the themes' vocabulary: a prompt of keywords makes Whisper write them where they were
-    not said ("smart city" for smartphone), and the tagger then finds evidence that no one gave.
-    A name, or a part of the title, that contains a keyword of the codebook is left out for the
-    same reason. The transcript records the hints it was made with (`options.initial_prompt`).
+    Only words heard nearly as one of them are rewritten, so none is written where nothing like
+    it was said: what Whisper did not hear of a name (it also gets them as a prompt,
+    `hints_prompt`) is written as declared where it heard it nearly so.
     """
     if config.transcribe.hints == "none" or session is None:
-        return ""
+        return []
+    parts = _TITLE_PARTS.split(session.title)
+    for name in [config.cycle.organiser, *(s.organisation for s in session.speakers)]:
+        parts += [re.sub(r"\s*\([^)]*\)", "", name or ""), *re.findall(r"\(([^)]*)\)", name or "")]
+    for speaker in session.speakers:
+        words = speaker.name.split()
+        parts += [speaker.name, *([" ".join(words[1:]), words[0]] if len(words) > 1 else [])]
+    return [p for p in dict.fromkeys(" ".join(p.split()) for p in parts) if p]
+
+
+def hints_prompt(config: Config, session: Session | None) -> str | None:
+    """Whisper's prompt: the parts of the session's title, the cycle's organiser, the speakers'
+    names and organisations, those holding a codebook keyword left out (a keyword in the prompt
+    is written where it was not said), at most 400 characters; None without a session, or when
+    `transcribe.hints` is "none".
+
+    With it Whisper spells the names right and hears the title's words (without it, "Séance" said
+    ten times in the sample session was written "C'est en se"), but it also wrote it as speech
+    where something else was said: the decoder checks every hint word it wrote against a decoding
+    without the prompt (hints.py).
+    """
+    if config.transcribe.hints == "none" or session is None:
+        return None
     keywords = [normalise(k) for theme in config.themes for k in theme.all_keywords]
-    # "Séance 3 : sobriété et territoires" gives "Séance 3" (the rest holds a keyword).
-    parts = re.split(r"\s*[:;,.()«»–—]\s*", session.title)
-    parts += [config.cycle.organiser]
+
+    def mentions(text: str) -> bool:
+        padded = f" {normalise(text)} "
+        return any(f" {keyword} " in padded for keyword in keywords if keyword)
+
+    parts = _TITLE_PARTS.split(session.title) + [config.cycle.organiser]
     for speaker in session.speakers:
         parts += [speaker.name, speaker.organisation]
-    kept = [p.strip() for p in dict.fromkeys(parts) if p and p.strip() and not _mentions(p, keywords)]
+    kept = [p.strip() for p in dict.fromkeys(parts) if p and p.strip() and not mentions(p)]
     text = ", ".join(kept)
-    if len(text) > HINTS_MAX_CHARS:
-        text = text[:HINTS_MAX_CHARS].rsplit(",", 1)[0]
-    return text + "." if text else ""
+    if len(text) > 400:
+        text = text[:400].rsplit(",", 1)[0]
+    return text + "." if text else None
 
 
-def decode_settings(config: Config, hints: str) -> DecodeSettings:
-    """The decoder's settings from `transcribe:` in config.yaml and the spelling hints."""
+def decode_settings(config: Config, session: Session | None = None) -> DecodeSettings:
+    """The decoder's settings from `transcribe:` in config.yaml, with the session's names and
+    title as Whisper's prompt (`hints_prompt`), checked against a decoding without it."""
     options = config.transcribe
     return DecodeSettings(
         language=options.language if options.language not in ("", "auto") else None,
         beam_size=options.beam_size, batch_size=options.batch_size, batched=options.batched,
-        prompt=hints or None, check_windows=True, audit=options.vad)
+        prompt=hints_prompt(config, session), check_windows=True, audit=options.vad, check_hints=True)
 
 
 # --- speech recognition -----------------------------------------------------------------------
@@ -151,16 +183,17 @@ def _report_gap(name: str, gap: Gap) -> None:
                 "transcript by hand if needed", name, timestamp(gap.start), timestamp(gap.end), why)
 
 
-def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Path | None,
+def transcribe_audio(source: Path, config: Config, *, checkpoint: Path | None, session: Session | None = None,
                      quiet: bool = True, model: Any = None, settings: DecodeSettings | None = None) -> AsrResult:
-    """Speech to segments with faster-whisper, resuming from `checkpoint` when it matches.
+    """Speech to segments with faster-whisper, resuming from `checkpoint` when it matches; the
+    session's names and title are Whisper's prompt.
 
     `settings` replaces the decoder settings drawn from the configuration (for benchmarks).
     """
     from .whisper_model import load_whisper
 
     options = config.transcribe
-    settings = settings or decode_settings(config, hints)
+    settings = settings or decode_settings(config, session)
     language = settings.language
     checked = check_audio(source)
     result = AsrResult([], round(checked.duration_s, 3), language, None, source_sha256=file_hash(source))
@@ -183,6 +216,7 @@ def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Pa
         start_s = float(resumed["done_s"])
         result.segments = segments_from(resumed["segments"])
         result.gaps = [Gap.model_validate(g) for g in resumed.get("gaps", [])]
+        result.hint_checks = [HintCheck.model_validate(c) for c in resumed.get("hint_checks", [])]
         result.dropped = Dropped(**resumed["dropped"])
         result.warnings = list(resumed["warnings"])
         result.language = resumed.get("language", result.language)
@@ -221,6 +255,9 @@ def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Pa
                 gap = Gap(start=round(gap.start + offset_s, 3), end=round(gap.end + offset_s, 3), reason=gap.reason)
                 _report_gap(source.name, gap)
                 result.gaps.append(gap)
+            result.hint_checks += [check.model_copy(update={"start": round(check.start + offset_s, 3),
+                                                            "end": round(check.end + offset_s, 3)})
+                                   for check in decoded.hint_checks]
             result.stats.add(decoded.stats)
             for name, count in vars(decoded.dropped).items():
                 setattr(result.dropped, name, getattr(result.dropped, name) + count)
@@ -233,13 +270,15 @@ def transcribe_audio(source: Path, config: Config, *, hints: str, checkpoint: Pa
                     "language": result.language, "language_probability": result.language_probability,
                     "segments": [s.as_dict(i) for i, s in enumerate(result.segments)],
                     "gaps": [g.model_dump() for g in result.gaps], "dropped": vars(result.dropped),
+                    "hint_checks": [c.model_dump() for c in result.hint_checks],
                     "warnings": result.warnings})
     finally:
         progress.close()
-    log.info("%s: %d windows, %d decoded again after a failed check, %d in another language, %d stretches "
-             "of speech without words decoded again (%d gave words), %d gap(s)", source.name,
-             result.stats.windows, result.stats.failed_check, result.stats.other_language, result.stats.holes,
-             result.stats.recovered, len(result.gaps))
+    log.info("%s: %d windows, %d decoded again after a failed check, %d in another language, %d utterances "
+             "holding hint words decoded again without the prompt (%d not heard so: the prompt's text replaced), "
+             "%d stretches of speech without words decoded again (%d gave words), %d gap(s)", source.name,
+             result.stats.windows, result.stats.failed_check, result.stats.other_language, result.stats.hint_checked,
+             result.stats.hint_echoes, result.stats.holes, result.stats.recovered, len(result.gaps))
     if result.gaps:
         seconds = sum(g.end - g.start for g in result.gaps)
         result.warnings.append(f"{source.name}: {len(result.gaps)} passage(s) of speech ({seconds:.0f} s) could "
@@ -269,7 +308,8 @@ def languages_spoken(segments: list[artefacts.Segment], language: str | None) ->
 
 # --- the stage --------------------------------------------------------------------------------
 
-def _artefact_segments(segments: list[Segment]) -> list[artefacts.Segment]:
+def artefact_segments(segments: list[Segment]) -> list[artefacts.Segment]:
+    """The recogniser's segments as the transcript's (numbered from 0)."""
     result = []
     for index, s in enumerate(segments):
         words = [artefacts.Word(start=w["start"], end=w["end"], text=str(w.get("text", "")).strip(), p=w.get("p"))
@@ -286,6 +326,7 @@ def transcribe(source: Path, config: Config, session: Session | None = None, *,
     source = Path(source)
     if not source.exists():
         raise InputError(f"{source}: file not found. Check the path.")
+    spellings = declared_spellings(config, session)
     if is_transcript_file(source):
         imported = import_transcript(source)
         segments, warnings = imported.segments, imported.warnings
@@ -300,20 +341,22 @@ def transcribe(source: Path, config: Config, session: Session | None = None, *,
     else:
         from .whisper_model import model_description
 
-        hints = spelling_hints(config, session)
-        result = transcribe_audio(source, config, hints=hints, checkpoint=checkpoint, quiet=quiet)
+        result = transcribe_audio(source, config, checkpoint=checkpoint, session=session, quiet=quiet)
         segments, warnings = result.segments, result.warnings
         gaps = result.gaps
         transcript = Transcript(
-            options={**config.transcribe.model_dump(mode="json"), "initial_prompt": hints or None},
+            # Whisper's prompt, checked (hint_checks); the declared spellings applied after recognition.
+            options={**config.transcribe.model_dump(mode="json"), "initial_prompt": hints_prompt(config, session),
+                     "spellings": spellings},
             source=SourceFile(file=source.name, sha256=result.source_sha256, kind="audio"),
             language=result.language,
             language_probability=result.language_probability,
             duration_s=result.duration_s,
             model=model_description(config.transcribe.model, config.transcribe.compute_type),
             dropped=vars(result.dropped),
+            hint_checks=result.hint_checks,
         )
-    transcript.segments = _artefact_segments(segments)
+    transcript.segments = artefact_segments(segments)
     transcript.gaps = gaps
     transcript.languages = languages_spoken(transcript.segments, transcript.language)
     if transcript.source.kind == "audio" and config.diarize.enabled and transcript.segments:
@@ -324,6 +367,11 @@ def transcribe(source: Path, config: Config, session: Session | None = None, *,
         if declared and heard != declared:
             warnings.append(f"{source.name}: {_voices(heard)} heard, {declared} speaker(s) declared in "
                             "config.yaml: check the session's speakers, or set diarize.speakers")
+    if transcript.source.kind == "audio":  # an imported transcript is written as people wrote it
+        transcript.segments, transcript.spelling_fixes = apply_spellings(transcript.segments, spellings)
+        if transcript.spelling_fixes:
+            log.info("%s: %d name(s) heard nearly as declared, written as declared (spelling_fixes in the "
+                     "transcript)", source.name, len(transcript.spelling_fixes))
     for warning in warnings:
         log.warning("%s", warning)
     transcript.warnings = warnings

@@ -59,6 +59,6 @@ def test_a_few_damaged_packets_are_skipped_and_reported(tmp_path):
     checked = check_audio(damaged)
     assert checked.damaged_packets >= 3
     assert abs(checked.duration_s - 20.0) < 1.0
-    result = transcribe_audio(damaged, load_config(REPO / "config.yaml"), hints="", checkpoint=None)
+    result = transcribe_audio(damaged, load_config(REPO / "config.yaml"), checkpoint=None)
     assert result.warnings[0] == (f"abîmé.mp3: {checked.damaged_packets} damaged packet(s) skipped: "
                                   "the sound has gaps of a few milliseconds there")
