@@ -67,7 +67,8 @@ def tag_inputs_hash(transcript: Path, review: Path, config: Config, session: Ses
     # without voice profiles keeps its hashes).
     recognised = recognised_names(config, session, transcript, review)
     return hash_of("tag", transcript, config.tag.model_dump(mode="json"),
-                   [t.model_dump(mode="json") for t in config.themes], config.acronyms, weights, review,
+                   [t.model_dump(mode="json") for t in config.themes],
+                   [a.model_dump(mode="json") for a in config.cycle.axes], config.acronyms, weights, review,
                    wording_read(config.templates.wording()), config.index.model_dump(mode="json"), declared,
                    *([recognised] if recognised else []))
 
