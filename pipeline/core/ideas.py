@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["SAME_IDEA_COSINE", "pack_vectors", "recurring_groups", "unit_rows", "unpack_vectors"]
+__all__ = ["SAME_IDEA_COSINE", "pack_vectors", "recurring_groups", "unit_rows", "unpack_vector", "unpack_vectors"]
 
 SAME_IDEA_COSINE = 0.5
 
@@ -40,6 +40,13 @@ def unpack_vectors(text: str, dims: int) -> np.ndarray:
 
     flat = np.frombuffer(base64.b64decode(text), dtype="<f2").astype("float32")
     return flat.reshape(-1, dims) if dims else flat.reshape(0, 0)
+
+
+def unpack_vector(text: str) -> np.ndarray:
+    """One vector packed by pack_vectors, whatever its length."""
+    import numpy as np
+
+    return np.frombuffer(base64.b64decode(text), dtype="<f2").astype("float32")
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:

@@ -19,6 +19,7 @@ from ..core.artefacts import Approval, PageSummary, RenderManifest, SiteExcerpt,
 from ..core.config import Config, Speaker
 from ..core.errors import SyntheseError
 from ..core.resources import TemplateSet
+from ..core.review_file import CycleReview
 from ..core.storage import atomic_path, write_bytes, write_text
 from ..core.typography import duration_text, french_date, french_text
 from .charts import write_charts
@@ -165,12 +166,14 @@ def write_subtitles(transcript: Transcript, out_dir: Path, stem: str) -> Path:
 
 
 def render_cycle(sessions: Sequence[SessionInputs], config: Config, *, out_dir: Path,
-                 formats: Sequence[str] | None = None, stem: str = "cycle") -> RenderManifest:
-    """The cycle's synthesis, gathering the sessions theme by theme, as `cycle.pdf/.docx/.html`."""
+                 formats: Sequence[str] | None = None, stem: str = "cycle",
+                 review: CycleReview | None = None) -> RenderManifest:
+    """The cycle's synthesis, gathering the sessions theme by theme, as `cycle.pdf/.docx/.html`;
+    `review`: what staff wrote in the cycle's review file (introduction, tensions)."""
     chosen = check_formats(formats if formats is not None else config.render.formats)
     if not sessions:
         raise SyntheseError("no rendered session to gather into the cycle synthesis: run `synthese run` first.")
-    doc = build_cycle_document(config, sessions, stem=stem)
+    doc = build_cycle_document(config, sessions, stem=stem, review=review)
     wording = config.templates.wording()
     page = PageSummary(
         title=french_text(config.cycle.title),

@@ -45,6 +45,9 @@ __all__ = ["axis_quotes", "exchanges", "printed", "propose_key_messages", "speak
 
 SIMILAR_SHOWN = 3  # sentences shown with a proposal that say the same thing
 SPEAKER_QUOTES = 3  # a speaker's own sentences in « Les intervenants »
+# The themes a speaker spoke to: at most this many, each with this share of their time on themes.
+SPEAKER_THEMES = 4
+SPEAKER_THEME_SHARE = 0.15
 # A speaker whose sentences of KEY_POINT_WORDS are all printed already is given shorter or
 # longer ones, of these many words.
 SPEAKER_RELAXED_WORDS = (8, 70)
@@ -189,7 +192,7 @@ def speaker_summaries(passages: Sequence[Passage], evidence: SessionEvidence, se
                       used: Used, used_texts: set[str]) -> tuple[list[SpeakerSummary], list[str]]:
     """Each named voice (not a label such as « Intervenant 2 »), the most time of speech first:
     its time (from the transcript's turns), its passages, the themes it spoke to (the most
-    time first), two or three of its sentences (quotable, central to what it said, not printed
+    time first, SPEAKER_THEMES at most, each SPEAKER_THEME_SHARE of its time on themes at least), two or three of its sentences (quotable, central to what it said, not printed
     elsewhere: they are added to `used`) and the sentence staff wrote to present it.
     Presentations of names no voice has, described."""
     seconds: Counter = Counter()
@@ -206,8 +209,10 @@ def speaker_summaries(passages: Sequence[Passage], evidence: SessionEvidence, se
         quotes = _speaker_quotes(own, evidence, used, used_texts)
         used.update((q.passage, i) for q in quotes for i in q.sentences)
         used_texts.update(_plain(q.text) for q in quotes)
+        total = sum(theme_time.values())
+        themes = [t for t, time in theme_time.most_common(SPEAKER_THEMES) if time >= SPEAKER_THEME_SHARE * total]
         summaries.append(SpeakerSummary(name=name, seconds=round(spoken, 2), passages=len(own),
-                                        themes=[t for t, _ in theme_time.most_common()], quotes=quotes,
+                                        themes=themes, quotes=quotes,
                                         presentation=presentations.get(name, "")))
     orphaned = [f"presentation of \"{person}\" (line {presentation_lines.get(person, 0)}): no named voice of that "
                 "name in the session" for person in presentations if person not in seconds]
