@@ -191,10 +191,11 @@ def speaker_summaries(passages: Sequence[Passage], evidence: SessionEvidence, se
                       unnamed: re.Pattern[str], presentations: Mapping[str, str], presentation_lines: Mapping[str, int],
                       used: Used, used_texts: set[str]) -> tuple[list[SpeakerSummary], list[str]]:
     """Each named voice (not a label such as « Intervenant 2 »), the most time of speech first:
-    its time (from the transcript's turns), its passages, the themes it spoke to (the most
-    time first, SPEAKER_THEMES at most, each SPEAKER_THEME_SHARE of its time on themes at least), two or three of its sentences (quotable, central to what it said, not printed
-    elsewhere: they are added to `used`) and the sentence staff wrote to present it.
-    Presentations of names no voice has, described."""
+    its time (from the transcript's turns), its passages, the themes it spoke to (the most time
+    first: SPEAKER_THEMES at most, each with SPEAKER_THEME_SHARE of its time on themes), two or
+    three of its sentences (quotable, central to what it said, not printed elsewhere: they are
+    added to `used`) and the sentence staff wrote to present it. Presentations of names no voice
+    has, described."""
     seconds: Counter = Counter()
     for segment in segments:
         if segment.speaker and not unnamed.fullmatch(segment.speaker):
