@@ -431,8 +431,12 @@ class Exchange(Record):
 
 class Statement(Record):
     """A sentence the session offers the cycle's synthesis, to find the ideas that recur from one
-    session to another: quotable, about the cycle's themes, not already quoted, with its
-    sentence-encoder vector (float16, base64: core/ideas.py)."""
+    session to another: a statement about the cycle's themes (not housekeeping), with its
+    sentence-encoder vector (float16, base64: core/ideas.py). `doubtful`: a word of it the
+    recogniser was unsure of is not checked yet, so the documents point to its moment without
+    printing it."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("doubtful",)
 
     passage: str
     sentence: int
@@ -440,6 +444,7 @@ class Statement(Record):
     end: float
     text: str
     vector: str
+    doubtful: bool = False
 
 
 class IndexedEntity(Record):

@@ -13,7 +13,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import __version__
@@ -637,9 +637,11 @@ def _theme_sessions_table(theme: _ThemeInfo, sessions: Sequence[SessionInputs], 
                  rows, numeric_from=2)
 
 
-def _recurring_ideas(sessions: Sequence[SessionInputs], wording: dict[str, Any]) -> list[RecurringIdea]:
+def _recurring_ideas(sessions: Sequence[SessionInputs], wording: dict[str, Any]
+                     ) -> tuple[list[RecurringIdea], set[tuple[str, str, int]]]:
     """The ideas said in several sessions: each session's statements (the tags' `statements`,
-    with their sentence vectors) grouped when they say the same thing (core/ideas.py)."""
+    with their sentence vectors) grouped when they say the same thing (core/ideas.py); and the
+    sentences they print, (session id, passage id, sentence index)."""
     import numpy as np
 
     rows = []
@@ -647,14 +649,18 @@ def _recurring_ideas(sessions: Sequence[SessionInputs], wording: dict[str, Any])
         by_id = {p.id: p for p in inputs.tags.passages}
         rows += [(inputs, statement) for statement in inputs.tags.statements if statement.passage in by_id]
     if len({inputs.session.id for inputs, _ in rows}) < 2:
-        return []
+        return [], set()
     vectors = [unpack_vector(statement.vector) for _, statement in rows]
     dims = {len(v) for v in vectors}
     if len(dims) != 1:
         log.warning("recurring ideas: the sessions' sentence vectors differ in size (another encoder); none found")
-        return []
-    groups = recurring_groups(np.array(vectors), [inputs.session.id for inputs, _ in rows], limit=RECURRING_IDEAS)
+        return [], set()
+    groups = recurring_groups(np.array(vectors), [inputs.session.id for inputs, _ in rows], limit=len(rows))
+    # An idea is printed when one of its sentences at least can be (the others are pointed to).
+    groups = [g for g in groups if any(not rows[k][1].doubtful for k in g)][:RECURRING_IDEAS]
     ideas = []
+    printed = {(rows[k][0].session.id, rows[k][1].passage, rows[k][1].sentence) for g in groups for k in g
+               if not rows[k][1].doubtful}
     for group in groups:
         excerpts = []
         for k in sorted(group, key=lambda k: ([i.session.id for i in sessions].index(rows[k][0].session.id),
@@ -663,12 +669,14 @@ def _recurring_ideas(sessions: Sequence[SessionInputs], wording: dict[str, Any])
             passage = next(p for p in inputs.tags.passages if p.id == statement.passage)
             quote = Quote(passage=statement.passage, start=statement.start, end=statement.end, text=statement.text,
                           sentences=[statement.sentence])
-            excerpts.append(_excerpt(quote, passage, _SpeakerDirectory(inputs.session, inputs.transcript, wording),
-                                     inputs.session.replay_url, wording, session_id=inputs.session.id, quoted=True,
-                                     session_label=session_label(inputs.session, wording)
-                                     or french_text(inputs.session.title)))
+            excerpt = _excerpt(quote, passage, _SpeakerDirectory(inputs.session, inputs.transcript, wording),
+                               inputs.session.replay_url, wording, session_id=inputs.session.id, quoted=True,
+                               session_label=session_label(inputs.session, wording) or french_text(inputs.session.title))
+            if statement.doubtful:
+                excerpt = replace(excerpt, text=wording["recurring_held"], held=True, lang="")
+            excerpts.append(excerpt)
         ideas.append(RecurringIdea(excerpts))
-    return ideas
+    return ideas, printed
 
 
 def _tensions(review: CycleReview, sessions: Sequence[SessionInputs], wording: dict[str, Any]) -> list[Tension]:
@@ -692,7 +700,7 @@ def _tensions(review: CycleReview, sessions: Sequence[SessionInputs], wording: d
 
 
 def _axis_sections(config: Config, sessions: Sequence[SessionInputs], themes: Sequence[_ThemeInfo],
-                   printed: set[tuple[str, str, float]], wording: dict[str, Any]) -> list[AxisSection]:
+                   printed: set[tuple[str, str, int]], wording: dict[str, Any]) -> list[AxisSection]:
     """One section per transversal axis: how many passages of which sessions and themes it
     crosses, and its sentences session by session (those printed as recurring ideas left out)."""
     labels = {t.id: t.label for t in themes}
@@ -714,7 +722,8 @@ def _axis_sections(config: Config, sessions: Sequence[SessionInputs], themes: Se
             excerpts = [_excerpt(q, by_id[q.passage], directory, inputs.session.replay_url, wording,
                                  session_id=inputs.session.id)
                         for q in inputs.tags.axis_quotes.get(axis.id, [])
-                        if q.passage in by_id and (inputs.session.id, q.passage, q.start) not in printed]
+                        if q.passage in by_id and not any((inputs.session.id, q.passage, i) in printed
+                                                          for i in q.sentences)]
             if excerpts:
                 heading = f"{label} — {french_text(inputs.session.title)}" if label else french_text(inputs.session.title)
                 groups.append(ExcerptGroup(heading, excerpts))
@@ -877,6 +886,9 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
     drafts: list[str] = []  # the sessions not approved, as the cycle's synthesis names them
     approved_dates: list[Approval] = []
     voices: list[str] = []
+    # The ideas that recur first: a sentence they print is not quoted again in a chapter (unless
+    # it is the chapter's only quote of the session).
+    recurring, in_ideas = _recurring_ideas(sessions, wording)
     for session, tags, transcript in ((i.session, i.tags, i.transcript) for i in sessions):
         passages = tags.passages
         by_id = {p.id: p for p in passages}
@@ -896,10 +908,11 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
         speakers = _SpeakerDirectory(session, transcript, wording)
         heading = f"{label} — {french_text(session.title)}" if session_label(session, wording) else label
         for theme in themes:
+            quotes = [q for q in sorted(tags.excerpts.get(theme.id, []), key=lambda q: q.start) if q.passage in by_id]
+            fresh = [q for q in quotes if not any((session.id, q.passage, i) in in_ideas for i in q.sentences)]
             group = [_excerpt(quote, by_id[quote.passage], speakers, session.replay_url, wording,
                               session_id=session.id)
-                     for quote in sorted(tags.excerpts.get(theme.id, []), key=lambda q: q.start)
-                     if quote.passage in by_id]
+                     for quote in (fresh or quotes)]
             if group:
                 excerpts[theme.id] += group
                 voices += [excerpt.speaker for excerpt in group]
@@ -926,8 +939,6 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
                                      _chapter_summary(seconds[theme.id], total_s, counts[theme.id], wording),
                                      excerpts[theme.id], groups=by_session[theme.id],
                                      table=_theme_sessions_table(theme, sessions, wording)))
-    recurring = _recurring_ideas(sessions, wording)
-    in_ideas = {(e.session_id, e.passage_id, e.start_s) for idea in recurring for e in idea.excerpts}
 
     heatmap = Chart(
         id="sessions", kind="heatmap", title=wording["sessions_title"], caption=wording["sessions_caption"],

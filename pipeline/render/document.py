@@ -53,6 +53,9 @@ class Excerpt:
     session_id: str = ""  # set in the cycle document, where passage ids restart in every session
     lang: str = ""  # the language said, where it is not the document's ('en'): marked in every format
     session_label: str = ""  # 'Séance 2', where the document gathers sessions and does not say it around
+    # Not printed until a reviewer checks its words (an idea of the cycle said again there):
+    # `text` then says so, and the link leads to the moment.
+    held: bool = False
 
     @property
     def anchor(self) -> str:
@@ -156,7 +159,8 @@ class CodebookEntry:
 
 @dataclass(frozen=True)
 class RecurringIdea:
-    """Sentences of different sessions that say the same thing (the cycle's synthesis)."""
+    """Sentences of different sessions that say the same thing (the cycle's synthesis); one whose
+    words are not checked yet is only pointed to (Excerpt.held)."""
 
     excerpts: list[Excerpt]
 

@@ -429,7 +429,10 @@ def _said(document, excerpt: Excerpt, style: str = "List Bullet", *, label: str 
     item.paragraph_format.space_after = Pt(4)
     if label:
         item.add_run(f"{label}{NBSP}: ").bold = True
-    _mark_language(item, excerpt.lang, [item.add_run(excerpt.text)])
+    if excerpt.held:
+        _small(item, excerpt.text, size=10).italic = True
+    else:
+        _mark_language(item, excerpt.lang, [item.add_run(excerpt.text)])
     _source(item, excerpt, speaker=speaker, session=session)
     return item
 

@@ -23,6 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from dataclasses import replace
 from typing import Any
 
 from ..core.artefacts import Exchange, Passage, Proposal, Quote, Segment, SpeakerSummary, Statement, WrittenMessage
@@ -372,14 +373,15 @@ def axis_quotes(passages: Sequence[Passage], axis_evidence: Mapping[str, Sequenc
     return result
 
 
-def statements(passages: Sequence[Passage], evidence: SessionEvidence, used: AbstractSet[tuple[str, int]],
-               used_texts: AbstractSet[str]) -> list[Statement]:
-    """Up to STATEMENTS of the session's sentences to compare with the other sessions' (quotable
-    statements about the cycle's themes, not quoted in its chapters, the most central first),
-    each with its vector; in the order said."""
+def statements(passages: Sequence[Passage], evidence: SessionEvidence) -> list[Statement]:
+    """Up to STATEMENTS of the session's sentences to compare with the other sessions'
+    (statements about the cycle's themes, not housekeeping, the most central first; its
+    chapters' quotes among them), each with its vector, in the order said. Those with a word the
+    recogniser was unsure of are kept, marked `doubtful`: an idea said again elsewhere is worth
+    pointing to before anyone checks its words, which the documents then do not print."""
     if not evidence.vectors:
         return []
-    candidates = _key_candidates(passages, evidence, used, used_texts)
+    candidates = _key_candidates(passages, replace(evidence, doubtful={}), set(), set())
     relevance = _relevance(evidence, candidates)
     kept = [(c, r) for c, r in zip(candidates, relevance) if r >= KEY_POINT_RELEVANCE]
     if not kept:
@@ -391,5 +393,6 @@ def statements(passages: Sequence[Passage], evidence: SessionEvidence, used: Abs
         (passage, index), _ = kept[k]
         sentence = passage.sentences[index]
         result.append(Statement(passage=passage.id, sentence=index, start=sentence.start, end=sentence.end,
-                                text=sentence.text.strip(), vector=pack_vectors(vectors[k][None, :])))
+                                text=sentence.text.strip(), vector=pack_vectors(vectors[k][None, :]),
+                                doubtful=index in evidence.doubtful.get(passage.id, {})))
     return result

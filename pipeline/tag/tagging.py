@@ -30,7 +30,7 @@ from ..core.artefacts import (
     ThemeTag,
     Transcript,
 )
-from ..core.config import Config, Session
+from ..core.config import Config, Session, TagOptions
 from ..core.heard import Mending
 from ..core.ideas import pack_vectors, unpack_vectors
 from ..core.review_file import Review, confirmed_sentences, passage_key, revise_transcript
@@ -122,12 +122,14 @@ def codebook(config: Config) -> Codebook:
 
 
 def axis_classifier(nlp: Any, config: Config) -> ThemeClassifier | None:
-    """The programme's transversal axes compiled as themes are: tagged from their keywords with
-    the themes' weights and bar (an axis has no description to compare meanings with); None
-    when the cycle names no axis."""
+    """The programme's transversal axes compiled as themes are, from their keywords (an axis has
+    no description to compare meanings with, nor calibrated weights: the threshold learned with
+    tag.weights_file is the themes', so axes keep the default one); None when the cycle names
+    no axis. Its `options` are those to tag with."""
     if not config.cycle.axes:
         return None
-    options = config.tag.model_copy(update={"meaning": "none"})
+    threshold = TagOptions.model_fields["threshold"].default if config.tag.weights_file else config.tag.threshold
+    options = config.tag.model_copy(update={"meaning": "none", "threshold": threshold})
     return ThemeClassifier(nlp, [axis.as_theme() for axis in config.cycle.axes], options, config.acronyms)
 
 
@@ -187,7 +189,7 @@ def machine_tags(transcript: Transcript, config: Config) -> MachineTags:
             sentences=found_passage.sentences,
             themes=[theme_tag(s) for s in above_threshold(theme_scores, options)],
             entities=passage_entities(found_passage.span, articles),
-            axes=[theme_tag(s) for s in above_threshold(axis_scores, options)],
+            axes=[theme_tag(s) for s in above_threshold(axis_scores, axes.options)] if axes is not None else [],
         ))
     return MachineTags(model_label(nlp, options), passages, scores, sentences, vectors, warnings, axis_sentences)
 
@@ -268,7 +270,7 @@ def tag(transcript: Transcript, config: Config, *, review: Review | None = None,
         exchanges=talks,
         axis_quotes=axis_quotes(passages, machine.axis_sentences, [a.id for a in config.cycle.axes], evidence,
                                 quoted, quoted_texts),
-        statements=statements(passages, evidence, quoted, quoted_texts),
+        statements=statements(passages, evidence),
         entities=entity_index(passages, config.index, declared_names(config, session), config.themes, unsure),
         references=references_said(passages, reference_patterns(wording.get("reference_patterns") or []), unsure),
         glossary=acronyms_said(passages, config.acronyms, unsure),
