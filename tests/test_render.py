@@ -196,13 +196,16 @@ def test_docx_structure(rendered, document):
     word = docx.Document(str(path))
     headings = [(p.style.name, p.text) for p in word.paragraphs if p.style.name.startswith("Heading")]
     assert ("Heading 1", "1. Sobriété") in headings
-    assert ("Heading 3", document.wording["excerpts"]) in headings
+    assert ("Heading 2", document.wording["excerpts"]) in headings
+    # A regular hierarchy: no level is skipped, so Word's navigation pane and contents stay clean.
+    levels = [int(style.split()[-1]) for style, _ in headings]
+    assert levels[0] == 1 and all(after <= before + 1 for before, after in zip(levels, levels[1:])), headings
     # The draft's banner first (the sample is not approved), then the cycle and the kind, then the title.
     assert word.paragraphs[0].text.startswith("DOCUMENT DE TRAVAIL — NON RELU")
     assert word.paragraphs[4].style.name == "Title"
     assert word.paragraphs[4].text == "Sobriété, matérialité et infrastructures"
     body = word.element.body.xml
-    assert 'TOC \\o "1-2" \\h \\z \\u' in body
+    assert 'TOC \\o "1-1" \\h \\z \\u' in body
     # The field's cached result lists the sections, for editors that do not update fields on opening.
     texts = [p.text for p in word.paragraphs]
     contents = texts[texts.index(document.wording["toc"]) + 1:][:len(document.toc)]

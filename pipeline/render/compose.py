@@ -516,18 +516,24 @@ def _chapter_summary(seconds: float, total_s: float, count: int, wording: dict[s
 def _key_messages(tags: Tags, by_id: dict[str, Passage], speakers: _SpeakerDirectory, replay: str | None,
                   wording: dict[str, Any]) -> KeyMessages | None:
     """« À retenir »: the messages staff wrote, each with the moments of its passages; until they
-    write some, the proposals, marked as such; None when there is neither."""
+    write some, the proposals, marked as not reviewed (as chosen automatically once the session
+    is approved as it is); None when there is neither."""
     written = tags.key_messages.written
     if written:
         return KeyMessages(wording["key_messages"], [
             KeyMessage(french_text(message.text), _refs(message.passages, by_id, replay)) for message in written],
             proposed=False)
-    proposals = [p.quote for p in tags.key_messages.proposals if p.quote.passage in by_id]
+    # Tags made before « À retenir » had the session's key points: the same kind of sentences.
+    proposals = [p.quote for p in tags.key_messages.proposals] or list(tags.key_points.session)
+    proposals = [q for q in proposals if q.passage in by_id]
     if not proposals:
         return None
     excerpts = [_excerpt(q, by_id[q.passage], speakers, replay, wording, quoted=True) for q in proposals]
+    # Once a reviewer approved the session as it is, the proposals are what they approved:
+    # chosen automatically, no longer unreviewed.
+    kind = "key_messages_chosen" if tags.review.approval.final else "key_messages_proposed"
     return KeyMessages(wording["key_messages"], [KeyMessage(e.text, excerpt=e) for e in excerpts], proposed=True,
-                       subtitle=wording["key_messages_proposed"], note=french_text(wording["key_messages_proposed_note"]))
+                       subtitle=wording[kind], note=french_text(wording[f"{kind}_note"]))
 
 
 def _speech_seconds(transcript: Transcript | None, passages: Sequence[Passage]) -> float:
