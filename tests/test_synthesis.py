@@ -387,3 +387,31 @@ def test_the_cycle_of_the_long_generated_session_in_two_finds_a_recurring_idea(t
     manifest = render.render_cycle(sessions, config, out_dir=tmp_path)
     page = html.unescape((tmp_path / manifest.files["html"]).read_text(encoding="utf-8"))
     assert page.count('<li><ul>') == len(doc.recurring)
+
+
+# --- what staff write re-renders, and is approved ------------------------------------------------
+
+def test_the_cycle_review_file_is_an_input_of_the_cycle_synthesis(tmp_path, config):
+    from synthese.core.review_file import ensure_review_file
+    from synthese.stages import CYCLE_REVIEW_TEMPLATE, cycle_inputs_hash
+
+    review = tmp_path / "_cycle" / "cycle.review.yaml"
+    review.parent.mkdir()
+    before = cycle_inputs_hash([], config.sessions, config, review)
+    ensure_review_file(review, config.templates.read_text(CYCLE_REVIEW_TEMPLATE))
+    assert cycle_inputs_hash([], config.sessions, config, review) == before  # created as it was read
+    review.write_text(review.read_text(encoding="utf-8").replace('introduction: ""', "introduction: Un cycle."),
+                      encoding="utf-8")
+    assert cycle_inputs_hash([], config.sessions, config, review) != before
+
+
+def test_what_staff_write_is_approved_with_the_rest(sample):
+    from synthese.core.approval import content_fingerprint
+
+    transcript = sample[0]
+    nothing = content_fingerprint(transcript, parse_review("speakers: {}\n", "r"))
+    assert content_fingerprint(transcript, parse_review("key_messages: []\npresentations: {}\n", "r")) == nothing
+    message = content_fingerprint(transcript, parse_review('key_messages: ["Mesurer d\'abord."]\n', "r"))
+    presented = content_fingerprint(transcript, parse_review('presentations: {A: "Chercheuse."}\n', "r"))
+    asked = content_fingerprint(transcript, parse_review('questions: ["00:05:34 Pour conclure"]\n', "r"))
+    assert len({nothing, message, presented, asked}) == 4
