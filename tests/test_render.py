@@ -573,3 +573,20 @@ def test_references_and_acronyms_said_are_listed_in_every_format(tmp_path, confi
         flat = squeeze(text)
         for said in ("Références citées", "Loi AGEC", "Sigles", "Règlement général sur la protection des données"):
             assert squeeze(said) in flat
+
+
+def test_a_chart_drawn_from_the_same_data_is_not_drawn_again(tmp_path, config, tags, transcript):
+    from synthese.render.charts import write_charts
+
+    doc = build_document(SessionInputs(config.session("seance-2"), tags, transcript), config, stem="s")
+    first = write_charts(doc.charts, tmp_path)
+    stamps = {path.name: path.stat().st_mtime_ns for path in first}
+    assert len(first) == 4 and all(path.is_file() for path in first)
+    again = write_charts(doc.charts, tmp_path)
+    assert [p.name for p in again] == [p.name for p in first]
+    assert {path.name: path.stat().st_mtime_ns for path in again} == stamps
+    # Other data (a theme relabelled): that chart is drawn again, the others stay.
+    changed = [doc.charts[0].__class__(**{**doc.charts[0].__dict__, "title": "Autre titre"}), *doc.charts[1:]]
+    write_charts(changed, tmp_path)
+    assert (tmp_path / doc.charts[0].image).stat().st_mtime_ns != stamps[doc.charts[0].image]
+    assert (tmp_path / doc.charts[1].image).stat().st_mtime_ns == stamps[doc.charts[1].image]
