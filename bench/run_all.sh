@@ -35,3 +35,6 @@ echo "== bench/bench_diarize.py"
 $PY bench/bench_diarize.py --models campplus ge2e --four-hours
 echo "== bench/bench_voices.py"
 $PY bench/bench_voices.py --cycle
+echo "== bench/bench_review.py"
+$PY bench/make_multivoice_session.py --only multivoix-2
+$PY bench/bench_review.py --session-dir bench/data/multivoice/multivoix-2

@@ -122,7 +122,7 @@ def render_file(tags_path: Path, config: Config, *, output_dir: Path | None = No
     session = _session_for(tags, stem, config)
     out_dir = output_dir if output_dir is not None else tags_path.parent / "render"
     inputs_hash = render_inputs_hash(tags_path, session, config)
-    manifest = render_session(SessionInputs(session, tags, transcript_beside(tags)), config, out_dir=out_dir,
+    manifest = render_session(SessionInputs(session, tags, transcript_beside(tags, config)), config, out_dir=out_dir,
                               stem=stem, formats=chosen)
     manifest.inputs_hash = inputs_hash
     saved = manifest.save(out_dir / f"{stem}.render.json")

@@ -26,6 +26,7 @@ from .core.approval import ReviewTodo, approval_of, left_to_review, voice_patter
 from .core.artefacts import Approval, RenderManifest, SiteManifest, Tags, Transcript, recorded_hash
 from .core.config import Config, Session, Speaker
 from .core.errors import ReviewError, SyntheseError
+from .core.glossary import GlossaryEntry, glossary_path, load_glossary
 from .core.review_file import Review, ensure_review_file, load_cycle_review, load_review, revise_transcript
 from .core.storage import hash_of, write_text
 from .core.subtitles import WRITERS as CAPTION_WRITERS
@@ -65,13 +66,15 @@ def tag_inputs_hash(transcript: Path, review: Path, config: Config, session: Ses
     declared = ([s.model_dump(mode="json") for s in session.speakers] if session else [], config.cycle.organiser)
     # Voices recognised by a voice profile are named like those of the review file: a new profile
     # that names a voice re-tags the session (counted only where there is one, so that a cycle
-    # without voice profiles keeps its hashes).
+    # without voice profiles keeps its hashes). The cycle's glossary revises every session's
+    # transcript like its review file (counted only where there is one, likewise).
     recognised = recognised_names(config, session, transcript, review)
+    glossary = glossary_path(config.root)
     return hash_of("tag", transcript, config.tag.model_dump(mode="json"),
                    [t.model_dump(mode="json") for t in config.themes],
                    [a.model_dump(mode="json") for a in config.cycle.axes], config.acronyms, weights, review,
                    wording_read(config.templates.wording()), config.index.model_dump(mode="json"), declared,
-                   *([recognised] if recognised else []))
+                   *([recognised] if recognised else []), *([glossary] if glossary.exists() else []))
 
 
 def render_inputs_hash(tags: Path, session: Session, config: Config) -> str:
@@ -165,7 +168,7 @@ def review_status(ws: Workspace, session: Session) -> ReviewStatus | None:
     except SyntheseError:
         return None
     try:
-        review = load_review(paths.review)
+        review = session_review(ws.config, paths.review)  # the glossary changes the text approved too
     except ReviewError as exc:
         return ReviewStatus(Approval(), [], str(exc))
     try:
@@ -291,7 +294,7 @@ class SessionRun:
         from .render import render_session
 
         tags = Tags.load(self.paths.tags)
-        transcript = self._revised if self._revised is not None else transcript_beside(tags)
+        transcript = self._revised if self._revised is not None else transcript_beside(tags, self.config)
         manifest = render_session(SessionInputs(self.session, tags, transcript), self.config,
                                   out_dir=self.paths.render_dir, stem=self.paths.stem)
         manifest.inputs_hash = inputs_hash
@@ -321,6 +324,19 @@ def save_transcript(transcript: Transcript, paths: SessionPaths) -> Path:
     return transcript.save(paths.transcript)
 
 
+def cycle_glossary(config: Config) -> list[GlossaryEntry]:
+    """The cycle's glossary (glossary.yaml beside config.yaml); ReviewError when it does not parse."""
+    return load_glossary(glossary_path(config.root))
+
+
+def session_review(config: Config, path: Path) -> Review:
+    """What revises a session's transcript: its review file and the cycle's glossary (ReviewError
+    when either does not parse). The stages read the review through it."""
+    review = load_review(path)
+    review.glossary = cycle_glossary(config)
+    return review
+
+
 def ensure_review(config: Config, path: Path) -> None:
     """The review file from its template (its explanations, empty lists) when it is missing."""
     ensure_review_file(path, config.templates.read_text(REVIEW_TEMPLATE))
@@ -334,7 +350,7 @@ def tag_transcript(config: Config, session: Session | None, paths: SessionPaths,
     from .tag import tag
 
     ensure_review(config, paths.review)
-    review = load_review(paths.review)  # before any work: a broken file stops the stage
+    review = session_review(config, paths.review)  # before any work: a broken file stops the stage
     transcript = Transcript.load(transcript_path or paths.transcript)
     recognition = recognise(config, session, transcript, review)
     revised, orphaned = revise_transcript(transcript, named_with(review, recognition.recognised))
@@ -371,10 +387,10 @@ def machine_tags_cached(transcript: Transcript, config: Config, cache: Path):
     return machine
 
 
-def transcript_beside(tags: Tags) -> Transcript | None:
+def transcript_beside(tags: Tags, config: Config) -> Transcript | None:
     """The transcript a tags artefact names, read from beside it (never elsewhere), as the
-    review file beside it revises it, with the voices the tags record as recognised named so;
-    None when it is missing, then the annex is built from the passages."""
+    review file beside it and the cycle's glossary revise it, with the voices the tags record as
+    recognised named so; None when it is missing, then the annex is built from the passages."""
     if not tags.transcript or tags.path is None:
         return None
     path = tags.path.parent / Path(tags.transcript).name
@@ -383,9 +399,8 @@ def transcript_beside(tags: Tags) -> Transcript | None:
         return None
     transcript = Transcript.load(path)
     recognised = tags.review.recognised  # the voices the tag stage named by a voice profile
-    if not tags.review.file and not recognised:
-        return transcript
-    review = load_review(tags.path.parent / Path(tags.review.file).name) if tags.review.file else Review()
+    review = session_review(config, tags.path.parent / Path(tags.review.file).name) if tags.review.file else Review(
+        glossary=cycle_glossary(config))
     return revise_transcript(transcript, named_with(review, recognised))[0]
 
 
@@ -465,7 +480,7 @@ class CycleRun:
         inputs = []
         for session in self.rendered:
             tags = Tags.load(self.ws.paths(session).tags)
-            inputs.append(SessionInputs(session, tags, transcript_beside(tags)))
+            inputs.append(SessionInputs(session, tags, transcript_beside(tags, self.ws.config)))
         manifest = render_cycle(inputs, self.ws.config, out_dir=paths.render_dir, stem=paths.stem, review=review)
         manifest.inputs_hash = self.cycle_hash
         manifest.save(paths.render)

@@ -383,3 +383,31 @@ def test_withhold_keeps_an_unapproved_session_out_of_the_site_until_approved(pag
     assert site.documents[session.id].provenance["generator"].startswith("Synthèse ")
     assert (outputs / "seances" / f"{session.id}.html").is_file() and (outputs / "synthese-du-cycle.html").is_file()
     assert "draft-banner" not in (outputs / "seances" / f"{session.id}.html").read_text(encoding="utf-8")
+
+
+def test_the_cycle_glossary_is_part_of_what_is_approved(page, tmp_path):
+    """`synthese approve` and the tag stage fingerprint the transcript as the glossary and the
+    review file revise it: approved stays approved at the next run; a glossary entry that
+    changes the text makes the session changed since its approval."""
+    from synthese.stages import SessionRun, review_status
+    from synthese.workspace import Workspace
+
+    wait_for_jobs(page)
+    root = tmp_path / "glossaire"
+    shutil.copytree(page.config.root, root, ignore=shutil.ignore_patterns("outputs", ".synthese.lock"))
+    config = load_config(root / "config.yaml")
+    ws, session = Workspace(config), config.session("seance-introductive")
+    glossary = root / "glossary.yaml"
+    glossary.write_text('- {heard: "veux-binaire", written: "webinaire"}\n', encoding="utf-8")
+    approve_session(ws, session, "Marie Dupont")
+    assert review_status(ws, session).approval.state == "approved"
+    SessionRun(ws, session, quiet=True).bring_up_to_date()
+    tags = Tags.load(ws.paths(session).tags)
+    assert "webinaire" in tags.passages[0].text and tags.review.approval.state == "approved"
+    assert RenderManifest.load(ws.paths(session).render).approval.state == "approved"
+
+    glossary.write_text('- {heard: "veux-binaire", written: "web-séminaire"}\n', encoding="utf-8")
+    assert review_status(ws, session).approval.state == "changed"
+    SessionRun(ws, session, quiet=True).bring_up_to_date()
+    assert Tags.load(ws.paths(session).tags).review.approval.state == "changed"
+    assert RenderManifest.load(ws.paths(session).render).approval.state == "changed"

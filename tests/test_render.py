@@ -401,7 +401,7 @@ def test_broken_tags_file_is_an_error_naming_it(tmp_path, config, content, messa
 def test_without_its_transcript_the_annex_comes_from_the_passages(tmp_path, config, tags):
     path = save_tags(tags, tmp_path / "seul.tags.json")  # no transcript beside it
     loaded = Tags.load(path)
-    assert transcript_beside(loaded) is None
+    assert transcript_beside(loaded, config) is None
     doc = build_document(inputs(config, loaded, None), config)
     assert doc.annex[0].text.startswith("Bonjour à toutes et à tous")
     assert sum(len(p.text) for p in doc.annex) > 0.9 * sum(len(p.text) for p in tags.passages)

@@ -141,3 +141,53 @@ def test_a_confirmation_is_one_line_added():
     assert [(c.passage, c.sentences) for c in parse_review(text, NAME).confirmations] == [(KEY, (0, 2))]
     with pytest.raises(ReviewEditError):
         add_confirmation(TEMPLATE, NAME, KEY, [])
+
+
+def test_undoing_a_confirmation_takes_it_out_and_gives_the_file_back_as_it_was():
+    from synthese.review.edits import add_confirmation, remove_confirmation
+
+    once = add_confirmation(TEMPLATE, NAME, KEY, [2, 0])
+    twice = add_confirmation(once, NAME, KEY, [1])
+    assert remove_confirmation(twice, NAME, KEY, [1]) == once
+    assert remove_confirmation(once, NAME, KEY, [0, 2]) == TEMPLATE
+    with pytest.raises(ReviewEditError, match="no longer in the file"):
+        remove_confirmation(TEMPLATE, NAME, KEY, [0])
+
+
+def test_undoing_corrections_takes_them_out_and_gives_the_file_back_as_it_was():
+    from synthese.review.edits import remove_corrections
+
+    hand = TEMPLATE.replace("corrections: []\n", "corrections:\n  # à la main\n"
+                            '  - {at: "0:03:21", original: "gars", corrected: "gaz"}\n')
+    once = add_correction(hand, NAME, 12.4, "veux-binaire.", "webinaire")
+    twice = add_correction(once, NAME, 201.7, "la ville intelligente c'est", "la ville intelligente. C'est")
+    assert remove_corrections(twice, NAME, [(201.7, "la ville intelligente c'est", "la ville intelligente. C'est"),
+                                            (12, "veux-binaire.", "webinaire")]) == hand
+    # The hand-written one, written its own way, is found by what it says.
+    assert parse_review(remove_corrections(hand, NAME, [(201, "gars", "gaz")]), NAME).corrections == []
+    assert remove_corrections(add_correction(TEMPLATE, NAME, 5, "a", "b"), NAME, [(5, "a", "b")]) == TEMPLATE
+    with pytest.raises(ReviewEditError, match="no longer in the file"):
+        remove_corrections(TEMPLATE, NAME, [(5, "a", "b")])
+
+
+def test_the_glossary_is_written_line_by_line_keeping_its_comments():
+    from synthese.core.glossary import parse_glossary
+    from synthese.review.edits import remove_glossary_entry, set_glossary_entry
+
+    template = TemplateSet().read_text("review/glossary.fr.yaml")
+    assert parse_glossary(template, "glossary.yaml") == []
+    one = set_glossary_entry(template, "glossary.yaml", "data  centaires", "data centers")
+    assert one == template.replace("[]\n", '- {heard: "data centaires", written: "data centers"}\n')
+    two = set_glossary_entry(one + "# fin\n", "glossary.yaml", "smart cité", "smart city")
+    assert [(e.heard, e.written) for e in parse_glossary(two, "g")] == [("data centaires", "data centers"),
+                                                                        ("smart cité", "smart city")]
+    assert two.endswith("# fin\n")
+    # The same heard words again: their written form changes, in place.
+    three = set_glossary_entry(two, "glossary.yaml", "Data Centaires", "centres de données")
+    assert [(e.heard, e.written) for e in parse_glossary(three, "g")][0] == ("data centaires", "centres de données")
+    assert remove_glossary_entry(one, "glossary.yaml", "DATA centaires") == template
+    assert set_glossary_entry("", "glossary.yaml", "a", "b") == '- {heard: "a", written: "b"}\n'
+    assert set_glossary_entry("[{heard: a, written: b}]\n", "g", "c", "d") == \
+        '- {heard: a, written: b}\n- {heard: "c", written: "d"}\n'
+    with pytest.raises(ReviewEditError):
+        remove_glossary_entry(template, "glossary.yaml", "absent")

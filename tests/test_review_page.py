@@ -23,6 +23,7 @@ from conftest import SAMPLE_MEDIA, repository_config
 
 from synthese.core.artefacts import Segment, Tags, Transcript
 from synthese.core.config import load_config
+from synthese.core.glossary import glossary_path, load_glossary
 from synthese.core.review_file import parse_review
 from synthese.review.app import ReviewApp
 from synthese.review.edits import version_of
@@ -81,7 +82,9 @@ def call(app: ReviewApp, method: str, path: str, body: Any = None, headers: dict
          token: str | None = "jeton-de-test") -> tuple[int, dict[str, str], bytes]:
     """One request to the WSGI application, as waitress would hand it."""
     raw = json.dumps(body).encode() if body is not None else b""
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "HTTP_HOST": HOST, "wsgi.input": io.BytesIO(raw),
+    path, _, query = path.partition("?")
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "HTTP_HOST": HOST,
+               "wsgi.input": io.BytesIO(raw),
                "CONTENT_LENGTH": str(len(raw)), "CONTENT_TYPE": "application/json" if body is not None else ""}
     if token is not None and method == "POST":
         environ["HTTP_X_SYNTHESE_TOKEN"] = token
@@ -303,18 +306,24 @@ def test_a_corrected_passage_becomes_anchored_corrections(fresh):
     status, answer = action(app, action="correct", passage="p006", before=view.text, after=after)
     assert status == 200, answer
     corrections = [(c.original, c.corrected) for c in review_of(app).corrections]
-    assert corrections[:2] == [("veux-binaire.", "webinaire"), ("gare et fait", "gaz à effet")]
+    assert corrections[:2] == [("veux-binaire.", "webinaire."), ("gare et fait", "gaz à effet")]
     assert corrections[2] == ("Séance. Séance", "Séance. Réunion")  # the words before it make it one
     state = app.state()
     assert state.orphaned == []
     assert "du webinaire." in state.passage_view("p001").text
     assert "de gaz à effet de serre," in state.passage_view("p004").text
     assert state.passage_view("p006").text == after
-    assert [t.text for t in state.passage_view("p001").tokens if t.corrected] == ["webinaire."]
-    # Punctuation alone is not a correction; the text must be the one shown.
+    assert [(t.text, t.original) for t in state.passage_view("p001").tokens if t.corrected] == [
+        ("webinaire.", "veux-binaire.")]
+    # Punctuation is corrected too: a comma removed is taken with the word after it.
     view = state.passage_view("p003")
-    status, answer = action(app, action="correct", passage="p003", before=view.text, after=view.text.replace(",", ";"))
-    assert status == 400 and answer["error"].startswith("Seuls des mots")
+    comma = next(i for i, w in enumerate(view.text.split()) if w.endswith(",") and i + 1 < len(view.text.split()))
+    wanted = view.text.split()
+    wanted[comma] = wanted[comma].rstrip(",")
+    status, answer = action(app, action="correct", passage="p003", before=view.text, after=" ".join(wanted))
+    assert status == 200, answer
+    assert app.state().passage_view("p003").text == " ".join(wanted)
+    # The text must be the one shown.
     status, answer = action(app, action="correct", passage="p003", before="un autre texte", after="x")
     assert status == 409 and "a changé depuis l’affichage" in answer["error"]
 
@@ -334,7 +343,25 @@ def test_control_characters_sent_by_the_page_never_reach_the_file_or_the_documen
     assert not CONTROL.search(text) and "\\e" not in text and "\\a" not in text
     review = review_of(app)
     assert review.speakers == {"Intervenant 2": "Claire [31mDubreuil"}
-    assert [(c.original, c.corrected) for c in review.corrections] == [("veux-binaire.", "web[2Jinaire")]
+    assert [(c.original, c.corrected) for c in review.corrections] == [("veux-binaire.", "web[2Jinaire.")]
+    # A search, a replacement, a glossary entry and an approval name: cleaned the same way.
+    status, _, content = call(app, "GET", "/api/find?q=en%07%20JEU%1b")
+    found = json.loads(content)
+    assert status == 200 and found["query"] == "en JEU" and found["count"] == 3
+    status, answer = action(app, action="replace", find="en\x00 jeu", replace="en\x1bjeux",
+                            occurrences=[found["occurrences"][0]["index"]])
+    assert status == 200, answer
+    assert review_of(app).corrections[-1].corrected.startswith("enjeux")
+    glossary = glossary_path(app.config.root)
+    status, _, content = call(app, "POST", "/api/action", {"action": "glossary", "heard": "smart\x00 cité\x07",
+                                                           "written": "smart\x1b[1m city", "glossary_version": version_of(b"")})
+    assert status == 200, content
+    assert [(e.heard, e.written) for e in load_glossary(glossary)] == [("smart cité", "smart[1m city")]
+    status, answer = action(app, action="approve", by="Léa\x1b[0m Dupont\x07")
+    assert status == 200, answer
+    assert review_of(app).approved.by == "Léa[0m Dupont"
+    for path in (app.paths.review, glossary):
+        assert not CONTROL.search(path.read_text(encoding="utf-8").replace("\n", "")), path.name
     wait_for_jobs(app)
     written = [p for p in app.paths.render_dir.iterdir() if p.suffix in (".html", ".vtt")]
     assert written
@@ -342,6 +369,105 @@ def test_control_characters_sent_by_the_page_never_reach_the_file_or_the_documen
         content = path.read_text(encoding="utf-8")
         assert not CONTROL.search(content.replace("\n", "").replace("\t", "")), path.name
     assert "Claire [31mDubreuil" in (app.paths.render_dir / f"{SESSION}.vtt").read_text(encoding="utf-8")
+
+
+def test_free_text_across_two_segments_an_inaudible_stretch_and_their_undo(fresh):
+    app = fresh
+    original = app.paths.review.read_text(encoding="utf-8")
+    view = app.state().passage_view("p004")
+    segments = {view.tokens[i].segment for i in range(len(view.tokens))}
+    assert len(segments) >= 2
+    wanted = view.text.replace("de gare et fait de serre, économie d'informations",
+                               "de gaz à effet de serre. Économie de l'information")
+    status, answer = action(app, action="correct", passage="p004", before=view.text, after=wanted)
+    assert status == 200, answer
+    undo_id = answer["id"]
+    state = app.state()
+    assert state.passage_view("p004").text == wanted and state.orphaned == []
+    # Behind the scenes the sentence now ends its segment, and the next one opens with it.
+    texts = [s.text for s in state.revised.segments]
+    assert any(t.endswith("de gaz à effet de serre.") for t in texts)
+    assert any(t.startswith("Économie de l'information") for t in texts)
+    written = app.paths.review.read_text(encoding="utf-8")
+    # Readable: each stretch that changed, where it was said, as transcribed and as said (the
+    # first runs over two segments of the recogniser).
+    assert written.endswith(
+        'corrections:\n'
+        '  - {at: "00:01:33", original: "serre, économie d\'informations", corrected: "serre. Économie de l\'information"}\n'
+        '  - {at: "00:01:32", original: "gare et fait", corrected: "gaz à effet"}\n'
+        'confirm: []\naccept: []\nreject: []\nadd: []\npin: []\nexclude: []\n')
+    # A stretch marked inaudible: written as such, shown as such.
+    view = state.passage_view("p002")
+    marked = view.text.replace("de plus grand en plus l'heure,", "[inaudible],")
+    status, answer = action(app, action="correct", passage="p002", before=view.text, after=marked)
+    assert status == 200, answer
+    review = review_of(app)
+    assert [c.kind for c in review.corrections] == ["replace", "replace", "inaudible"]
+    assert review.corrections[-1].original == "de plus grand en plus l'heure,"
+    assert "[inaudible]," in app.state().passage_view("p002").text
+    # Undo removes the entries: the review file is as it was.
+    status, answer = action(app, action="undo", id=answer["id"])
+    assert status == 200
+    status, answer = action(app, action="undo", id=undo_id)
+    assert status == 200 and app.paths.review.read_text(encoding="utf-8") == original
+    status, answer = action(app, action="undo", id=undo_id)
+    assert status == 409
+
+
+def test_find_and_replace_three_occurrences_and_the_history(fresh):
+    app = fresh
+    status, _, content = call(app, "GET", "/api/find?q=en%20JEU")
+    found = json.loads(content)
+    assert status == 200 and found["count"] == 3
+    assert [o["words"] for o in found["occurrences"]] == ["en jeu,", "en jeu", "En jeu,"]
+    status, answer = action(app, action="replace", find="en jeu", replace="enjeux",
+                            occurrences=[o["index"] for o in found["occurrences"]])
+    assert status == 200, answer
+    text = app.state().revised.text
+    assert "en jeu" not in text.lower() and "productive, enjeux, attendu" in text
+    assert "De quels enjeux parlons-nous" in text and "Enjeux, a identifié" in text  # a capital kept
+    assert len(review_of(app).corrections) == 3
+    history = app.state().history
+    assert len(history) == 3 and all(h.applied for h in history)
+    # One taken back from the history: the file no longer has it, the words are as transcribed.
+    first = history[-1]
+    status, answer = action(app, action="remove_correction", number=first.number, original=first.original,
+                            corrected=first.corrected)
+    assert status == 200, answer
+    assert len(review_of(app).corrections) == 2 and "productive, en jeu, attendu" in app.state().revised.text
+
+
+def test_a_glossary_entry_applies_to_the_cycle_and_its_effect_is_said(fresh):
+
+    app = fresh
+    path = glossary_path(app.config.root)
+    assert not path.exists()
+    status, answer = call(app, "POST", "/api/action", {"action": "glossary", "heard": "veux-binaire",
+                                                       "written": "webinaire", "glossary_version": version_of(b"")})[::2]
+    answer = json.loads(answer)
+    assert status == 200, answer
+    assert [(e.heard, e.written) for e in load_glossary(path)] == [("veux-binaire", "webinaire")]
+    assert path.read_text(encoding="utf-8").startswith("# Glossaire du cycle")
+    state = app.state()
+    assert "du webinaire." in state.passage_view("p001").text
+    assert [(g.heard, g.count) for g in state.glossary] == [("veux-binaire", 1)]
+    jobs = wait_for_jobs(app)
+    assert jobs["error"] == ""
+    assert "webinaire" in Tags.load(app.paths.tags).passages[0].text
+    effect = json.loads(call(app, "GET", "/api/state")[2])["effect"]
+    assert effect["id"] == answer["id"] and effect["undo"] is True and effect["message"]
+    # A theme rejected: the effect names it and the passage.
+    view = app.state().passage_view("p005")
+    theme = view.themes[0]
+    status, answer = action(app, action="theme", passage="p005", theme=theme.id, decision="reject")
+    wait_for_jobs(app)
+    state = json.loads(call(app, "GET", "/api/state")[2])
+    assert state["effect"]["id"] == answer["id"] and state["unpublished"] is True
+    assert f"Thème « {theme.label} » retiré du passage {view.passage.key[:8]}".replace(" ", "") in \
+        state["effect"]["message"].replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
+    # A restarted server's page: the refusal says why.
+    status, _, content = call(app, "POST", "/api/action", {"version": "x", "action": "speaker"}, token="ancien")
+    assert status == 403 and json.loads(content)["reason"] == "token"
 
 
 def test_an_outside_edit_is_noticed_and_never_overwritten(fresh):
@@ -410,7 +536,7 @@ def test_a_correction_whose_words_are_gone_after_a_new_transcription_is_reported
     transcript.segments[0].text = transcript.segments[0].text.replace("veux-binaire", "webinaire")
     transcript.segments[0].words = []
     put_transcript(app.ws, transcript)
-    message = ('correction "veux-binaire." -> "webinaire" at 00:00:03 (line 40): words not found near that time')
+    message = ('correction "veux-binaire." -> "webinaire." at 00:00:03 (line 40): words not found near that time')
     state = app.state()
     expected = message.replace("line 40", f"line {_line(app, 'veux-binaire')}")
     assert [m for m in state.orphaned if m.startswith("correction")] == [expected]
@@ -493,25 +619,30 @@ def test_synthese_review_names_the_sessions_when_it_cannot_choose(tmp_path, cli)
 
 def test_words_take_the_recognisers_times_and_without_them_play_from_their_segment():
     from synthese.core.artefacts import Word
-    from synthese.review.view import revised_tokens, segment_tokens
+    from synthese.core.review_file import Review, revise
+    from synthese.review.view import shown_tokens
 
     # Whisper's words do not always split at spaces: "C" + "'est" make one shown word.
     segment = Segment(start=10, end=14, text="C'est enceinte productive,", words=[
         Word(start=10.0, end=10.2, text="C", p=0.38), Word(start=10.2, end=10.3, text="'est", p=0.99),
         Word(start=10.3, end=11.0, text="enceinte", p=0.65), Word(start=11.0, end=12.0, text="productive,", p=0.4)])
-    tokens = segment_tokens(segment)
+    transcript = Transcript(source={"file": "s.ogg", "sha256": "0", "kind": "audio"}, segments=[segment])
+    tokens = shown_tokens(revise(transcript, Review()))
     assert [(t.text, t.start, t.end, t.p, t.low, t.seek) for t in tokens] == [
         ("C'est", 10.0, 10.3, 0.38, True, 10.0), ("enceinte", 10.3, 11.0, 0.65, False, 10.3),
         ("productive,", 11.0, 12.0, 0.4, True, 11.0)]
-    # A correction's words take the times of those they replace, and are not "uncertain".
-    revised = segment.model_copy(update={"text": "C'est introductive,"})
-    tokens = revised_tokens(segment, revised, 3)
-    assert [(t.text, t.corrected, t.low, t.segment, t.position) for t in tokens] == [
-        ("C'est", False, True, 3, 0), ("introductive,", True, False, 3, 1)]
+    # A correction's words take the times of those they replace, are not "uncertain", and say
+    # what was transcribed.
+    review = parse_review('corrections:\n  - {at: "00:00:10", original: "enceinte productive,", '
+                          'corrected: "introductive,"}\n', "r")
+    tokens = shown_tokens(revise(transcript, review))
+    assert [(t.text, t.corrected, t.low, t.segment, t.position, t.original) for t in tokens] == [
+        ("C'est", False, True, 0, 0, ""), ("introductive,", True, False, 0, 1, "enceinte productive,")]
     assert (tokens[1].start, tokens[1].end) == (10.3, 12.0)
     # No word times: times spread over the segment for the highlight, played from its start.
-    plain = Segment(start=20, end=30, text="un deux trois quatre")
-    tokens = segment_tokens(plain)
+    plain = Transcript(source={"file": "s.ogg", "sha256": "0", "kind": "audio"},
+                       segments=[Segment(start=20, end=30, text="un deux trois quatre")])
+    tokens = shown_tokens(revise(plain, Review()))
     assert [t.seek for t in tokens] == [20, 20, 20, 20]
     assert [t.start for t in tokens] == sorted(t.start for t in tokens) and tokens[-1].start > 25
 

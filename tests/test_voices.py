@@ -161,7 +161,7 @@ def wait_for_jobs(app: ReviewApp, timeout_s: float = 300) -> None:
 
 def speakers_in(ws: Workspace, session_id: str) -> set[str]:
     """The speakers of the session's transcript as the documents get it (transcript_beside)."""
-    revised = transcript_beside(Tags.load(ws.paths(ws.config.session(session_id)).tags))
+    revised = transcript_beside(Tags.load(ws.paths(ws.config.session(session_id)).tags), ws.config)
     return {s.speaker for s in revised.segments}
 
 

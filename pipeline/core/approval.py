@@ -4,7 +4,8 @@ Staff approve a session once they have reviewed it (`synthese approve`, or « Ap
 séance » on the review page); the review file then records who, when, and the fingerprint of
 what they approved: the transcript as corrected, the decisions on themes and quotes, the voices'
 names. The documents of a session are final only while that content is the one approved: any
-later change (a new correction, a decision, a re-transcription that changes the text) makes the
+later change (a new correction, a glossary entry that changes the text, a decision, a
+re-transcription that changes the text) makes the
 session "changed since approval", shown as a draft until it is approved again.
 """
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from .artefacts import Approval, Tags, Transcript
 from .heard import UNSURE_P
 from .review_file import Review, revise_transcript
+from .revision import in_inaudible_sentences
 
 __all__ = ["FINGERPRINT_CHARS", "ReviewTodo", "approval_of", "content_fingerprint", "left_to_review", "now", "voice_pattern"]
 
@@ -97,8 +99,11 @@ def _gaps(transcript: Transcript, revised: Transcript, review: Review, tags: Tag
 
 def _uncertain(revised: Transcript) -> list[tuple[float, float]]:
     """The times of the words the recogniser was unsure of that no correction replaced (a
-    corrected word has no probability)."""
-    return [(w.start, w.end) for s in revised.segments for w in s.words if w.p is not None and w.p < UNSURE_P]
+    corrected word has no probability), but for those of a sentence marked [inaudible] (never
+    quoted: nothing to check)."""
+    marked = in_inaudible_sentences([(s.speaker, [w.text for w in s.words]) for s in revised.segments])
+    return [(w.start, w.end) for s, flags in zip(revised.segments, marked) for w, flag in zip(s.words, flags)
+            if w.p is not None and w.p < UNSURE_P and not flag]
 
 
 def _uncertain_words(transcript: Transcript, revised: Transcript, review: Review, tags: Tags | None,

@@ -2,8 +2,9 @@
 
 Staff accept, reject or add a theme on a passage, pin or exclude a passage as an excerpt of a
 theme, name the voices the recording was cut into ("Intervenant 1": a person's name), say that a
-voice recognised by a voice profile is not that person (`rejected_names`), and correct words the
-recogniser misheard. Passages are named by a stable key, "HH:MM:SS first words
+voice recognised by a voice profile is not that person (`rejected_names`), confirm sentences
+whose words the recogniser was unsure of (`confirm`), approve the session (`approved`) and correct
+the text (core/revision.py). Passages are named by a stable key, "HH:MM:SS first words
 of the passage" (the `key` of each passage in `<stem>.tags.json`), so decisions survive a re-run
 with new thresholds or keywords; a correction is anchored to the moment and the words as they
 were transcribed. A decision that can no longer be applied (its passage, voice or words are
@@ -23,10 +24,11 @@ from pathlib import Path
 
 import yaml
 
-from .artefacts import Passage, Segment, Transcript, Word
+from .artefacts import Passage, Transcript
 from .errors import ReviewError
-from .heard import text_word_owners
+from .glossary import GlossaryEntry
 from .limits import strip_controls
+from .revision import INAUDIBLE, Piece, Revision
 from .storage import write_text
 
 log = logging.getLogger(__name__)
@@ -39,10 +41,6 @@ DECISIONS = THEME_DECISIONS + EXCERPT_DECISIONS
 WRITING = ("key_messages", "presentations", "questions")
 SECTIONS = (*DECISIONS, "speakers", "corrections", "confirm", "approved", "rejected_names", *WRITING)
 KEY_WORDS = 6  # words of the passage's beginning in its key
-# How far from its time a correction looks for the words it corrects: times move a little when
-# a replay is transcribed again, and segments last up to 30 s.
-CORRECTION_WINDOW_S = 45.0
-
 
 
 @dataclass(frozen=True)
@@ -61,12 +59,23 @@ class Decision:
 
 @dataclass(frozen=True)
 class Correction:
-    """Words the recogniser misheard, as transcribed (`original`) and as said (`corrected`)."""
+    """Words as the transcript reads them (`original`, compared without case and the punctuation
+    around them) and as they were said (`corrected`), near a moment: misheard words, changed
+    punctuation or sentences, across the recogniser's segments. `corrected` empty deletes the
+    words (nobody said them); `[inaudible]` in it marks what nobody can make out."""
 
     at_s: float  # where they were said (the HH:MM:SS written in the file)
     original: str
     corrected: str
     line: int
+
+    @property
+    def kind(self) -> str:
+        """"delete", "inaudible" (a stretch marked so) or "replace"."""
+        if not self.corrected.split():
+            return "delete"
+        # "[inaudible]" alone, with the punctuation around it kept ("[inaudible],").
+        return "inaudible" if re.fullmatch(r"\W*" + re.escape(INAUDIBLE) + r"\W*", self.corrected.strip()) else "replace"
 
     def describe(self) -> str:
         return f"correction \"{self.original}\" -> \"{self.corrected}\" at {format_time(self.at_s)} (line {self.line})"
@@ -136,6 +145,9 @@ class Review:
     approved: Approved | None = None
     # Names a voice was recognised by (a voice profile) and staff said it is not: label -> names.
     rejected_names: dict[str, list[str]] = field(default_factory=dict)
+    # The cycle's glossary (glossary.yaml beside config.yaml, not this file): applied with the
+    # corrections, before them.
+    glossary: list[GlossaryEntry] = field(default_factory=list)
     key_messages: list[KeyMessage] = field(default_factory=list)  # « À retenir », in the file's order
     presentations: dict[str, str] = field(default_factory=dict)  # a speaker's name -> one sentence about them
     presentation_lines: dict[str, int] = field(default_factory=dict)
@@ -403,7 +415,7 @@ def _correction(node: yaml.Node, name: str) -> Correction:
     usage = f"each item of 'corrections' must be {CORRECTION_USAGE}"
     fields = _scalars(node, name, usage)
     unknown = sorted(set(fields) - {"at", "original", "corrected", "note"})
-    time = _parse_time(fields.get("at", ""))
+    time = parse_time(fields.get("at", ""))
     if unknown or time is None or not fields.get("original") or "corrected" not in fields:
         detail = f"unknown key '{unknown[0]}'" if unknown else "'at' (HH:MM:SS), 'original' and 'corrected' are required"
         raise ReviewError(f"{name}, line {line}: {detail}; {usage}. Fix it and re-run.")
@@ -447,7 +459,8 @@ def _approved(node: yaml.Node, name: str) -> Approved:
     return Approved(" ".join(fields["by"].split()), at, fields["fingerprint"], line)
 
 
-def _parse_time(text: str) -> float | None:
+def parse_time(text: str) -> float | None:
+    """Seconds from "HH:MM:SS" (or "MM:SS", with a fraction), None when it is not a time."""
     match = re.match(r"^\s*(?:(\d{1,2}):)?(\d{1,2}):(\d{2})(?:[.,](\d+))?\s*$", text)
     if not match:
         return None
@@ -622,89 +635,32 @@ def confirmed_sentences(confirmations: Sequence[Confirmation], passages: Sequenc
 
 # --- what the review changes in the transcript: names of voices, corrected words ----------------
 
-_TOKEN = re.compile(r"\S+")
+@dataclass
+class Revised:
+    """The transcript as the review revises it, with the words each of its segments shows
+    (their times, and which a correction or the glossary wrote), and what could not apply."""
+
+    transcript: Transcript
+    pieces: list[list[Piece]]  # per segment of `transcript`
+    orphaned: list[str]
+    applied: list[bool]  # per correction of the review: whether it applied
+    glossary_counts: list[int]  # per glossary entry: how many times it applied
 
 
-def _bare(token: str) -> str:
-    """A word as corrections compare it: case, accents kept; punctuation around it dropped."""
-    return token.strip(".,;:!?«»\"'’()[]…").lower().replace("’", "'")
-
-
-def _match_in_segment(segment: Segment, correction: Correction) -> int | None:
-    """The index of the first token of the correction's words in the segment's text, or None."""
-    bare = [_bare(t.group()) for t in _TOKEN.finditer(segment.text)]
-    wanted = [_bare(w) for w in correction.original.split()]
-    for start in range(len(bare) - len(wanted) + 1):
-        if bare[start:start + len(wanted)] == wanted:
-            return start
-    return None
-
-
-def _correct_segment(segment: Segment, correction: Correction) -> bool:
-    """Replace the correction's words in the segment's text (and words); False if not there."""
-    tokens = list(_TOKEN.finditer(segment.text))
-    wanted = correction.original.split()
-    start = _match_in_segment(segment, correction)
-    if start is None:
-        return False
-    first, last = tokens[start], tokens[start + len(wanted) - 1]
-    # Punctuation around the words stays: "centaires," corrected to "centers" keeps its comma.
-    lead = first.group()[: len(first.group()) - len(first.group().lstrip(".,;:!?«»\"'’()[]…"))]
-    trail = last.group()[len(last.group().rstrip(".,;:!?«»\"'’()[]…")):]
-    replacement = f"{lead}{correction.corrected.strip()}{trail}" if correction.corrected.strip() else ""
-    text = segment.text[: first.start()] + replacement + segment.text[last.end():]
-    owned = _owned_words(segment, start, len(wanted))
-    if owned is not None:
-        first_word, last_word = owned
-        replaced = segment.words[first_word:last_word + 1]
-        new_tokens = replacement.split()
-        span_start, span_end = replaced[0].start, replaced[-1].end
-        step = (span_end - span_start) / max(len(new_tokens), 1)
-        # The words said, as a reviewer wrote them: no probability, so never unsure again.
-        words = [Word(start=round(span_start + i * step, 3), end=round(span_start + (i + 1) * step, 3),
-                      text=token, speaker=replaced[0].speaker) for i, token in enumerate(new_tokens)]
-        segment.words = [*segment.words[:first_word], *words, *segment.words[last_word + 1:]]
-    segment.text = " ".join(text.split())
-    return True
-
-
-def _owned_words(segment: Segment, start: int, count: int) -> tuple[int, int] | None:
-    """The first and last recognised words that the text's words start..start+count are made
-    of, when they are a run of words belonging to those text words alone; else None."""
-    owners = text_word_owners(segment)
-    inside = {w for owner in owners[start:start + count] for w in owner}
-    outside = {w for owner in owners[:start] + owners[start + count:] for w in owner}
-    if not inside or inside & outside or max(inside) - min(inside) + 1 != len(inside):
-        return None
-    return min(inside), max(inside)
-
-
-def _candidate_segments(transcript: Transcript, at_s: float) -> list[int]:
-    """The segments a correction said at `at_s` may apply to, nearest first."""
-    window = [i for i, s in enumerate(transcript.segments)
-              if s.start - CORRECTION_WINDOW_S <= at_s <= s.end + CORRECTION_WINDOW_S]
-    return sorted(window, key=lambda i: abs((transcript.segments[i].start + transcript.segments[i].end) / 2 - at_s))
-
-
-def locate_correction(transcript: Transcript, correction: Correction) -> tuple[int, int] | None:
-    """Where revise_transcript applies a correction: (segment index, index of its first token
-    in the segment's text split on spaces), or None when its words are not found near its time."""
-    for index in _candidate_segments(transcript, correction.at_s):
-        start = _match_in_segment(transcript.segments[index], correction)
-        if start is not None:
-            return index, start
-    return None
-
-
-def revise_transcript(transcript: Transcript, review: Review) -> tuple[Transcript, list[str]]:
-    """The transcript as staff corrected it: misheard words replaced, voices named. Returns it
-    (a copy) and the decisions that could not be applied, described."""
-    revised = transcript.model_copy(deep=True)
+def revise(transcript: Transcript, review: Review) -> Revised:
+    """The transcript as staff revised it: the cycle's glossary applied, then the corrections
+    in the order of the file (each on the text the ones before it left, as the review page
+    showed it), then the voices named. The transcript given is untouched."""
+    revision = Revision(transcript)
+    counts = revision.apply_glossary([(e.heard, e.written) for e in review.glossary]) if review.glossary else []
     orphaned: list[str] = []
+    applied = []
     for correction in review.corrections:
-        found = locate_correction(revised, correction)
-        if found is None or not _correct_segment(revised.segments[found[0]], correction):
+        done = revision.apply(correction.original.split(), correction.corrected.split(), correction.at_s)
+        applied.append(done)
+        if not done:
             orphaned.append(f"{correction.describe()}: words not found near that time")
+    revised, pieces = revision.result()
     labels = {s.speaker for s in revised.segments if s.speaker}
     for label, line in review.speaker_lines.items():
         if label not in labels:
@@ -717,4 +673,17 @@ def revise_transcript(transcript: Transcript, review: Review) -> tuple[Transcrip
                     word.speaker = review.speakers.get(word.speaker, word.speaker)
     for message in orphaned:
         log.warning("review: %s; it is kept in the file but not applied", message)
-    return revised, orphaned
+    return Revised(revised, pieces, orphaned, applied, counts)
+
+
+def revise_transcript(transcript: Transcript, review: Review) -> tuple[Transcript, list[str]]:
+    """The transcript as staff corrected it (glossary, corrections, names of voices): a copy,
+    and the decisions that could not be applied, described."""
+    revised = revise(transcript, review)
+    return revised.transcript, revised.orphaned
+
+
+def locate_correction(transcript: Transcript, correction: Correction) -> tuple[int, int] | None:
+    """Where revise_transcript applies a correction: (segment index, index of its first word in
+    the segment's text split on spaces), or None when its words are not found near its time."""
+    return Revision(transcript).locate(correction.original.split(), correction.at_s)

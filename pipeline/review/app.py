@@ -45,11 +45,12 @@ from pathlib import Path
 from typing import Any
 
 from ..core import limits
-from ..core.artefacts import RenderManifest
+from ..core.artefacts import RenderManifest, Tags
 from ..core.config import Config, Session
 from ..core.errors import LockError, ReviewError, StorageError, SyntheseError
+from ..core.glossary import GLOSSARY_FILE, glossary_path, parse_glossary
 from ..core.resources import REVIEW_FOLDER as TEMPLATE_FOLDER
-from ..core.review_file import parse_review
+from ..core.review_file import Correction, parse_review, revise
 from ..core.storage import write_text
 from ..core.typography import french_text, timestamp
 from ..serve import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
@@ -62,19 +63,35 @@ from .edits import (
     add_confirmation,
     add_correction,
     reject_name,
+    remove_confirmation,
+    remove_corrections,
+    remove_glossary_entry,
     set_decision,
+    set_glossary_entry,
     set_speaker,
     version_of,
 )
-from .view import CorrectionError, ReviewState, corrections_for, read_state
+from .view import (
+    CorrectionError,
+    ReviewState,
+    corrections_for,
+    effect_of,
+    find_words,
+    read_state,
+    replace_words,
+    summarise,
+)
 
 __all__ = ["ReviewApp", "serve_review"]
 
 log = logging.getLogger(__name__)
 
 STATIC_FILES = {"review.js": "application/javascript; charset=utf-8", "review.css": "text/css; charset=utf-8"}
-FRAGMENTS = ("avis", "voix", "passages", "chapitres", "approbation", "apercu")
+FRAGMENTS = ("avis", "voix", "passages", "chapitres", "approbation", "apercu", "historique", "glossaire")
+GLOSSARY_TEMPLATE = "glossary.fr.yaml"  # in templates/review/: the glossary the page creates
 MAX_BODY_BYTES = 262_144  # a passage's text and a few fields
+MAX_FOUND = 500  # occurrences listed by a search
+MAX_QUERY_CHARS = 500
 MEDIA_CHUNK_BYTES = 65_536
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
                "connect-src 'self'; frame-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'")
@@ -233,6 +250,17 @@ class ReviewApp:
         self.hold = WorkspaceHold(self.ws)
         self._ensure_review_file()
         self._seen_version = self._file_version()
+        self._seen_glossary = self._glossary_version()
+        # Each action is numbered; its undo (the inverse edit) is kept until used, and the page
+        # is told what it changed once the tags follow it (`effect`).
+        self.instance = secrets.token_hex(8)  # tells the page this server is the one that served it
+        self._effect_lock = threading.Lock()
+        self._actions = 0
+        self._undo: dict[str, tuple[str, Callable[[str, ReviewState], str]]] = {}
+        self._effect_base = None
+        self._effect_for = ""
+        self.effect: dict[str, Any] | None = None
+        self.unpublished = self._unpublished()
         self.jobs = Jobs(self)
         if start_jobs:
             self.jobs.request("refresh")
@@ -257,6 +285,15 @@ class ReviewApp:
             self.paths.folder.mkdir(parents=True, exist_ok=True)
             ensure_review(self.config, self.paths.review)
 
+    def _unpublished(self) -> bool:
+        """Whether the site in the output folder is behind the session's documents."""
+        from ..stages import CycleRun, stage, stage_state
+
+        try:
+            return stage_state(self.ws, self.session, stage("render")) != "done" or CycleRun(self.ws).publish_state() != "done"
+        except (OSError, SyntheseError):
+            return True
+
     def _media_file(self) -> Path | None:
         from ..core import limits
 
@@ -274,7 +311,7 @@ class ReviewApp:
     def state(self) -> ReviewState:
         """The page's state, read again when a file it comes from changed."""
         key = tuple(_stamp(p) for p in (self.paths.review, self.paths.transcript, self.paths.tags,
-                                         voices_file(self.config)))
+                                         voices_file(self.config), glossary_path(self.config.root)))
         with self._state_lock:
             if key != self._state_key or self._state is None:
                 self._state = read_state(self.ws, self.session)
@@ -319,7 +356,7 @@ class ReviewApp:
         token = environ.get("HTTP_X_SYNTHESE_TOKEN", "")
         if (origin is not None and origin not in self.origins) or site not in (None, "same-origin") \
                 or not hmac.compare_digest(token.encode(), self.token.encode()):
-            raise PageError(403, self.wording["forbidden"])
+            raise PageError(403, self.wording["forbidden"], reason="token")
         if not environ.get("CONTENT_TYPE", "").startswith("application/json"):
             raise PageError(400, self.wording["bad_request"].format(detail="JSON attendu"))
 
@@ -334,6 +371,12 @@ class ReviewApp:
             return self._html(html, start_response, method, PAGE_POLICY)
         if path == "/api/state":
             return self._json(200, self._status(), start_response, method)
+        if path == "/api/find":
+            from urllib.parse import parse_qs
+
+            query = parse_qs(environ.get("QUERY_STRING", "")).get("q", [""])[0]
+            # Cleaned as every text the page sends: the words found are what a replacement names.
+            return self._json(200, self.find(limits.strip_controls(query[:MAX_QUERY_CHARS])), start_response, method)
         if path.startswith("/static/") and path.removeprefix("/static/") in STATIC_FILES:
             name = path.removeprefix("/static/")
             body = self.templates.find(f"{TEMPLATE_FOLDER}/{name}").read_bytes()
@@ -351,7 +394,8 @@ class ReviewApp:
         manifest = self._render_manifest()
         return {"state": state, "session": self.session, "token": self.token, "manifest": manifest,
                 "media_type": _media_type(self.media) if self.media else None, "jobs": self.jobs.snapshot(),
-                "outputs": self.ws.outputs_dir.name, "config": self.config,
+                "outputs": self.ws.outputs_dir.name, "config": self.config, "server": self.instance,
+                "unpublished": self.unpublished,
                 **(self._approval_context() if fragment in (None, "approbation", "apercu") else {})}
 
     def _approval_context(self) -> dict[str, Any]:
@@ -375,6 +419,10 @@ class ReviewApp:
     def _file_version(self) -> str:
         return version_of(self.paths.review.read_bytes() if self.paths.review.is_file() else b"")
 
+    def _glossary_version(self) -> str:
+        path = glossary_path(self.config.root)
+        return version_of(path.read_bytes() if path.is_file() else b"")
+
     def _status(self) -> dict[str, Any]:
         data = self.paths.review.read_bytes() if self.paths.review.is_file() else b""
         version, error = version_of(data), None
@@ -382,11 +430,15 @@ class ReviewApp:
             parse_review(data.decode("utf-8"), self.paths.review.name)
         except (UnicodeDecodeError, ReviewError) as exc:
             error = self.wording["malformed"].format(error=str(exc))
-        if error is None and version != self._seen_version:
-            # Edited by hand (or fixed): the preview follows the file.
-            self._seen_version = version
+        glossary = self._glossary_version()
+        if error is None and (version != self._seen_version or glossary != self._seen_glossary):
+            # Edited by hand (or fixed), or the glossary changed: the preview follows the files.
+            self._seen_version, self._seen_glossary = version, glossary
             self.jobs.request("refresh")
-        return {"version": version, "review_error": error, "jobs": self.jobs.snapshot()}
+        with self._effect_lock:
+            effect = dict(self.effect) if self.effect else None
+        return {"version": version, "review_error": error, "jobs": self.jobs.snapshot(), "server": self.instance,
+                "unpublished": self.unpublished, "effect": effect, "glossary_version": glossary}
 
     def _preview(self, name: str, environ: dict[str, Any], method: str, start_response: StartResponse) -> Iterable[bytes]:
         """A file the render stage listed for the session (documents, charts), from its folder."""
@@ -471,15 +523,19 @@ class ReviewApp:
         return data
 
     def act(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Apply one action of the page to the review file; return the file's new version.
+        """Apply one action of the page to the review file (or to the cycle's glossary); return
+        the file's new version and the action's number, for its undo.
 
         Refused, with the file untouched: a version other than the file's (409), a file that
         does not parse (422), the workspace held by another command (423)."""
-        version = body.get("version")
+        action = body.get("action")
+        glossary = action in ("glossary", "glossary_remove") or (
+            action == "undo" and self._undo.get(str(body.get("id")), ("", None))[0] == "glossary")
+        path = glossary_path(self.config.root) if glossary else self.paths.review
+        version = body.get("glossary_version" if glossary else "version")
         with self._edit_lock:
             try:
                 with self.hold.held():
-                    path = self.paths.review
                     data = path.read_bytes() if path.is_file() else b""
                     # Compared as bytes: compare_digest refuses str with other than ASCII characters.
                     if not isinstance(version, str) or not hmac.compare_digest(version.encode("utf-8", "replace"),
@@ -487,14 +543,30 @@ class ReviewApp:
                         raise PageError(409, self.wording["stale"], version=version_of(data))
                     try:
                         text = data.decode("utf-8")
-                        parse_review(text, path.name)
+                        if glossary:
+                            parse_glossary(text, path.name)
+                            text = text or self.templates.read_text(f"{TEMPLATE_FOLDER}/{GLOSSARY_TEMPLATE}")
+                        else:
+                            parse_review(text, path.name)
                     except (UnicodeDecodeError, ReviewError) as exc:
                         raise PageError(422, self.wording["malformed"].format(error=str(exc))) from None
-                    new = self._edit(text, body, self.state())
+                    state = self.state()
+                    if action == "undo":
+                        target, undo = self._undo.pop(str(body.get("id")), ("", None))
+                        if undo is None:
+                            raise PageError(409, self.wording["undo_gone"])
+                        new, again = undo(text, state), None
+                    elif glossary:
+                        new, again = self._glossary_edit(text, body, state)
+                    else:
+                        new, again = self._edit(text, body, state)
                     if new != text:
                         write_text(path, new)
-                    self._seen_version = version_of(new.encode("utf-8"))
-                    log.info("review: %s saved (%s)", path.name, body.get("action"))
+                    if glossary:
+                        self._seen_glossary = version_of(new.encode("utf-8"))
+                    else:
+                        self._seen_version = version_of(new.encode("utf-8"))
+                    log.info("review: %s saved (%s)", path.name, action)
             except LockError:
                 raise PageError(423, self.wording["locked"]) from None
             except StorageError as exc:  # a full disk, or the review file a link: said, not a server error
@@ -503,46 +575,80 @@ class ReviewApp:
                 raise PageError(409, self.wording["unsafe_edit"]) from None
             except CorrectionError as exc:
                 raise PageError(409 if exc.reason == "text_changed" else 400, self.wording[exc.reason]) from None
+            number = self._remember(("glossary" if glossary else "review", again) if again else None, state)
+        self.unpublished = True
         self.jobs.request("refresh")
-        return {"version": version_of(new.encode("utf-8")), "message": self.wording["saved"]}
+        answer = {"message": self.wording["saved"], "id": number, "undo": again is not None}
+        if glossary:
+            answer["glossary_version"] = version_of(new.encode("utf-8"))
+            answer["version"] = self._file_version()
+        else:
+            answer["version"] = version_of(new.encode("utf-8"))
+            answer["glossary_version"] = self._glossary_version()
+        return answer
 
-    def _edit(self, text: str, body: dict[str, Any], state: ReviewState) -> str:
+    def _remember(self, undo: tuple[str, Callable[[str, ReviewState], str]] | None, state: ReviewState) -> str:
+        """Number an action, keep its undo, and wait for the tagging after it to say its effect."""
+        with self._effect_lock:
+            self._actions += 1
+            number = str(self._actions)
+            if undo is not None:
+                self._undo[number] = undo
+            if self._effect_base is None:
+                self._effect_base = summarise(state.tags)
+            self._effect_for = number
+        return number
+
+    def _edit(self, text: str, body: dict[str, Any], state: ReviewState
+              ) -> tuple[str, Callable[[str, ReviewState], str] | None]:
+        """The review file changed by one action, and how to undo it (the inverse edit; None for
+        an approval or a rejected name, which are undone by another action, not this one's inverse)."""
         name = self.paths.review.name
         action = body.get("action")
         if action == "approve":
             if state.transcript is None:
                 raise PageError(409, self.wording["text_changed"])
-            return approval_text(text, name, state.transcript, _text(body, "by", self.wording))
+            return approval_text(text, name, state.transcript, _text(body, "by", self.wording),
+                                 glossary=state.review.glossary), None
         if action == "speaker":
             label = _text(body, "label", self.wording)
             if label not in {v.label for v in state.voices}:
                 raise PageError(409, self.wording["text_changed"])
-            return set_speaker(text, name, label, _text(body, "name", self.wording, empty=True))
+            before = state.review.speakers.get(label)
+            return (set_speaker(text, name, label, _text(body, "name", self.wording, empty=True)),
+                    lambda now, _: set_speaker(now, name, label, before))
         if action == "voice_reject":
             # "This voice is not X": only the name the page showed it recognised by.
             label, person = _text(body, "label", self.wording), _text(body, "name", self.wording)
             voice = next((v for v in state.voices if v.label == label), None)
             if voice is None or voice.recognised is None or voice.recognised.name != person:
                 raise PageError(409, self.wording["voice_changed"])
-            return reject_name(text, name, label, person)
+            return reject_name(text, name, label, person), None
+        if action == "replace":
+            chosen = body.get("occurrences")
+            if not isinstance(chosen, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in chosen):
+                raise PageError(400, self.wording["bad_request"].format(detail="occurrences"))
+            return self._corrections(text, replace_words(state, _text(body, "find", self.wording),
+                                                         _text(body, "replace", self.wording, empty=True), chosen))
+        if action == "remove_correction":
+            return self._remove_correction(text, body, state)
         view = state.passage_view(_text(body, "passage", self.wording))
         # Passage ids follow the order of the last tagging: the key says it is still the passage
         # the page showed, not another that took its number since.
         if view is None or view.passage.key != _text(body, "key", self.wording):
             raise PageError(409, self.wording["text_changed"])
         if action == "correct":
-            new = text
-            for correction in corrections_for(state, view, _text(body, "before", self.wording),
-                                              _text(body, "after", self.wording, empty=True)):
-                new = add_correction(new, name, correction.at_s, correction.original, correction.corrected)
-            return new
+            return self._corrections(text, corrections_for(state, view, _text(body, "before", self.wording),
+                                                           _text(body, "after", self.wording, empty=True)))
         if action == "confirm":
             chosen = body.get("sentences")
             count = len(view.passage.sentences)
             if not isinstance(chosen, list) or not chosen or not all(
                     isinstance(i, int) and not isinstance(i, bool) and 0 <= i < count for i in chosen):
                 raise PageError(400, self.wording["bad_request"].format(detail="phrases vérifiées"))
-            return add_confirmation(text, name, view.passage.key, chosen)
+            key = view.passage.key
+            return (add_confirmation(text, name, key, chosen),
+                    lambda now, _: remove_confirmation(now, name, key, chosen))
         theme = _text(body, "theme", self.wording)
         if theme not in state.theme_labels:
             raise PageError(400, self.wording["bad_request"].format(detail="thème inconnu"))
@@ -563,8 +669,92 @@ class ReviewApp:
                     isinstance(i, int) and not isinstance(i, bool) and 0 <= i < count for i in chosen):
                 raise PageError(400, self.wording["bad_request"].format(detail="phrases à garder"))
             sentences = sorted(set(chosen)) if len(set(chosen)) < count else []
-        return set_decision(text, name, family=family, kind=decision, passage_key=view.passage.key, theme=theme,
-                            same_passage=state.same_passage(view.passage), sentences=sentences)
+        same = state.same_passage(view.passage)
+        previous = next(((d.kind, d.sentences) for d in reversed(state.review.decisions)
+                         if d.kind in family and d.theme == theme and same(d.passage)), (None, ()))
+        key = view.passage.key
+
+        def undo(now: str, _: ReviewState) -> str:
+            return set_decision(now, name, family=family, kind=previous[0], passage_key=key, theme=theme,
+                                same_passage=same, sentences=previous[1])
+
+        return set_decision(text, name, family=family, kind=decision, passage_key=key, theme=theme,
+                            same_passage=same, sentences=sentences), undo
+
+    def _corrections(self, text: str, corrections: list[Correction]) -> tuple[str, Callable[[str, ReviewState], str]]:
+        name = self.paths.review.name
+        new = text
+        for correction in corrections:
+            new = add_correction(new, name, correction.at_s, correction.original, correction.corrected)
+        said = [(c.at_s, c.original, c.corrected) for c in corrections]
+        return new, lambda now, _: remove_corrections(now, name, said)
+
+    def _remove_correction(self, text: str, body: dict[str, Any], state: ReviewState
+                           ) -> tuple[str, Callable[[str, ReviewState], str]]:
+        """A correction of the history taken out of the file; refused when a later one stands on
+        the words it wrote (undo that one first)."""
+        import dataclasses
+
+        number = body.get("number")
+        corrections = state.review.corrections
+        if not isinstance(number, int) or not 0 <= number < len(corrections) \
+                or (corrections[number].original, corrections[number].corrected) != (
+                    body.get("original"), body.get("corrected")):
+            raise PageError(409, self.wording["text_changed"])
+        doomed = corrections[number]
+        if state.transcript is not None and state.revision is not None:
+            without = revise(state.transcript, dataclasses.replace(
+                state.review, corrections=[c for i, c in enumerate(corrections) if i != number]))
+            kept = [applied for i, applied in enumerate(state.revision.applied) if i != number]
+            if any(was and not now for was, now in zip(kept, without.applied)):
+                raise PageError(409, self.wording["undo_depends"])
+        name = self.paths.review.name
+        return (remove_corrections(text, name, [(doomed.at_s, doomed.original, doomed.corrected)]),
+                lambda now, _: add_correction(now, name, doomed.at_s, doomed.original, doomed.corrected))
+
+    def _glossary_edit(self, text: str, body: dict[str, Any], state: ReviewState
+                       ) -> tuple[str, Callable[[str, ReviewState], str]]:
+        name = GLOSSARY_FILE
+        heard = " ".join(_text(body, "heard", self.wording).split())
+        previous = next((e for e in parse_glossary(text, name)
+                         if [w.lower() for w in e.heard.split()] == [w.lower() for w in heard.split()]), None)
+        if body.get("action") == "glossary_remove":
+            if previous is None:
+                raise PageError(409, self.wording["text_changed"])
+            return (remove_glossary_entry(text, name, heard),
+                    lambda now, _: set_glossary_entry(now, name, previous.heard, previous.written))
+        written = _text(body, "written", self.wording)
+
+        def undo(now: str, _: ReviewState) -> str:
+            if previous is None:
+                return remove_glossary_entry(now, name, heard)
+            return set_glossary_entry(now, name, previous.heard, previous.written)
+
+        return set_glossary_entry(text, name, heard, written), undo
+
+    def find(self, query: str) -> dict[str, Any]:
+        """Where these words are said in the session, for the page's find and replace."""
+        state = self.state()
+        found = find_words(state, query)
+        return {"query": query, "count": len(found), "occurrences": [o.to_json() for o in found[:MAX_FOUND]]}
+
+    def _settle_effect(self) -> None:
+        """Once the tags follow the review file again: what the last actions changed, in words."""
+        from ..stages import stage, stage_state
+
+        with self._effect_lock:
+            if self._effect_base is None or stage_state(self.ws, self.session, stage("tag")) != "done":
+                return
+            base, number = self._effect_base, self._effect_for
+            self._effect_base = None
+        try:
+            tags = Tags.load(self.paths.tags)
+        except SyntheseError:
+            return
+        labels = {t.id: french_text(t.label) for t in self.config.themes}
+        message = effect_of(base, summarise(tags), labels, self.wording)
+        with self._effect_lock:
+            self.effect = {"id": number, "message": message, "undo": number in self._undo}
 
     # --- the background jobs -------------------------------------------------------------------------
 
@@ -575,15 +765,24 @@ class ReviewApp:
 
         ws, session, w = self.ws, self.session, self.wording
         generation = {"tag": "tags", "render": "render"}
+
+        def done(stage: str) -> None:
+            if stage == "tag":
+                self._settle_effect()  # said before the documents are rendered again
+            if stage in generation:
+                jobs.bump(generation[stage])
+
         with self.hold.held():
             SessionRun(ws, session, quiet=True).bring_up_to_date(
-                on_start=lambda stage: jobs.step(w[f"step_{stage}"]),
-                on_done=lambda stage: jobs.bump(generation[stage]) if stage in generation else None)
+                on_start=lambda stage: jobs.step(w[f"step_{stage}"]), on_done=done)
+            self._settle_effect()
             if kind != "publish":
+                self.unpublished = self._unpublished()
                 return w["job_done"]
             cycle = CycleRun(ws)
             cycle.update_cycle(on_step=lambda step: jobs.step(w[f"step_{step}"]))
             cycle.publish_site(on_step=lambda step: jobs.step(w[f"step_{step}"]))
+            self.unpublished = self._unpublished()
             jobs.bump("site")
         log.info("review: published %s to %s", session.id, ws.outputs_dir)
         return w["published"].format(time=dt.datetime.now().strftime("%H:%M:%S"), folder=ws.outputs_dir.name)

@@ -11,14 +11,16 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+from collections.abc import Sequence
 
 from ..core.approval import content_fingerprint, now
 from ..core.artefacts import Transcript
 from ..core.config import Session
 from ..core.errors import SyntheseError
+from ..core.glossary import GlossaryEntry
 from ..core.review_file import Approved, parse_review, revise_transcript
 from ..core.storage import write_text
-from ..stages import ensure_review
+from ..stages import cycle_glossary, ensure_review
 from ..workspace import Workspace
 from .edits import set_approval
 
@@ -43,9 +45,12 @@ def default_approver() -> str:
         return ""
 
 
-def approval_text(text: str, name: str, transcript: Transcript, by: str) -> str:
-    """The review file's text with the approval of its content as it is now, by `by`."""
+def approval_text(text: str, name: str, transcript: Transcript, by: str, *,
+                  glossary: Sequence[GlossaryEntry] = ()) -> str:
+    """The review file's text with the approval of its content as it is now, by `by`: the
+    transcript as the review file and the cycle's `glossary` revise it (as the tag stage does)."""
     review = parse_review(text, name)
+    review.glossary = list(glossary)
     fingerprint = content_fingerprint(revise_transcript(transcript, review)[0], review)
     return set_approval(text, name, by=by, at=now(), fingerprint=fingerprint)
 
@@ -68,7 +73,7 @@ def approve_session(ws: Workspace, session: Session, by: str) -> Approved:
         except (OSError, UnicodeDecodeError) as exc:
             raise SyntheseError(f"{paths.review.name}: cannot read the review file ({exc}). Save it as UTF-8 text.") \
                 from None
-        new = approval_text(text, paths.review.name, transcript, by)
+        new = approval_text(text, paths.review.name, transcript, by, glossary=cycle_glossary(ws.config))
         write_text(paths.review, new)
     approved = parse_review(new, paths.review.name).approved
     assert approved is not None

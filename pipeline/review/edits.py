@@ -23,9 +23,11 @@ from typing import Any
 import yaml
 
 from ..core.errors import SyntheseError
-from ..core.review_file import SECTIONS, Approved, Review, format_time, parse_review
+from ..core.glossary import parse_glossary
+from ..core.review_file import SECTIONS, Approved, Review, format_time, parse_review, parse_time
 
-__all__ = ["ReviewEditError", "add_confirmation", "add_correction", "reject_name", "set_approval", "set_decision",
+__all__ = ["ReviewEditError", "add_confirmation", "add_correction", "reject_name", "remove_confirmation",
+           "remove_corrections", "remove_glossary_entry", "set_approval", "set_decision", "set_glossary_entry",
            "set_speaker", "version_of"]
 
 INDENT = "  "  # items of a list the page creates: two spaces, as in the shipped review file
@@ -224,12 +226,16 @@ def _append_item(text: str, name: str, section: str, item: str) -> str:
 
 def _remove_items(text: str, name: str, section: str, doomed: Callable[[dict[str, Any]], bool]) -> str:
     sections = _sections(text, name)
-    if section not in sections:
+    if section not in sections or not isinstance(sections[section][1], yaml.SequenceNode):
         return text
+    return _remove_at(text, name, section, [i for i, n in enumerate(sections[section][1].value) if doomed(_fields(n))])
+
+
+def _remove_at(text: str, name: str, section: str, indices: Sequence[int]) -> str:
+    """The items of a section's list at these places removed, their lines with them."""
+    sections = _sections(text, name)
     key, value = sections[section]
-    if not isinstance(value, yaml.SequenceNode):
-        return text
-    removed = [n for n in value.value if doomed(_fields(n))]
+    removed = [n for i, n in enumerate(value.value) if i in set(indices)]
     if not removed:
         return text
     kept = [n for n in value.value if n not in removed]
@@ -372,6 +378,48 @@ def add_confirmation(text: str, name: str, passage_key: str, sentences: Sequence
     return _checked(text, new, name, expect)
 
 
+def remove_confirmation(text: str, name: str, passage_key: str, sentences: Sequence[int]) -> str:
+    """Take a confirmation out of the file (undone): the last item that says it."""
+    chosen = tuple(sorted(set(sentences)))
+    key = " ".join(passage_key.split())
+    sections = _sections(text, name)
+    said = parse_review(text, name).confirmations
+    found = [i for i, c in enumerate(said) if (" ".join(c.passage.split()), c.sentences) == (key, chosen)]
+    if "confirm" not in sections or not isinstance(sections["confirm"][1], yaml.SequenceNode) or not found:
+        raise ReviewEditError(f"{name}: the confirmation to undo is no longer in the file; reload the page.")
+    new = _remove_at(text, name, "confirm", [found[-1]])
+
+    def expect(before: _Said) -> _Said:
+        return _Said(before.decisions, before.speakers, before.corrections,
+                     tuple(c for i, c in enumerate(before.confirmations) if i != found[-1]))
+
+    return _checked(text, new, name, expect)
+
+
+def remove_corrections(text: str, name: str, corrections: Sequence[tuple[float, str, str]]) -> str:
+    """Take corrections out of the file (undone): for each (at_s, original, corrected), the
+    last item that says it. Nothing else moves, so undoing what was just added gives the file
+    back as it was."""
+    sections = _sections(text, name)
+    if "corrections" not in sections or not isinstance(sections["corrections"][1], yaml.SequenceNode):
+        raise ReviewEditError(f"{name}: no list of corrections to take this one from; reload the page.")
+    said = [_correction_said(n) for n in sections["corrections"][1].value]
+    doomed: list[int] = []
+    for wanted in corrections:
+        wanted = (float(int(wanted[0])), " ".join(wanted[1].split()), " ".join(wanted[2].split()))
+        found = [i for i, item in enumerate(said) if item == wanted and i not in doomed]
+        if not found:
+            raise ReviewEditError(f"{name}: the correction to undo is no longer in the file; reload the page.")
+        doomed.append(found[-1])
+    new = _remove_at(text, name, "corrections", doomed)
+
+    def expect(before: _Said) -> _Said:
+        return _Said(before.decisions, before.speakers,
+                     tuple(c for i, c in enumerate(before.corrections) if i not in doomed), before.confirmations)
+
+    return _checked(text, new, name, expect)
+
+
 def set_approval(text: str, name: str, *, by: str, at: dt.datetime, fingerprint: str) -> str:
     """Record an approval: the one line `approved: {by, at, fingerprint}`, replacing a previous
     approval where it was, else added at the end of the file."""
@@ -433,6 +481,87 @@ def reject_name(text: str, name: str, label: str, person: str) -> str:
         return {**old, label: names}
 
     return _checked(text, new, name, lambda said: said, rejected=rejected)
+
+
+def _correction_said(node: yaml.Node) -> tuple[float, str, str] | None:
+    fields = _fields(node)
+    at = parse_time(str(fields.get("at") or ""))
+    if at is None:
+        return None
+    return (float(int(at)), " ".join(str(fields.get("original") or "").split()),
+            " ".join(str(fields.get("corrected") or "").split()))
+
+
+# --- the cycle's glossary: a list at the top of glossary.yaml ----------------------------------------------
+
+def _glossary_checked(old: str, new: str, name: str, expect: list[tuple[str, str]]) -> str:
+    try:
+        after = [(e.heard, e.written) for e in parse_glossary(new, name)]
+    except SyntheseError:
+        after = None
+    if after != expect:
+        raise ReviewEditError(f"{name}: this change could not be written without altering the rest of the "
+                              "file; make it by hand in the file (it was left unchanged).")
+    return new
+
+
+def set_glossary_entry(text: str, name: str, heard: str, written: str) -> str:
+    """Write `heard` as `written` in every session of the cycle: a new entry at the end of the
+    glossary, or the written form of the entry for those words replaced."""
+    from ..core.glossary import GlossaryEntry
+
+    heard, written = " ".join(heard.split()), " ".join(written.split())
+    entries = parse_glossary(text, name)
+    key = GlossaryEntry(heard, written, 0).key
+    if not heard or not written or not all(key):
+        raise ReviewEditError("a glossary entry needs the words heard and the words written")
+    same = [i for i, e in enumerate(entries) if e.key == key]
+    item = f"{{heard: {_quoted(heard)}, written: {_quoted(written)}}}"
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if same:
+        node = root.value[same[0]]
+        value = next(v for k, v in node.value if str(k.value) == "written")
+        new = text[:value.start_mark.index] + _quoted(written) + text[value.end_mark.index:]
+        expect = [(e.heard, written if i == same[0] else e.written) for i, e in enumerate(entries)]
+        return _glossary_checked(text, new, name, expect)
+    expect = [*((e.heard, e.written) for e in entries), (heard, written)]
+    if root is None or _is_empty(root):  # only comments, or `~`: the first entry after them
+        start, end = (root.start_mark.index, root.end_mark.index) if root is not None else (len(text), len(text))
+        prefix = "" if not text[:start] or text[:start].endswith("\n") else "\n"
+        new = text[:start] + prefix + f"- {item}" + ("\n" if end >= len(text) else "") + text[end:]
+    elif not isinstance(root, yaml.SequenceNode):
+        raise ReviewEditError(f"{name}: the glossary is not a list; fix it by hand.")
+    elif root.flow_style or not root.value:
+        lines = [f"- {_source(text, n)}" for n in root.value] + [f"- {item}"]
+        start, end = root.start_mark.index, root.end_mark.index
+        new = text[:start] + "\n".join(lines) + text[end:]
+    else:
+        last = root.value[-1]
+        new = _insert_after(text, last, f"{_dash_indent(text, last)}- {item}")
+    return _glossary_checked(text, new, name, expect)
+
+
+def remove_glossary_entry(text: str, name: str, heard: str) -> str:
+    """Take the entry for these heard words out of the glossary (its line with it)."""
+    from ..core.glossary import GlossaryEntry
+
+    entries = parse_glossary(text, name)
+    key = GlossaryEntry(" ".join(heard.split()), "x", 0).key
+    doomed = [i for i, e in enumerate(entries) if e.key == key]
+    if not doomed:
+        raise ReviewEditError(f"{name}: \"{heard}\" is no longer in the glossary; reload the page.")
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = root.value[doomed[0]]
+    if root.flow_style:
+        kept = [f"- {_source(text, n)}" for i, n in enumerate(root.value) if i != doomed[0]]
+        new = text[:root.start_mark.index] + ("\n".join(kept) or "[]") + text[root.end_mark.index:]
+    else:
+        new = _delete_lines(text, node, node)
+        if len(root.value) == 1:  # the last entry: the list stays, empty
+            at = _line_start(text, node.start_mark.index)
+            new = new[:at] + "[]\n" + new[at:]
+    expect = [(e.heard, e.written) for i, e in enumerate(entries) if i != doomed[0]]
+    return _glossary_checked(text, new, name, expect)
 
 
 assert set(THEME_KINDS + EXCERPT_KINDS) <= set(SECTIONS)

@@ -1,34 +1,44 @@
-"""What the review page shows of a session, read from its files at each request.
+"""What the review page shows of a session, read from its files at each request, and how an
+edit of its text becomes corrections.
 
-The transcript is shown as staff's review file revises it *now* (corrections applied, voices
-named), so a correction appears as soon as it is saved; passages, themes and quotes are those of
-the last tagging (`<id>.tags.json`), which the page's background job brings up to date after
-each change. Words keep the times the recogniser gave them (their start, end and probability);
-a transcript without word times is shown word by word all the same, with times spread over its
-segments, and words that a correction replaced take the times of the words they replace.
+The transcript is shown as the review revises it *now* (the cycle's glossary and the review
+file's corrections applied, voices named: core/revision.py), so a correction appears as soon as
+it is saved; passages, themes and quotes are those of the last tagging (`<id>.tags.json`), which
+the page's background job brings up to date after each change. Words keep the times the
+recogniser gave them (their start, end and probability); a transcript without word times is
+shown word by word all the same, with times spread over its segments; words a correction wrote
+take the times of the words they replace, and say which ones.
+
+Staff edit the text freely (a passage, a replacement across the session): the page sends the
+words as shown and as wanted, and `plan_corrections` turns the difference into the fewest
+corrections that give exactly that text, each anchored to its moment and to enough words
+around it to apply there and nowhere else, checked by applying them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from ..core.artefacts import Passage, Recognised, Segment, Tags, Transcript
+from ..core.artefacts import Passage, Recognised, Tags, Transcript
 from ..core.config import Config, Session
 from ..core.errors import ReviewError, SyntheseError
-from ..core.heard import UNSURE_P, text_word_owners
+from ..core.heard import UNSURE_P
 from ..core.review_file import (
     Correction,
     Review,
+    Revised,
     find_passage,
-    locate_correction,
     orphaned_decisions,
     parse_review,
-    revise_transcript,
+    revise,
 )
+from ..core.revision import INAUDIBLE, Piece, Revision, ends_sentence, in_inaudible_sentences, lead, trail
 from ..core.typography import french_text, timestamp
 from ..voices import Recognition, named_with, recognise
 from ..workspace import Workspace
@@ -40,24 +50,30 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Token:
-    """A word as shown: the text between two spaces of the transcript, with its time."""
+    """A word as shown: the text between two spaces of the revised transcript, with its time."""
 
     text: str
     start: float
     end: float
     p: float | None = None
-    corrected: bool = False  # a reviewer's correction put it there
-    segment: int = -1  # the segment it belongs to, and its place in the segment's text split on spaces
+    source: str = ""  # "" as transcribed; "correction" or "glossary" when the review wrote it
+    original: str = ""  # what a correction or the glossary replaced, shown on hover and focus
+    segment: int = -1  # its segment in the revised transcript, and its place in the segment's words
     position: int = -1
     seek: float | None = None  # where a click plays from: its start, or its segment's without word times
+    inaudible: bool = False  # in a sentence marked [inaudible]: never quoted, so never to check
 
     def __post_init__(self) -> None:
         if self.seek is None:
             self.seek = self.start
 
     @property
+    def corrected(self) -> bool:
+        return bool(self.source)
+
+    @property
     def low(self) -> bool:
-        return self.p is not None and self.p < UNSURE_P and not self.corrected
+        return self.p is not None and self.p < UNSURE_P and not self.corrected and not self.inaudible
 
 
 @dataclass
@@ -93,9 +109,10 @@ class VoiceView:
     name: str  # "" when not named yet
     segments: int
     first_s: float
+    samples: list[float] = field(default_factory=list)  # moments to listen to it, spread over the session
     recognised: Recognised | None = None  # the name a voice profile gives it, until confirmed or rejected
     rejected: list[str] = field(default_factory=list)  # names staff said it is not
-    sample_s: float = 0.0  # where to listen to it: the start of its longest turn
+    sample_s: float = 0.0  # where to listen to a recognised voice: the start of its longest turn
     sample_length_s: float = 0.0
 
 
@@ -135,6 +152,25 @@ class HeldView:
 
 
 @dataclass
+class CorrectionView:
+    """A correction of the review file, for the history: undone by taking it out of the file."""
+
+    number: int  # its place among the file's corrections
+    at_s: float
+    original: str
+    corrected: str
+    kind: str  # replace, inaudible, delete
+    applied: bool
+
+
+@dataclass
+class GlossaryView:
+    heard: str
+    written: str
+    count: int  # how many times it applies in this session
+
+
+@dataclass
 class ReviewState:
     """Everything the page shows, and the version of the review file it was made from."""
 
@@ -147,10 +183,15 @@ class ReviewState:
     transcript: Transcript | None
     tags: Tags | None
     revised: Transcript | None = None
+    revision: Revised | None = None
     tokens: list[Token] = field(default_factory=list)  # every word shown, in order
     voices: list[VoiceView] = field(default_factory=list)
     passages: list[PassageView] = field(default_factory=list)
     chapters: list[ChapterView] = field(default_factory=list)
+    history: list[CorrectionView] = field(default_factory=list)
+    glossary: list[GlossaryView] = field(default_factory=list)
+    glossary_version: str = ""
+    glossary_error: str | None = None
     orphaned: list[str] = field(default_factory=list)
     theme_labels: dict[str, str] = field(default_factory=dict)
     held: list[HeldView] = field(default_factory=list)  # quotes held back until their text is checked
@@ -173,104 +214,63 @@ class ReviewState:
 
 # --- words and their times ---------------------------------------------------------------------------
 
-def segment_tokens(segment: Segment) -> list[Token]:
-    """The segment's words as shown, each with the times (and probability) of the recogniser's
-    words it is made of; where there are none, times spread over the segment by characters."""
-    texts = segment.text.split()
-    if not texts:
-        return []
-    timed: list[tuple[float, float, float | None] | None] = [None] * len(texts)
-    for index, owners in enumerate(text_word_owners(segment)):
-        if owners:
-            words = [segment.words[w] for w in owners]
-            probabilities = [w.p for w in words if w.p is not None]
-            timed[index] = (words[0].start, words[-1].end, min(probabilities) if probabilities else None)
-    tokens = []
-    length = max(len(segment.text), 1)
-    duration = max(segment.end - segment.start, 0.0)
-    position = 0
-    for index, text in enumerate(texts):
-        position = segment.text.find(text, position)
-        seek = None
-        if timed[index] is not None:
-            start, end, p = timed[index]
-        else:
-            # No word times: highlighted at a time spread by characters, played from the
-            # segment's start (a spread time may fall after the word is said).
-            start = segment.start + duration * position / length
-            end = segment.start + duration * (position + len(text)) / length
-            p, seek = None, segment.start
-        position += len(text)
-        tokens.append(Token(text, round(start, 3), round(end, 3), p, seek=seek))
-    return tokens
-
-
-def revised_tokens(raw: Segment, revised: Segment, segment: int = -1) -> list[Token]:
-    """The revised segment's words: those left as transcribed keep their times and probability;
-    those a correction put in take the times of the words they replace, spread evenly."""
-    tokens = _revised_tokens(raw, revised)
-    for position, token in enumerate(tokens):
-        token.segment, token.position = segment, position
-    return tokens
-
-
-def _revised_tokens(raw: Segment, revised: Segment) -> list[Token]:
-    before = segment_tokens(raw)
-    after = revised.text.split()
-    if [t.text for t in before] == after:
-        return before
+def shown_tokens(revised: Revised) -> list[Token]:
+    """Every word of the revised transcript as shown, in order, with its time and origin."""
     tokens: list[Token] = []
-    matcher = difflib.SequenceMatcher(None, [t.text for t in before], after, autojunk=False)
-    for op, a1, a2, b1, b2 in matcher.get_opcodes():
-        if op == "equal":
-            tokens += before[a1:a2]
-            continue
-        if b1 == b2:
-            continue
-        if a1 < a2:
-            start, end = before[a1].start, before[a2 - 1].end
-        else:  # words added between two others
-            start = tokens[-1].end if tokens else raw.start
-            end = before[a1].start if a1 < len(before) else raw.end
-        step = max(end - start, 0.0) / (b2 - b1)
-        seek = before[a1].seek if a1 < len(before) else None
-        tokens += [Token(after[b1 + i], round(start + i * step, 3), round(start + (i + 1) * step, 3), None, True,
-                         seek=seek if seek is not None and seek < start else None)
-                   for i in range(b2 - b1)]
+    segments = revised.transcript.segments
+    marked = in_inaudible_sentences([(s.speaker, [p.text for p in pieces]) for s, pieces in zip(segments, revised.pieces)])
+    for index, (segment, pieces) in enumerate(zip(segments, revised.pieces)):
+        for position, piece in enumerate(pieces):
+            # Without word times a spread time may fall after the word is said: play from the
+            # segment's start.
+            seek = piece.start if segment.words else segment.start
+            tokens.append(Token(piece.text, round(piece.start, 3), round(piece.end, 3), piece.p, piece.source,
+                                piece.replaced, index, position, seek, marked[index][position]))
     return tokens
 
 
 def _assign(tokens: Sequence[Token], passages: Sequence[Passage]) -> list[list[int]]:
     """The indices of the shown words of each passage: the passages' words matched to the
-    transcript's (they differ when the review changed since the last tagging)."""
-    wanted = [(index, word) for index, p in enumerate(passages) for word in p.text.split()]
-    owners: list[int | None] = [None] * len(tokens)
-    if [w for _, w in wanted] == [t.text for t in tokens]:
-        owners = [index for index, _ in wanted]
-    else:
-        matcher = difflib.SequenceMatcher(None, [t.text for t in tokens], [w for _, w in wanted])
-        for a, b, size in matcher.get_matching_blocks():
-            for k in range(size):
-                owners[a + k] = wanted[b + k][0]
+    transcript's (they differ when the review changed since the last tagging). A word changed
+    since goes with the passage of the word it replaces; a word added, with the word before it."""
+    wanted = [index for index, p in enumerate(passages) for _ in p.text.split()]
     result: list[list[int]] = [[] for _ in passages]
-    current: int | None = None
-    for index, (token, owner) in enumerate(zip(tokens, owners)):
-        if not passages:
-            break
-        if owner is None:
-            # A word no passage has (a correction since the last tagging): with the words around it.
-            owner = current if current is not None else max(
-                (i for i, p in enumerate(passages) if p.start <= token.start + 0.05), default=0)
-        current = owner
-        result[owner].append(index)
+    if not passages:
+        return result
+    words = [w for p in passages for w in p.text.split()]
+    shown = [t.text for t in tokens]
+    opcodes = [("equal", 0, len(shown), 0, len(words))] if words == shown else \
+        difflib.SequenceMatcher(None, shown, words, autojunk=False).get_opcodes()
+    for op, a1, a2, b1, b2 in opcodes:
+        for k in range(a1, a2):
+            if op in ("equal", "replace") and b1 < b2:
+                owner = wanted[min(b1 + k - a1, b2 - 1)]
+            else:
+                owner = wanted[b1 - 1] if b1 > 0 else wanted[0] if wanted else 0
+            result[owner].append(k)
     return result
+
+
+VOICE_SAMPLES = 3
+SAMPLE_MIN_S = 2.5  # a sample long enough to recognise a voice
+
+
+def _samples(starts_and_lengths: Sequence[tuple[float, float]]) -> list[float]:
+    """Up to VOICE_SAMPLES moments a voice speaks, spread over the session, long turns first."""
+    long = [start for start, length in starts_and_lengths if length >= SAMPLE_MIN_S] or \
+        [start for start, _ in starts_and_lengths]
+    if len(long) <= VOICE_SAMPLES:
+        return long
+    step = (len(long) - 1) / (VOICE_SAMPLES - 1)
+    return [long[round(i * step)] for i in range(VOICE_SAMPLES)]
 
 
 # --- the state ---------------------------------------------------------------------------------------
 
 def read_state(ws: Workspace, session: Session) -> ReviewState:
-    """The page's state for a session, from its transcript, tags and review file."""
-    from ..stages import session_document
+    """The page's state for a session, from its transcript, tags, review file and the cycle's glossary."""
+    from ..core.glossary import glossary_path
+    from ..stages import cycle_glossary, session_document
 
     config = ws.config
     paths = ws.paths(session)
@@ -292,6 +292,12 @@ def read_state(ws: Workspace, session: Session) -> ReviewState:
     labels = {t.id: french_text(t.label) for t in config.themes}
     state = ReviewState(session, config, paths.review, version_of(data), review, review_error, transcript, tags,
                         theme_labels=labels, remember_voices=config.voices.remember)
+    glossary_file = glossary_path(config.root)
+    state.glossary_version = version_of(glossary_file.read_bytes() if glossary_file.is_file() else b"")
+    try:
+        review.glossary = cycle_glossary(config)
+    except ReviewError as exc:
+        state.glossary_error = str(exc)
     if transcript is None:
         return state
     if review_error is None:
@@ -300,29 +306,35 @@ def read_state(ws: Workspace, session: Session) -> ReviewState:
         except SyntheseError as exc:
             log.warning("review: voices not recognised: %s", exc)
     recognised = state.recognition.recognised
-    revised, orphaned = revise_transcript(transcript, named_with(review, recognised))
-    state.revised = revised
-    state.orphaned = list(orphaned)
+    # The voices recognised are named as the tag stage names them; the glossary is the review's.
+    revised = revise(transcript, named_with(review, recognised))
+    state.revision = revised
+    state.revised = revised.transcript
+    state.orphaned = list(revised.orphaned)
+    state.history = [CorrectionView(number, c.at_s, c.original, c.corrected, c.kind, applied)
+                     for number, (c, applied) in enumerate(zip(review.corrections, revised.applied))]
+    state.glossary = [GlossaryView(e.heard, e.written, count) for e, count in zip(review.glossary,
+                                                                                   revised.glossary_counts)]
 
     voices: dict[str, VoiceView] = {}
+    turns: dict[str, list[tuple[float, float]]] = {}
     for segment in transcript.segments:
         if segment.speaker:
             voice = voices.setdefault(segment.speaker, VoiceView(
                 segment.speaker, review.speakers.get(segment.speaker, ""), 0, segment.start,
-                recognised.get(segment.speaker), review.rejected_names.get(segment.speaker, [])))
+                recognised=recognised.get(segment.speaker), rejected=review.rejected_names.get(segment.speaker, [])))
             voice.segments += 1
             if segment.end - segment.start > voice.sample_length_s:
                 voice.sample_s, voice.sample_length_s = segment.start, segment.end - segment.start
+            turns.setdefault(segment.speaker, []).append((segment.start, segment.end - segment.start))
+    for label, voice in voices.items():
+        voice.samples = _samples(turns[label])
     state.voices = list(voices.values())
     if tags is None:
         return state
 
-    tokens: list[Token] = []
-    speakers: list[str | None] = []
-    for index, (raw, new) in enumerate(zip(transcript.segments, revised.segments)):
-        shown = revised_tokens(raw, new, index)
-        tokens += shown
-        speakers += [new.speaker] * len(shown)
+    tokens = shown_tokens(revised)
+    speakers = [revised.transcript.segments[t.segment].speaker for t in tokens]
     state.tokens = tokens
     passages = tags.passages
     theme_decisions: dict[tuple[str, str], str] = {}
@@ -348,16 +360,15 @@ def read_state(ws: Workspace, session: Session) -> ReviewState:
         state.passages.append(PassageView(passage, speaker, shown, themes, rejected,
                                           [(i, label) for i, label in labels.items() if i not in present], indices))
 
-    by_key = {p.id: p for p in passages}
+    by_id = {p.id: p for p in passages}
     for held in tags.held:
-        passage = by_key.get(held.passage)
+        passage = by_id.get(held.passage)
         if passage is not None:
             state.held.append(HeldView(labels.get(held.theme, held.theme), passage, french_text(held.text),
                                        held.start, timestamp(held.start), list(held.reasons),
                                        [w.text for w in held.unsure], list(held.doubtful)))
 
-    document = session_document(config, session, tags, revised)
-    by_id = {p.id: p for p in passages}
+    document = session_document(config, session, tags, revised.transcript)
     for chapter in document.chapters:
         quotes = []
         for excerpt in chapter.excerpts:
@@ -374,10 +385,7 @@ def read_state(ws: Workspace, session: Session) -> ReviewState:
     return state
 
 
-# --- a passage's text as staff corrected it, turned into corrections ----------------------------------
-
-_PUNCTUATION = ".,;:!?«»\"'’()[]…"
-
+# --- text as staff want it, turned into corrections ------------------------------------------------------
 
 class CorrectionError(SyntheseError):
     """An edited text that cannot become corrections; `reason` names the page's message."""
@@ -387,83 +395,267 @@ class CorrectionError(SyntheseError):
         self.reason = reason
 
 
-def _bare(words: Sequence[str]) -> list[str]:
-    bare = (w.strip(_PUNCTUATION).lower().replace("’", "'") for w in words)
-    return [b for b in bare if b]
-
-
 def corrections_for(state: ReviewState, view: PassageView, before: str, after: str) -> list[Correction]:
-    """The corrections that turn the passage's text as shown (`before`) into `after`, in the
-    order to append them to the review file. Each is anchored to the moment of its first word
-    and to as many words around it as make it apply there and nowhere else; the result is
-    checked by applying them. Punctuation alone is not corrected (corrections replace words)."""
+    """The corrections that turn the passage's text as shown (`before`) into `after`: any words
+    and punctuation, sentences joined or cut, across the recogniser's segments; `[inaudible]`
+    for a stretch nobody can make out; an empty text deletes the passage's words."""
     shown = [t.text for t in view.tokens]
-    if " ".join(before.split()) != " ".join(shown) or state.revised is None:
+    if " ".join(before.split()) != " ".join(shown) or state.revision is None or not view.indices:
         raise CorrectionError("text_changed")
-    new = after.split()
-    if not new:
-        raise CorrectionError("empty_passage")
-    changes = [op for op in difflib.SequenceMatcher(None, shown, new, autojunk=False).get_opcodes() if op[0] != "equal"]
-    if not changes:
+    new = _with_marks(after).split()
+    if new == shown:
         raise CorrectionError("nothing_changed")
-    changes = [op for op in changes if _bare(shown[op[1]:op[2]]) != _bare(new[op[3]:op[4]])]
-    if not changes:
-        raise CorrectionError("punctuation_only")
-    pieces: list[tuple[list[Token], list[str]]] = []
-    for _, i1, i2, j1, j2 in changes:
-        if i1 == i2:  # words added: anchored to the word before them (or after, at the start)
-            if i1 > 0:
-                i1, j1 = i1 - 1, j1 - 1
-            else:
-                i2, j2 = i2 + 1, j2 + 1
-        tokens = view.tokens[i1:i2]
-        if len({t.segment for t in tokens}) > 1:
-            if i2 - i1 != j2 - j1:
-                raise CorrectionError("across_segments")
-            pieces += [([token], [word]) for token, word in zip(tokens, new[j1:j2])]
-        else:
-            pieces.append((tokens, new[j1:j2]))
-    # From the last to the first, so that no correction moves the words a later one is anchored to.
-    simulated = state.revised
-    corrections = []
-    for tokens, words in reversed(pieces):
-        correction = _anchored(simulated, tokens, words)
-        corrections.append(correction)
-        simulated = revise_transcript(simulated, Review(corrections=[correction]))[0]
-    texts = [t.text for t in state.tokens]
     first, last = min(view.indices), max(view.indices)
-    expected = _bare(texts[:first] + new + texts[last + 1:])
-    if _bare([w for s in simulated.segments for w in s.text.split()]) != expected:
+    blocks = [(i1 + first, i2 + first, j1 + first, j2 + first) for op, i1, i2, j1, j2
+              in difflib.SequenceMatcher(None, shown, new, autojunk=False).get_opcodes() if op != "equal"]
+    texts = [t.text for t in state.tokens]
+    return plan_corrections(state, texts[:first] + new + texts[last + 1:], blocks)
+
+
+def _with_marks(text: str) -> str:
+    """The text with the inaudible mark written as one word, however it was typed."""
+    import re
+
+    return re.sub(r"\[\s*inaudible\s*\]", INAUDIBLE, text, flags=re.IGNORECASE)
+
+
+def plan_corrections(state: ReviewState, target: Sequence[str], blocks: Sequence[tuple[int, int, int, int]]
+                     ) -> list[Correction]:
+    """The corrections, in the order to append them to the review file, that turn the shown
+    words (`state.tokens`) into `target`; `blocks` are the stretches that differ, (i1, i2) in
+    the shown words and (j1, j2) in `target`, in order."""
+    texts = [t.text for t in state.tokens]
+    if state.revision is None or not blocks:
+        raise CorrectionError("nothing_changed")
+    spans = _merged([_widened(texts, target, block) for block in blocks])
+    revision = Revision(state.revision.transcript)
+    corrections = []
+    # From the last to the first, so that no correction moves the words an earlier one is
+    # anchored to (they are applied in this order, each on the text the one before left).
+    for i1, i2, j1, j2 in reversed(spans):
+        token = state.tokens[i1]
+        correction = _anchored(revision, token.segment, token.position, texts[i1:i2], list(target[j1:j2]))
+        corrections.append(correction)
+        if not revision.apply(correction.original.split(), correction.corrected.split(), correction.at_s):
+            raise CorrectionError("ambiguous")
+    # What the review file will say, applied as every stage applies it: exactly the text wanted.
+    review = dataclasses.replace(state.review, corrections=[*state.review.corrections, *corrections])
+    transcript = state.transcript if state.transcript is not None else state.revision.transcript
+    result = [p.text for pieces in revise(transcript, review).pieces for p in pieces]
+    if result != list(target):
         raise CorrectionError("ambiguous")
     return corrections
 
 
-def _anchored(transcript: Transcript, tokens: Sequence[Token], words: Sequence[str]) -> Correction:
-    segment, position = tokens[0].segment, tokens[0].position
-    said = transcript.segments[segment].text.split()
-    if said[position:position + len(tokens)] != [t.text for t in tokens]:
-        raise CorrectionError("ambiguous")
-    at_s = float(int(tokens[0].start))
-    left, right = position, position + len(tokens)
-    while True:
-        original = said[left:right]
-        corrected = " ".join([*said[left:position], *words, *said[position + len(tokens):right]])
-        # The correction keeps the punctuation around the words it replaces: leave it out here.
-        lead = original[0][:len(original[0]) - len(original[0].lstrip(_PUNCTUATION))]
-        trail = original[-1][len(original[-1].rstrip(_PUNCTUATION)):]
-        if lead and corrected.startswith(lead):
-            corrected = corrected[len(lead):]
-        if trail and corrected.endswith(trail):
-            corrected = corrected[:len(corrected) - len(trail)]
-        correction = Correction(at_s, " ".join(original), corrected.strip(), 0)
-        if locate_correction(transcript, correction) == (segment, left):
-            return correction
-        # Found elsewhere first: take one more word around it, before then after.
-        if left > 0 and (right - left) % 2 == len(tokens) % 2:
-            left -= 1
-        elif right < len(said):
-            right += 1
-        elif left > 0:
-            left -= 1
+def _widened(texts: Sequence[str], target: Sequence[str], block: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """A stretch that differs, taken wide enough to be a correction: words added are anchored to
+    the word before them (after, at the start), and punctuation removed at an edge is taken
+    with the word beside it (a correction keeps the punctuation around its words unless its
+    own words bring some)."""
+    i1, i2, j1, j2 = block
+    if i1 == i2:
+        if i1 > 0:
+            i1, j1 = i1 - 1, j1 - 1
+        elif i2 < len(texts):
+            i2, j2 = i2 + 1, j2 + 1
         else:
             raise CorrectionError("ambiguous")
+    while j1 < j2 and lead(texts[i1]) and not lead(target[j1]):
+        if i1 == 0:
+            raise CorrectionError("ambiguous")
+        i1, j1 = i1 - 1, j1 - 1
+    while j1 < j2 and trail(texts[i2 - 1]) and not trail(target[j2 - 1]):
+        if i2 == len(texts):
+            raise CorrectionError("ambiguous")
+        i2, j2 = i2 + 1, j2 + 1
+    return i1, i2, j1, j2
+
+
+def _merged(spans: Sequence[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    merged: list[tuple[int, int, int, int]] = []
+    for span in spans:
+        if merged and span[0] < merged[-1][1]:
+            i1, _, j1, _ = merged[-1]
+            merged[-1] = (i1, max(merged[-1][1], span[1]), j1, max(merged[-1][3], span[3]))
+        else:
+            merged.append(span)
+    return merged
+
+
+def _anchored(revision: Revision, segment: int, position: int, original: Sequence[str], corrected: Sequence[str]
+              ) -> Correction:
+    """A correction of these words at this place, with as many words around it as make it
+    apply there and nowhere else: before then after, in turn."""
+    span = revision.span(segment, position, len(original))
+    if [p.text for _, _, p in span] != list(original):
+        raise CorrectionError("ambiguous")
+    before: list[tuple[int, int, Piece]] = []
+    after: list[tuple[int, int, Piece]] = []
+    earlier, later = revision.walk_back(segment, position), revision.walk(span[-1][0], span[-1][1] + 1)
+    while True:
+        words = [p.text for _, _, p in reversed(before)]
+        following = [p.text for _, _, p in after]
+        first = before[-1] if before else span[0]
+        at_s = float(int(first[2].start))
+        correction = Correction(at_s, " ".join([*words, *original, *following]),
+                                " ".join([*words, *corrected, *following]), 0)
+        if revision.locate(correction.original.split(), at_s) == (first[0], first[1]):
+            return correction
+        # Found elsewhere first: take one more word around it, before then after, in turn.
+        sides = [earlier, later] if len(before) <= len(after) else [later, earlier]
+        for side in sides:
+            place = next(side, None)
+            if place is not None:
+                (before if side is earlier else after).append(place)
+                break
+        else:
+            raise CorrectionError("ambiguous")
+
+
+# --- find and replace across the session ----------------------------------------------------------------
+
+@dataclass
+class Occurrence:
+    """Words found in the session: where (their first word's place in ReviewState.tokens) and
+    the words around them, to show."""
+
+    index: int
+    count: int
+    start: float
+    seek: float
+    before: str
+    words: str
+    after: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "count": self.count, "start": self.start, "seek": self.seek,
+                "time": timestamp(self.start), "before": self.before, "words": self.words, "after": self.after}
+
+
+CONTEXT_WORDS = 6
+
+
+def find_words(state: ReviewState, query: str) -> list[Occurrence]:
+    """Where these words are said in the session: whole words, any case, the punctuation
+    around them left out (as the glossary finds them)."""
+    from ..core.revision import bare
+
+    wanted = [bare(w) for w in query.split()]
+    if not wanted or not all(wanted):
+        return []
+    keys = [bare(t.text) for t in state.tokens]
+    found = []
+    k = 0
+    while k <= len(keys) - len(wanted):
+        if keys[k:k + len(wanted)] == wanted:
+            tokens = state.tokens
+            found.append(Occurrence(k, len(wanted), tokens[k].start, tokens[k].seek or tokens[k].start,
+                                    " ".join(t.text for t in tokens[max(0, k - CONTEXT_WORDS):k]),
+                                    " ".join(t.text for t in tokens[k:k + len(wanted)]),
+                                    " ".join(t.text for t in tokens[k + len(wanted):k + len(wanted) + CONTEXT_WORDS])))
+            k += len(wanted)
+        else:
+            k += 1
+    return found
+
+
+def replace_words(state: ReviewState, query: str, replacement: str, chosen: Sequence[int]) -> list[Correction]:
+    """The corrections that write `replacement` at the chosen occurrences of `query` (their
+    first word's index): the punctuation around each stays, and a capital at a sentence start."""
+    found = {o.index: o for o in find_words(state, query)}
+    if not chosen or any(i not in found for i in chosen):
+        raise CorrectionError("text_changed")
+    texts = [t.text for t in state.tokens]
+    target: list[str] = []
+    blocks = []
+    done = 0
+    for index in sorted(set(chosen)):
+        occurrence = found[index]
+        target += texts[done:index]
+        words = _with_marks(replacement).split()
+        old = texts[index:index + occurrence.count]
+        if words:
+            speaker_change = index > 0 and state.tokens[index - 1].segment != state.tokens[index].segment and \
+                state.revised.segments[state.tokens[index - 1].segment].speaker != \
+                state.revised.segments[state.tokens[index].segment].speaker
+            if old[0].lstrip("«\"“(")[:1].isupper() and (index == 0 or ends_sentence(texts[index - 1]) or speaker_change):
+                at = len(lead(words[0]))
+                words[0] = words[0][:at] + words[0][at:at + 1].upper() + words[0][at + 1:]
+            if not lead(words[0]):
+                words[0] = lead(old[0]) + words[0]
+            if not trail(words[-1]):
+                words[-1] = words[-1] + trail(old[-1])
+        if words == old:
+            done = index
+            continue
+        blocks.append((index, index + occurrence.count, len(target), len(target) + len(words)))
+        target += words
+        done = index + occurrence.count
+    target += texts[done:]
+    if not blocks:
+        raise CorrectionError("nothing_changed")
+    return plan_corrections(state, target, blocks)
+
+
+# --- what an edit changed: themes, chapters, quotes -------------------------------------------------------
+
+@dataclass
+class TagsSummary:
+    """What the page tells of a tagging, to say what an edit changed."""
+
+    passages: list[Passage]
+    chapters: dict[str, list[tuple[float, str, str]]]  # theme id -> its quotes (start, passage id, text)
+
+
+def summarise(tags: Tags | None) -> TagsSummary:
+    if tags is None:
+        return TagsSummary([], {})
+    chapters: dict[str, list[tuple[float, str, str]]] = {}
+    tagged = {t.id for p in tags.passages for t in p.themes}
+    for theme_id in [t.id for t in tags.codebook.themes]:
+        quotes = tags.excerpts.get(theme_id, [])
+        if theme_id in tagged or quotes:  # as the documents: a chapter for a theme discussed
+            chapters[theme_id] = [(q.start, q.passage, q.text) for q in quotes]
+    return TagsSummary([p.model_copy(deep=True) for p in tags.passages], chapters)
+
+
+def effect_of(before: TagsSummary, after: TagsSummary, labels: dict[str, str], wording: dict[str, Any],
+              limit: int = 6) -> str:
+    """The themes gained or lost, chapters that appear or go, quotes that change, in words."""
+    clauses: list[str] = []
+    pairs = [(old, new) for old in before.passages if (new := find_passage(old.key, after.passages)) is not None]
+    for theme_id, label in labels.items():
+        named = False
+        for old, new in pairs:
+            had, has = old.theme(theme_id) is not None, new.theme(theme_id) is not None
+            if had != has:
+                key = "effect_theme_lost" if had else "effect_theme_gained"
+                clauses.append(wording[key].format(theme=label, time=timestamp(new.start)))
+                named = True
+        old_chapter, new_chapter = before.chapters.get(theme_id), after.chapters.get(theme_id)
+        if old_chapter is not None and new_chapter is None:
+            clauses.append(wording["effect_chapter_gone_same" if named else "effect_chapter_gone"].format(theme=label))
+        elif old_chapter is None and new_chapter is not None:
+            clauses.append(wording["effect_chapter_new"].format(theme=label))
+        elif old_chapter is not None and new_chapter is not None:
+            if old_chapter and not new_chapter:
+                clauses.append(wording["effect_no_excerpt_same" if named else "effect_no_excerpt"].format(theme=label))
+                continue
+            old_quotes = {round(start): text for start, _, text in old_chapter}
+            new_quotes = {round(start): text for start, _, text in new_chapter}
+            for start in sorted(set(old_quotes) | set(new_quotes)):
+                if start not in new_quotes:
+                    key = "effect_quote_removed"
+                elif start not in old_quotes:
+                    key = "effect_quote_added"
+                elif old_quotes[start] != new_quotes[start]:
+                    key = "effect_quote_changed"
+                else:
+                    continue
+                clauses.append(wording[key].format(theme=label, time=timestamp(start)))
+    if not clauses:
+        return wording["effect_none"]
+    if len(clauses) > limit:
+        clauses = [*clauses[:limit - 1], wording["effect_more"].format(n=len(clauses) - limit + 1)]
+    text = " ; ".join(clauses)
+    return french_text(text[:1].upper() + text[1:] + ".")

@@ -2,15 +2,17 @@
 
 A quote is one to three sentences of a passage tagged with the theme, consecutive or with one
 sentence left out (marked « […] »), of tag.quote_min_words to tag.quote_max_words words: whole
-sentences, never a cut inside one. Among a passage's candidates the quote is the one that
-carries the theme best, judged sentence by sentence from the tagger's evidence (the theme's
-keywords said in each sentence, with their weights, and each sentence's closeness in meaning to
-the theme): it must say the theme (its evidence), stay on it (every sentence about it rather than
-an anecdote or another theme) and read as speech (clauses with a verb, not a heading read out).
+sentences, never a cut inside one, never one where a reviewer marked a stretch [inaudible].
+Among a passage's candidates the quote is the one that carries the theme best, judged
+sentence by sentence from the tagger's evidence (the theme's keywords said in each sentence,
+with their weights, and each sentence's closeness in meaning to the theme): it must say the
+theme (its evidence), stay on it (every sentence about it rather than an anecdote or another
+theme) and read as speech (clauses with a verb, not a heading read out).
 
 Nothing is quoted that nobody can stand behind: the machine never quotes a sentence with a word
 the recogniser was unsure of, or next to speech it could not transcribe, until a reviewer
-corrects or confirms it (those quotes are listed as held back, `held_quotes`); nor housekeeping
+corrects or confirms it (those quotes are listed as held back, `held_quotes`); nor a sentence
+where a reviewer marked a stretch [inaudible] (it is not held back: it is never quoted); nor housekeeping
 (greetings, thanks, sound checks, agenda, turn-taking: wording.fr.yaml's `meta_talk`), nor a
 heading read out (no verb), nor a fragment (a quote opens and closes like a sentence). A chapter
 prints fewer quotes rather than doubtful ones; a reviewer's pin is quoted all the same.
@@ -41,6 +43,7 @@ from ..core.artefacts import Gap, HeldQuote, KeyPoints, Passage, Quote
 from ..core.config import TagOptions
 from ..core.heard import Mending
 from ..core.ideas import pack_vectors, unpack_vectors
+from ..core.revision import INAUDIBLE
 from .themes import SentenceEvidence, meaning_points
 
 __all__ = ["ELISION", "ExcerptChoices", "SessionEvidence", "SentenceEvidence", "held_quotes", "key_points",
@@ -260,6 +263,9 @@ class _Selection:
         self.theme_ids = list(theme_ids)
         self.choices = choices
         self.used: dict[str, set[int]] = {p.id: set() for p in passages}
+        # A sentence holding a stretch a reviewer marked inaudible is never quoted: it would
+        # put words in the speaker's mouth, or a hole.
+        self.unquotable = {p.id: {i for i, s in enumerate(p.sentences) if INAUDIBLE in s.text} for p in passages}
         self.chosen: dict[str, list[Candidate]] = {t: [] for t in theme_ids}
         self.serves: dict[str, set[str]] = {p.id: set() for p in passages}
         self.pairs: list[set[tuple[str, str]]] = []
@@ -268,9 +274,10 @@ class _Selection:
         self._best: dict[tuple[str, str, bool, bool], Candidate | None] = {}
 
     def available(self, pid: str, *, pinned: bool = False) -> set[int]:
-        """The passage's sentences not quoted yet; the machine's choice (not `pinned` by a
-        reviewer) leaves out those it may not quote (doubtful, housekeeping)."""
-        unused = set(range(len(self.by_id[pid].sentences))) - self.used[pid]
+        """The passage's sentences not quoted yet, never one marked [inaudible]; the machine's
+        choice (not `pinned` by a reviewer) leaves out those it may not quote (doubtful,
+        housekeeping)."""
+        unused = set(range(len(self.by_id[pid].sentences))) - self.used[pid] - self.unquotable[pid]
         return unused if pinned else {i for i in unused if self.evidence.quotable(pid, i)}
 
     def best(self, theme_id: str, pid: str, *, relaxed: bool = False, pinned: bool = False) -> Candidate | None:
@@ -291,7 +298,7 @@ class _Selection:
     def chosen_by_reviewer(self, theme_id: str, pid: str, indices: Sequence[int]) -> Candidate | None:
         """The quote a reviewer made of a passage by choosing its sentences (a shortened pin)."""
         passage = self.by_id[pid]
-        kept = tuple(sorted({i for i in indices if 0 <= i < len(passage.sentences)}))
+        kept = tuple(sorted({i for i in indices if 0 <= i < len(passage.sentences)} - self.unquotable[pid]))
         if not kept:
             return None
         words = sum(len(passage.sentences[i].text.split()) for i in kept)
@@ -385,11 +392,13 @@ def sentence_doubts(passages: Sequence[Passage], gaps: Sequence[Gap], confirmed:
                     ) -> dict[str, dict[int, list[str]]]:
     """The sentences not to quote until a reviewer checks them, with why ("unsure": a word the
     recogniser was unsure of; "gap": untranscribed speech next to it), but for those `confirmed`
-    (passage id -> sentence indices). A word a correction put there is not unsure."""
+    (passage id -> sentence indices) and those marked [inaudible]. A word a correction put there
+    is not unsure."""
     doubts: dict[str, dict[int, list[str]]] = {}
     for passage in passages:
         for index, sentence in enumerate(passage.sentences):
-            if index in confirmed.get(passage.id, ()):
+            # Confirmed, or marked [inaudible] (never quoted: nothing to check before quoting it).
+            if index in confirmed.get(passage.id, ()) or INAUDIBLE in sentence.text:
                 continue
             reasons = ["unsure"] if sentence.unsure else []
             if any(gap.start - GAP_MARGIN_S < sentence.end and sentence.start < gap.end + GAP_MARGIN_S for gap in gaps):
@@ -460,7 +469,7 @@ def _key_candidates(passages: Sequence[Passage], evidence: SessionEvidence, used
             info = sentences[index]
             if (passage.id, index) in used or _plain(sentence.text) in used_texts or not info.verb \
                     or not evidence.quotable(passage.id, index) or sentence.text.rstrip().endswith("?") \
-                    or not _whole(passage, [index], evidence):
+                    or INAUDIBLE in sentence.text or not _whole(passage, [index], evidence):
                 continue
             if words[0] <= info.words <= words[1]:
                 found.append((passage, index))
