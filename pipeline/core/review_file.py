@@ -3,8 +3,12 @@
 Staff accept, reject or add a theme on a passage, pin or exclude a passage as an excerpt of a
 theme, name the voices the recording was cut into ("Intervenant 1": a person's name), say that a
 voice recognised by a voice profile is not that person (`rejected_names`), confirm sentences
-whose words the recogniser was unsure of (`confirm`), approve the session (`approved`) and correct
-the text (core/revision.py). Passages are named by a stable key, "HH:MM:SS first words
+whose words the recogniser was unsure of (`confirm`), approve the session (`approved`), correct
+the text (core/revision.py), and write what the documents say in their words: the messages to
+retain (`key_messages`), a sentence presenting each speaker (`presentations`), the questions from
+the audience (`questions`). The cycle's review file (`transcripts/_cycle/cycle.review.yaml`)
+holds the introduction of the cycle's synthesis and the tensions staff point out
+(`CycleReview`). Passages are named by a stable key, "HH:MM:SS first words
 of the passage" (the `key` of each passage in `<stem>.tags.json`), so decisions survive a re-run
 with new thresholds or keywords; a correction is anchored to the moment and the words as they
 were transcribed. A decision that can no longer be applied (its passage, voice or words are

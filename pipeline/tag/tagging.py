@@ -3,7 +3,10 @@
 Transcript -> passages of whole sentences, cut where the topic shifts (passages.py) -> themes
 from the codebook of config.yaml, for each passage and each of its sentences (themes.py) ->
 named entities (entities.py) -> human review decisions (review.py) -> quotes per theme and key
-points (excerpts.py), the name index (entities.py) -> Tags.
+points (excerpts.py), the name index (entities.py), and what staff write the synthesis from
+(synthesis.py: « À retenir », the speakers, the questions, the axes' sentences and the
+statements the cycle compares) -> Tags. The programme's transversal axes are tagged as themes
+are, from their keywords (`axis_classifier`).
 
 The work that needs spaCy (`machine_tags`) is kept apart from applying the review decisions
 (`tag`): the workspace caches the first, so a review edit is re-applied in a second.
