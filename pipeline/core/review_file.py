@@ -358,7 +358,7 @@ def _key_message(node: yaml.Node, name: str, usage: str = f"each item of 'key_me
         return KeyMessage(text, (), line)
     if not isinstance(node, yaml.MappingNode):
         raise ReviewError(f"{name}, line {line}: {usage}. Fix it and re-run.")
-    text, passages = "", ()
+    text, passages = "", tuple[str, ...]()
     for key_node, value_node in node.value:
         key = str(key_node.value)
         if key == "passages":

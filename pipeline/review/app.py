@@ -729,10 +729,10 @@ class ReviewApp:
             raise PageError(400, self.wording["bad_request"].format(detail="numéro du message"))
         if not 0 <= number < len(state.review.key_messages) or state.review.key_messages[number].text != expected:
             raise PageError(409, self.wording["text_changed"])
-        passages = state.review.key_messages[number].passages
+        supported_by = state.review.key_messages[number].passages
         if body.get("decision") == "remove":
             return (remove_key_message(text, name, number, expected),
-                    lambda now, _: add_key_message(now, name, expected, passages))
+                    lambda now, _: add_key_message(now, name, expected, supported_by))
         message = " ".join(_text(body, "text", self.wording).split())
         return (set_key_message(text, name, number, expected, message),
                 lambda now, _: set_key_message(now, name, number, message, expected))

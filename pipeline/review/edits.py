@@ -330,8 +330,8 @@ def _set_mapping_line(text: str, name: str, section: str, label: str, value: str
         pairs = [(k, v) for k, v in node.value if str(k.value).strip() != label]
         lines = [f"{INDENT}{_source(text, k)}: {_source(text, v)}" for k, v in pairs]
         if value:
-            found = [i for i, (k, _) in enumerate(node.value) if str(k.value).strip() == label]
-            lines.insert(found[0] if found else len(lines), line)
+            places = [i for i, (k, _) in enumerate(node.value) if str(k.value).strip() == label]
+            lines.insert(places[0] if places else len(lines), line)
         new = _replace_flow(text, node, lines, "{}")
     else:
         found = [(k, v) for k, v in node.value if str(k.value).strip() == label]

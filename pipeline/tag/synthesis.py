@@ -20,7 +20,6 @@ housekeeping, never a fragment, never a sentence printed twice in a document):
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
@@ -197,22 +196,23 @@ def speaker_summaries(passages: Sequence[Passage], evidence: SessionEvidence, se
     three of its sentences (quotable, central to what it said, not printed elsewhere: they are
     added to `used`) and the sentence staff wrote to present it. Presentations of names no voice
     has, described."""
-    seconds: Counter = Counter()
+    seconds: dict[str, float] = {}
     for segment in segments:
         if segment.speaker and not unnamed.fullmatch(segment.speaker):
-            seconds[segment.speaker] += max(0.0, segment.end - segment.start)
+            seconds[segment.speaker] = seconds.get(segment.speaker, 0.0) + max(0.0, segment.end - segment.start)
     summaries = []
-    for name, spoken in seconds.most_common():
+    for name, spoken in sorted(seconds.items(), key=lambda item: -item[1]):
         own = [p for p in passages if p.speaker == name]
-        theme_time: Counter = Counter()
+        theme_time: dict[str, float] = {}
         for passage in own:
             for tagged in passage.themes:
-                theme_time[tagged.id] += max(0.0, passage.end - passage.start)
+                theme_time[tagged.id] = theme_time.get(tagged.id, 0.0) + max(0.0, passage.end - passage.start)
         quotes = _speaker_quotes(own, evidence, used, used_texts)
         used.update((q.passage, i) for q in quotes for i in q.sentences)
         used_texts.update(_plain(q.text) for q in quotes)
         total = sum(theme_time.values())
-        themes = [t for t, time in theme_time.most_common(SPEAKER_THEMES) if time >= SPEAKER_THEME_SHARE * total]
+        ranked = sorted(theme_time.items(), key=lambda item: -item[1])[:SPEAKER_THEMES]
+        themes = [t for t, time in ranked if time >= SPEAKER_THEME_SHARE * total]
         summaries.append(SpeakerSummary(name=name, seconds=round(spoken, 2), passages=len(own),
                                         themes=themes, quotes=quotes,
                                         presentation=presentations.get(name, "")))
