@@ -26,7 +26,7 @@ from synthese.review.edits import (
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     transcript = Transcript.load(DATA / "render_sample.transcript.json")
-    page = prepared_app(review_workspace(tmp_path_factory.mktemp("writing"), transcript))
+    page = prepared_app(review_workspace(tmp_path_factory.mktemp("writing"), transcript, formats=["html"]))
     yield page
     page.close()
 
