@@ -107,8 +107,11 @@ def test_key_points_are_said_and_link_to_their_moment(config, tags, transcript, 
     pdf = _squeeze(" ".join(pdf_lines(out / "seance-2.pdf")))
     for point in proposals:
         assert point.text in page and point.text in words and _squeeze(point.text) in pdf
-    for text in ("À retenir", "Propositions (non relues)"):
+    assert doc.key_messages.subtitle == "Propositions (non relues)"
+    # The session rendered is approved as it is: its proposals are what the reviewer approved.
+    for text in ("À retenir", "Phrases choisies automatiquement"):
         assert text in page and text in words and _squeeze(text) in pdf
+    assert "Propositions (non relues)" not in page
 
 
 def _french(text: str) -> str:
