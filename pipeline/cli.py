@@ -200,7 +200,7 @@ def calibrate(ctx: click.Context, labels: tuple[Path, ...], output: Path) -> Non
 @cli.command()
 @click.argument("tags", type=click.Path(path_type=Path))
 @click.option("-o", "--output-dir", type=click.Path(path_type=Path), help="Where to write the documents.")
-@click.option("--formats", default=None, help="Comma-separated: pdf,docx,html (default from config.yaml).")
+@click.option("--formats", default=None, help="Comma-separated: pdf,docx,odt,html (default from config.yaml).")
 @click.pass_context
 def render(ctx: click.Context, tags: Path, output_dir: Path | None, formats: str | None) -> None:
     """Render a tagged session as PDF, DOCX and HTML."""

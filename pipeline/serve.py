@@ -1,8 +1,8 @@
 """`synthese serve`: preview the published site on this computer.
 
-The site in outputs/ is static (HTML, CSS, images and downloads, no script), so any web server
-can host that folder as it is; this command is a preview that still holds up when many readers,
-or a careless or hostile client, connect at once:
+The site in outputs/ is static (HTML, CSS, images, downloads and the site's own scripts), so any
+web server can host that folder as it is; this command is a preview that still holds up when
+many readers, or a careless or hostile client, connect at once:
 
 - waitress (a pure-Python WSGI server) does the HTTP: one I/O thread multiplexes every
   connection, a request is read whole before one of a fixed pool of worker threads handles it,
@@ -10,9 +10,11 @@ or a careless or hostile client, connect at once:
   thread; idle connections are closed after IDLE_TIMEOUT_S; clients that hang up are not errors.
 - `SiteFiles`, the application, serves GET and HEAD only; a folder serves its index.html (never a
   listing); a path that leads out of the site (through `..` or a symbolic link), a hidden file
-  or anything but a regular file is "not found".
+  or anything but a regular file is "not found". A byte range (`Range: bytes=…`) is answered
+  with that part of the file, as every web server does: a player seeks in a replay that way.
 - every answer carries X-Content-Type-Options and Referrer-Policy, and pages a
-  Content-Security-Policy that allows only the site's own stylesheets and images.
+  Content-Security-Policy that allows only the site's own stylesheets, images and scripts (and
+  the WebAssembly of its search), and media from the site or, for a session's media_url, https.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import email.utils
 import logging
 import mimetypes
 import os
+import re
 import resource
 import socket
 import stat
@@ -33,7 +36,7 @@ from urllib.parse import quote
 
 from .core.errors import SyntheseError
 
-__all__ = ["CONTENT_SECURITY_POLICY", "PreviewServer", "SiteFiles", "serve_site"]
+__all__ = ["CONTENT_SECURITY_POLICY", "SITE_POLICY", "PreviewServer", "SiteFiles", "serve_site"]
 
 log = logging.getLogger(__name__)
 
@@ -45,27 +48,44 @@ MAX_REQUEST_BODY_BYTES = 16_384  # GET and HEAD carry none
 # waitress reads a file in pieces the size of the socket's send buffer, which Linux grows to
 # ~4 MB on a fast link: a fixed buffer keeps each download's share of memory small.
 SEND_BUFFER_BYTES = 262_144
-# The site has no script and loads nothing from elsewhere: its pages may use only its own
-# stylesheets (the standalone HTML downloads inline theirs) and images.
+# A document (the synthesis, the review page's preview of it) runs no script and loads nothing
+# from elsewhere: only its own stylesheets (the standalone HTML downloads inline theirs) and images.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; font-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+# The site's pages also run the site's own two scripts: the search (Pagefind) compiles its
+# WebAssembly ('wasm-unsafe-eval', which allows no JavaScript eval), fetches its index from the
+# site and may run in a worker; the search form goes to the site's own search page; a session's
+# player plays its replay from the site or, for a media_url, from an https address.
+SITE_POLICY = (
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; media-src 'self' https:; style-src 'self' 'unsafe-inline'; font-src 'self'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer")]
 TYPES = {
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".xml": "application/atom+xml; charset=utf-8",  # the site's only XML file is its feed
     ".vtt": "text/vtt; charset=utf-8",
     ".srt": "application/x-subrip; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
     ".json": "application/json",
     ".pdf": "application/pdf",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".odt": "application/vnd.oasis.opendocument.text",
     ".png": "image/png",
     ".svg": "image/svg+xml",
+    ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".aac": "audio/aac", ".oga": "audio/ogg", ".ogg": "audio/ogg",
+    ".opus": "audio/ogg", ".wav": "audio/wav", ".flac": "audio/flac",
+    ".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".ogv": "video/ogg",
 }
-STATUS = {200: "200 OK", 301: "301 Moved Permanently", 304: "304 Not Modified", 400: "400 Bad Request",
-          404: "404 Not Found", 405: "405 Method Not Allowed", 500: "500 Internal Server Error"}
+STATUS = {200: "200 OK", 206: "206 Partial Content", 301: "301 Moved Permanently", 304: "304 Not Modified",
+          400: "400 Bad Request", 404: "404 Not Found", 405: "405 Method Not Allowed",
+          416: "416 Range Not Satisfiable", 500: "500 Internal Server Error"}
+RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 MESSAGES = {400: "Requête invalide.", 404: "Page introuvable.", 405: "Méthode non autorisée.",
             500: "Erreur du serveur de prévisualisation."}
 
@@ -151,18 +171,29 @@ class SiteFiles:
                 return self._respond(304, method, start_response, [("Last-Modified", modified)])
             kind = TYPES.get(target.suffix.lower()) or mimetypes.guess_type(target.name)[0] or \
                 "application/octet-stream"
-            headers = [("Content-Type", kind), ("Content-Length", str(info.st_size)),
+            asked = _byte_range(environ.get("HTTP_RANGE", ""), info.st_size)
+            if asked == "unsatisfiable":
+                handle.close()
+                return self._respond(416, method, start_response, [("Content-Range", f"bytes */{info.st_size}")])
+            first, last = asked if isinstance(asked, tuple) else (0, info.st_size - 1)
+            length = max(0, last - first + 1)
+            headers = [("Content-Type", kind), ("Content-Length", str(length)), ("Accept-Ranges", "bytes"),
                        ("Last-Modified", modified), ("Cache-Control", "no-cache")]
-            start_response(STATUS[200], headers + _security_headers(kind))
+            if isinstance(asked, tuple):
+                headers.append(("Content-Range", f"bytes {first}-{last}/{info.st_size}"))
+            code = 206 if isinstance(asked, tuple) else 200
+            start_response(STATUS[code], headers + _security_headers(kind))
+            handle.seek(first)
         except BaseException:
             handle.close()
             raise
-        log.debug("serve: %s %s 200", method, target)
+        log.debug("serve: %s %s %d", method, target, code)
         if method == "HEAD":
             handle.close()
             return []
         wrapper = environ.get("wsgi.file_wrapper")
-        return wrapper(handle, 65536) if wrapper else _chunks(handle)
+        # waitress sends from the handle's position as many bytes as Content-Length says.
+        return wrapper(handle, 65536) if wrapper else _chunks(handle, length)
 
     def _respond(self, code: int, method: str, start_response: StartResponse,
                  headers: list[tuple[str, str]]) -> Iterable[bytes]:
@@ -183,7 +214,7 @@ def _security_headers(kind: str) -> list[tuple[str, str]]:
     # The policy governs documents; a PDF is shown by the browser's own viewer, which a page's
     # policy could only get in the way of.
     if kind.startswith(("text/html", "image/svg+xml")):
-        return [("Content-Security-Policy", CONTENT_SECURITY_POLICY), *SECURITY_HEADERS]
+        return [("Content-Security-Policy", SITE_POLICY), *SECURITY_HEADERS]
     return list(SECURITY_HEADERS)
 
 
@@ -195,9 +226,30 @@ def _not_modified(since: str, mtime: float) -> bool:
     return when is not None and int(mtime) <= when.timestamp()
 
 
-def _chunks(handle) -> Iterable[bytes]:
+def _byte_range(header: str, size: int) -> tuple[int, int] | str | None:
+    """The bytes a Range header asks for, (first, last) inclusive; None for the whole file (no
+    header, or one this server does not answer with a part: several ranges, another unit);
+    "unsatisfiable" for a range that starts past the end."""
+    match = RANGE.fullmatch(header.strip())
+    if not match or not any(match.groups()):
+        return None
+    start, end = match.groups()
+    if not start:  # the last N bytes
+        length = int(end)
+        if length == 0:
+            return "unsatisfiable"
+        return max(0, size - length), size - 1
+    first = int(start)
+    if first >= size:
+        return "unsatisfiable"
+    last = min(int(end), size - 1) if end else size - 1
+    return (first, last) if last >= first else None
+
+
+def _chunks(handle, length: int) -> Iterable[bytes]:
     with handle:
-        while block := handle.read(65536):
+        while length > 0 and (block := handle.read(min(65536, length))):
+            length -= len(block)
             yield block
 
 

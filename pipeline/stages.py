@@ -102,10 +102,23 @@ def _cycle_review_hash(path: Path, config: Config) -> str:
 
 
 def publish_inputs_hash(manifests: Sequence[Path], config: Config) -> str:
+    # A replay copied into the site (publish.media: copy) is counted by its size and modification
+    # time, not read: a new file publishes again, an unchanged one costs nothing.
+    media = [_file_stamp(config.resolve(s.media)) for s in config.sessions if s.media] \
+        if config.publish.media == "copy" else []
     return hash_of("publish", *manifests,  # each render manifest hashed by content
                    [s.model_dump(mode="json") for s in config.sessions],
                    config.cycle.model_dump(mode="json"), [t.model_dump(mode="json") for t in config.themes],
-                   config.publish.model_dump(mode="json"), config.templates.hash(include_site=True))
+                   config.publish.model_dump(mode="json"), config.templates.hash(include_site=True),
+                   *([media] if media else []))
+
+
+def _file_stamp(path: Path) -> list[int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns]
 
 
 # --- the table ------------------------------------------------------------------------------------------

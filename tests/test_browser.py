@@ -169,7 +169,12 @@ def test_site_is_navigable_and_accessible(outputs, browser):
             # labelled boxes that scroll, with a visible hint.
             sources = page.evaluate("Array.from(document.querySelectorAll('figure.chart img'))"
                                     ".map(img => img.currentSrc)")
-            assert sources and all(src.endswith("-narrow.png") for src in sources), sources
+            narrow = page.evaluate("Array.from(document.querySelectorAll('figure.chart source'))"
+                                   ".map(source => source.srcset)")
+            assert sources and len(sources) == len(narrow), sources
+            # The page's narrow drawings (the download carries them inside it, as data: URIs).
+            assert all(src.endswith("-narrow.png") or src == srcset for src, srcset in zip(sources, narrow)), sources
+            assert all(srcset.endswith("-narrow.png") or srcset.startswith("data:image/png") for srcset in narrow)
             assert page.locator(".table-scroll[role=region][aria-label]").count() == 2
             assert page.locator(".scroll-hint").first.is_visible()
     # The table of contents numbers its chapters once: the list adds no number of its own.

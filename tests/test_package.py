@@ -167,7 +167,7 @@ def test_the_readme_library_example_runs(tmp_path, monkeypatch):
     exec(compile(example, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
     manifest = namespace["manifest"]
     assert isinstance(manifest, RenderManifest)
-    assert set(manifest.files) == {"pdf", "docx", "html", "vtt"}  # vtt: the reviewed subtitles
+    assert set(manifest.files) == {"pdf", "docx", "odt", "html", "vtt"}  # vtt: the reviewed subtitles
     assert all((config.parent / "out" / name).is_file() for name in manifest.files.values())
 
 

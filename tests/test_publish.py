@@ -50,14 +50,18 @@ def _vtt(transcript: Transcript) -> str:
     return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"
 
 
-def _write_rendered_session(ws: Workspace, session_id: str) -> None:
-    """The artefacts of stages 1 to 3 for one session, as `synthese run` leaves them."""
+def _write_rendered_session(ws: Workspace, session_id: str, *, transcript: Transcript | None = None,
+                            approval=None) -> None:
+    """The artefacts of stages 1 to 3 for one session, as `synthese run` leaves them (the sample
+    transcript unless another is given; `approval`: the review state its tags record)."""
     session = ws.config.session(session_id)
     paths = ws.paths(session)
-    paths.folder.mkdir(parents=True)
-    transcript = Transcript.load(DATA / "render_sample.transcript.json")
+    paths.folder.mkdir(parents=True, exist_ok=True)
+    transcript = transcript or Transcript.load(DATA / "render_sample.transcript.json")
     tags = Tags.load(DATA / "render_sample.tags.json").model_copy(
         update={"session_id": session_id, "transcript": paths.transcript.name})
+    if approval is not None:
+        tags.review.approval = approval
     transcript.save(paths.transcript)
     tags.save(paths.tags)
     for subtitles in (paths.subtitles, ws.root / f"{session_id}.vtt"):  # output, source
@@ -65,14 +69,18 @@ def _write_rendered_session(ws: Workspace, session_id: str) -> None:
     SessionRun(ws, session).run_stage("render")
 
 
-def make_workspace(root: Path, *, rendered: tuple[str, ...] = ("seance-2", "seance-3")) -> Workspace:
-    """A config.yaml with two rendered sessions and one that has not been run yet."""
+def make_workspace(root: Path, *, rendered: tuple[str, ...] = ("seance-2", "seance-3"),
+                   publish: dict | None = None, sessions: dict[str, dict] | None = None) -> Workspace:
+    """A config.yaml with two rendered sessions and one that has not been run yet; `publish`:
+    settings of config.yaml's publish section, `sessions`: keys added to a session's entry."""
     config = yaml.safe_load((DATA / "render_config.yaml").read_text(encoding="utf-8"))
     template = config["sessions"][0]
     config["sessions"] = []
+    config["publish"] = {**config.get("publish", {}), **(publish or {})}
     for session_id, number, date, title, replay in RENDERED:
         config["sessions"].append({**template, "id": session_id, "number": number, "date": date,
-                                   "title": title, "replay_url": replay, "transcript": f"{session_id}.vtt"})
+                                   "title": title, "replay_url": replay, "transcript": f"{session_id}.vtt",
+                                   **(sessions or {}).get(session_id, {})})
     config["sessions"].append({"id": NOT_RENDERED, "number": 4, "title": "Séance à venir",
                                "transcript": f"{NOT_RENDERED}.vtt"})
     (root / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -151,7 +159,7 @@ def test_site_has_every_page(site):
     assert outputs == ws.outputs_dir
     pages = sorted(str(p.relative_to(outputs)) for p in outputs.rglob("*.html"))
     assert pages == sorted([
-        "index.html", "synthese-du-cycle.html", "cycle/cycle.html",
+        "index.html", "synthese-du-cycle.html", "cycle/cycle.html", "recherche.html",
         "seances/seance-2.html", "seances/seance-2/seance-2.html",
         "seances/seance-3.html", "seances/seance-3/seance-3.html",
         *(f"themes/{t.id}.html" for t in ws.config.themes),
@@ -171,6 +179,8 @@ def test_every_local_link_resolves(site):
             parts = urlsplit(link)
             if parts.scheme in ("http", "https", "mailto"):
                 continue
+            if parts.scheme == "data" and page.parent.parent.name in ("seances", outputs.name):
+                continue  # an image inside a standalone HTML download
             assert not parts.scheme and not parts.netloc, f"{page.name}: non-relative link {link}"
             assert not link.startswith("/"), f"{page.name}: absolute path {link} breaks file://"
             target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
@@ -186,7 +196,7 @@ def test_pages_are_french_with_one_h1_and_ordered_headings(site):
     _, outputs = site
     site_pages = [p for p in outputs.rglob("*.html") if p.parent.name not in ("cycle",) and
                   p.parent.parent.name != "seances"]  # downloads are the renderer's documents
-    assert len(site_pages) == 4 + 6
+    assert len(site_pages) == 5 + 6
     for page in site_pages:
         parsed = parse(page)
         name = page.relative_to(outputs)
@@ -198,8 +208,12 @@ def test_pages_are_french_with_one_h1_and_ordered_headings(site):
         text = page.read_text(encoding="utf-8")
         for landmark in ("<header", "<nav", "<main", "<footer", ">Aller au contenu</a>"):
             assert landmark in text, f"{name}: no {landmark}"
-        # No script and nothing fetched from elsewhere (protocol-relative or absolute resources).
-        assert "<script" not in text and '="//' not in text
+        # No script but the site's own (the search page's, a player's) and nothing fetched from
+        # elsewhere (protocol-relative or absolute resources).
+        scripts = [link for link in parsed.resources if link.endswith(".js")]
+        assert text.count("<script") == len(scripts) and all(s.removeprefix("../") in ("search.js", "player.js")
+                                                               for s in scripts), name
+        assert '="//' not in text
         assert not any(link.startswith("http") for link in parsed.resources), name
         assert len(parsed.id_list) == len(set(parsed.id_list)), f"{name}: duplicate ids"
 

@@ -157,7 +157,11 @@ def test_publication_details_on_the_title_page_and_colophon(config, session_out)
     out, manifest = session_out
     assert (out / "logo.png").is_file() and "logo.png" in manifest.charts
     page = (out / "seance-2.html").read_text(encoding="utf-8")
-    assert '<img src="logo.png" alt="Puca">' in page
+    # The HTML download carries its logo inside it (a data: URI), as its charts.
+    import base64
+
+    logo = base64.b64encode((out / "logo.png").read_bytes()).decode("ascii")
+    assert f'<img src="data:image/png;base64,{logo}" alt="Puca">' in page
     text = visible_text(page)
     citation = ("Plan Urbanisme Construction Architecture (Puca), «\u00a0Sobriété, matérialité et infrastructures\u00a0», "
                 "Synthèse, Après la smart city, Séance 2, 2022.")
@@ -357,8 +361,8 @@ def test_every_chart_has_a_narrow_drawing_for_phones(session_out):
     for name in ("seance-2-themes", "seance-2-timeline"):
         wide, narrow = Image.open(out / f"{name}.png"), Image.open(out / f"{name}-narrow.png")
         assert narrow.width < 0.6 * wide.width
-    page = (out / "seance-2.html").read_text(encoding="utf-8")
-    assert '<source media="(max-width: 40rem)" srcset="seance-2-themes-narrow.png">' in page
+    page = (out / "seance-2.site.html").read_text(encoding="utf-8")  # the site's page; the download embeds it
+    assert '<source media="(max-width: 40rem)" srcset="seance-2/seance-2-themes-narrow.png">' in page
 
 
 def test_data_tables_scroll_in_a_labelled_box_with_a_hint(session_out):

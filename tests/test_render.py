@@ -53,6 +53,17 @@ def docx_paragraphs(path: Path) -> list:
     return docx.Document(str(path)).paragraphs
 
 
+def odt_paragraphs(path: Path) -> list[tuple[str, str]]:
+    """(style name, text) of every paragraph and heading of an OpenDocument text, as odfpy reads it."""
+    from odf import teletype
+    from odf.opendocument import load
+    from odf.text import H, P
+
+    document = load(str(path))
+    return [(str(element.getAttribute("stylename")), teletype.extractText(element))
+            for element in document.text.getElementsByType(P) + document.text.getElementsByType(H)]
+
+
 def html_text(path: Path) -> str:
     return html.unescape(path.read_text(encoding="utf-8"))
 
@@ -92,8 +103,8 @@ def test_manifest_lists_the_documents(rendered):
     assert data["page"]["title"] == "Sobriété, matérialité et infrastructures"
     assert data["page"]["excerpts"]["sobriete"][0]["anchor"] == "sobriete-p002"
     # The documents, and the readers' subtitles from the transcript they were made from.
-    assert data["files"] == {"pdf": "render_sample.pdf", "docx": "render_sample.docx", "html": "render_sample.html",
-                             "vtt": "render_sample.vtt"}
+    assert data["files"] == {"pdf": "render_sample.pdf", "docx": "render_sample.docx", "odt": "render_sample.odt",
+                             "html": "render_sample.html", "vtt": "render_sample.vtt"}
     assert data["charts"] == ["render_sample-themes.png", "render_sample-themes-narrow.png",
                               "render_sample-timeline.png", "render_sample-timeline-narrow.png"]
     for fmt, name in data["files"].items():
@@ -107,14 +118,16 @@ def test_every_format_carries_the_same_excerpts(rendered, document):
     out = rendered.parent
     pdf = squeeze(pdf_text(out / "render_sample.pdf"))
     quotes = [p.text for p in docx_paragraphs(out / "render_sample.docx") if p.style.name == "Quote"]
+    odt_quotes = [text for style, text in odt_paragraphs(out / "render_sample.odt") if style == "Quotations"]
     page = html_text(out / "render_sample.html")
     excerpts = [e for chapter in document.chapters for e in chapter.excerpts]
     assert len(excerpts) >= 12
     for excerpt in excerpts:
         assert squeeze(excerpt.text) in pdf, excerpt.passage_id
         assert excerpt.text in quotes, excerpt.passage_id
+        assert excerpt.text in odt_quotes, excerpt.passage_id
         assert excerpt.text in page, excerpt.passage_id
-    assert len(quotes) == len(excerpts)
+    assert len(quotes) == len(excerpts) == len(odt_quotes)
 
 
 def test_excerpts_follow_the_tags_order_and_link_to_the_replay(document, tags):
@@ -231,12 +244,109 @@ def test_html_is_standalone_and_accessible(rendered, document):
     page = (rendered.parent / "render_sample.html").read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>\n<html lang=\"fr\">")
     assert "<title>Synthèse · Sobriété, matérialité et infrastructures · Après la smart city</title>" in page
-    assert 'src="render_sample-themes.png" alt="Diagramme en barres' in page
     assert "<link" not in page and "http" not in page.split("<body")[0]  # nothing fetched
     for chapter in document.chapters:
         assert f'id="{chapter.anchor}"' in page and f'href="#{chapter.anchor}"' in page
     fragment = render_html_body(document, TemplateSet(), asset_prefix="medias/")
     assert "<html" not in fragment and 'src="medias/render_sample-themes.png"' in fragment
+
+
+def test_the_html_download_stands_alone(rendered):
+    """Saved anywhere on its own, the HTML download shows its charts and its style: it references
+    no file, every image is inside it (data: URIs, the same PNGs as the other formats')."""
+    import base64
+    import html.parser
+
+    class Resources(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found: list[tuple[str, str]] = []  # (tag, address)
+            self.styles = 0
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            self.styles += tag == "style"
+            for name in ("src", "srcset", "poster", "data"):
+                if attrs.get(name):
+                    self.found.append((tag, attrs[name]))
+            if tag == "link" and attrs.get("href"):
+                self.found.append((tag, attrs["href"]))
+
+    out = rendered.parent
+    parser = Resources()
+    parser.feed((out / "render_sample.html").read_text(encoding="utf-8"))
+    assert parser.styles == 1  # the stylesheet, inline
+    assert [tag for tag, _ in parser.found if tag == "link"] == []
+    images = [address for tag, address in parser.found if tag in ("img", "source")]
+    assert len(images) == 4  # two charts, each drawn wide and narrow
+    assert all(address.startswith("data:image/png;base64,") for address in images), \
+        [address[:60] for address in images]
+    embedded = {base64.b64decode(address.split(",", 1)[1]) for address in images}
+    assert embedded == {(out / name).read_bytes() for name in json.loads(rendered.read_text())["charts"]}
+    # The PDF, made from the same page, still reads the charts from their files.
+    assert 'src="render_sample-themes.png"' in render_html(
+        build_document(inputs(load_config(CONFIG), Tags.load(TAGS), None), load_config(CONFIG), stem="render_sample"),
+        TemplateSet())
+
+
+def test_the_odt_is_an_opendocument_package_with_the_documents_content(rendered, document):
+    """The ODT opens as an OpenDocument text: the package's first entry is its media type,
+    stored; the manifest lists every part; each XML part parses; odfpy reads it back with the
+    same headings, quotes, links, language and draft mark as the other formats."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    from odf.opendocument import load
+
+    path = rendered.parent / "render_sample.odt"
+    ns = {"manifest": "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0",
+          "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+          "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+          "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
+          "fo": "urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0",
+          "meta": "urn:oasis:names:tc:opendocument:xmlns:meta:1.0",
+          "dc": "http://purl.org/dc/elements/1.1/",
+          "xlink": "http://www.w3.org/1999/xlink",
+          "svg": "urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0",
+          "draw": "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"}
+    with zipfile.ZipFile(path) as package:
+        first = package.infolist()[0]
+        assert first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
+        assert package.read("mimetype") == b"application/vnd.oasis.opendocument.text"
+        manifest = ElementTree.fromstring(package.read("META-INF/manifest.xml"))
+        listed = {e.get(f"{{{ns['manifest']}}}full-path"): e.get(f"{{{ns['manifest']}}}media-type")
+                  for e in manifest.findall("manifest:file-entry", ns)}
+        assert listed["/"] == "application/vnd.oasis.opendocument.text"
+        parts = {name for name in package.namelist() if name not in ("mimetype", "META-INF/manifest.xml")}
+        assert parts == set(listed) - {"/"}
+        xml = {name: ElementTree.fromstring(package.read(name)) for name in parts if name.endswith(".xml")}
+        assert {"content.xml", "styles.xml", "meta.xml"} <= set(xml)
+        assert sum(name.startswith("Pictures/") for name in parts) == 2  # the charts, embedded
+    content, styles, meta = xml["content.xml"], xml["styles.xml"], xml["meta.xml"]
+    # The same headings, with their outline levels (the navigator and the contents use them).
+    headings = [(h.get(f"{{{ns['text']}}}outline-level"), "".join(h.itertext()))
+                for h in content.iter(f"{{{ns['text']}}}h")]
+    assert ("1", "1. Sobriété") in headings and ("3", document.wording["excerpts"]) in headings
+    assert [title for level, title in headings if level == "1"][:len(document.toc) - 1] == \
+        [entry.title for entry in document.toc][:len(document.toc) - 1]
+    # Links to the replay, at the moment of each quote; charts with their alt text.
+    links = {a.get(f"{{{ns['xlink']}}}href") for a in content.iter(f"{{{ns['text']}}}a")}
+    assert "https://www.urbanisme-puca.gouv.fr/replays/apres-la-smart-city/seance-2#t=50" in links
+    assert all(frame.find("svg:desc", ns) is not None and frame.find("svg:desc", ns).text
+               for frame in content.iter(f"{{{ns['draw']}}}frame"))
+    # French as the language of every paragraph; the draft's mark in every page's header and
+    # in the file's properties.
+    default = styles.find("office:styles/style:default-style[@style:family='paragraph']/style:text-properties", ns)
+    assert (default.get(f"{{{ns['fo']}}}language"), default.get(f"{{{ns['fo']}}}country")) == ("fr", "FR")
+    assert meta.find("office:meta/dc:language", ns).text == "fr-FR"
+    assert meta.find("office:meta/dc:title", ns).text == document.document_title
+    header = "".join(styles.find("office:master-styles/style:master-page/style:header", ns).itertext())
+    assert "DOCUMENT DE TRAVAIL — NON RELU" in header
+    properties = {p.get(f"{{{ns['meta']}}}name"): p.text for p in meta.iter(f"{{{ns['meta']}}}user-defined")}
+    assert properties["Status"] == "Document de travail — non relu"
+    texts = [text for _, text in odt_paragraphs(path)]
+    assert texts[0].startswith("DOCUMENT DE TRAVAIL — NON RELU")
+    assert load(str(path)).mimetype == "application/vnd.oasis.opendocument.text"
 
 
 def test_hostile_text_is_printed_never_run(tmp_path, config, tags, transcript, monkeypatch):
@@ -318,15 +428,15 @@ def test_failure_leaves_no_part_file_and_no_manifest(tmp_path, config, monkeypat
 
 def test_render_file_rejects_an_unknown_format(config):
     with pytest.raises(SyntheseError) as error:
-        render_file(TAGS, config, output_dir=None, formats=["pdf", "odt"])
-    assert str(error.value) == "unknown format 'odt': choose among pdf, docx, html (e.g. --formats pdf,html)."
+        render_file(TAGS, config, output_dir=None, formats=["pdf", "rtf"])
+    assert str(error.value) == "unknown format 'rtf': choose among pdf, docx, odt, html (e.g. --formats pdf,html)."
 
 
 def test_cli_render_unknown_format_message(cli):
-    result = cli("--config", str(CONFIG), "render", str(TAGS), "--formats", "pdf,odt")
+    result = cli("--config", str(CONFIG), "render", str(TAGS), "--formats", "pdf,rtf")
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        "Error: unknown format 'odt': choose among pdf, docx, html (e.g. --formats pdf,html)."
+        "Error: unknown format 'rtf': choose among pdf, docx, odt, html (e.g. --formats pdf,html)."
     )
 
 

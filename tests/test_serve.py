@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from synthese.core.errors import SyntheseError
-from synthese.serve import CONTENT_SECURITY_POLICY, PreviewServer, serve_site
+from synthese.serve import CONTENT_SECURITY_POLICY, SITE_POLICY, PreviewServer, serve_site
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +66,10 @@ def server(outputs: Path):
         yield running
 
 
-def request(server: PreviewServer, path: str, method: str = "GET") -> tuple[http.client.HTTPResponse, bytes]:
+def request(server: PreviewServer, path: str, method: str = "GET",
+            headers: dict[str, str] | None = None) -> tuple[http.client.HTTPResponse, bytes]:
     connection = http.client.HTTPConnection(server.host, server.port, timeout=10)
-    connection.request(method, path)
+    connection.request(method, path, headers=headers or {})
     response = connection.getresponse()
     body = response.read()
     connection.close()
@@ -80,9 +81,16 @@ def test_pages_carry_the_security_headers(server, outputs):
     assert response.status == 200
     assert body == (outputs / "index.html").read_bytes()
     assert response.getheader("Content-Type") == "text/html; charset=utf-8"
-    assert response.getheader("Content-Security-Policy") == CONTENT_SECURITY_POLICY
+    assert response.getheader("Content-Security-Policy") == SITE_POLICY
     assert response.getheader("X-Content-Type-Options") == "nosniff"
     assert response.getheader("Referrer-Policy") == "no-referrer"
+    # Scripts of the site only, and no JavaScript eval: WebAssembly compiles (the search), nothing else.
+    directives = dict(d.strip().split(" ", 1) for d in SITE_POLICY.split(";"))
+    assert directives["default-src"] == "'none'"
+    assert directives["script-src"] == "'self' 'wasm-unsafe-eval'"
+    assert directives["connect-src"] == directives["worker-src"] == "'self'"
+    assert directives["form-action"] == "'self'"
+    # A document (the review page's preview) still runs no script.
     assert "script-src" not in CONTENT_SECURITY_POLICY and "default-src 'none'" in CONTENT_SECURITY_POLICY
 
 
@@ -97,12 +105,40 @@ def test_downloads_are_served_whole_with_their_type(server, outputs):
     assert response.getheader("Content-Type") == "text/vtt; charset=utf-8"
 
 
+@pytest.mark.parametrize("asked, first, last", [
+    ("bytes=0-99", 0, 99), ("bytes=19000000-", 19_000_000, None), ("bytes=-1000", -1000, None),
+    ("bytes=19999990-30000000", 19_999_990, None),
+])
+def test_a_byte_range_is_answered_with_that_part(server, outputs, asked, first, last):
+    """A player seeks in a replay by asking for the bytes from there on (Range), as from any web
+    server."""
+    whole = (outputs / "large.pdf").read_bytes()
+    response, body = request(server, "/large.pdf", headers={"Range": asked})
+    assert response.status == 206
+    expected = whole[first:] if last is None else whole[first:last + 1]
+    assert body == expected
+    start = first % len(whole)
+    assert response.getheader("Content-Range") == f"bytes {start}-{start + len(expected) - 1}/{len(whole)}"
+    assert response.getheader("Content-Length") == str(len(expected))
+    assert response.getheader("Accept-Ranges") == "bytes"
+
+
+def test_a_range_past_the_end_is_refused_and_a_strange_one_gets_the_whole_file(server, outputs):
+    size = (outputs / "large.pdf").stat().st_size
+    response, body = request(server, "/large.pdf", headers={"Range": f"bytes={size}-"})
+    assert (response.status, body) == (416, b"")
+    assert response.getheader("Content-Range") == f"bytes */{size}"
+    for strange in ("bytes=0-1,5-9", "lines=1-2", "bytes=9-2"):
+        response, body = request(server, "/style.css", headers={"Range": strange})
+        assert (response.status, body) == (200, (outputs / "style.css").read_bytes()), strange
+
+
 def test_head_gives_the_headers_without_the_body(server, outputs):
     response, body = request(server, "/seances/seance-2.html", "HEAD")
     assert response.status == 200
     assert body == b""
     assert response.getheader("Content-Length") == str((outputs / "seances" / "seance-2.html").stat().st_size)
-    assert response.getheader("Content-Security-Policy") == CONTENT_SECURITY_POLICY
+    assert response.getheader("Content-Security-Policy") == SITE_POLICY
 
 
 def test_only_get_and_head(server):

@@ -610,6 +610,9 @@ class PageSummary(Record):
     citation: str = ""  # how to cite the document ("" for a draft)
     review_mark: str = ""  # 'Document de travail — non relu' until approved, the site's banner
     review_note: str = ""  # why, in a sentence
+    # What summarises the document in the site's feed: the session's key points (its « À
+    # retenir » once the document has one).
+    summary_points: list[SiteExcerpt] = []
 
 
 class RenderManifest(Artefact):
@@ -649,6 +652,14 @@ class SiteDocument(Record):
     provenance: dict[str, str] = {}
 
 
+class MediaCopy(Record):
+    """A file copied into the site as it was when copied: where from, its size and modification time."""
+
+    source: str
+    size: int
+    mtime_ns: int
+
+
 class SiteManifest(Artefact):
     """What publishing wrote: every file of the site (but site.json) with its sha256, so that the
     next publish replaces only those, and only while nobody has changed them."""
@@ -662,6 +673,9 @@ class SiteManifest(Artefact):
     themes: list[str] = []
     files: dict[str, str] = {}  # path relative to the site's root -> sha256 of its content
     documents: dict[str, SiteDocument] = {}  # session id (or "cycle") -> its review state and provenance
+    # Replays copied into the site (publish.media: copy): path in the site -> the file copied, as
+    # it was then, so that the next publish reuses the copy of an unchanged file.
+    media: dict[str, MediaCopy] = {}
 
     @classmethod
     def migrate(cls, data: dict[str, Any], path: Path) -> dict[str, Any]:

@@ -98,6 +98,9 @@ class Session(Strict):
     media: FilePath | None = None
     transcript: FilePath | None = None
     replay_url: ReplayUrl | None = None
+    # The replay as a file a reader's browser plays (MP3, MP4, OGG, WebM…), on a web server: the
+    # site's player plays it, and without replay_url the documents' times link to it (#t=90).
+    media_url: ReplayUrl | None = None
     speakers: list[Speaker] = []
     description: str = ""
 
@@ -404,7 +407,7 @@ class TagOptions(Strict):
 
 
 class RenderOptions(Strict):
-    formats: list[Literal["pdf", "docx", "html"]] = ["pdf", "docx", "html"]
+    formats: list[Literal["pdf", "docx", "odt", "html"]] = ["pdf", "docx", "odt", "html"]
     transcript_annex: bool = True
     author: str = ""
     # A folder of templates, stylesheets or wording.fr.yaml that replace the shipped ones file by
@@ -499,6 +502,15 @@ class PublishOptions(Strict):
     # paths relative to it, a folder ending with '/'. Publishing carries them over untouched;
     # anything else it did not write makes it stop (see publish/publishing.py).
     keep: list[str] = []
+    # The replay on the site: "copy" copies each session's media file (MP3, MP4, OGG, WebM…) into
+    # it, and the session's page plays it with the reviewed captions; "none" publishes no replay
+    # file (a session's media_url, a file on another server, is still played).
+    media: Literal["none", "copy"] = "none"
+    # Search across the cycle (Pagefind): its index is built into the site at publish, and
+    # searched in the reader's browser; nothing is sent anywhere.
+    search: bool = True
+    # The site's public address (https://…/): the Atom feed's links are then absolute.
+    site_url: HttpUrl | None = None
 
     @field_validator("output_dir", mode="before")
     @classmethod
@@ -507,6 +519,12 @@ class PublishOptions(Strict):
             raise ValueError("is empty ('~' alone means no value in YAML): write a folder, such as 'outputs', or "
                              "'~/site' for a folder in your home folder")
         return value
+
+    @field_validator("site_url")
+    @classmethod
+    def _a_folder_address(cls, value: str | None) -> str | None:
+        # The pages are addressed relative to it: 'https://x.fr/cycle' means the folder cycle/.
+        return value if not value or value.endswith("/") else value + "/"
 
     @field_validator("keep")
     @classmethod

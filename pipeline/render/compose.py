@@ -8,6 +8,7 @@ wording.fr.yaml.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -318,7 +319,8 @@ def _index(entries: list[tuple[str, str, list[IndexRef]]], wording: dict[str, An
 def _refs(passage_ids: Sequence[str], by_id: dict[str, Passage], replay_url: str | None,
           session: str = "") -> list[IndexRef]:
     """Where passages start ('00:12:05', or 'S2 00:12:05' with the session), linked to the replay."""
-    return [IndexRef(f"{session} {timestamp(by_id[p].start)}".strip(), replay_link(replay_url, by_id[p].start))
+    return [IndexRef(f"{session} {timestamp(by_id[p].start)}".strip(), replay_link(replay_url, by_id[p].start),
+                     by_id[p].start)
             for p in passage_ids if p in by_id]
 
 
@@ -357,7 +359,7 @@ def _annex(transcript: Transcript | None, passages: Sequence[Passage], replay_ur
             text = mend_turn([row.text for row in current if row.text.strip()], None if lang else mending)[0]
             paragraphs.append((start, AnnexParagraph(timestamp(start), current[0].speaker or unknown,
                                                      text if lang else french_text(text),
-                                                     replay_link(replay_url, start), lang=lang)))
+                                                     replay_link(replay_url, start), lang=lang, start_s=start)))
             current.clear()
 
     words = 0
@@ -374,8 +376,21 @@ def _annex(transcript: Transcript | None, passages: Sequence[Passage], replay_ur
     for gap in transcript.gaps if transcript else []:
         marker = wording["annex_gap"].format(start=timestamp(gap.start), end=timestamp(gap.end))
         paragraphs.append((gap.start, AnnexParagraph(timestamp(gap.start), "", marker,
-                                                     replay_link(replay_url, gap.start), gap=True)))
-    return [paragraph for _, paragraph in sorted(paragraphs, key=lambda item: item[0])]
+                                                     replay_link(replay_url, gap.start), gap=True,
+                                                     start_s=gap.start)))
+    # Each turn's anchor is the second it starts (a link to it keeps its meaning when the text
+    # is corrected), made unique where two turns start within the same second.
+    taken: set[str] = set()
+    annex = []
+    for _, paragraph in sorted(paragraphs, key=lambda item: item[0]):
+        anchor = base = f"t-{int(paragraph.start_s)}"
+        suffix = 1
+        while anchor in taken:
+            suffix += 1
+            anchor = f"{base}-{suffix}"
+        taken.add(anchor)
+        annex.append(dataclasses.replace(paragraph, anchor=anchor))
+    return annex
 
 
 def provenance(tags: Sequence[Tags]) -> dict[str, str]:
@@ -498,6 +513,12 @@ def _speaking_times(transcript: Transcript | None, passages: Sequence[Passage], 
     if not total:
         return ""
     return join_list([f"{name} ({duration_text(s)}, {percent(s / total)})" for name, s in seconds.most_common()])
+
+
+def replay_of(session: Session) -> str | None:
+    """Where the documents' times lead: the replay's page, else the replay's file (media_url),
+    which a browser opens at the moment asked (#t=90)."""
+    return session.replay_url or session.media_url
 
 
 def session_label(session: Session, wording: dict[str, Any]) -> str:
@@ -676,7 +697,7 @@ def _recurring_ideas(sessions: Sequence[SessionInputs], wording: dict[str, Any]
             quote = Quote(passage=statement.passage, start=statement.start, end=statement.end, text=statement.text,
                           sentences=[statement.sentence])
             excerpt = _excerpt(quote, passage, _SpeakerDirectory(inputs.session, inputs.transcript, wording),
-                               inputs.session.replay_url, wording, session_id=inputs.session.id, quoted=True,
+                               replay_of(inputs.session), wording, session_id=inputs.session.id, quoted=True,
                                session_label=session_label(inputs.session, wording) or french_text(inputs.session.title))
             if statement.doubtful:
                 excerpt = replace(excerpt, text=wording["recurring_held"], held=True, lang="")
@@ -700,7 +721,7 @@ def _tensions(review: CycleReview, sessions: Sequence[SessionInputs], wording: d
                             tension.describe(), session_id, key)
                 continue
             refs.append(IndexRef(f"{_short_label(inputs.session, wording)} {timestamp(passage.start)}",
-                                 replay_link(inputs.session.replay_url, passage.start)))
+                                 replay_link(replay_of(inputs.session), passage.start), passage.start))
         found.append(Tension(french_text(tension.text), refs))
     return found
 
@@ -725,7 +746,7 @@ def _axis_sections(config: Config, sessions: Sequence[SessionInputs], themes: Se
             by_id = {p.id: p for p in inputs.tags.passages}
             directory = _SpeakerDirectory(inputs.session, inputs.transcript, wording)
             label = session_label(inputs.session, wording)
-            excerpts = [_excerpt(q, by_id[q.passage], directory, inputs.session.replay_url, wording,
+            excerpts = [_excerpt(q, by_id[q.passage], directory, replay_of(inputs.session), wording,
                                  session_id=inputs.session.id)
                         for q in inputs.tags.axis_quotes.get(axis.id, [])
                         if q.passage in by_id and not any((inputs.session.id, q.passage, i) in printed
@@ -757,7 +778,7 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
     total_s = _duration_of(tags)
     seconds, counts, untagged = _theme_seconds(passages)
     speakers = _SpeakerDirectory(session, transcript, wording)
-    replay = session.replay_url
+    replay = replay_of(session)
 
     def excerpts_of(quotes: Sequence[Quote], *, quoted: bool = False) -> list[Excerpt]:
         return [_excerpt(q, by_id[q.passage], speakers, replay, wording, quoted=quoted) for q in quotes]
@@ -916,7 +937,7 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
         for theme in themes:
             quotes = [q for q in sorted(tags.excerpts.get(theme.id, []), key=lambda q: q.start) if q.passage in by_id]
             fresh = [q for q in quotes if not any((session.id, q.passage, i) in in_ideas for i in q.sentences)]
-            group = [_excerpt(quote, by_id[quote.passage], speakers, session.replay_url, wording,
+            group = [_excerpt(quote, by_id[quote.passage], speakers, replay_of(session), wording,
                               session_id=session.id)
                      for quote in (fresh or quotes)]
             if group:
@@ -924,12 +945,12 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
                 voices += [excerpt.speaker for excerpt in group]
                 by_session[theme.id].append(ExcerptGroup(heading, group))
         for entity in [e for e in tags.entities if e.listed]:
-            index_input.append((entity.text, entity.label, _refs(entity.passages, by_id, session.replay_url, short)))
-        references += [(r.text, _refs(r.passages, by_id, session.replay_url, short)) for r in tags.references]
+            index_input.append((entity.text, entity.label, _refs(entity.passages, by_id, replay_of(session), short)))
+        references += [(r.text, _refs(r.passages, by_id, replay_of(session), short)) for r in tags.references]
         glossary += [(g.term, g.expansion) for g in tags.glossary]
         final = tags.review.approval.final
         summaries.append(SessionSummary(label, french_text(session.title), french_date(session.date),
-                                        session.replay_url, "" if final else wording["review_mark"]["draft_session"]))
+                                        replay_of(session), "" if final else wording["review_mark"]["draft_session"]))
         if not final:
             drafts.append(f"{label} ({french_text(session.title)})" if label != french_text(session.title) else label)
         else:

@@ -213,6 +213,7 @@ class ThemeChapter:
 class IndexRef:
     label: str  # '00:12:05' or 'S2 00:12:05'
     link: str | None
+    start_s: float | None = None  # the moment, for a player on the page
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,8 @@ class AnnexParagraph:
     link: str | None
     lang: str = ""  # as Excerpt.lang
     gap: bool = False  # speech that could not be transcribed: `text` says where, in brackets
+    start_s: float = 0.0
+    anchor: str = ""  # its id in the HTML ('t-754', the second it starts), unique in the document
 
 
 @dataclass(frozen=True)

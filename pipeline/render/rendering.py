@@ -1,7 +1,7 @@
-"""Stage 3, render: a tagged session (or the whole cycle) as PDF, DOCX and HTML.
+"""Stage 3, render: a tagged session (or the whole cycle) as PDF, DOCX, ODT and HTML.
 
 One SynthesisDocument (compose.py) feeds every format; each format is a writer with an
-`extension` and one `write()` (render_html.py, render_pdf.py, render_docx.py). The documents are
+`extension` and one `write()` (html.py, pdf.py, docx.py, odt.py). The documents are
 written to temporary files and renamed into place together, so a failure leaves neither a part
 file nor a mix of old and new documents. The stage returns the RenderManifest that describes
 them, including what the readers' site shows of the document, so publishing never rebuilds it.
@@ -27,6 +27,7 @@ from .compose import SessionInputs, build_cycle_document, build_document, sessio
 from .document import SynthesisDocument
 from .docx import DocxWriter
 from .html import HtmlWriter, render_html, render_html_body
+from .odt import OdtWriter
 from .pdf import PdfWriter
 
 __all__ = ["VALID_FORMATS", "WRITERS", "check_formats", "render_cycle", "render_session", "write_documents",
@@ -34,8 +35,8 @@ __all__ = ["VALID_FORMATS", "WRITERS", "check_formats", "render_cycle", "render_
 
 log = logging.getLogger(__name__)
 
-WRITERS = {writer.extension: writer for writer in (PdfWriter(), DocxWriter(), HtmlWriter())}
-VALID_FORMATS = ("pdf", "docx", "html")
+WRITERS = {writer.extension: writer for writer in (PdfWriter(), DocxWriter(), OdtWriter(), HtmlWriter())}
+VALID_FORMATS = ("pdf", "docx", "odt", "html")
 
 
 def check_formats(formats: Sequence[str]) -> list[str]:
@@ -146,6 +147,8 @@ def render_session(inputs: SessionInputs, config: Config, *, out_dir: Path, stem
         citation=doc.publication.citation,
         review_mark=doc.review.mark,
         review_note=doc.review.note,
+        summary_points=[SiteExcerpt(text=e.text, speaker=e.speaker, start_s=e.start_s, timestamp=e.timestamp,
+                                    anchor="", replay_href=e.link, lang=e.lang) for e in doc.key_points],
     )
     sources = [inputs.tags.path.name] if inputs.tags.path else []
     manifest = _manifest(doc, config, out_dir, chosen, page, kind="session", session_id=session.id, sources=sources)
