@@ -63,6 +63,36 @@ def docx_links(word) -> set[str]:
     return {rel.target_ref for rel in word.part.rels.values() if rel.is_external}
 
 
+def odt_content(path: Path) -> list[str]:
+    """The headings ('H2:title') and paragraphs ('P:text') of an OpenDocument text, in order."""
+    from odf import teletype
+    from odf.namespaces import TEXTNS
+    from odf.opendocument import load
+
+    found = []
+
+    def walk(element) -> None:
+        for child in element.childNodes:
+            if child.nodeType != child.ELEMENT_NODE:
+                continue
+            if child.qname == (TEXTNS, "h"):
+                found.append(f"H{child.getAttribute('outlinelevel')}:{teletype.extractText(child)}")
+            elif child.qname == (TEXTNS, "p"):
+                found.append(f"P:{teletype.extractText(child)}")
+            else:
+                walk(child)
+
+    walk(load(str(path)).text)
+    return found
+
+
+def odt_links(path: Path) -> set[str]:
+    from odf.opendocument import load
+    from odf.text import A
+
+    return {str(a.getAttribute("href")) for a in load(str(path)).text.getElementsByType(A)}
+
+
 def heading_levels_are_regular(levels: list[int]) -> bool:
     return bool(levels) and all(after <= before + 1 for before, after in zip(levels, levels[1:]))
 
@@ -190,6 +220,12 @@ def test_key_messages_from_the_review_file_open_every_format_with_their_links(wr
     pdf = pdf_text(out / "seance-2.pdf")
     assert squeeze("À retenir") in squeeze(pdf) and all(squeeze(m) in squeeze(pdf) for m in messages)
     assert set(links) <= pdf_links(out / "seance-2.pdf")
+
+    odt = odt_content(out / "seance-2.odt")
+    opened = odt.index("H1:À retenir")
+    assert odt[opened + 1].startswith(f"P:1. {messages[0]}") and odt[opened + 2].startswith(f"P:2. {messages[1]}")
+    assert set(links) <= odt_links(out / "seance-2.odt")
+    assert heading_levels_are_regular([int(e[1]) for e in odt if e.startswith("H")])
 
     word = docx_document(out / "seance-2.docx")
     texts = [p.text for p in word.paragraphs]
@@ -347,11 +383,13 @@ def test_the_cycle_synthesis_of_two_sessions(config, session, sample, plain, tmp
     pdf = squeeze(pdf_text(tmp_path / manifest.files["pdf"]))
     word = docx_document(tmp_path / manifest.files["docx"])
     texts = [p.text for p in word.paragraphs]
+    odt = odt_content(tmp_path / manifest.files["odt"])
     for title in ("Introduction", "Les thèmes, séance par séance", "Idées qui reviennent", "Points de débat",
                   "Axes transversaux"):
-        assert f">{title}</h2>" in page and squeeze(title) in pdf and title in texts
+        assert f">{title}</h2>" in page and squeeze(title) in pdf and title in texts and f"H1:{title}" in odt
     for axis in config.cycle.axes:
-        assert f'id="axis-{axis.id}"' in page and axis.label in texts
+        assert f'id="axis-{axis.id}"' in page and axis.label in texts and f"H2:{axis.label}" in odt
+    assert heading_levels_are_regular([int(e[1]) for e in odt if e.startswith("H")])
     assert heading_levels_are_regular([int(p.style.name.split()[-1]) for p in word.paragraphs
                                        if p.style.name.startswith("Heading")])
 
