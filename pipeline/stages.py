@@ -27,7 +27,7 @@ from .core.artefacts import Approval, RenderManifest, SiteManifest, Tags, Transc
 from .core.config import Config, Session, Speaker
 from .core.errors import ReviewError, SyntheseError
 from .core.glossary import GlossaryEntry, glossary_path, load_glossary
-from .core.review_file import Review, ensure_review_file, load_review, revise_transcript
+from .core.review_file import Review, ensure_review_file, load_cycle_review, load_review, revise_transcript
 from .core.storage import hash_of, write_text
 from .core.subtitles import WRITERS as CAPTION_WRITERS
 from .render.compose import SessionInputs
@@ -38,6 +38,7 @@ from .workspace import SessionPaths, Workspace
 log = logging.getLogger(__name__)
 
 REVIEW_TEMPLATE = "review.fr.yaml"
+CYCLE_REVIEW_TEMPLATE = "cycle.review.fr.yaml"
 
 
 # --- what each stage reads, hashed: a change anywhere makes the stage stale -------------------------
@@ -70,7 +71,8 @@ def tag_inputs_hash(transcript: Path, review: Path, config: Config, session: Ses
     recognised = recognised_names(config, session, transcript, review)
     glossary = glossary_path(config.root)
     return hash_of("tag", transcript, config.tag.model_dump(mode="json"),
-                   [t.model_dump(mode="json") for t in config.themes], config.acronyms, weights, review,
+                   [t.model_dump(mode="json") for t in config.themes],
+                   [a.model_dump(mode="json") for a in config.cycle.axes], config.acronyms, weights, review,
                    wording_read(config.templates.wording()), config.index.model_dump(mode="json"), declared,
                    *([recognised] if recognised else []), *([glossary] if glossary.exists() else []))
 
@@ -81,10 +83,22 @@ def render_inputs_hash(tags: Path, session: Session, config: Config) -> str:
                    config.templates.hash(include_site=False))
 
 
-def cycle_inputs_hash(tags: Sequence[Path], sessions: Sequence[Session], config: Config) -> str:
+def cycle_inputs_hash(tags: Sequence[Path], sessions: Sequence[Session], config: Config,
+                      review: Path | None = None) -> str:
+    """What the cycle's synthesis reads, hashed: the sessions' tags and details, the cycle and its
+    codebook, the render settings and templates, and the cycle's review file (`review`; until it
+    is created, the template it is created from, so that creating it changes nothing)."""
     return hash_of("cycle", *tags, [s.model_dump(mode="json") for s in sessions],
                    config.cycle.model_dump(mode="json"), [t.model_dump(mode="json") for t in config.themes],
-                   config.render.model_dump(mode="json"), config.templates.hash(include_site=False))
+                   config.render.model_dump(mode="json"), config.templates.hash(include_site=False),
+                   *([_cycle_review_hash(review, config)] if review is not None else []))
+
+
+def _cycle_review_hash(path: Path, config: Config) -> str:
+    import hashlib
+
+    data = path.read_bytes() if path.is_file() else config.templates.read_text(CYCLE_REVIEW_TEMPLATE).encode()
+    return hashlib.sha256(data).hexdigest()
 
 
 def publish_inputs_hash(manifests: Sequence[Path], config: Config) -> str:
@@ -436,7 +450,8 @@ class CycleRun:
 
     @functools.cached_property
     def cycle_hash(self) -> str:
-        return cycle_inputs_hash([self.ws.paths(s).tags for s in self.rendered], self.rendered, self.ws.config)
+        return cycle_inputs_hash([self.ws.paths(s).tags for s in self.rendered], self.rendered, self.ws.config,
+                                 self.ws.cycle_paths.review)
 
     def publish_hash(self) -> str:
         """What the site shows, hashed: the render manifests (the cycle's included, so compute
@@ -471,11 +486,15 @@ class CycleRun:
         if on_step is not None:
             on_step("cycle")
         paths = self.ws.cycle_paths
+        # What staff write for the cycle (introduction, tensions): the file from its template
+        # when it is missing, then read before any work, so that a broken one stops here.
+        ensure_review_file(paths.review, self.ws.config.templates.read_text(CYCLE_REVIEW_TEMPLATE))
+        review = load_cycle_review(paths.review)
         inputs = []
         for session in self.rendered:
             tags = Tags.load(self.ws.paths(session).tags)
             inputs.append(SessionInputs(session, tags, transcript_beside(tags, self.ws.config)))
-        manifest = render_cycle(inputs, self.ws.config, out_dir=paths.render_dir, stem=paths.stem)
+        manifest = render_cycle(inputs, self.ws.config, out_dir=paths.render_dir, stem=paths.stem, review=review)
         manifest.inputs_hash = self.cycle_hash
         manifest.save(paths.render)
 

@@ -264,7 +264,8 @@ def test_an_unnamed_voice_is_explained_and_never_given_a_declared_name(sample):
     note = doc.overview[speaking + 1]
     assert note.startswith("«\u00a0Intervenant 1\u00a0», «\u00a0Intervenant 2\u00a0»") and "désignent des voix" in note
     declared = {s.name for s in config.session("seance-2").speakers}
-    excerpts = [e for c in doc.chapters for e in [*c.excerpts, *c.key_points]] + doc.key_points
+    proposals = [m.excerpt for m in doc.key_messages.messages if m.excerpt] if doc.key_messages else []
+    excerpts = [e for c in doc.chapters for e in [*c.excerpts, *c.key_points]] + proposals
     assert excerpts and all(e.speaker.startswith("Intervenant ") and not e.affiliation for e in excerpts)
     assert not any(name in e.speaker or name in e.affiliation for e in excerpts for name in declared)
     page = render_html(doc, config.templates)

@@ -94,8 +94,10 @@ def visible_text(page: str) -> str:
 def test_key_points_are_said_and_link_to_their_moment(config, tags, transcript, session_out):
     doc = build_document(SessionInputs(config.session("seance-2"), tags, transcript), config)
     said = {s.text for p in tags.passages for s in p.sentences}
-    assert 3 <= len(doc.key_points) <= config.tag.key_points
-    for point in doc.key_points + [p for c in doc.chapters for p in c.key_points]:
+    # The session's key sentences are the proposals of « À retenir » until staff write theirs.
+    proposals = [m.excerpt for m in doc.key_messages.messages]
+    assert doc.key_messages.proposed and 3 <= len(proposals) <= config.tag.key_messages
+    for point in proposals + [p for c in doc.chapters for p in c.key_points]:
         inner = point.text.strip("«»\u00a0 ")
         assert any(inner == _french(s) for s in said), inner  # a sentence as said, in guillemets
         assert point.link and point.link.endswith(f"#t={int(point.start_s)}")
@@ -103,9 +105,13 @@ def test_key_points_are_said_and_link_to_their_moment(config, tags, transcript, 
     page = html.unescape((out / "seance-2.html").read_text(encoding="utf-8"))
     words = docx_text(out / "seance-2.docx")
     pdf = _squeeze(" ".join(pdf_lines(out / "seance-2.pdf")))
-    for point in doc.key_points:
+    for point in proposals:
         assert point.text in page and point.text in words and _squeeze(point.text) in pdf
-    assert "Points clés de la séance" in page and "Points clés de la séance" in words
+    assert doc.key_messages.subtitle == "Propositions (non relues)"
+    # The session rendered is approved as it is: its proposals are what the reviewer approved.
+    for text in ("À retenir", "Phrases choisies automatiquement"):
+        assert text in page and text in words and _squeeze(text) in pdf
+    assert "Propositions (non relues)" not in page
 
 
 def _french(text: str) -> str:
@@ -259,12 +265,15 @@ def test_docx_contents_list_each_entry_once_and_not_itself(session_out):
     import docx
 
     word = docx.Document(str(session_out[0] / "seance-2.docx"))
-    in_contents = [(p.style.name, p.text) for p in word.paragraphs if p.style.name in ("Heading 1", "Heading 2")]
+    in_contents = [p.text for p in word.paragraphs if p.style.name == "Heading 1"]
     assert len(in_contents) == len(set(in_contents)), "repeated entries in the table of contents"
-    assert not any(text == "Sommaire" for _, text in in_contents)
+    assert "Sommaire" not in in_contents
     assert [p for p in word.paragraphs if p.text == "Sommaire"][0].style.name == "TOC Heading"
-    assert 'TOC \\o "1-2"' in word.element.body.xml
-    assert sum(p.style.name == "Heading 3" and p.text == "Extraits" for p in word.paragraphs) >= 6
+    # The contents list the sections; what every chapter repeats is one level down, never two.
+    assert 'TOC \\o "1-1"' in word.element.body.xml
+    assert sum(p.style.name == "Heading 2" and p.text == "Extraits" for p in word.paragraphs) >= 6
+    levels = [int(p.style.name.split()[-1]) for p in word.paragraphs if p.style.name.startswith("Heading")]
+    assert all(after <= before + 1 for before, after in zip(levels, levels[1:]))
 
 
 def test_docx_properties_are_the_documents_own(session_out):

@@ -209,13 +209,16 @@ def test_docx_structure(rendered, document):
     word = docx.Document(str(path))
     headings = [(p.style.name, p.text) for p in word.paragraphs if p.style.name.startswith("Heading")]
     assert ("Heading 1", "1. Sobriété") in headings
-    assert ("Heading 3", document.wording["excerpts"]) in headings
+    assert ("Heading 2", document.wording["excerpts"]) in headings
+    # A regular hierarchy: no level is skipped, so Word's navigation pane and contents stay clean.
+    levels = [int(style.split()[-1]) for style, _ in headings]
+    assert levels[0] == 1 and all(after <= before + 1 for before, after in zip(levels, levels[1:])), headings
     # The draft's banner first (the sample is not approved), then the cycle and the kind, then the title.
     assert word.paragraphs[0].text.startswith("DOCUMENT DE TRAVAIL — NON RELU")
     assert word.paragraphs[4].style.name == "Title"
     assert word.paragraphs[4].text == "Sobriété, matérialité et infrastructures"
     body = word.element.body.xml
-    assert 'TOC \\o "1-2" \\h \\z \\u' in body
+    assert 'TOC \\o "1-1" \\h \\z \\u' in body
     # The field's cached result lists the sections, for editors that do not update fields on opening.
     texts = [p.text for p in word.paragraphs]
     contents = texts[texts.index(document.wording["toc"]) + 1:][:len(document.toc)]
@@ -323,7 +326,9 @@ def test_the_odt_is_an_opendocument_package_with_the_documents_content(rendered,
     # The same headings, with their outline levels (the navigator and the contents use them).
     headings = [(h.get(f"{{{ns['text']}}}outline-level"), "".join(h.itertext()))
                 for h in content.iter(f"{{{ns['text']}}}h")]
-    assert ("1", "1. Sobriété") in headings and ("3", document.wording["excerpts"]) in headings
+    assert ("1", "1. Sobriété") in headings and ("2", document.wording["excerpts"]) in headings
+    levels = [int(level) for level, _ in headings]
+    assert levels[0] == 1 and all(after <= before + 1 for before, after in zip(levels, levels[1:])), headings
     assert [title for level, title in headings if level == "1"][:len(document.toc) - 1] == \
         [entry.title for entry in document.toc][:len(document.toc) - 1]
     # Links to the replay, at the moment of each quote; charts with their alt text.
@@ -680,3 +685,20 @@ def test_references_and_acronyms_said_are_listed_in_every_format(tmp_path, confi
         flat = squeeze(text)
         for said in ("Références citées", "Loi AGEC", "Sigles", "Règlement général sur la protection des données"):
             assert squeeze(said) in flat
+
+
+def test_a_chart_drawn_from_the_same_data_is_not_drawn_again(tmp_path, config, tags, transcript):
+    from synthese.render.charts import write_charts
+
+    doc = build_document(SessionInputs(config.session("seance-2"), tags, transcript), config, stem="s")
+    first = write_charts(doc.charts, tmp_path)
+    stamps = {path.name: path.stat().st_mtime_ns for path in first}
+    assert len(first) == 4 and all(path.is_file() for path in first)
+    again = write_charts(doc.charts, tmp_path)
+    assert [p.name for p in again] == [p.name for p in first]
+    assert {path.name: path.stat().st_mtime_ns for path in again} == stamps
+    # Other data (a theme relabelled): that chart is drawn again, the others stay.
+    changed = [doc.charts[0].__class__(**{**doc.charts[0].__dict__, "title": "Autre titre"}), *doc.charts[1:]]
+    write_charts(changed, tmp_path)
+    assert (tmp_path / doc.charts[0].image).stat().st_mtime_ns != stamps[doc.charts[0].image]
+    assert (tmp_path / doc.charts[1].image).stat().st_mtime_ns == stamps[doc.charts[1].image]

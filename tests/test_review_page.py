@@ -409,7 +409,8 @@ def test_free_text_across_two_segments_an_inaudible_stretch_and_their_undo(fresh
         'corrections:\n'
         '  - {at: "00:01:33", original: "serre, économie d\'informations", corrected: "serre. Économie de l\'information"}\n'
         '  - {at: "00:01:32", original: "gare et fait", corrected: "gaz à effet"}\n'
-        'confirm: []\naccept: []\nreject: []\nadd: []\npin: []\nexclude: []\n')
+        'confirm: []\naccept: []\nreject: []\nadd: []\npin: []\nexclude: []\n'
+        'key_messages: []\npresentations: {}\nquestions: []\n')
     # A stretch marked inaudible: written as such, shown as such.
     view = state.passage_view("p002")
     marked = view.text.replace("de plus grand en plus l'heure,", "[inaudible],")

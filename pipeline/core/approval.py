@@ -30,8 +30,8 @@ FINGERPRINT_CHARS = 20
 
 def content_fingerprint(revised: Transcript, review: Review) -> str:
     """The fingerprint of what a reviewer approves: the text of every turn as corrected, with its
-    voice and language, the decisions on themes and quotes, the sentences confirmed as said, and
-    the voices' names. Times are left
+    voice and language, the decisions on themes and quotes, the sentences confirmed as said, the
+    voices' names, and what staff wrote (key messages, presentations, questions). Times are left
     out (a new transcription moves them a little without changing what is said)."""
     content = {
         "transcript": [[s.speaker or "", s.lang or "", " ".join(s.text.split())] for s in revised.segments],
@@ -40,6 +40,15 @@ def content_fingerprint(revised: Transcript, review: Review) -> str:
         "speakers": sorted(review.speakers.items()),
         "confirmed": sorted([" ".join(c.passage.split()), list(c.sentences)] for c in review.confirmations),
     }
+    # What staff write for the documents (« À retenir », presentations, questions) is approved
+    # too; counted only once written, so that an approval given before they existed holds.
+    written = {
+        "key_messages": [[m.text, [" ".join(p.split()) for p in m.passages]] for m in review.key_messages],
+        "presentations": sorted(review.presentations.items()),
+        "questions": [[" ".join(q.passage.split()), list(q.sentences), " ".join(q.answer.split())]
+                      for q in review.questions],
+    }
+    content.update({key: value for key, value in written.items() if value})
     data = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:FINGERPRINT_CHARS]
 

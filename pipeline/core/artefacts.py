@@ -350,7 +350,7 @@ class Sentence(Record):
 
 
 class Passage(Record):
-    OPTIONAL: ClassVar[tuple[str, ...]] = ("lang",)
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("lang", "axes")
 
     id: str  # p001, p002… in order
     key: str  # "HH:MM:SS first words", how staff name it in the review file
@@ -362,6 +362,7 @@ class Passage(Record):
     sentences: list[Sentence] = []
     themes: list[ThemeTag] = []
     entities: list[Entity] = []
+    axes: list[ThemeTag] = []  # the programme's transversal axes (cycle.axes) it is tagged with
 
     def theme(self, theme_id: str) -> ThemeTag | None:
         return next((t for t in self.themes if t.id == theme_id), None)
@@ -405,6 +406,81 @@ class KeyPoints(Record):
     themes: dict[str, list[Quote]] = {}  # theme id -> its key sentences, in the order said
 
 
+class Proposal(Record):
+    """A message to retain proposed to staff: one of the session's most central sentences,
+    quotable (heard with confidence or confirmed, not housekeeping), with the other sentences
+    that say the same thing (core/ideas.py), which are never proposals of their own."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("similar",)
+
+    quote: Quote
+    similar: list[Quote] = []
+
+
+class WrittenMessage(Record):
+    """A message to retain staff wrote (review file `key_messages`), with the passages that
+    support it (ids, in the order written; those whose key matches no passage are left out and
+    reported in review.orphaned)."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("passages",)
+
+    text: str
+    passages: list[str] = []
+
+
+class KeyMessages(Record):
+    """« À retenir »: what staff wrote, else the proposals to start from."""
+
+    written: list[WrittenMessage] = []
+    proposals: list[Proposal] = []
+
+
+class SpeakerSummary(Record):
+    """What a named voice brought to the session: their time of speech, the themes they spoke
+    to, two or three of their own sentences (quotable ones, never printed elsewhere in the
+    document) and the sentence staff wrote to present them."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("presentation",)
+
+    name: str
+    seconds: float
+    passages: int
+    themes: list[str] = []  # theme ids, the most time first
+    quotes: list[Quote] = []  # in the order said
+    presentation: str = ""
+
+
+class Exchange(Record):
+    """A question and the answer that follows it: marked by staff (review file `questions`),
+    or proposed (a question asked in the session's last part)."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("answer", "asked_by", "answered_by")
+
+    source: Literal["review", "proposed"]
+    question: Quote
+    asked_by: str | None = None
+    answer: Quote | None = None
+    answered_by: str | None = None
+
+
+class Statement(Record):
+    """A sentence the session offers the cycle's synthesis, to find the ideas that recur from one
+    session to another: a statement about the cycle's themes (not housekeeping), with its
+    sentence-encoder vector (float16, base64: core/ideas.py). `doubtful`: a word of it the
+    recogniser was unsure of is not checked yet, so the documents point to its moment without
+    printing it."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("doubtful",)
+
+    passage: str
+    sentence: int
+    start: float
+    end: float
+    text: str
+    vector: str
+    doubtful: bool = False
+
+
 class IndexedEntity(Record):
     """A name found in the session, listed in the index or not, and why: "speaker",
     "organisation" and "known" (declared in config.yaml), "mentions" (recognised several times
@@ -446,8 +522,11 @@ class CodebookTheme(Record):
 
 
 class Codebook(Record):
+    OPTIONAL: ClassVar[tuple[str, ...]] = ("axes",)
+
     version: str
     themes: list[CodebookTheme]
+    axes: list[CodebookTheme] = []  # the programme's transversal axes
 
 
 class Approval(Record):
@@ -512,6 +591,11 @@ class Tags(Artefact):
     excerpts: dict[str, list[Quote]] = {}  # theme id -> quotes, in the order they were said
     held: list[HeldQuote] = []  # quotes held back until a reviewer checks their text, in the order said
     key_points: KeyPoints = KeyPoints()
+    key_messages: KeyMessages = KeyMessages()  # « À retenir »
+    speakers: list[SpeakerSummary] = []  # the named voices, the most time of speech first
+    exchanges: list[Exchange] = []  # questions and answers, in the order said
+    axis_quotes: dict[str, list[Quote]] = {}  # axis id -> its sentences for the cycle's synthesis, in the order said
+    statements: list[Statement] = []  # sentences to compare with the other sessions'
     entities: list[IndexedEntity] = []
     references: list[Reference] = []  # laws, programmes and standards cited, in alphabetical order
     glossary: list[GlossaryEntry] = []  # the acronyms said, in alphabetical order

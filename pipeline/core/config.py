@@ -229,13 +229,77 @@ def _split_entries(data: Any) -> Any:
     return data
 
 
+def slug(label: str) -> str:
+    """An id made of a label: 'Sobriété numérique' -> 'sobriete-numerique'."""
+    import unicodedata
+
+    plain = "".join(c for c in unicodedata.normalize("NFKD", label.lower()) if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:64] or "axe"
+
+
+# The weight of an axis's label when it is its only keyword: above the bar of any threshold up to 0.75.
+LABEL_KEYWORD_WEIGHT = 2.0
+
+
+class Axis(Strict):
+    """A transversal axis of the programme (`cycle.axes`): it crosses every theme. Passages are
+    tagged with it from its keywords as with a theme's (same matching, weights and bar), but it
+    makes no chapter: the cycle's synthesis gives it a section. Written as a plain label
+    ("Sobriété"), its id is the label's and its one keyword the label itself."""
+
+    id: str
+    label: str
+    description: str = ""
+    keywords: list[str] = []
+    keyword_settings: dict[str, KeywordSetting] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _entries(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            # The label alone: it tags a passage where it is said (a word alone would not), in
+            # lower case as keywords are written (an acronym stays as it is).
+            term = data if data.isupper() else data.lower()
+            data = {"label": data, "keywords": [{"term": term, "weight": LABEL_KEYWORD_WEIGHT}]}
+        if isinstance(data, dict) and isinstance(data.get("label"), str):
+            label = data["label"]
+            data = {"id": slug(label), "keywords": [label if label.isupper() else label.lower()], **data}
+        return _split_entries(data)
+
+    @field_validator("id")
+    @classmethod
+    def _safe_id(cls, value: str) -> str:
+        if not THEME_ID.match(value):
+            raise ValueError(f"axis id {limits.quote(value)} must be lower-case letters, digits, '-' or '_'")
+        return value
+
+    @field_validator("keywords")
+    @classmethod
+    def _has_keywords(cls, value: list[str]) -> list[str]:
+        if not [k for k in value if k.strip()]:
+            raise ValueError("an axis needs at least one keyword")
+        return value
+
+    def as_theme(self) -> Theme:
+        """The axis as the tagger reads a theme: its label, description and keywords."""
+        return Theme(id=self.id, label=self.label, description=self.description or self.label,
+                     keywords=self.keywords, keyword_settings=self.keyword_settings)
+
+
 class Cycle(Strict):
     title: str
     subtitle: str = ""
     organiser: str
     description: str = ""
-    axes: list[str] = []
+    # The programme's transversal axes, each a label or {id, label, description, keywords}.
+    axes: list[Axis] = []
     url: HttpUrl | None = None
+
+    @field_validator("axes")
+    @classmethod
+    def _unique_axes(cls, value: list[Axis]) -> list[Axis]:
+        _no_duplicates([a.id for a in value], "axis id")
+        return value
 
 
 class TranscribeOptions(Strict):
@@ -321,8 +385,10 @@ class TagOptions(Strict):
     # A quote is one to three whole sentences of a passage, of this many words.
     quote_min_words: int = Field(default=15, ge=1)
     quote_max_words: int = Field(default=70, ge=5)
-    # Key sentences shown for the session and for each theme chapter (0: none).
+    # Key sentences shown for each theme chapter (0: none).
     key_points: int = Field(default=4, ge=0, le=10)
+    # Messages proposed for the session's « À retenir » until staff write theirs (0: none).
+    key_messages: int = Field(default=6, ge=0, le=8)
 
     @model_validator(mode="after")
     def _lengths(self) -> TagOptions:

@@ -3,8 +3,12 @@
 Staff accept, reject or add a theme on a passage, pin or exclude a passage as an excerpt of a
 theme, name the voices the recording was cut into ("Intervenant 1": a person's name), say that a
 voice recognised by a voice profile is not that person (`rejected_names`), confirm sentences
-whose words the recogniser was unsure of (`confirm`), approve the session (`approved`) and correct
-the text (core/revision.py). Passages are named by a stable key, "HH:MM:SS first words
+whose words the recogniser was unsure of (`confirm`), approve the session (`approved`), correct
+the text (core/revision.py), and write what the documents say in their words: the messages to
+retain (`key_messages`), a sentence presenting each speaker (`presentations`), the questions from
+the audience (`questions`). The cycle's review file (`transcripts/_cycle/cycle.review.yaml`)
+holds the introduction of the cycle's synthesis and the tensions staff point out
+(`CycleReview`). Passages are named by a stable key, "HH:MM:SS first words
 of the passage" (the `key` of each passage in `<stem>.tags.json`), so decisions survive a re-run
 with new thresholds or keywords; a correction is anchored to the moment and the words as they
 were transcribed. A decision that can no longer be applied (its passage, voice or words are
@@ -36,7 +40,10 @@ log = logging.getLogger(__name__)
 THEME_DECISIONS = ("accept", "reject", "add")
 EXCERPT_DECISIONS = ("pin", "exclude")
 DECISIONS = THEME_DECISIONS + EXCERPT_DECISIONS
-SECTIONS = (*DECISIONS, "speakers", "corrections", "confirm", "approved", "rejected_names")
+# What staff write for the documents themselves: the messages to retain, a sentence presenting
+# each speaker, the audience's questions.
+WRITING = ("key_messages", "presentations", "questions")
+SECTIONS = (*DECISIONS, "speakers", "corrections", "confirm", "approved", "rejected_names", *WRITING)
 KEY_WORDS = 6  # words of the passage's beginning in its key
 
 
@@ -103,6 +110,33 @@ class Approved:
     line: int
 
 
+@dataclass(frozen=True)
+class KeyMessage:
+    """A message to retain from the session, written by staff, with the passages that support it
+    (their keys, as written; their moments become links in the documents)."""
+
+    text: str
+    passages: tuple[str, ...]
+    line: int
+
+    def describe(self) -> str:
+        return f"key message \"{self.text[:40]}\" (line {self.line})"
+
+
+@dataclass(frozen=True)
+class MarkedQuestion:
+    """A passage staff mark as a question from the audience: optionally only some of its
+    sentences, and the passage that answers it (by default the next one by another voice)."""
+
+    passage: str  # the passage key as written by staff
+    sentences: tuple[int, ...]  # empty: the passage's questions (sentences ending with "?"), else all
+    answer: str  # the answer's passage key, "" for the next passage by another voice
+    line: int
+
+    def describe(self) -> str:
+        return f"question \"{self.passage}\" (line {self.line})"
+
+
 @dataclass
 class Review:
     """Everything a review file says."""
@@ -118,10 +152,15 @@ class Review:
     # The cycle's glossary (glossary.yaml beside config.yaml, not this file): applied with the
     # corrections, before them.
     glossary: list[GlossaryEntry] = field(default_factory=list)
+    key_messages: list[KeyMessage] = field(default_factory=list)  # « À retenir », in the file's order
+    presentations: dict[str, str] = field(default_factory=dict)  # a speaker's name -> one sentence about them
+    presentation_lines: dict[str, int] = field(default_factory=dict)
+    questions: list[MarkedQuestion] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.decisions or self.speakers or self.corrections or self.confirmations or self.rejected_names)
+        return not (self.decisions or self.speakers or self.corrections or self.confirmations or self.rejected_names
+                    or self.key_messages or self.presentations or self.questions)
 
 
 def ensure_review_file(path: Path, template: str) -> None:
@@ -223,9 +262,12 @@ def parse_review(text: str, name: str) -> Review:
         if kind == "rejected_names":
             _rejected_names(value_node, review, name)
             continue
+        if kind == "presentations":
+            _presentations(value_node, review, name)
+            continue
         if not isinstance(value_node, yaml.SequenceNode):
-            usage = {"corrections": CORRECTION_USAGE, "confirm": CONFIRM_USAGE}.get(
-                kind, "{passage: \"HH:MM:SS first words\", theme: ID}")
+            usage = {"corrections": CORRECTION_USAGE, "confirm": CONFIRM_USAGE, "key_messages": KEY_MESSAGE_USAGE,
+                     "questions": QUESTION_USAGE}.get(kind, "{passage: \"HH:MM:SS first words\", theme: ID}")
             raise ReviewError(f"{name}, line {value_node.start_mark.line + 1}: '{kind}' must be a list "
                               f"of {usage}. Fix it and re-run.")
         for item in value_node.value:
@@ -233,6 +275,10 @@ def parse_review(text: str, name: str) -> Review:
                 review.corrections.append(_correction(item, name))
             elif kind == "confirm":
                 review.confirmations.append(_confirmation(item, name))
+            elif kind == "key_messages":
+                review.key_messages.append(_key_message(item, name))
+            elif kind == "questions":
+                review.questions.append(_question(item, name))
             else:
                 review.decisions.append(_decision(kind, item, name))
     return review
@@ -240,6 +286,12 @@ def parse_review(text: str, name: str) -> Review:
 
 CORRECTION_USAGE = '{at: "HH:MM:SS", original: "words as transcribed", corrected: "words as said"}'
 CONFIRM_USAGE = '{passage: "HH:MM:SS first words", sentences: [0, 2]}'
+KEY_MESSAGE_USAGE = ('a sentence in quotes, or {text: "the message", passages: ["HH:MM:SS first words", …]} '
+                     "(the passages that support it)")
+QUESTION_USAGE = ('"HH:MM:SS first words" (the passage of the question), or {passage: "HH:MM:SS first words", '
+                  'sentences: [0], answer: "HH:MM:SS first words"}')
+PRESENTATION_USAGE = ("'presentations' must map each speaker's name to one sentence about them, e.g. "
+                      "{\"Claire Vasseur\": \"Chercheuse en urbanisme, elle étudie les villes moyennes.\"}")
 APPROVED_USAGE = ('{by: "Name", at: "YYYY-MM-DDTHH:MM+01:00", fingerprint: "…"}, as `synthese approve` or the '
                   "review page writes it")
 
@@ -283,6 +335,83 @@ def _rejected_names(node: yaml.Node, review: Review, name: str) -> None:
             raise ReviewError(f"{name}, line {line}: {usage}. Fix it and re-run.")
         names = review.rejected_names.setdefault(str(key_node.value).strip(), [])
         names += [n for n in (" ".join(str(item.value).split()) for item in items) if n not in names]
+
+
+def _plain_text(node: yaml.Node) -> str:
+    return " ".join(strip_controls(str(node.value)).split())
+
+
+def _passage_keys(node: yaml.Node, name: str, usage: str) -> tuple[str, ...]:
+    items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    if not all(isinstance(item, yaml.ScalarNode) and str(item.value).strip() for item in items):
+        raise ReviewError(f"{name}, line {node.start_mark.line + 1}: {usage}. Fix it and re-run.")
+    return tuple(_plain_text(item) for item in items)
+
+
+def _key_message(node: yaml.Node, name: str, usage: str = f"each item of 'key_messages' must be {KEY_MESSAGE_USAGE}"
+                 ) -> KeyMessage:
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode):
+        text = _plain_text(node)
+        if not text:
+            raise ReviewError(f"{name}, line {line}: an empty message; {usage}. Fix it and re-run.")
+        return KeyMessage(text, (), line)
+    if not isinstance(node, yaml.MappingNode):
+        raise ReviewError(f"{name}, line {line}: {usage}. Fix it and re-run.")
+    text, passages = "", tuple[str, ...]()
+    for key_node, value_node in node.value:
+        key = str(key_node.value)
+        if key == "passages":
+            passages = () if _is_null(value_node) else _passage_keys(value_node, name, usage)
+        elif key == "text" and isinstance(value_node, yaml.ScalarNode):
+            text = _plain_text(value_node)
+        elif key != "note":
+            detail = f"unknown key '{key}'" if key != "text" else "'text' must be plain text"
+            raise ReviewError(f"{name}, line {key_node.start_mark.line + 1}: {detail}; {usage}. Fix it and re-run.")
+    if not text:
+        raise ReviewError(f"{name}, line {line}: 'text' is required; {usage}. Fix it and re-run.")
+    return KeyMessage(text, passages, line)
+
+
+def _question(node: yaml.Node, name: str) -> MarkedQuestion:
+    line = node.start_mark.line + 1
+    usage = f"each item of 'questions' must be {QUESTION_USAGE}"
+    if isinstance(node, yaml.ScalarNode) and str(node.value).strip():
+        return MarkedQuestion(_plain_text(node), (), "", line)
+    if not isinstance(node, yaml.MappingNode):
+        raise ReviewError(f"{name}, line {line}: {usage}. Fix it and re-run.")
+    sentences: tuple[int, ...] = ()
+    kept = []
+    for key_node, value_node in node.value:
+        if str(key_node.value) == "sentences":
+            sentences = _sentence_indices(value_node, name, "the numbers of the passage's sentences that ask the "
+                                                            "question, from 0, e.g. [1]")
+        else:
+            kept.append((key_node, value_node))
+    fields = _scalars(yaml.MappingNode(node.tag, kept, node.start_mark, node.end_mark, node.flow_style), name, usage)
+    unknown = sorted(set(fields) - {"passage", "answer", "note"})
+    if unknown or not fields.get("passage"):
+        detail = f"unknown key '{unknown[0]}'" if unknown else "'passage' is required"
+        raise ReviewError(f"{name}, line {line}: {detail}; {usage}. Fix it and re-run.")
+    return MarkedQuestion(fields["passage"], sentences, fields.get("answer", ""), line)
+
+
+def _presentations(node: yaml.Node, review: Review, name: str) -> None:
+    if not isinstance(node, yaml.MappingNode):
+        raise ReviewError(f"{name}, line {node.start_mark.line + 1}: {PRESENTATION_USAGE}. Fix it and re-run.")
+    for key_node, value_node in node.value:
+        line = key_node.start_mark.line + 1
+        if _is_null(value_node):
+            continue
+        if not isinstance(value_node, yaml.ScalarNode) or not str(key_node.value).strip():
+            raise ReviewError(f"{name}, line {line}: {PRESENTATION_USAGE}. Fix it and re-run.")
+        person = _plain_text(key_node)
+        review.presentations[person] = _plain_text(value_node)
+        review.presentation_lines[person] = line
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.value in ("", "~", "null")
 
 
 def _correction(node: yaml.Node, name: str) -> Correction:
@@ -372,6 +501,104 @@ def _sentence_indices(node: yaml.Node, name: str, what: str) -> tuple[int, ...]:
                              for v in values):
         raise ReviewError(f"{name}, line {node.start_mark.line + 1}: {usage}. Fix it and re-run.")
     return tuple(sorted({int(str(v.value)) for v in values}))
+
+
+# --- the cycle's review file: what staff write for the cycle's synthesis ---------------------------
+
+CYCLE_SECTIONS = ("introduction", "tensions")
+TENSION_USAGE = ('{text: "what the sessions disagree on", passages: ["SESSION_ID HH:MM:SS first words", …]} '
+                 "(the passages where each side is said)")
+
+
+@dataclass(frozen=True)
+class Tension:
+    """A difference between sessions or speakers that staff point out, with the passages where
+    each side is said: (session id, passage key) pairs."""
+
+    text: str
+    passages: tuple[tuple[str, str], ...]
+    line: int
+
+    def describe(self) -> str:
+        return f"tension \"{self.text[:40]}\" (line {self.line})"
+
+
+@dataclass
+class CycleReview:
+    """Everything the cycle's review file (transcripts/_cycle/cycle.review.yaml) says."""
+
+    introduction: list[str] = field(default_factory=list)  # paragraphs, as written
+    tensions: list[Tension] = field(default_factory=list)
+
+
+def load_cycle_review(path: Path) -> CycleReview:
+    """Read the cycle's review file (a missing one says nothing); ReviewError with its line."""
+    if not path.is_file():
+        return CycleReview()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReviewError(f"{path.name}: cannot read the cycle's review file ({exc}). Save it as UTF-8 text.") from None
+    return parse_cycle_review(text, path.name)
+
+
+def session_passage(reference: str) -> tuple[str, str]:
+    """'seance-2 00:12:34 Les capteurs' -> ('seance-2', '00:12:34 Les capteurs')."""
+    session, _, key = reference.strip().partition(" ")
+    return session, key.strip()
+
+
+def parse_cycle_review(text: str, name: str) -> CycleReview:
+    """The cycle's review file as a CycleReview; ReviewError naming the line where it is wrong."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{name}, line {mark.line + 1}" if mark else name
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ReviewError(f"{where}: YAML syntax error: {problem}. Fix the file (it was left unchanged) and re-run.") from None
+    review = CycleReview()
+    if root is None:
+        return review
+    if not isinstance(root, yaml.MappingNode):
+        raise ReviewError(f"{name}, line {root.start_mark.line + 1}: expected {', '.join(CYCLE_SECTIONS)} at the "
+                          "top level. Fix the file and re-run.")
+    for key_node, value_node in root.value:
+        kind, line = str(key_node.value), key_node.start_mark.line + 1
+        if kind not in CYCLE_SECTIONS:
+            raise ReviewError(f"{name}, line {line}: unknown section '{kind}' (expected one of "
+                              f"{', '.join(CYCLE_SECTIONS)}). Fix its spelling and re-run.")
+        if _is_null(value_node):
+            continue
+        if kind == "introduction":
+            if not isinstance(value_node, yaml.ScalarNode):
+                raise ReviewError(f"{name}, line {line}: 'introduction' must be text (write it after `introduction: |`, "
+                                  "paragraphs separated by a blank line). Fix it and re-run.")
+            paragraphs = re.split(r"\n\s*\n", strip_controls(str(value_node.value)))
+            review.introduction = [" ".join(p.split()) for p in paragraphs if p.strip()]
+            continue
+        if not isinstance(value_node, yaml.SequenceNode):
+            raise ReviewError(f"{name}, line {value_node.start_mark.line + 1}: 'tensions' must be a list of "
+                              f"{TENSION_USAGE}. Fix it and re-run.")
+        for item in value_node.value:
+            review.tensions.append(_tension(item, name))
+    return review
+
+
+def _tension(node: yaml.Node, name: str) -> Tension:
+    line = node.start_mark.line + 1
+    usage = f"each item of 'tensions' must be {TENSION_USAGE}"
+    if isinstance(node, yaml.ScalarNode) and str(node.value).strip():
+        return Tension(_plain_text(node), (), line)
+    message = _key_message(node, name, usage) if isinstance(node, yaml.MappingNode) else None
+    if message is None:
+        raise ReviewError(f"{name}, line {line}: {usage}. Fix it and re-run.")
+    references = tuple(session_passage(p) for p in message.passages)
+    for session, key in references:
+        if not key:
+            raise ReviewError(f"{name}, line {line}: passage {session!r} names no session; write the session's id, "
+                              f"then the passage's key; {usage}. Fix it and re-run.")
+    return Tension(message.text, references, line)
 
 
 def why_not_applied(decision: Decision, passage: Passage | None, theme_ids: Sequence[str]) -> str:

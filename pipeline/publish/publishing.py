@@ -394,7 +394,8 @@ def _feed(config: Config, entries: Sequence[SessionEntry], cycle: RenderManifest
     """The Atom feed of the syntheses approved: each session's, and the cycle's once final."""
     items = [FeedEntry(key=entry.session.id, title=f"{entry.label} · {entry.summary.title}",
                        approved_at=entry.approval_at, page=entry.page,
-                       summary_points=[f"{p.text} ({p.speaker}, {p.timestamp})" for p in entry.summary.summary_points],
+                       summary_points=[f"{p.text} ({p.speaker}, {p.timestamp})" if p.speaker else p.text
+                                       for p in entry.summary.summary_points],
                        summary_text=entry.summary.description,
                        pdf=entry.pdf.href if entry.pdf else "", pdf_size=entry.pdf.size_bytes if entry.pdf else 0)
              for entry in entries if entry.approval_at]

@@ -8,13 +8,15 @@ site show on narrow screens so that its labels stay readable.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import io
 import logging
 import textwrap
 from pathlib import Path
 
 from ..core import limits
-from ..core.storage import write_bytes
+from ..core.storage import file_hash, hash_of, write_bytes
 from .document import Chart
 
 log = logging.getLogger(__name__)
@@ -174,8 +176,25 @@ def _heatmap(plt, chart: Chart, narrow: bool = False):
 DRAWERS = {"share": _share, "timeline": _timeline, "heatmap": _heatmap}
 
 
+# The PNG text chunk that records what a chart was drawn from: a review edit that changes no
+# chart's data (an excerpt pinned or excluded, a key message) leaves its file as it is, which
+# spares matplotlib about half a second per chart.
+DRAWN_FROM = "Synthese-Drawn-From"
+
+
+def drawing_key(chart: Chart, *, narrow: bool = False) -> str:
+    """What a chart's image depends on: its data and wording, its width, and this drawing code."""
+    return hash_of(dataclasses.asdict(chart), narrow, DPI, _drawing_code())
+
+
+@functools.lru_cache(maxsize=1)
+def _drawing_code() -> str:
+    return file_hash(Path(__file__))
+
+
 def chart_png(chart: Chart, *, narrow: bool = False) -> bytes:
     """The chart drawn as PNG bytes (at a phone's width with `narrow`)."""
+    key = drawing_key(chart, narrow=narrow)
     chart = limits.xml_safe(chart)  # a control character has no glyph
     plt = _pyplot()
     fig = DRAWERS[chart.kind](plt, chart, narrow)
@@ -183,20 +202,38 @@ def chart_png(chart: Chart, *, narrow: bool = False) -> bytes:
         fig.tight_layout()
         buffer = io.BytesIO()
         # Fixed metadata keeps the file identical from one run to the next.
-        fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None}, facecolor="white")
+        fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None, DRAWN_FROM: key}, facecolor="white")
     finally:
         plt.close(fig)
     return buffer.getvalue()
 
 
+def _drawn_already(path: Path, key: str) -> bool:
+    """The file is a chart drawn from the same data by the same code (its PNG text says so)."""
+    from PIL import Image
+
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with Image.open(path) as image:
+            return getattr(image, "text", {}).get(DRAWN_FROM) == key
+    except (OSError, ValueError, SyntaxError):
+        return False
+
+
 def write_charts(charts: list[Chart], out_dir: Path) -> list[Path]:
-    """Write each chart as `out_dir/<chart.image>` (and its narrow drawing), atomically; return
-    the paths."""
+    """Write each chart as `out_dir/<chart.image>` (and its narrow drawing), atomically, unless
+    the file there was drawn from the same data already; return the paths."""
     paths = []
     for chart in charts:
-        path = write_bytes(out_dir / chart.image, chart_png(chart))
-        log.debug("chart %s written", path)
-        paths.append(path)
-        if chart.image_narrow:
-            paths.append(write_bytes(out_dir / chart.image_narrow, chart_png(chart, narrow=True)))
+        for name, narrow in ((chart.image, False), (chart.image_narrow, True)):
+            if not name:
+                continue
+            path = out_dir / name
+            if _drawn_already(path, drawing_key(chart, narrow=narrow)):
+                log.debug("chart %s unchanged", path)
+            else:
+                write_bytes(path, chart_png(chart, narrow=narrow))
+                log.debug("chart %s written", path)
+            paths.append(path)
     return paths

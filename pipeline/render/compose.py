@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import __version__
@@ -21,6 +22,8 @@ from ..core.approval import voice_pattern
 from ..core.artefacts import Approval, Passage, Quote, Tags, Transcript
 from ..core.config import Config, Session
 from ..core.heard import Mending, mend_turn
+from ..core.ideas import recurring_groups, unpack_vector
+from ..core.review_file import CycleReview, find_passage
 from ..core.typography import (
     counted,
     decimal,
@@ -34,23 +37,34 @@ from ..core.typography import (
 )
 from .document import (
     AnnexParagraph,
+    AxisSection,
     Chart,
+    CodebookEntry,
     Excerpt,
     ExcerptGroup,
+    ExchangeItem,
+    Exchanges,
     GlossaryItem,
     IndexEntry,
     IndexGroup,
     IndexRef,
+    KeyMessage,
+    KeyMessages,
     Person,
     Publication,
+    RecurringIdea,
     ReviewMark,
     SessionSummary,
+    SpeakerParagraph,
     SynthesisDocument,
     Table,
+    Tension,
     ThemeChapter,
     replay_link,
     sort_key,
 )
+
+log = logging.getLogger(__name__)
 
 ENTITY_GROUPS = ("PER", "ORG", "LOC")
 KEY_TERMS_PER_THEME = 8
@@ -157,7 +171,7 @@ class _SpeakerDirectory:
 
 def _excerpt(quote: Quote, passage: Passage, speakers: _SpeakerDirectory, replay_url: str | None,
              wording: dict[str, Any], session_id: str = "", *,
-             quoted: bool = False) -> Excerpt:
+             quoted: bool = False, session_label: str = "") -> Excerpt:
     """A quote (or, `quoted`, a key sentence set in guillemets) with who said it and when."""
     speaker = speakers.speaker_of(passage)
     stamp = timestamp(quote.start)
@@ -176,6 +190,7 @@ def _excerpt(quote: Quote, passage: Passage, speakers: _SpeakerDirectory, replay
         link_label=wording["listen_at"].format(time=stamp),
         session_id=session_id,
         lang=lang,
+        session_label=session_label,
     )
 
 
@@ -517,6 +532,239 @@ def _chapter_summary(seconds: float, total_s: float, count: int, wording: dict[s
                                    counted(wording["passages_count"], count)]))
 
 
+# --- what staff write the synthesis from -----------------------------------------------------------
+
+def _key_messages(tags: Tags, by_id: dict[str, Passage], speakers: _SpeakerDirectory, replay: str | None,
+                  wording: dict[str, Any]) -> KeyMessages | None:
+    """« À retenir »: the messages staff wrote, each with the moments of its passages; until they
+    write some, the proposals, marked as not reviewed (as chosen automatically once the session
+    is approved as it is); None when there is neither."""
+    written = tags.key_messages.written
+    if written:
+        return KeyMessages(wording["key_messages"], [
+            KeyMessage(french_text(message.text), _refs(message.passages, by_id, replay)) for message in written],
+            proposed=False)
+    # Tags made before « À retenir » had the session's key points: the same kind of sentences.
+    proposals = [p.quote for p in tags.key_messages.proposals] or list(tags.key_points.session)
+    proposals = [q for q in proposals if q.passage in by_id]
+    if not proposals:
+        return None
+    excerpts = [_excerpt(q, by_id[q.passage], speakers, replay, wording, quoted=True) for q in proposals]
+    # Once a reviewer approved the session as it is, the proposals are what they approved:
+    # chosen automatically, no longer unreviewed.
+    kind = "key_messages_chosen" if tags.review.approval.final else "key_messages_proposed"
+    return KeyMessages(wording["key_messages"], [KeyMessage(e.text, excerpt=e) for e in excerpts], proposed=True,
+                       subtitle=wording[kind], note=french_text(wording[f"{kind}_note"]))
+
+
+def _speech_seconds(transcript: Transcript | None, passages: Sequence[Passage]) -> float:
+    """The time of speech of every voice together (the transcript's turns, else the passages')."""
+    rows: Sequence[Any] = transcript.segments if transcript else passages
+    return sum(max(0.0, row.end - row.start) for row in rows if row.speaker)
+
+
+def _speaker_paragraphs(session: Session, tags: Tags, by_id: dict[str, Passage], speakers: _SpeakerDirectory,
+                        replay: str | None, themes: Sequence[_ThemeInfo], speech_s: float,
+                        wording: dict[str, Any]) -> list[SpeakerParagraph]:
+    """« Les intervenants »: one paragraph per named voice, the most time of speech first."""
+    labels = {t.id: t.label for t in themes}
+    paragraphs = []
+    for number, summary in enumerate(tags.speakers, start=1):
+        person = speakers.people.get(summary.name)
+        details = " · ".join([wording["speaker_details"].format(
+            duration=duration_text(summary.seconds), share=percent(summary.seconds / (speech_s or 1))),
+            counted(wording["passages_count"], summary.passages)])
+        spoken = [labels[t] for t in summary.themes if t in labels]
+        paragraphs.append(SpeakerParagraph(
+            name=french_text(summary.name),
+            affiliation=french_text(person.affiliation) if person else "",
+            presentation=french_text(summary.presentation),
+            details=french_text(details),
+            themes=french_text(wording["speaker_themes"].format(themes=join_list(spoken))) if spoken else "",
+            quotes=[_excerpt(q, by_id[q.passage], speakers, replay, wording, quoted=True)
+                    for q in summary.quotes if q.passage in by_id],
+            anchor=f"speaker-{number}",
+        ))
+    return paragraphs
+
+
+def _exchanges(tags: Tags, by_id: dict[str, Passage], speakers: _SpeakerDirectory, replay: str | None,
+               wording: dict[str, Any]) -> Exchanges | None:
+    """Questions and answers: those staff marked, else those proposed (marked as such)."""
+    found = [e for e in tags.exchanges if e.question.passage in by_id]
+    if not found:
+        return None
+    proposed = all(e.source == "proposed" for e in found)
+
+    def excerpt(quote: Quote | None) -> Excerpt | None:
+        if quote is None or quote.passage not in by_id:
+            return None
+        return _excerpt(quote, by_id[quote.passage], speakers, replay, wording, quoted=True)
+
+    items = [ExchangeItem(excerpt(e.question), excerpt(e.answer)) for e in found]  # type: ignore[arg-type]
+    return Exchanges(items, proposed, french_text(wording["exchanges_proposed_note" if proposed else "exchanges_note"]))
+
+
+def _codebook(themes: Sequence[_ThemeInfo]) -> list[CodebookEntry]:
+    """The themes, described once (the chapters do not repeat their descriptions)."""
+    return [CodebookEntry(f"codebook-{t.id}", t.label, t.description, list(t.subthemes)) for t in themes]
+
+
+def _codebook_axes(config: Config) -> list[CodebookEntry]:
+    return [CodebookEntry(f"codebook-axis-{a.id}", french_text(a.label), french_text(a.description))
+            for a in config.cycle.axes]
+
+
+# --- the cycle's synthesis: across sessions ---------------------------------------------------------
+
+RECURRING_IDEAS = 8  # at most, the ideas shared by the most sessions first
+TABLE_SPEAKERS = 4  # speakers named in a chapter's table, per session (the most time first)
+
+
+def _short_label(session: Session, wording: dict[str, Any]) -> str:
+    return f"S{session.number}" if session.number is not None else (session_label(session, wording)
+                                                                    or french_text(session.title))
+
+
+def _theme_table(themes: Sequence[_ThemeInfo], sessions: Sequence[SessionInputs], wording: dict[str, Any]) -> Table:
+    """Themes × sessions: in each cell the passages tagged with the theme and their time."""
+    per_session = [_theme_seconds(i.tags.passages)[:2] for i in sessions]
+    rows = []
+    for theme in themes:
+        if not any(counts[theme.id] for _, counts in per_session):
+            continue
+        rows.append([theme.label, *(french_text(wording["theme_table_cell"].format(
+            passages=counted(wording["passages_count"], counts[theme.id]), duration=duration_text(seconds[theme.id])))
+            if counts[theme.id] else "—" for seconds, counts in per_session)])
+    header = [wording["col_theme"], *(session_label(i.session, wording) or french_text(i.session.title)
+                                      for i in sessions)]
+    return Table(wording["theme_table_caption"], header, rows)
+
+
+def _theme_sessions_table(theme: _ThemeInfo, sessions: Sequence[SessionInputs], wording: dict[str, Any]) -> Table:
+    """A chapter's table in the cycle's synthesis: the sessions that addressed the theme, who
+    spoke to it there (their time on it), its passages and their time."""
+    rows = []
+    for inputs in sessions:
+        directory = _SpeakerDirectory(inputs.session, inputs.transcript, wording)
+        tagged = [p for p in inputs.tags.passages if p.theme(theme.id) is not None]
+        if not tagged:
+            continue
+        voices: Counter = Counter()
+        for passage in tagged:
+            voices[directory.speaker_of(passage)] += max(0.0, passage.end - passage.start)
+        named = [f"{name} ({duration_text(time)})" for name, time in voices.most_common(TABLE_SPEAKERS)]
+        if len(voices) > TABLE_SPEAKERS:
+            named.append("…")
+        rows.append([session_label(inputs.session, wording) or french_text(inputs.session.title),
+                     french_text(", ".join(named)), str(len(tagged)),
+                     duration_text(sum(max(0.0, p.end - p.start) for p in tagged))])
+    return Table(wording["chapter_table_caption"],
+                 [wording["col_session"], wording["col_speakers"], wording["col_passages"], wording["col_duration"]],
+                 rows, numeric_from=2)
+
+
+def _recurring_ideas(sessions: Sequence[SessionInputs], wording: dict[str, Any]
+                     ) -> tuple[list[RecurringIdea], set[tuple[str, str, int]]]:
+    """The ideas said in several sessions: each session's statements (the tags' `statements`,
+    with their sentence vectors) grouped when they say the same thing (core/ideas.py); and the
+    sentences they print, (session id, passage id, sentence index)."""
+    import numpy as np
+
+    rows = []
+    for inputs in sessions:
+        by_id = {p.id: p for p in inputs.tags.passages}
+        rows += [(inputs, statement) for statement in inputs.tags.statements if statement.passage in by_id]
+    if len({inputs.session.id for inputs, _ in rows}) < 2:
+        return [], set()
+    vectors = [unpack_vector(statement.vector) for _, statement in rows]
+    dims = {len(v) for v in vectors}
+    if len(dims) != 1:
+        log.warning("recurring ideas: the sessions' sentence vectors differ in size (another encoder); none found")
+        return [], set()
+    groups = recurring_groups(np.array(vectors), [inputs.session.id for inputs, _ in rows], limit=len(rows))
+    # An idea is printed when one of its sentences at least can be (the others are pointed to).
+    groups = [g for g in groups if any(not rows[k][1].doubtful for k in g)][:RECURRING_IDEAS]
+    ideas = []
+    printed = {(rows[k][0].session.id, rows[k][1].passage, rows[k][1].sentence) for g in groups for k in g
+               if not rows[k][1].doubtful}
+    for group in groups:
+        excerpts = []
+        for k in sorted(group, key=lambda k: ([i.session.id for i in sessions].index(rows[k][0].session.id),
+                                              rows[k][1].start)):
+            inputs, statement = rows[k]
+            passage = next(p for p in inputs.tags.passages if p.id == statement.passage)
+            quote = Quote(passage=statement.passage, start=statement.start, end=statement.end, text=statement.text,
+                          sentences=[statement.sentence])
+            excerpt = _excerpt(quote, passage, _SpeakerDirectory(inputs.session, inputs.transcript, wording),
+                               replay_of(inputs.session), wording, session_id=inputs.session.id, quoted=True,
+                               session_label=session_label(inputs.session, wording) or french_text(inputs.session.title))
+            if statement.doubtful:
+                excerpt = replace(excerpt, text=wording["recurring_held"], held=True, lang="")
+            excerpts.append(excerpt)
+        ideas.append(RecurringIdea(excerpts))
+    return ideas, printed
+
+
+def _tensions(review: CycleReview, sessions: Sequence[SessionInputs], wording: dict[str, Any]) -> list[Tension]:
+    """The tensions staff point out, each with the moments of the passages they name (a passage
+    that names no session or passage of the cycle is reported and left out)."""
+    by_session = {i.session.id: i for i in sessions}
+    found = []
+    for tension in review.tensions:
+        refs = []
+        for session_id, key in tension.passages:
+            inputs = by_session.get(session_id)
+            passage = find_passage(key, inputs.tags.passages) if inputs is not None else None
+            if inputs is None or passage is None:
+                log.warning("cycle review: %s: passage \"%s %s\" not found in the cycle's sessions; left out",
+                            tension.describe(), session_id, key)
+                continue
+            refs.append(IndexRef(f"{_short_label(inputs.session, wording)} {timestamp(passage.start)}",
+                                 replay_link(replay_of(inputs.session), passage.start), passage.start))
+        found.append(Tension(french_text(tension.text), refs))
+    return found
+
+
+def _axis_sections(config: Config, sessions: Sequence[SessionInputs], themes: Sequence[_ThemeInfo],
+                   printed: set[tuple[str, str, int]], wording: dict[str, Any]) -> list[AxisSection]:
+    """One section per transversal axis: how many passages of which sessions and themes it
+    crosses, and its sentences session by session (those printed as recurring ideas left out)."""
+    labels = {t.id: t.label for t in themes}
+    sections = []
+    for axis in config.cycle.axes:
+        passages = 0
+        in_sessions: list[str] = []
+        theme_count: Counter = Counter()
+        groups = []
+        for inputs in sessions:
+            tagged = [p for p in inputs.tags.passages if any(a.id == axis.id for a in p.axes)]
+            if tagged:
+                passages += len(tagged)
+                in_sessions.append(inputs.session.id)
+                theme_count.update(t.id for p in tagged for t in p.themes if t.id in labels)
+            by_id = {p.id: p for p in inputs.tags.passages}
+            directory = _SpeakerDirectory(inputs.session, inputs.transcript, wording)
+            label = session_label(inputs.session, wording)
+            excerpts = [_excerpt(q, by_id[q.passage], directory, replay_of(inputs.session), wording,
+                                 session_id=inputs.session.id)
+                        for q in inputs.tags.axis_quotes.get(axis.id, [])
+                        if q.passage in by_id and not any((inputs.session.id, q.passage, i) in printed
+                                                          for i in q.sentences)]
+            if excerpts:
+                heading = f"{label} — {french_text(inputs.session.title)}" if label else french_text(inputs.session.title)
+                groups.append(ExcerptGroup(heading, excerpts))
+        themes_text = join_list([f"{labels[t]} ({n})" for t, n in theme_count.most_common(3)])
+        numbers = {"passages": counted(wording["passages_count"], passages),
+                   "sessions": counted(wording["sessions_count"], len(in_sessions)), "themes": themes_text}
+        summary = wording["axis_summary" if themes_text else "axis_summary_no_theme"].format(**numbers)
+        sections.append(AxisSection(
+            axis.id, french_text(axis.label), french_text(axis.description),
+            french_text(summary) if passages else "", groups,
+            empty="" if groups else wording["axis_no_excerpt" if passages else "axis_none"]))
+    return sections
+
+
 # --- the two documents -----------------------------------------------------------------------
 
 def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = None) -> SynthesisDocument:
@@ -577,6 +825,13 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
     if note:
         overview.append(note)
 
+    # What staff write the synthesis from (tag/synthesis.py): « À retenir », the speakers, the
+    # questions; the themes described once, in the annex.
+    key_messages = _key_messages(tags, by_id, speakers, replay, wording)
+    speaker_paragraphs = _speaker_paragraphs(session, tags, by_id, speakers, replay, themes,
+                                             _speech_seconds(transcript, passages), wording)
+    exchanges = _exchanges(tags, by_id, speakers, replay, wording)
+
     index_input = [(entity.text, entity.label, _refs(entity.passages, by_id, replay))
                    for entity in tags.entities if entity.listed]
 
@@ -588,7 +843,11 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
     label = session_label(session, wording)
     approval = tags.review.approval
     return SynthesisDocument(
-        key_points=excerpts_of([q for q in tags.key_points.session if q.passage in by_id], quoted=True),
+        key_messages=key_messages,
+        speaker_paragraphs=speaker_paragraphs,
+        exchanges=exchanges,
+        codebook=_codebook(themes),
+        codebook_axes=_codebook_axes(config),
         publication=publication(config, wording, title=session.title, kind=wording["document_kind"],
                                 session=label, approved=approval.date if approval.final else None),
         review=mark,
@@ -627,9 +886,13 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
     )
 
 
-def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, stem: str = "cycle") -> SynthesisDocument:
-    """The cycle's synthesis: every session's excerpts gathered theme by theme, with the share of
-    each theme over the cycle and session by session."""
+def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, stem: str = "cycle",
+                         review: CycleReview | None = None) -> SynthesisDocument:
+    """The cycle's synthesis: the introduction staff wrote (`review`, the cycle's review file),
+    which sessions and speakers addressed each theme, the ideas that recur from one session to
+    another, the tensions staff point out, every session's excerpts gathered theme by theme, and
+    one section per transversal axis of the programme."""
+    review = review or CycleReview()
     wording = config.templates.wording()
     themes = _themes(config, [inputs.tags for inputs in sessions])
     total_s = 0.0
@@ -650,6 +913,9 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
     drafts: list[str] = []  # the sessions not approved, as the cycle's synthesis names them
     approved_dates: list[Approval] = []
     voices: list[str] = []
+    # The ideas that recur first: a sentence they print is not quoted again in a chapter (unless
+    # it is the chapter's only quote of the session).
+    recurring, in_ideas = _recurring_ideas(sessions, wording)
     for session, tags, transcript in ((i.session, i.tags, i.transcript) for i in sessions):
         passages = tags.passages
         by_id = {p.id: p for p in passages}
@@ -669,10 +935,11 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
         speakers = _SpeakerDirectory(session, transcript, wording)
         heading = f"{label} — {french_text(session.title)}" if session_label(session, wording) else label
         for theme in themes:
+            quotes = [q for q in sorted(tags.excerpts.get(theme.id, []), key=lambda q: q.start) if q.passage in by_id]
+            fresh = [q for q in quotes if not any((session.id, q.passage, i) in in_ideas for i in q.sentences)]
             group = [_excerpt(quote, by_id[quote.passage], speakers, replay_of(session), wording,
                               session_id=session.id)
-                     for quote in sorted(tags.excerpts.get(theme.id, []), key=lambda q: q.start)
-                     if quote.passage in by_id]
+                     for quote in (fresh or quotes)]
             if group:
                 excerpts[theme.id] += group
                 voices += [excerpt.speaker for excerpt in group]
@@ -697,7 +964,8 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
         chapters.append(ThemeChapter(theme.id, len(chapters) + 1, theme.label, theme.description,
                                      theme.subthemes, _key_terms(all_passages, theme),
                                      _chapter_summary(seconds[theme.id], total_s, counts[theme.id], wording),
-                                     excerpts[theme.id], groups=by_session[theme.id]))
+                                     excerpts[theme.id], groups=by_session[theme.id],
+                                     table=_theme_sessions_table(theme, sessions, wording)))
 
     heatmap = Chart(
         id="sessions", kind="heatmap", title=wording["sessions_title"], caption=wording["sessions_caption"],
@@ -726,6 +994,13 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
         overview.append(note)
     dates = sorted(i.session.date for i in sessions if i.session.date)
     return SynthesisDocument(
+        introduction=[french_text(paragraph) for paragraph in review.introduction],
+        theme_table=_theme_table(themes, sessions, wording),
+        recurring=recurring,
+        tensions=_tensions(review, sessions, wording),
+        axes=_axis_sections(config, sessions, themes, in_ideas, wording),
+        codebook=_codebook(themes),
+        codebook_axes=_codebook_axes(config),
         publication=publication(config, wording, title=config.cycle.title, kind=wording["cycle_document_kind"],
                                 approved=last_approval),
         review=mark,

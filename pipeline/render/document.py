@@ -52,6 +52,10 @@ class Excerpt:
     link_label: str
     session_id: str = ""  # set in the cycle document, where passage ids restart in every session
     lang: str = ""  # the language said, where it is not the document's ('en'): marked in every format
+    session_label: str = ""  # 'Séance 2', where the document gathers sessions and does not say it around
+    # Not printed until a reviewer checks its words (an idea of the cycle said again there):
+    # `text` then says so, and the link leads to the moment.
+    held: bool = False
 
     @property
     def anchor(self) -> str:
@@ -94,6 +98,98 @@ class ExcerptGroup:
 
 
 @dataclass(frozen=True)
+class KeyMessage:
+    """A message of « À retenir »: written by staff, with the moments of the passages that support
+    it (links to the replay); or, until staff write some, a sentence said, proposed (`excerpt`:
+    who said it and when)."""
+
+    text: str
+    refs: list[IndexRef] = field(default_factory=list)
+    excerpt: Excerpt | None = None
+
+
+@dataclass(frozen=True)
+class KeyMessages:
+    """« À retenir », at the start of a session's synthesis."""
+
+    title: str  # 'À retenir'
+    messages: list[KeyMessage]
+    proposed: bool  # the machine's proposals: nobody has written nor accepted any yet
+    subtitle: str = ""  # over the proposals: 'Propositions (non relues)'
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SpeakerParagraph:
+    """What a named voice brought to the session (« Les intervenants »)."""
+
+    name: str
+    affiliation: str  # role and organisation from config.yaml
+    presentation: str  # the sentence staff wrote, '' for none
+    details: str  # 'Temps de parole : 12 min 05 s (35 %) · 6 passages'
+    themes: str  # 'Thèmes abordés : Sobriété, Gouvernance.' ('' when none)
+    quotes: list[Excerpt]
+    anchor: str
+
+
+@dataclass(frozen=True)
+class ExchangeItem:
+    question: Excerpt
+    answer: Excerpt | None
+
+
+@dataclass(frozen=True)
+class Exchanges:
+    """Questions and the answers that follow them: marked by staff, or proposed."""
+
+    items: list[ExchangeItem]
+    proposed: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CodebookEntry:
+    """A theme (or a transversal axis) of the programme, described once, in the annex."""
+
+    anchor: str
+    label: str
+    description: str
+    subthemes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RecurringIdea:
+    """Sentences of different sessions that say the same thing (the cycle's synthesis); one whose
+    words are not checked yet is only pointed to (Excerpt.held)."""
+
+    excerpts: list[Excerpt]
+
+
+@dataclass(frozen=True)
+class Tension:
+    """A difference between sessions staff point out, with the moments each side is said."""
+
+    text: str
+    refs: list[IndexRef]
+
+
+@dataclass(frozen=True)
+class AxisSection:
+    """A transversal axis in the cycle's synthesis: its passages across themes and sessions."""
+
+    id: str
+    label: str
+    description: str
+    summary: str  # '12 passages dans 2 séances ; surtout Sobriété (5), Gouvernance (3).'
+    groups: list[ExcerptGroup]  # its sentences, by session
+    empty: str = ""  # why there is none, when there is none
+
+    @property
+    def anchor(self) -> str:
+        return f"axis-{self.id}"
+
+
+@dataclass(frozen=True)
 class ThemeChapter:
     id: str
     number: int
@@ -106,6 +202,7 @@ class ThemeChapter:
     groups: list[ExcerptGroup] = field(default_factory=list)  # the same quotes, by sub-theme
     key_points: list[Excerpt] = field(default_factory=list)
     no_excerpt: str = ""  # why there is no quote, when there is none
+    table: Table | None = None  # the cycle's: which sessions and speakers addressed it
 
     @property
     def anchor(self) -> str:
@@ -227,7 +324,6 @@ class SynthesisDocument:
     colophon: list[str]
     wording: dict[str, Any]
     lang: str = "fr"
-    key_points: list[Excerpt] = field(default_factory=list)  # the session's key sentences
     publication: Publication = field(default_factory=lambda: Publication())
     references: list[IndexEntry] = field(default_factory=list)  # laws, programmes, standards cited
     glossary: list[GlossaryItem] = field(default_factory=list)  # the acronyms said, expanded
@@ -236,6 +332,18 @@ class SynthesisDocument:
     # never sentences of the document.
     provenance: dict[str, str] = field(default_factory=dict)
     speakers_label: str = ""  # the cover's title over `speakers` ('Intervenants annoncés')
+    key_messages: KeyMessages | None = None  # « À retenir » (a session's)
+    speaker_paragraphs: list[SpeakerParagraph] = field(default_factory=list)  # « Les intervenants »
+    exchanges: Exchanges | None = None  # « Questions et échanges »
+    codebook: list[CodebookEntry] = field(default_factory=list)  # the themes, described once (annex)
+    codebook_axes: list[CodebookEntry] = field(default_factory=list)  # and the transversal axes
+    # The cycle's: the introduction staff wrote, the theme × session table, the ideas that recur,
+    # the tensions staff point out, one section per transversal axis.
+    introduction: list[str] = field(default_factory=list)
+    theme_table: Table | None = None
+    recurring: list[RecurringIdea] = field(default_factory=list)
+    tensions: list[Tension] = field(default_factory=list)
+    axes: list[AxisSection] = field(default_factory=list)
 
     @property
     def running_title(self) -> str:
@@ -252,16 +360,36 @@ class SynthesisDocument:
 
     @property
     def toc(self) -> list[TocEntry]:
-        """Top-level sections in order, for the table of contents of every format."""
+        """Top-level sections in order, for the table of contents of every format (the order the
+        templates and writers lay them out in)."""
         w = self.wording
-        entries = [TocEntry("overview", w["overview"])]
+        entries = []
+        if self.introduction:
+            entries.append(TocEntry("introduction", w["introduction"]))
+        if self.key_messages is not None:
+            entries.append(TocEntry("key-messages", w["key_messages"]))
+        entries.append(TocEntry("overview", w["overview"]))
+        if self.speaker_paragraphs:
+            entries.append(TocEntry("speakers", w["speakers_section"]))
+        if self.theme_table is not None:
+            entries.append(TocEntry("theme-table", w["theme_table_title"]))
+        if self.kind == "cycle":
+            entries.append(TocEntry("recurring", w["recurring_title"]))
+        if self.tensions:
+            entries.append(TocEntry("tensions", w["tensions_title"]))
         entries += [TocEntry(c.anchor, f"{c.number}. {c.label}") for c in self.chapters]
+        if self.axes:
+            entries.append(TocEntry("axes", w["axes_title"]))
+        if self.exchanges is not None:
+            entries.append(TocEntry("exchanges", w["exchanges_title"]))
         if self.index:
             entries.append(TocEntry("index", w["index"]))
         if self.references:
             entries.append(TocEntry("references", w["references"]))
         if self.glossary:
             entries.append(TocEntry("glossary", w["glossary"]))
+        if self.codebook:
+            entries.append(TocEntry("codebook", w["codebook_title"]))
         if self.annex:
             entries.append(TocEntry("annex", w["annex"]))
         entries.append(TocEntry("colophon", w["colophon"]))

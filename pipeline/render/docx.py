@@ -1,11 +1,12 @@
 """The synthesis as a Word document (python-docx), laid out from the SynthesisDocument.
 
-Word's built-in styles (Title, Heading 1–4, Quote, Caption) carry the structure, so the
+Word's built-in styles (Title, Heading 1–3, Quote, Caption) carry the structure, so the
 navigation pane and Word's own table of contents work; the TOC field is refreshed by Word when
-the file opens (w:updateFields) and lists chapters and charts (levels 1–2), not the headings
-every chapter repeats. Language is French (fr-FR) for spelling and hyphenation. Fonts are ones a
-Word user has (Georgia, Arial); the PDF embeds its own. The file's properties (title, author,
-language, dates, application) are the document's, not those of python-docx's template.
+the file opens (w:updateFields) and lists the sections (level 1). Headings follow a regular
+hierarchy (1, 2, 3, never a level skipped), so the navigation pane shows the whole outline.
+Language is French (fr-FR) for spelling and hyphenation. Fonts are ones a Word user has
+(Georgia, Arial); the PDF embeds its own. The file's properties (title, author, language, dates,
+application) are the document's, not those of python-docx's template.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from ..core import limits
 from ..core.typography import NBSP, NNBSP
-from .document import Excerpt, IndexEntry, SynthesisDocument, Table
+from .document import Excerpt, IndexEntry, IndexRef, SynthesisDocument, Table
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,8 @@ DRAFT = "8A2B1D"  # the draft mark's dark red
 # Installed with Windows and macOS (and Office), so the document looks the same on any desk.
 BODY_FONT = "Georgia"
 HEADING_FONT = "Arial"
-TOC_LEVELS = "1-2"
+# The contents list the sections (Heading 1); the navigation pane shows every level.
+TOC_LEVELS = "1-1"
 # Column widths of the data tables: the first (theme or session names) takes this share of the
 # text width, the others share the rest.
 FIRST_COLUMN_SHARE = 0.34
@@ -404,22 +406,184 @@ def _excerpt(document, excerpt: Excerpt) -> None:
         source.add_run(excerpt.timestamp)
 
 
-def _key_points(document, points: list[Excerpt], title: str) -> None:
-    """The key sentences as a list, each with who said it and a link to the moment."""
+def _source(paragraph, excerpt: Excerpt, *, speaker: bool = True, session: bool = False) -> None:
+    """After a sentence said: who said it (and in which session), and its moment, a link."""
+    paragraph.add_run(" ")
+    if speaker:
+        _small(paragraph, excerpt.speaker, bold=True, colour=INK, size=8.5)
+        _small(paragraph, " · ", size=8.5)
+    if session and excerpt.session_label:
+        _small(paragraph, f"{excerpt.session_label} · ", size=8.5)
+    if excerpt.link:
+        _add_hyperlink(paragraph, excerpt.link, excerpt.timestamp, size_pt=8.5)
+    else:
+        _small(paragraph, excerpt.timestamp, size=8.5)
+
+
+def _said(document, excerpt: Excerpt, style: str = "List Bullet", *, label: str = "", speaker: bool = True,
+          session: bool = False):
+    """A sentence said as a list item (or a paragraph of `style`), with its source."""
     from docx.shared import Pt
 
-    document.add_heading(title, level=3)
-    for point in points:
-        item = document.add_paragraph(style="List Bullet")
-        item.paragraph_format.space_after = Pt(4)
-        _mark_language(item, point.lang, [item.add_run(point.text)])
-        item.add_run(" ")
-        _small(item, point.speaker, bold=True, colour=INK, size=8.5)
-        _small(item, " · ", size=8.5)
-        if point.link:
-            _add_hyperlink(item, point.link, point.timestamp, size_pt=8.5)
+    item = document.add_paragraph(style=style)
+    item.paragraph_format.space_after = Pt(4)
+    if label:
+        item.add_run(f"{label}{NBSP}: ").bold = True
+    if excerpt.held:
+        _small(item, excerpt.text, size=10).italic = True
+    else:
+        _mark_language(item, excerpt.lang, [item.add_run(excerpt.text)])
+    _source(item, excerpt, speaker=speaker, session=session)
+    return item
+
+
+def _refs(paragraph, refs: list[IndexRef], label: str) -> None:
+    """' (Voir : 00:12:34, 00:15:02)': the moments, each a link to the replay."""
+    if not refs:
+        return
+    _small(paragraph, f" ({label}{NBSP}: ", size=8.5)
+    for i, ref in enumerate(refs):
+        if i:
+            _small(paragraph, ", ", size=8.5)
+        if ref.link:
+            _add_hyperlink(paragraph, ref.link, ref.label, size_pt=8.5)
         else:
-            _small(item, point.timestamp, size=8.5)
+            _small(paragraph, ref.label, size=8.5)
+    _small(paragraph, ")", size=8.5)
+
+
+def _key_points(document, points: list[Excerpt], title: str) -> None:
+    """The key sentences as a list, each with who said it and a link to the moment."""
+    document.add_heading(title, level=2)
+    for point in points:
+        _said(document, point)
+
+
+def _key_messages(document, doc: SynthesisDocument) -> None:
+    """« À retenir »: the messages staff wrote, with the moments they rest on; else the proposals."""
+    messages = doc.key_messages
+    if messages is None:
+        return
+    document.add_heading(messages.title, level=1)
+    if messages.subtitle:
+        document.add_heading(messages.subtitle, level=2)
+    if messages.note:
+        _small(document.add_paragraph(), messages.note)
+    for message in messages.messages:
+        if message.excerpt is not None:
+            _said(document, message.excerpt, "List Number")
+            continue
+        item = document.add_paragraph(style="List Number")
+        item.add_run(message.text)
+        _refs(item, message.refs, doc.wording["key_message_passages"])
+
+
+def _speakers(document, doc: SynthesisDocument) -> None:
+    """« Les intervenants »: a paragraph for each named voice."""
+    from docx.shared import Pt
+
+    if not doc.speaker_paragraphs:
+        return
+    w = doc.wording
+    document.add_heading(w["speakers_section"], level=1)
+    _small(document.add_paragraph(), w["speakers_intro"])
+    for speaker in doc.speaker_paragraphs:
+        document.add_heading(speaker.name, level=2)
+        if speaker.affiliation:
+            _small(document.add_paragraph(), speaker.affiliation).italic = True
+        if speaker.presentation:
+            document.add_paragraph(speaker.presentation)
+        details = document.add_paragraph()
+        details.paragraph_format.space_after = Pt(2)
+        _small(details, speaker.details + (f". {speaker.themes}" if speaker.themes else ""))
+        for quote in speaker.quotes:
+            _said(document, quote, speaker=False)
+        if not speaker.quotes:
+            _small(document.add_paragraph(), w["speaker_no_quote"])
+
+
+def _exchanges(document, doc: SynthesisDocument) -> None:
+    from docx.shared import Pt
+
+    exchanges = doc.exchanges
+    if exchanges is None:
+        return
+    w = doc.wording
+    document.add_heading(w["exchanges_title"], level=1)
+    _small(document.add_paragraph(), exchanges.note)
+    for item in exchanges.items:
+        question = _said(document, item.question, "Normal", label=w["question"])
+        question.paragraph_format.keep_with_next = True
+        question.paragraph_format.space_before = Pt(8)
+        if item.answer is not None:
+            _said(document, item.answer, "Normal", label=w["answer"])
+        else:
+            _small(document.add_paragraph(), w["no_answer"])
+
+
+def _cycle_sections(document, doc: SynthesisDocument, *, before_chapters: bool) -> None:
+    """The cycle's own sections: before the chapters, the theme × session table, the ideas that
+    recur and the tensions; after them, one section per transversal axis."""
+    w = doc.wording
+    if before_chapters:
+        if doc.theme_table is not None:
+            document.add_heading(w["theme_table_title"], level=1)
+            document.add_paragraph(w["theme_table_intro"])
+            _table(document, doc.theme_table)
+        if doc.kind == "cycle":
+            document.add_heading(w["recurring_title"], level=1)
+            _small(document.add_paragraph(), w["recurring_intro"] if doc.recurring else w["recurring_none"])
+            for idea in doc.recurring:
+                for position, excerpt in enumerate(idea.excerpts):
+                    item = _said(document, excerpt, "List Number" if position == 0 else "List Bullet 2", session=True)
+                    if position == 0:
+                        item.paragraph_format.keep_with_next = True
+        if doc.tensions:
+            document.add_heading(w["tensions_title"], level=1)
+            _small(document.add_paragraph(), w["tensions_intro"])
+            for tension in doc.tensions:
+                item = document.add_paragraph(style="List Bullet")
+                item.add_run(tension.text)
+                _refs(item, tension.refs, w["key_message_passages"])
+        return
+    if doc.axes:
+        document.add_heading(w["axes_title"], level=1)
+        _small(document.add_paragraph(), w["axes_intro"])
+        for axis in doc.axes:
+            document.add_heading(axis.label, level=2)
+            if axis.description:
+                document.add_paragraph().add_run(axis.description).italic = True
+            if axis.summary:
+                _small(document.add_paragraph(), axis.summary)
+            for group in axis.groups:
+                document.add_heading(group.title, level=3)
+                for excerpt in group.excerpts:
+                    _excerpt(document, excerpt)
+            if axis.empty:
+                _small(document.add_paragraph(), axis.empty)
+
+
+def _codebook(document, doc: SynthesisDocument) -> None:
+    """The themes (and axes), described once."""
+    if not doc.codebook:
+        return
+    w = doc.wording
+    document.add_heading(w["codebook_title"], level=1)
+    _small(document.add_paragraph(), w["codebook_intro"])
+    for title, entries in (("", doc.codebook), (w["codebook_axes"], doc.codebook_axes)):
+        if title and entries:
+            document.add_heading(title, level=2)
+        for entry in entries:
+            label = document.add_paragraph()
+            label.paragraph_format.keep_with_next = True
+            label.paragraph_format.space_after = 0
+            label.add_run(entry.label).bold = True
+            if entry.description:
+                document.add_paragraph(entry.description)
+            if entry.subthemes:
+                line = document.add_paragraph()
+                _small(line, f"{w['subthemes']}{NBSP}: ", bold=True, colour=INK)
+                _small(line, f"{NNBSP}; ".join(entry.subthemes), colour=INK)
 
 
 def _index_entry(document, entry: IndexEntry) -> None:
@@ -470,12 +634,15 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
     _add_toc(document, f'TOC \\o "{TOC_LEVELS}" \\h \\z \\u', [entry.title for entry in doc.toc],
              w["toc_placeholder"])
 
+    if doc.introduction:
+        document.add_heading(w["introduction"], level=1)
+        for paragraph in doc.introduction:
+            document.add_paragraph(paragraph)
+    _key_messages(document, doc)
+
     document.add_heading(w["overview"], level=1)
     for paragraph in doc.overview:
         document.add_paragraph(paragraph)
-    if doc.key_points:
-        _key_points(document, doc.key_points, w["session_key_points"])
-        _small(document.add_paragraph(), w["key_points_note"])
     for session in doc.sessions:
         line = document.add_paragraph(style="List Bullet")
         line.add_run(session.label).bold = True
@@ -488,29 +655,33 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
         document.add_paragraph(chart.caption, style="Caption")
         _table(document, chart.table)
 
+    _speakers(document, doc)
+    _cycle_sections(document, doc, before_chapters=True)
+
     for chapter in doc.chapters:
         document.add_heading(f"{chapter.number}. {chapter.label}", level=1)
         _small(document.add_paragraph(), chapter.summary)
-        document.add_paragraph(chapter.description)
-        if chapter.subthemes:
-            line = document.add_paragraph()
-            _small(line, f"{w['subthemes']}{NBSP}: ", bold=True, colour=INK)
-            _small(line, f"{NNBSP}; ".join(chapter.subthemes), colour=INK)
+        if chapter.table is not None:
+            _table(document, chapter.table)
         if chapter.key_terms:
             line = document.add_paragraph()
             _small(line, f"{w['key_terms']}{NBSP}: ", bold=True, colour=INK)
             _small(line, ", ".join(chapter.key_terms), colour=INK)
         if chapter.key_points:
             _key_points(document, chapter.key_points, w["key_points"])
-        # Level 3 and 4: every chapter has them, so they stay out of the contents.
-        document.add_heading(w["excerpts"], level=3)
+        # Levels 2 and 3 under the chapter: the contents list level 1 only, so the headings every
+        # chapter repeats stay out of them.
+        document.add_heading(w["excerpts"], level=2)
         for group in chapter.groups:
             if group.title:
-                document.add_heading(group.title, level=4)
+                document.add_heading(group.title, level=3)
             for excerpt in group.excerpts:
                 _excerpt(document, excerpt)
         if not chapter.excerpts:
             document.add_paragraph(chapter.no_excerpt or w["no_excerpt"])
+
+    _cycle_sections(document, doc, before_chapters=False)
+    _exchanges(document, doc)
 
     if doc.index:
         document.add_heading(w["index"], level=1)
@@ -534,6 +705,8 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
             line.paragraph_format.space_after = 0
             line.add_run(item.term).bold = True
             line.add_run(f"{NBSP}: {item.expansion}")
+
+    _codebook(document, doc)
 
     if doc.annex:
         document.add_heading(w["annex"], level=1)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..core import limits
 from ..core.typography import NBSP, NNBSP
-from .document import Excerpt, IndexEntry, SynthesisDocument, Table
+from .document import Excerpt, IndexEntry, IndexRef, SynthesisDocument, Table
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,8 @@ TEXT_WIDTH_CM = 16.4
 CHART_WIDTH_CM = 16.0
 LOGO_HEIGHT_CM = 1.8
 FIRST_COLUMN_SHARE = 0.34
-TOC_LEVELS = 2
+# The contents list the sections (level 1), as the DOCX's; the navigator shows every level.
+TOC_LEVELS = 1
 
 
 class _Styles:
@@ -400,18 +401,160 @@ def _excerpt(w: _Writer, excerpt: Excerpt) -> None:
         source.addText(excerpt.timestamp)
 
 
-def _key_points(w: _Writer, points: list[Excerpt], title: str) -> None:
-    w.heading(title, 3)
-    for point in points:
-        item = w.paragraph("• ", w.s.list_item)
-        w.span(item, point.text, w.s.language(point.lang) if point.lang else None)
-        item.addText(" ")
-        w.span(item, point.speaker, w.s.muted_bold)
+def _said(w: _Writer, excerpt: Excerpt, *, mark: str = "• ", label: str = "", speaker: bool = True,
+          session: bool = False):
+    """A sentence said as a list item, with who said it (and in which session) and its moment."""
+    item = w.paragraph(mark, w.s.list_item)
+    if label:
+        w.span(item, f"{label}{NBSP}: ", w.s.bold)
+    if excerpt.held:
+        w.span(item, excerpt.text, w.s.italic)
+    else:
+        w.span(item, excerpt.text, w.s.language(excerpt.lang) if excerpt.lang else None)
+    item.addText(" ")
+    if speaker:
+        w.span(item, excerpt.speaker, w.s.muted_bold)
         w.span(item, " · ", w.s.muted)
-        if point.link:
-            w.link(item, point.link, point.timestamp, w.s.muted)
+    if session and excerpt.session_label:
+        w.span(item, f"{excerpt.session_label} · ", w.s.muted)
+    if excerpt.link:
+        w.link(item, excerpt.link, excerpt.timestamp, w.s.muted)
+    else:
+        w.span(item, excerpt.timestamp, w.s.muted)
+    return item
+
+
+def _refs(w: _Writer, parent, refs: list[IndexRef], label: str) -> None:
+    """' (Voir : 00:12:34, 00:15:02)': the moments, each a link to the replay."""
+    if not refs:
+        return
+    w.span(parent, f" ({label}{NBSP}: ", w.s.muted)
+    for i, ref in enumerate(refs):
+        if i:
+            w.span(parent, ", ", w.s.muted)
+        if ref.link:
+            w.link(parent, ref.link, ref.label, w.s.muted)
         else:
-            w.span(item, point.timestamp, w.s.muted)
+            w.span(parent, ref.label, w.s.muted)
+    w.span(parent, ")", w.s.muted)
+
+
+def _key_points(w: _Writer, points: list[Excerpt], title: str) -> None:
+    w.heading(title, 2)
+    for point in points:
+        _said(w, point)
+
+
+def _key_messages(w: _Writer, doc: SynthesisDocument) -> None:
+    """« À retenir »: the messages staff wrote, with the moments they rest on; else the proposals."""
+    messages = doc.key_messages
+    if messages is None:
+        return
+    w.heading(messages.title, 1, "key-messages")
+    if messages.subtitle:
+        w.heading(messages.subtitle, 2)
+    if messages.note:
+        w.paragraph(messages.note, w.s.small)
+    for number, message in enumerate(messages.messages, start=1):
+        if message.excerpt is not None:
+            _said(w, message.excerpt, mark=f"{number}. ")
+            continue
+        item = w.paragraph(f"{number}. {message.text}", w.s.list_item)
+        _refs(w, item, message.refs, doc.wording["key_message_passages"])
+
+
+def _speakers(w: _Writer, doc: SynthesisDocument) -> None:
+    """« Les intervenants »: a paragraph for each named voice."""
+    if not doc.speaker_paragraphs:
+        return
+    words = doc.wording
+    w.heading(words["speakers_section"], 1, "speakers")
+    w.paragraph(words["speakers_intro"], w.s.small)
+    for speaker in doc.speaker_paragraphs:
+        w.heading(speaker.name, 2, speaker.anchor)
+        if speaker.affiliation:
+            w.span(w.paragraph("", w.s.small), speaker.affiliation, w.s.italic)
+        if speaker.presentation:
+            w.paragraph(speaker.presentation)
+        w.paragraph(speaker.details + (f". {speaker.themes}" if speaker.themes else ""), w.s.small)
+        for quote in speaker.quotes:
+            _said(w, quote, speaker=False)
+        if not speaker.quotes:
+            w.paragraph(words["speaker_no_quote"], w.s.small)
+
+
+def _exchanges(w: _Writer, doc: SynthesisDocument) -> None:
+    exchanges = doc.exchanges
+    if exchanges is None:
+        return
+    words = doc.wording
+    w.heading(words["exchanges_title"], 1, "exchanges")
+    w.paragraph(exchanges.note, w.s.small)
+    for item in exchanges.items:
+        _said(w, item.question, mark="", label=words["question"])
+        if item.answer is not None:
+            _said(w, item.answer, mark="", label=words["answer"])
+        else:
+            w.paragraph(words["no_answer"], w.s.small)
+
+
+def _cycle_sections(w: _Writer, doc: SynthesisDocument, *, before_chapters: bool) -> None:
+    """The cycle's own sections: before the chapters, the theme × session table, the ideas that
+    recur and the tensions; after them, one section per transversal axis."""
+    words = doc.wording
+    if before_chapters:
+        if doc.theme_table is not None:
+            w.heading(words["theme_table_title"], 1, "theme-table")
+            w.paragraph(words["theme_table_intro"])
+            w.table(doc.theme_table)
+        if doc.kind == "cycle":
+            w.heading(words["recurring_title"], 1, "recurring")
+            w.paragraph(words["recurring_intro"] if doc.recurring else words["recurring_none"], w.s.small)
+            for number, idea in enumerate(doc.recurring, start=1):
+                for position, excerpt in enumerate(idea.excerpts):
+                    _said(w, excerpt, mark=f"{number}. " if position == 0 else "   – ", session=True)
+        if doc.tensions:
+            w.heading(words["tensions_title"], 1, "tensions")
+            w.paragraph(words["tensions_intro"], w.s.small)
+            for tension in doc.tensions:
+                item = w.paragraph(f"• {tension.text}", w.s.list_item)
+                _refs(w, item, tension.refs, words["key_message_passages"])
+        return
+    if doc.axes:
+        w.heading(words["axes_title"], 1, "axes")
+        w.paragraph(words["axes_intro"], w.s.small)
+        for axis in doc.axes:
+            w.heading(axis.label, 2, axis.anchor)
+            if axis.description:
+                w.span(w.paragraph(), axis.description, w.s.italic)
+            if axis.summary:
+                w.paragraph(axis.summary, w.s.small)
+            for group in axis.groups:
+                w.heading(group.title, 3)
+                for excerpt in group.excerpts:
+                    _excerpt(w, excerpt)
+            if axis.empty:
+                w.paragraph(axis.empty, w.s.small)
+
+
+def _codebook(w: _Writer, doc: SynthesisDocument) -> None:
+    """The themes (and axes), described once."""
+    if not doc.codebook:
+        return
+    words = doc.wording
+    w.heading(words["codebook_title"], 1, "codebook")
+    w.paragraph(words["codebook_intro"], w.s.small)
+    for title, entries in (("", doc.codebook), (words["codebook_axes"], doc.codebook_axes)):
+        if title and entries:
+            w.heading(title, 2)
+        for entry in entries:
+            w.span(w.paragraph(), entry.label, w.s.bold)
+            if entry.description:
+                w.paragraph(entry.description)
+            if entry.subthemes:
+                line = w.paragraph()
+                w.span(line, f"{words['subthemes']}{NBSP}: ", w.s.bold)
+                line.addText(f"{NNBSP}; ".join(entry.subthemes))
 
 
 def _index_entry(w: _Writer, entry: IndexEntry) -> None:
@@ -445,12 +588,15 @@ def write_odt(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
     _title_page(w, doc, image_dir)
     _contents(w, doc)
 
+    if doc.introduction:
+        w.heading(words["introduction"], 1, "introduction")
+        for paragraph in doc.introduction:
+            w.paragraph(paragraph)
+    _key_messages(w, doc)
+
     w.heading(words["overview"], 1, "overview")
     for paragraph in doc.overview:
         w.paragraph(paragraph)
-    if doc.key_points:
-        _key_points(w, doc.key_points, words["session_key_points"])
-        w.paragraph(words["key_points_note"], styles.small)
     for session in doc.sessions:
         line = w.paragraph("• ", styles.list_item)
         w.span(line, session.label, styles.bold)
@@ -463,28 +609,32 @@ def write_odt(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
         w.paragraph(chart.caption, styles.caption)
         w.table(chart.table)
 
+    _speakers(w, doc)
+    _cycle_sections(w, doc, before_chapters=True)
+
     for chapter in doc.chapters:
         w.heading(f"{chapter.number}. {chapter.label}", 1, chapter.anchor)
         w.paragraph(chapter.summary, styles.small)
-        w.paragraph(chapter.description)
-        if chapter.subthemes:
-            line = w.paragraph()
-            w.span(line, f"{words['subthemes']}{NBSP}: ", styles.bold)
-            line.addText(f"{NNBSP}; ".join(chapter.subthemes))
+        if chapter.table is not None:
+            w.table(chapter.table)
         if chapter.key_terms:
             line = w.paragraph()
             w.span(line, f"{words['key_terms']}{NBSP}: ", styles.bold)
             line.addText(", ".join(chapter.key_terms))
         if chapter.key_points:
             _key_points(w, chapter.key_points, words["key_points"])
-        w.heading(words["excerpts"], 3)
+        # Levels 2 and 3 under the chapter, never a level skipped (the contents list level 1).
+        w.heading(words["excerpts"], 2)
         for group in chapter.groups:
             if group.title:
-                w.heading(group.title, 4)
+                w.heading(group.title, 3)
             for excerpt in group.excerpts:
                 _excerpt(w, excerpt)
         if not chapter.excerpts:
             w.paragraph(chapter.no_excerpt or words["no_excerpt"])
+
+    _cycle_sections(w, doc, before_chapters=False)
+    _exchanges(w, doc)
 
     if doc.index:
         w.heading(words["index"], 1, "index")
@@ -505,6 +655,8 @@ def write_odt(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
             line = w.paragraph()
             w.span(line, item.term, styles.bold)
             line.addText(f"{NBSP}: {item.expansion}")
+
+    _codebook(w, doc)
 
     if doc.annex:
         w.heading(words["annex"], 1, "annex")

@@ -19,6 +19,7 @@ from ..core.artefacts import Approval, PageSummary, RenderManifest, SiteExcerpt,
 from ..core.config import Config, Speaker
 from ..core.errors import SyntheseError
 from ..core.resources import TemplateSet
+from ..core.review_file import CycleReview
 from ..core.storage import atomic_path, write_bytes, write_text
 from ..core.typography import duration_text, french_date, french_text
 from .charts import write_charts
@@ -125,6 +126,25 @@ def _site_excerpts(doc: SynthesisDocument) -> dict[str, list[SiteExcerpt]]:
             for chapter in doc.chapters}
 
 
+def _summary_points(doc: SynthesisDocument) -> list[SiteExcerpt]:
+    """What the site's feed says of the session: its « À retenir », the messages staff wrote (at
+    the moment of their first passage) or the proposals (who said them, when)."""
+    if doc.key_messages is None:
+        return []
+    points = []
+    for message in doc.key_messages.messages:
+        said = message.excerpt
+        if said is not None:
+            points.append(SiteExcerpt(text=said.text, speaker=said.speaker, start_s=said.start_s,
+                                      timestamp=said.timestamp, anchor="", replay_href=said.link, lang=said.lang))
+        else:
+            first = message.refs[0] if message.refs else None
+            points.append(SiteExcerpt(text=message.text, speaker="", start_s=first.start_s or 0.0 if first else 0.0,
+                                      timestamp=first.label if first else "", anchor="",
+                                      replay_href=first.link if first else None))
+    return points
+
+
 def render_session(inputs: SessionInputs, config: Config, *, out_dir: Path, stem: str,
                    formats: Sequence[str] | None = None) -> RenderManifest:
     """Render one session's synthesis as `<stem>.pdf/.docx/.html` (+ charts and the site's
@@ -146,8 +166,7 @@ def render_session(inputs: SessionInputs, config: Config, *, out_dir: Path, stem
         citation=doc.publication.citation,
         review_mark=doc.review.mark,
         review_note=doc.review.note,
-        summary_points=[SiteExcerpt(text=e.text, speaker=e.speaker, start_s=e.start_s, timestamp=e.timestamp,
-                                    anchor="", replay_href=e.link, lang=e.lang) for e in doc.key_points],
+        summary_points=_summary_points(doc),
     )
     sources = [inputs.tags.path.name] if inputs.tags.path else []
     manifest = _manifest(doc, config, out_dir, chosen, page, kind="session", session_id=session.id, sources=sources)
@@ -168,12 +187,14 @@ def write_subtitles(transcript: Transcript, out_dir: Path, stem: str) -> Path:
 
 
 def render_cycle(sessions: Sequence[SessionInputs], config: Config, *, out_dir: Path,
-                 formats: Sequence[str] | None = None, stem: str = "cycle") -> RenderManifest:
-    """The cycle's synthesis, gathering the sessions theme by theme, as `cycle.pdf/.docx/.html`."""
+                 formats: Sequence[str] | None = None, stem: str = "cycle",
+                 review: CycleReview | None = None) -> RenderManifest:
+    """The cycle's synthesis, gathering the sessions theme by theme, as `cycle.pdf/.docx/.html`;
+    `review`: what staff wrote in the cycle's review file (introduction, tensions)."""
     chosen = check_formats(formats if formats is not None else config.render.formats)
     if not sessions:
         raise SyntheseError("no rendered session to gather into the cycle synthesis: run `synthese run` first.")
-    doc = build_cycle_document(config, sessions, stem=stem)
+    doc = build_cycle_document(config, sessions, stem=stem, review=review)
     wording = config.templates.wording()
     page = PageSummary(
         title=french_text(config.cycle.title),

@@ -50,7 +50,7 @@ from ..core.config import Config, Session
 from ..core.errors import LockError, ReviewError, StorageError, SyntheseError
 from ..core.glossary import GLOSSARY_FILE, glossary_path, parse_glossary
 from ..core.resources import REVIEW_FOLDER as TEMPLATE_FOLDER
-from ..core.review_file import Correction, parse_review, revise
+from ..core.review_file import Correction, find_passage, parse_review, revise
 from ..core.storage import write_text
 from ..core.typography import french_text, timestamp
 from ..serve import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
@@ -62,12 +62,17 @@ from .edits import (
     ReviewEditError,
     add_confirmation,
     add_correction,
+    add_key_message,
     reject_name,
     remove_confirmation,
     remove_corrections,
     remove_glossary_entry,
+    remove_key_message,
     set_decision,
     set_glossary_entry,
+    set_key_message,
+    set_presentation,
+    set_question,
     set_speaker,
     version_of,
 )
@@ -87,7 +92,8 @@ __all__ = ["ReviewApp", "serve_review"]
 log = logging.getLogger(__name__)
 
 STATIC_FILES = {"review.js": "application/javascript; charset=utf-8", "review.css": "text/css; charset=utf-8"}
-FRAGMENTS = ("avis", "voix", "passages", "chapitres", "approbation", "apercu", "historique", "glossaire")
+FRAGMENTS = ("avis", "voix", "passages", "chapitres", "approbation", "apercu", "historique", "glossaire", "retenir",
+             "intervenants", "questions")
 GLOSSARY_TEMPLATE = "glossary.fr.yaml"  # in templates/review/: the glossary the page creates
 MAX_BODY_BYTES = 262_144  # a passage's text and a few fields
 MAX_FOUND = 500  # occurrences listed by a search
@@ -632,6 +638,8 @@ class ReviewApp:
                                                          _text(body, "replace", self.wording, empty=True), chosen))
         if action == "remove_correction":
             return self._remove_correction(text, body, state)
+        if action in ("message_add", "message_edit", "presentation"):
+            return self._writing(text, body, state)
         view = state.passage_view(_text(body, "passage", self.wording))
         # Passage ids follow the order of the last tagging: the key says it is still the passage
         # the page showed, not another that took its number since.
@@ -649,6 +657,12 @@ class ReviewApp:
             key = view.passage.key
             return (add_confirmation(text, name, key, chosen),
                     lambda now, _: remove_confirmation(now, name, key, chosen))
+        if action == "question":
+            # A passage marked as a question from the audience (or unmarked).
+            asked = body.get("decision") == "mark"
+            key, same = view.passage.key, state.same_passage(view.passage)
+            return (set_question(text, name, key, asked, same),
+                    lambda now, _: set_question(now, name, key, not asked, same))
         theme = _text(body, "theme", self.wording)
         if theme not in state.theme_labels:
             raise PageError(400, self.wording["bad_request"].format(detail="thème inconnu"))
@@ -680,6 +694,48 @@ class ReviewApp:
 
         return set_decision(text, name, family=family, kind=decision, passage_key=key, theme=theme,
                             same_passage=same, sentences=sentences), undo
+
+    def _writing(self, text: str, body: dict[str, Any], state: ReviewState
+                 ) -> tuple[str, Callable[[str, ReviewState], str] | None]:
+        """What staff write for the documents: a message to retain added (written, or a proposal
+        accepted with its passage), rewritten or removed; a speaker's presentation."""
+        name = self.paths.review.name
+        action = body.get("action")
+        if action == "presentation":
+            person = _text(body, "name", self.wording)
+            if person not in {s.name for s in state.speakers}:
+                raise PageError(409, self.wording["text_changed"])
+            before = state.review.presentations.get(person)
+            return (set_presentation(text, name, person, _text(body, "sentence", self.wording, empty=True)),
+                    lambda now, _: set_presentation(now, name, person, before))
+        if action == "message_add":
+            message = " ".join(_text(body, "text", self.wording).split())
+            key = " ".join(_text(body, "key", self.wording, empty=True).split())
+            passages = state.tags.passages if state.tags else []
+            if key and find_passage(key, passages) is None:
+                raise PageError(409, self.wording["text_changed"])
+            keys = (key,) if key else ()
+
+            def undo_add(now: str, _: ReviewState) -> str:
+                said = [(m.text, m.passages) for m in parse_review(now, name).key_messages]
+                if (message, keys) not in said:
+                    raise ReviewEditError(f"{name}: the message is no longer in the file")
+                index = len(said) - 1 - said[::-1].index((message, keys))
+                return remove_key_message(now, name, index, message)
+
+            return add_key_message(text, name, message, keys), undo_add
+        number, expected = body.get("number"), _text(body, "expected", self.wording)
+        if not isinstance(number, int) or isinstance(number, bool):
+            raise PageError(400, self.wording["bad_request"].format(detail="numéro du message"))
+        if not 0 <= number < len(state.review.key_messages) or state.review.key_messages[number].text != expected:
+            raise PageError(409, self.wording["text_changed"])
+        supported_by = state.review.key_messages[number].passages
+        if body.get("decision") == "remove":
+            return (remove_key_message(text, name, number, expected),
+                    lambda now, _: add_key_message(now, name, expected, supported_by))
+        message = " ".join(_text(body, "text", self.wording).split())
+        return (set_key_message(text, name, number, expected, message),
+                lambda now, _: set_key_message(now, name, number, message, expected))
 
     def _corrections(self, text: str, corrections: list[Correction]) -> tuple[str, Callable[[str, ReviewState], str]]:
         name = self.paths.review.name

@@ -12,6 +12,7 @@ old one said plus the change; otherwise ReviewEditError, and nothing is to be wr
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -26,9 +27,10 @@ from ..core.errors import SyntheseError
 from ..core.glossary import parse_glossary
 from ..core.review_file import SECTIONS, Approved, Review, format_time, parse_review, parse_time
 
-__all__ = ["ReviewEditError", "add_confirmation", "add_correction", "reject_name", "remove_confirmation",
-           "remove_corrections", "remove_glossary_entry", "set_approval", "set_decision", "set_glossary_entry",
-           "set_speaker", "version_of"]
+__all__ = ["ReviewEditError", "add_confirmation", "add_correction", "add_key_message", "reject_name",
+           "remove_confirmation", "remove_corrections", "remove_glossary_entry", "remove_key_message", "set_approval",
+           "set_decision", "set_glossary_entry", "set_key_message", "set_presentation", "set_question", "set_speaker",
+           "version_of"]
 
 INDENT = "  "  # items of a list the page creates: two spaces, as in the shipped review file
 _PLAIN_KEY = re.compile(r"^[^\W\d_][\w .'’-]*$")
@@ -71,10 +73,27 @@ def _approval(approved: Approved | None) -> tuple[str, str, str] | None:
     return (approved.by, approved.at.isoformat(), approved.fingerprint) if approved else None
 
 
+@dataclass(frozen=True)
+class _Written:
+    """What staff write for the documents: key messages (text, passages), presentations, questions
+    (passage, sentences, answer)."""
+
+    key_messages: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    presentations: tuple[tuple[str, str], ...] = ()
+    questions: tuple[tuple[str, tuple[int, ...], str], ...] = ()
+
+
+def _written(review: Review) -> _Written:
+    return _Written(tuple((m.text, m.passages) for m in review.key_messages), tuple(review.presentations.items()),
+                    tuple((q.passage, q.sentences, q.answer) for q in review.questions))
+
+
 def _checked(old: str, new: str, name: str, expect: Callable[[_Said], _Said], *, approved: Any = _SAME,
-             rejected: Callable[[dict[str, list[str]]], dict[str, list[str]]] | None = None) -> str:
-    """`new` if it parses and says what `old` said changed as `expect`; the approval and the names
-    voices were rejected for stay as they were unless `approved` or `rejected` say how they change."""
+             rejected: Callable[[dict[str, list[str]]], dict[str, list[str]]] | None = None,
+             written: Callable[[_Written], _Written] | None = None) -> str:
+    """`new` if it parses and says what `old` said changed as `expect`; the approval, the names
+    voices were rejected for and what staff wrote for the documents stay as they were unless
+    `approved`, `rejected` or `written` say how they change."""
     before_review = parse_review(old, name)
     before = _said(before_review)
     try:
@@ -84,8 +103,9 @@ def _checked(old: str, new: str, name: str, expect: Callable[[_Said], _Said], *,
         after_review, after = None, None
     wanted = _approval(before_review.approved) if approved is _SAME else approved
     wanted_rejected = rejected(before_review.rejected_names) if rejected else before_review.rejected_names
+    wanted_written = written(_written(before_review)) if written else _written(before_review)
     if (after != expect(before) or after_review is None or _approval(after_review.approved) != wanted
-            or after_review.rejected_names != wanted_rejected):
+            or after_review.rejected_names != wanted_rejected or _written(after_review) != wanted_written):
         raise ReviewEditError(f"{name}: this change could not be written without altering the rest of the "
                               "file; make it by hand in the file (it was left unchanged).")
     return new
@@ -290,49 +310,55 @@ def set_decision(text: str, name: str, *, family: Sequence[str], kind: str | Non
     return _checked(text, new, name, expect)
 
 
+def _set_mapping_line(text: str, name: str, section: str, label: str, value: str | None, what: str) -> str:
+    """`section: {label: value}` set (or the label's line removed when value is None), line by
+    line: the new text, unchecked."""
+    sections = _sections(text, name)
+    new = text
+    line = f"{INDENT}{_key(label)}: {_quoted(value)}" if value else ""
+    if section not in sections:
+        if value:
+            new = _append_section(text, f"{section}:\n{line}\n")
+        return new
+    key, node = sections[section]
+    if _is_empty(node):
+        if value:
+            new = _fill_empty(text, key, node, [line])
+    elif not isinstance(node, yaml.MappingNode):
+        raise ReviewEditError(f"{name}: '{section}' is not a list of `{what}` lines; fix it by hand.")
+    elif node.flow_style or not node.value:
+        pairs = [(k, v) for k, v in node.value if str(k.value).strip() != label]
+        lines = [f"{INDENT}{_source(text, k)}: {_source(text, v)}" for k, v in pairs]
+        if value:
+            places = [i for i, (k, _) in enumerate(node.value) if str(k.value).strip() == label]
+            lines.insert(places[0] if places else len(lines), line)
+        new = _replace_flow(text, node, lines, "{}")
+    else:
+        found = [(k, v) for k, v in node.value if str(k.value).strip() == label]
+        if found and value:
+            k, v = found[0]
+            if not isinstance(v, yaml.ScalarNode):
+                raise ReviewEditError(f"{name}: the value of {label!r} in '{section}' is not plain text; fix it by hand.")
+            new = text[:v.start_mark.index] + _quoted(value) + text[v.end_mark.index:]
+            for k, v in reversed(found[1:]):  # a label given twice: its first line wins, the others go
+                new = _delete_lines(new, k, v)
+        elif found:
+            for k, v in reversed(found):
+                new = _delete_lines(new, k, v)
+            if len(found) == len(node.value):
+                colon = _after_colon(new, key)
+                new = new[:colon] + " {}" + new[colon:]
+        elif value:
+            indent = " " * node.value[0][0].start_mark.column
+            new = _insert_after(text, node.value[-1][1], f"{indent}{_key(label)}: {_quoted(value)}")
+    return new
+
+
 def set_speaker(text: str, name: str, label: str, person: str | None) -> str:
     """Name a voice (`speakers: {label: person}`), or forget its name when person is empty."""
     label = " ".join(label.split())
     person = " ".join((person or "").split()) or None
-    sections = _sections(text, name)
-    new = text
-    line = f"{INDENT}{_key(label)}: {_quoted(person)}" if person else ""
-    if "speakers" not in sections:
-        if person:
-            new = _append_section(text, f"speakers:\n{line}\n")
-    else:
-        key, value = sections["speakers"]
-        if _is_empty(value):
-            if person:
-                new = _fill_empty(text, key, value, [line])
-        elif not isinstance(value, yaml.MappingNode):
-            raise ReviewEditError(f"{name}: 'speakers' is not a list of `voice: name` lines; fix it by hand.")
-        elif value.flow_style or not value.value:
-            pairs = [(k, v) for k, v in value.value if str(k.value).strip() != label]
-            lines = [f"{INDENT}{_source(text, k)}: {_source(text, v)}" for k, v in pairs]
-            if person:
-                found = [i for i, (k, _) in enumerate(value.value) if str(k.value).strip() == label]
-                lines.insert(found[0] if found else len(lines), line)
-            new = _replace_flow(text, value, lines, "{}")
-        else:
-            found = [(k, v) for k, v in value.value if str(k.value).strip() == label]
-            if found and person:
-                k, v = found[0]
-                if not isinstance(v, yaml.ScalarNode):
-                    raise ReviewEditError(f"{name}: the name of {label!r} is not plain text; fix it by hand.")
-                new = text[:v.start_mark.index] + _quoted(person) + text[v.end_mark.index:]
-                for k, v in reversed(found[1:]):  # a voice named twice: its first line wins, the others go
-                    new = _delete_lines(new, k, v)
-            elif found:
-                for k, v in reversed(found):
-                    new = _delete_lines(new, k, v)
-                if len(found) == len(value.value):
-                    colon = _after_colon(new, key)
-                    new = new[:colon] + " {}" + new[colon:]
-            elif person:
-                last_key, last_value = value.value[-1]
-                indent = " " * value.value[0][0].start_mark.column
-                new = _insert_after(text, last_value, f"{indent}{_key(label)}: {_quoted(person)}")
+    new = _set_mapping_line(text, name, "speakers", label, person, "voice: name")
 
     def expect(said: _Said) -> _Said:
         speakers = dict(said.speakers)  # a renamed voice keeps its place in the list
@@ -490,6 +516,121 @@ def _correction_said(node: yaml.Node) -> tuple[float, str, str] | None:
         return None
     return (float(int(at)), " ".join(str(fields.get("original") or "").split()),
             " ".join(str(fields.get("corrected") or "").split()))
+
+
+# --- what staff write for the documents: « À retenir », presentations, questions -----------------------
+
+def _message_item(message: str, passages: Sequence[str]) -> str:
+    if not passages:
+        return _quoted(message)
+    return f"{{text: {_quoted(message)}, passages: [{', '.join(_quoted(p) for p in passages)}]}}"
+
+
+def _clean_message(message: str, passages: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    message = " ".join(message.split())
+    if not message:
+        raise ReviewEditError("a key message needs its text")
+    return message, tuple(dict.fromkeys(" ".join(p.split()) for p in passages if p.split()))
+
+
+def add_key_message(text: str, name: str, message: str, passages: Sequence[str] = ()) -> str:
+    """Append a message to retain (`key_messages:`), with the keys of the passages that support
+    it (an accepted proposal: its passage)."""
+    message, keys = _clean_message(message, passages)
+    new = _append_item(text, name, "key_messages", _message_item(message, keys))
+
+    def written(before: _Written) -> _Written:
+        return dataclasses.replace(before, key_messages=(*before.key_messages, (message, keys)))
+
+    return _checked(text, new, name, lambda said: said, written=written)
+
+
+def _key_message_node(text: str, name: str, index: int, expected: str) -> yaml.Node:
+    """The item of `key_messages:` at `index`, when it still says `expected` (else the page is stale)."""
+    sections = _sections(text, name)
+    said = parse_review(text, name).key_messages
+    value = sections.get("key_messages", (None, None))[1]
+    if not isinstance(value, yaml.SequenceNode) or not 0 <= index < len(said) or len(value.value) != len(said) \
+            or said[index].text != " ".join(expected.split()):
+        raise ReviewEditError(f"{name}: that message is no longer in the file as shown; reload the page.")
+    return value
+
+
+def set_key_message(text: str, name: str, index: int, expected: str, message: str,
+                    passages: Sequence[str] | None = None) -> str:
+    """Rewrite the message at `index` of `key_messages:` (which says `expected`): its text, and
+    its passages when given (else they stay)."""
+    value = _key_message_node(text, name, index, expected)
+    before = parse_review(text, name).key_messages[index]
+    message, keys = _clean_message(message, before.passages if passages is None else passages)
+    node = value.value[index]
+    if value.flow_style:
+        items = [_source(text, n) if i != index else _message_item(message, keys) for i, n in enumerate(value.value)]
+        new = _replace_flow(text, value, [f"{INDENT}- {item}" for item in items], "[]")
+    else:
+        new = text[:node.start_mark.index] + _message_item(message, keys) + text[_content_end(node):]
+
+    def written(said: _Written) -> _Written:
+        messages = list(said.key_messages)
+        messages[index] = (message, keys)
+        return dataclasses.replace(said, key_messages=tuple(messages))
+
+    return _checked(text, new, name, lambda said: said, written=written)
+
+
+def remove_key_message(text: str, name: str, index: int, expected: str) -> str:
+    """Take the message at `index` of `key_messages:` (which says `expected`) out of the file."""
+    _key_message_node(text, name, index, expected)
+    new = _remove_at(text, name, "key_messages", [index])
+
+    def written(said: _Written) -> _Written:
+        return dataclasses.replace(said, key_messages=tuple(m for i, m in enumerate(said.key_messages) if i != index))
+
+    return _checked(text, new, name, lambda said: said, written=written)
+
+
+def set_presentation(text: str, name: str, person: str, sentence: str | None) -> str:
+    """The one sentence that presents a speaker in « Les intervenants » (`presentations:
+    {person: sentence}`), or none when empty."""
+    person = " ".join(person.split())
+    sentence = " ".join((sentence or "").split()) or None
+    if not person:
+        raise ReviewEditError("a presentation needs the speaker's name")
+    new = _set_mapping_line(text, name, "presentations", person, sentence, "name: sentence")
+
+    def written(said: _Written) -> _Written:
+        presentations = dict(said.presentations)
+        if sentence:
+            presentations[person] = sentence
+        else:
+            presentations.pop(person, None)
+        return dataclasses.replace(said, presentations=tuple(presentations.items()))
+
+    return _checked(text, new, name, lambda said: said, written=written)
+
+
+def set_question(text: str, name: str, passage_key: str, asked: bool, same_passage: Callable[[str], bool]) -> str:
+    """Mark a passage as a question from the audience (`questions:`), or unmark it: every item
+    that names it (`same_passage` tells whether a key written in the file does) is removed."""
+    key = " ".join(passage_key.split())
+    sections = _sections(text, name)
+    items = sections["questions"][1].value if "questions" in sections and isinstance(
+        sections["questions"][1], yaml.SequenceNode) else []
+
+    def names(node: yaml.Node) -> str:
+        passage = node.value if isinstance(node, yaml.ScalarNode) else _fields(node).get("passage")
+        return passage if isinstance(passage, str) else ""
+
+    doomed = [i for i, node in enumerate(items) if same_passage(names(node))]
+    new = _remove_at(text, name, "questions", doomed) if doomed else text
+    if asked:
+        new = _append_item(new, name, "questions", _quoted(key))
+
+    def written(said: _Written) -> _Written:
+        kept = tuple(q for i, q in enumerate(said.questions) if i not in doomed)
+        return dataclasses.replace(said, questions=(*kept, (key, (), "")) if asked else kept)
+
+    return _checked(text, new, name, lambda said: said, written=written)
 
 
 # --- the cycle's glossary: a list at the top of glossary.yaml ----------------------------------------------

@@ -171,6 +171,59 @@ class GlossaryView:
 
 
 @dataclass
+class Moment:
+    """A sentence said, as the page shows it: its text, who said it, when (a play button)."""
+
+    text: str
+    speaker: str
+    start_s: float
+    timestamp: str
+
+
+@dataclass
+class ProposalView:
+    """A proposed message to retain: the sentence, its passage's key (what accepting writes),
+    the sentences that say the same thing, and whether staff accepted it already."""
+
+    said: Moment
+    passage_key: str
+    similar: list[Moment]
+    accepted: bool
+
+
+@dataclass
+class MessageView:
+    """A message staff wrote (review file `key_messages`), with the moments of its passages."""
+
+    number: int  # its place in the file's list
+    text: str
+    passages: list[str]  # the keys as written
+    moments: list[Moment]
+
+
+@dataclass
+class SpeakerWriting:
+    """A named voice in « Les intervenants »: its time, its sentences, and the sentence staff
+    wrote to present it."""
+
+    name: str
+    details: str
+    quotes: list[Moment]
+    presentation: str
+
+
+@dataclass
+class ExchangeView:
+    """A question and its answer: marked in the review file, or proposed."""
+
+    marked: bool
+    passage_id: str
+    passage_key: str
+    question: Moment
+    answer: Moment | None
+
+
+@dataclass
 class ReviewState:
     """Everything the page shows, and the version of the review file it was made from."""
 
@@ -197,6 +250,13 @@ class ReviewState:
     held: list[HeldView] = field(default_factory=list)  # quotes held back until their text is checked
     recognition: Recognition = field(default_factory=Recognition)
     remember_voices: bool = False  # voices.remember: the voices named here are remembered for the cycle
+    # What staff write for the documents: « À retenir » (theirs, and the proposals), the
+    # speakers' presentations, the questions (and the passages that ask one, to mark).
+    messages: list[MessageView] = field(default_factory=list)
+    proposals: list[ProposalView] = field(default_factory=list)
+    speakers: list[SpeakerWriting] = field(default_factory=list)
+    exchanges: list[ExchangeView] = field(default_factory=list)
+    askable: list[tuple[Passage, str]] = field(default_factory=list)  # passages with a question, and its text
 
     @property
     def gaps(self) -> list:
@@ -368,6 +428,8 @@ def read_state(ws: Workspace, session: Session) -> ReviewState:
                                        held.start, timestamp(held.start), list(held.reasons),
                                        [w.text for w in held.unsure], list(held.doubtful)))
 
+    _writing(state, tags, review)
+
     document = session_document(config, session, tags, revised.transcript)
     for chapter in document.chapters:
         quotes = []
@@ -383,6 +445,51 @@ def read_state(ws: Workspace, session: Session) -> ReviewState:
                   if p.id not in quoted and (p.theme(chapter.id) is not None or (p.id, chapter.id) in excerpt_decisions)]
         state.chapters.append(ChapterView(chapter.id, chapter.number, chapter.label, chapter.summary, quotes, others))
     return state
+
+
+def _writing(state: ReviewState, tags: Tags, review: Review) -> None:
+    """What the page offers staff to write from: « À retenir » (their messages, the proposals),
+    the named voices to present, the questions (marked or proposed, and the passages to mark)."""
+    from ..core.typography import counted, duration_text
+
+    by_id = {p.id: p for p in tags.passages}
+    wording = state.config.templates.wording()
+
+    def moment(quote) -> Moment | None:
+        passage = by_id.get(quote.passage) if quote is not None else None
+        if passage is None:
+            return None
+        return Moment(french_text(quote.text), passage.speaker or wording["unknown_speaker"], quote.start,
+                      timestamp(quote.start))
+
+    for number, message in enumerate(review.key_messages):
+        found = [find_passage(key, tags.passages) for key in message.passages]
+        moments = [Moment("", p.speaker or "", p.start, timestamp(p.start)) for p in found if p is not None]
+        state.messages.append(MessageView(number, message.text, list(message.passages), moments))
+    written = {" ".join(m.text.split()) for m in review.key_messages}
+    for proposal in tags.key_messages.proposals:
+        said = moment(proposal.quote)
+        if said is None:
+            continue
+        state.proposals.append(ProposalView(said, by_id[proposal.quote.passage].key,
+                                            [m for m in map(moment, proposal.similar) if m is not None],
+                                            " ".join(proposal.quote.text.split()) in written))
+    for summary in tags.speakers:
+        details = f"{duration_text(summary.seconds)} · {counted(wording['passages_count'], summary.passages)}"
+        state.speakers.append(SpeakerWriting(summary.name, french_text(details),
+                                             [m for m in map(moment, summary.quotes) if m is not None],
+                                             review.presentations.get(summary.name, "")))
+    for exchange in tags.exchanges:
+        question = moment(exchange.question)
+        if question is not None:
+            passage = by_id[exchange.question.passage]
+            state.exchanges.append(ExchangeView(exchange.source == "review", passage.id, passage.key, question,
+                                                moment(exchange.answer)))
+    marked = {e.passage_id for e in state.exchanges if e.marked}
+    for passage in tags.passages:
+        asked = [s.text for s in passage.sentences if s.text.rstrip().endswith("?")]
+        if asked and passage.id not in marked:
+            state.askable.append((passage, french_text(asked[-1])))
 
 
 # --- text as staff want it, turned into corrections ------------------------------------------------------

@@ -33,7 +33,6 @@ in a document: a key point is never a quote, nor another key point.
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -43,6 +42,7 @@ from typing import TYPE_CHECKING
 from ..core.artefacts import Gap, HeldQuote, KeyPoints, Passage, Quote
 from ..core.config import TagOptions
 from ..core.heard import Mending
+from ..core.ideas import pack_vectors, unpack_vectors
 from ..core.revision import INAUDIBLE
 from .themes import SentenceEvidence, meaning_points
 
@@ -93,20 +93,6 @@ class ExcerptChoices:
     excluded: dict[str, set[str]] = field(default_factory=dict)  # theme id -> passage ids
     # A pinned passage shortened by a reviewer: theme id -> passage id -> its sentences to quote.
     sentences: dict[str, dict[str, list[int]]] = field(default_factory=dict)
-
-
-def pack_vectors(vectors: np.ndarray) -> str:
-    """Sentence vectors as compact text for the tagger's cache (float16, base64)."""
-    import numpy as np
-
-    return base64.b64encode(np.asarray(vectors, dtype="<f2").tobytes()).decode("ascii")
-
-
-def unpack_vectors(text: str, dims: int) -> np.ndarray:
-    import numpy as np
-
-    flat = np.frombuffer(base64.b64decode(text), dtype="<f2").astype("float32")
-    return flat.reshape(-1, dims) if dims else flat.reshape(0, 0)
 
 
 @dataclass
@@ -470,8 +456,8 @@ def _plain(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
-def _key_candidates(passages: Sequence[Passage], evidence: SessionEvidence, used: set[tuple[str, int]],
-                    used_texts: set[str]) -> list[tuple[Passage, int]]:
+def _key_candidates(passages: Sequence[Passage], evidence: SessionEvidence, used: AbstractSet[tuple[str, int]],
+                    used_texts: AbstractSet[str], words: tuple[int, int] = KEY_POINT_WORDS) -> list[tuple[Passage, int]]:
     """The sentences that may be key points: of KEY_POINT_WORDS words, a statement (a verb, not a
     question), whole, quotable, and said nowhere else in the document yet."""
     found = []
@@ -485,7 +471,7 @@ def _key_candidates(passages: Sequence[Passage], evidence: SessionEvidence, used
                     or not evidence.quotable(passage.id, index) or sentence.text.rstrip().endswith("?") \
                     or INAUDIBLE in sentence.text or not _whole(passage, [index], evidence):
                 continue
-            if KEY_POINT_WORDS[0] <= info.words <= KEY_POINT_WORDS[1]:
+            if words[0] <= info.words <= words[1]:
                 found.append((passage, index))
     return found
 
@@ -542,18 +528,21 @@ def _pick_key_points(candidates: list[tuple[Passage, int]], relevance: list[floa
 
 
 def key_points(passages: Sequence[Passage], evidence: SessionEvidence, quotes: Mapping[str, Sequence[Quote]],
-               choices: ExcerptChoices) -> KeyPoints:
+               choices: ExcerptChoices, session: Sequence[Quote] | None = None,
+               reserved: Sequence[Quote] = ()) -> KeyPoints:
     """The key sentences of the session and of each theme with tagged passages (tag.key_points
     of each at most), each in the order said. No sentence is said twice in a document: a key
     point is never a sentence quoted in a chapter, nor another key point. A theme's key points
     come from passages whose strongest theme it is (by KEY_POINT_MARGIN), and say it more than
-    any other."""
+    any other. `session`: the session's key sentences chosen already (the proposals of « À
+    retenir », tag/synthesis.py); the themes' are then chosen among the others, and never among
+    the `reserved` sentences (printed elsewhere in the document)."""
     count = evidence.options.key_points
     themes = list(evidence.theme_ids)
     if count <= 0 or not passages:
-        return KeyPoints()
+        return KeyPoints(session=list(session or []))
     by_id = {p.id: p for p in passages}
-    used = {(q.passage, i) for chosen in quotes.values() for q in chosen for i in q.sentences}
+    used = {(q.passage, i) for chosen in [*quotes.values(), reserved] for q in chosen for i in q.sentences}
     used_texts = {_plain(by_id[pid].sentences[i].text) for pid, i in used if pid in by_id}
 
     def take(points: list[Quote]) -> list[Quote]:
@@ -565,7 +554,10 @@ def key_points(passages: Sequence[Passage], evidence: SessionEvidence, quotes: M
     candidates = _key_candidates(passages, evidence, used, used_texts)
     relevance = [max((evidence.relevance(p.id, i, t) for t in themes), default=0.0) for p, i in candidates]
     about = [(c, r) for c, r in zip(candidates, relevance) if r >= KEY_POINT_RELEVANCE]  # the cycle's themes
-    session = take(_pick_key_points([c for c, _ in about], [r for _, r in about], evidence, count))
+    if session is not None:
+        chosen = take(list(session))
+    else:
+        chosen = take(_pick_key_points([c for c, _ in about], [r for _, r in about], evidence, count))
     per_theme: dict[str, list[Quote]] = {}
     for theme_id in themes:
         leading = [p for p in passages if _leads(p, theme_id) and p.id not in choices.excluded.get(theme_id, set())]
@@ -575,4 +567,4 @@ def key_points(passages: Sequence[Passage], evidence: SessionEvidence, quotes: M
         kept = [(c, r) for c, r in zip(found, found_relevance) if r >= KEY_POINT_RELEVANCE]
         if kept:
             per_theme[theme_id] = take(_pick_key_points([c for c, _ in kept], [r for _, r in kept], evidence, count))
-    return KeyPoints(session=session, themes=per_theme)
+    return KeyPoints(session=chosen, themes=per_theme)

@@ -3,7 +3,10 @@
 Transcript -> passages of whole sentences, cut where the topic shifts (passages.py) -> themes
 from the codebook of config.yaml, for each passage and each of its sentences (themes.py) ->
 named entities (entities.py) -> human review decisions (review.py) -> quotes per theme and key
-points (excerpts.py), the name index (entities.py) -> Tags.
+points (excerpts.py), the name index (entities.py), and what staff write the synthesis from
+(synthesis.py: « À retenir », the speakers, the questions, the axes' sentences and the
+statements the cycle compares) -> Tags. The programme's transversal axes are tagged as themes
+are, from their keywords (`axis_classifier`).
 
 The work that needs spaCy (`machine_tags`) is kept apart from applying the review decisions
 (`tag`): the workspace caches the first, so a review edit is re-applied in a second.
@@ -13,14 +16,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..core import limits
+from ..core.approval import voice_pattern
 from ..core.artefacts import (
     Codebook,
     CodebookTheme,
     Evidence,
+    KeyMessages,
     Models,
     Passage,
     ReviewSummary,
@@ -28,8 +33,9 @@ from ..core.artefacts import (
     ThemeTag,
     Transcript,
 )
-from ..core.config import Config, Session
+from ..core.config import Config, Session, TagOptions
 from ..core.heard import Mending
+from ..core.ideas import pack_vectors, unpack_vectors
 from ..core.review_file import Review, confirmed_sentences, passage_key, revise_transcript
 from ..core.storage import hash_of
 from .decisions import apply_review
@@ -39,14 +45,13 @@ from .excerpts import (
     SessionEvidence,
     held_quotes,
     key_points,
-    pack_vectors,
     select_quotes,
     sentence_doubts,
     subtheme_of,
-    unpack_vectors,
 )
 from .passages import split_passages
 from .references import acronyms_said, reference_patterns, references_said
+from .synthesis import axis_quotes, exchanges, printed, propose_key_messages, speaker_summaries, statements, written_messages
 from .themes import ThemeClassifier, ThemeScore, above_threshold, load_nlp, model_label
 
 __all__ = ["MachineTags", "classify_texts", "codebook", "machine_tags", "tag", "wording_read"]
@@ -71,14 +76,16 @@ class MachineTags:
     each theme (with its sentence-encoder vector), before any human decision: what tagging
     costs, and what a review edit does not change."""
 
-    VERSION = 3  # of the cache file's shape
+    VERSION = 4  # of the cache file's shape
 
     nlp: str
-    passages: list[Passage]
+    passages: list[Passage]  # with the tagger's themes and axes
     scores: dict[str, dict[str, float]]  # passage id -> theme id -> score
     sentences: dict[str, list[SentenceEvidence]]  # passage id -> evidence of each of its sentences
     vectors: dict[str, Any]  # passage id -> (sentences, dims) unit vectors (numpy); absent without encoder
     warnings: list[str]
+    # passage id -> what each of its sentences says of each transversal axis (cycle.axes)
+    axis_sentences: dict[str, list[SentenceEvidence]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         dims = next((int(v.shape[1]) for v in self.vectors.values() if len(v)), 0)
@@ -86,6 +93,8 @@ class MachineTags:
                 "passages": [p.model_dump(mode="json", exclude_none=True) for p in self.passages],
                 "scores": self.scores,
                 "sentences": {pid: [e.to_json() for e in evidence] for pid, evidence in self.sentences.items()},
+                "axis_sentences": {pid: [e.to_json() for e in evidence]
+                                   for pid, evidence in self.axis_sentences.items()},
                 "dims": dims, "vectors": {pid: pack_vectors(v) for pid, v in self.vectors.items()},
                 "warnings": self.warnings}
 
@@ -93,17 +102,38 @@ class MachineTags:
     def from_json(cls, data: dict[str, Any]) -> MachineTags:
         if data.get("version") != cls.VERSION:
             raise KeyError("version")
+
+        def evidence(section: dict[str, Any]) -> dict[str, list[SentenceEvidence]]:
+            return {pid: [SentenceEvidence.from_json(e) for e in items] for pid, items in section.items()}
+
         return cls(data["nlp"], [Passage.model_validate(p) for p in data["passages"]], data["scores"],
-                   {pid: [SentenceEvidence.from_json(e) for e in evidence] for pid, evidence in data["sentences"].items()},
+                   evidence(data["sentences"]),
                    {pid: unpack_vectors(text, data["dims"]) for pid, text in data["vectors"].items()},
-                   list(data["warnings"]))
+                   list(data["warnings"]), evidence(data["axis_sentences"]))
 
 
 def codebook(config: Config) -> Codebook:
-    """The themes as the tags record them, with a short version hash of the whole codebook."""
+    """The themes (and the programme's transversal axes) as the tags record them, with a short
+    version hash of the whole codebook."""
     themes = [CodebookTheme(id=t.id, label=t.label, description=t.description, keywords=t.all_keywords)
               for t in config.themes]
-    return Codebook(version=hash_of([t.model_dump(mode="json") for t in config.themes])[:12], themes=themes)
+    axes = [CodebookTheme(id=a.id, label=a.label, description=a.description, keywords=a.keywords)
+            for a in config.cycle.axes]
+    version = hash_of([t.model_dump(mode="json") for t in config.themes],
+                      *([[a.model_dump(mode="json") for a in config.cycle.axes]] if axes else []))[:12]
+    return Codebook(version=version, themes=themes, axes=axes)
+
+
+def axis_classifier(nlp: Any, config: Config) -> ThemeClassifier | None:
+    """The programme's transversal axes compiled as themes are, from their keywords (an axis has
+    no description to compare meanings with, nor calibrated weights: the threshold learned with
+    tag.weights_file is the themes', so axes keep the default one); None when the cycle names
+    no axis. Its `options` are those to tag with."""
+    if not config.cycle.axes:
+        return None
+    threshold = TagOptions.model_fields["threshold"].default if config.tag.weights_file else config.tag.threshold
+    options = config.tag.model_copy(update={"meaning": "none", "threshold": threshold})
+    return ThemeClassifier(nlp, [axis.as_theme() for axis in config.cycle.axes], options, config.acronyms)
 
 
 def theme_tag(score: ThemeScore) -> ThemeTag:
@@ -137,11 +167,18 @@ def machine_tags(transcript: Transcript, config: Config) -> MachineTags:
     sentences: dict[str, list[SentenceEvidence]] = {}
     vectors: dict[str, Any] = {}
     all_theme_scores = classifier.score_many([found_passage.span for found_passage in found])
-    for number, (found_passage, theme_scores) in enumerate(zip(found, all_theme_scores), start=1):
+    axes = axis_classifier(nlp, config)
+    all_axis_scores = axes.score_many([p.span for p in found]) if axes is not None else [[] for _ in found]
+    axis_sentences: dict[str, list[SentenceEvidence]] = {}
+    for number, (found_passage, theme_scores, axis_scores) in enumerate(zip(found, all_theme_scores, all_axis_scores),
+                                                                        start=1):
         pid = f"p{number:03d}"
         scores[pid] = {s.theme_id: s.score for s in theme_scores}
         sentences[pid] = classifier.sentence_evidence(found_passage.span, found_passage.sentence_spans,
                                                       found_passage.sentence_vectors, meta_talk)
+        if axes is not None:
+            axis_sentences[pid] = axes.sentence_evidence(found_passage.span, found_passage.sentence_spans, None,
+                                                         meta_talk)
         if found_passage.sentence_vectors is not None:
             vectors[pid] = found_passage.sentence_vectors
         passages.append(Passage(
@@ -155,8 +192,9 @@ def machine_tags(transcript: Transcript, config: Config) -> MachineTags:
             sentences=found_passage.sentences,
             themes=[theme_tag(s) for s in above_threshold(theme_scores, options)],
             entities=passage_entities(found_passage.span, articles),
+            axes=[theme_tag(s) for s in above_threshold(axis_scores, axes.options)] if axes is not None else [],
         ))
-    return MachineTags(model_label(nlp, options), passages, scores, sentences, vectors, warnings)
+    return MachineTags(model_label(nlp, options), passages, scores, sentences, vectors, warnings, axis_sentences)
 
 
 def tag(transcript: Transcript, config: Config, *, review: Review | None = None, review_file: str = "",
@@ -195,6 +233,27 @@ def tag(transcript: Transcript, config: Config, *, review: Review | None = None,
         keywords = [sub.keywords for sub in theme.subthemes]
         for quote in excerpts.get(theme.id, []):
             quote.subtheme = subtheme_of(quote, theme.id, labels, keywords, evidence)
+    # What staff write the synthesis from (tag/synthesis.py): the sentences the chapters quote
+    # are never printed again, nor those each section takes before the next.
+    quoted, quoted_texts = printed(excerpts, passages)
+    proposals = propose_key_messages(passages, evidence, quoted, quoted_texts, config.tag.key_messages)
+    used, used_texts = printed([*(q for quotes in excerpts.values() for q in quotes), *(p.quote for p in proposals)],
+                               passages)
+    written, message_orphans = written_messages(review.key_messages, passages)
+    speakers, presentation_orphans = speaker_summaries(
+        passages, evidence, revised_transcript.segments, voice_pattern(wording["speaker_label"]), review.presentations,
+        review.presentation_lines, used, used_texts)
+    points = key_points(passages, evidence, excerpts, outcome.choices, session=[p.quote for p in proposals],
+                        reserved=[q for speaker in speakers for q in speaker.quotes])
+    used.update((q.passage, i) for chosen in points.themes.values() for q in chosen for i in q.sentences)
+    talks, question_orphans = exchanges(passages, evidence, review.questions,
+                                        float(transcript.duration_s or max((p.end for p in passages), default=0.0)),
+                                        used)
+    written_orphans = [*message_orphans, *presentation_orphans, *question_orphans]
+    for orphan in written_orphans:
+        log.warning("review: %s; it is kept in the file but not applied", orphan)
+    orphaned += written_orphans
+    warnings += [f"review decision not applied: {o}" for o in written_orphans]
     if session is not None:
         session_id = session_id or session.id
     tags = Tags(
@@ -208,7 +267,13 @@ def tag(transcript: Transcript, config: Config, *, review: Review | None = None,
         passages=passages,
         excerpts=excerpts,
         held=held_quotes(passages, evidence, outcome.choices, excerpts),
-        key_points=key_points(passages, evidence, excerpts, outcome.choices),
+        key_points=points,
+        key_messages=KeyMessages(written=written, proposals=proposals),
+        speakers=speakers,
+        exchanges=talks,
+        axis_quotes=axis_quotes(passages, machine.axis_sentences, [a.id for a in config.cycle.axes], evidence,
+                                quoted, quoted_texts),
+        statements=statements(passages, evidence),
         entities=entity_index(passages, config.index, declared_names(config, session), config.themes, unsure),
         references=references_said(passages, reference_patterns(wording.get("reference_patterns") or []), unsure),
         glossary=acronyms_said(passages, config.acronyms, unsure),

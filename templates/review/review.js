@@ -439,7 +439,8 @@
   }
 
   // --- keeping the page in step --------------------------------------------------------------------
-  async function refreshSections(names = ["avis", "voix", "passages", "glossaire", "historique", "chapitres", "approbation"], force = false) {
+  async function refreshSections(names = ["avis", "voix", "passages", "glossaire", "historique", "chapitres", "retenir",
+                                         "intervenants", "questions", "approbation"], force = false) {
     let passages = false;
     for (const name of names) {
       let response;
