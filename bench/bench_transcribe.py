@@ -62,7 +62,7 @@ from bench.make_montage import build_montage  # noqa: E402
 from synthese.core.config import Config, Session, load_config  # noqa: E402
 from synthese.core.storage import write_json  # noqa: E402
 from synthese.core.textnorm import normalise, word_errors  # noqa: E402
-from synthese.transcribe.asr import LOW_CONFIDENCE_P  # noqa: E402
+from synthese.transcribe.segments import LOW_CONFIDENCE_P  # noqa: E402
 from synthese.transcribe.spellings import apply_spellings  # noqa: E402
 from synthese.transcribe.transcription import (  # noqa: E402
     artefact_segments,

@@ -22,7 +22,8 @@ from conftest import transcribe_session
 from synthese.core.config import Config, load_config
 from synthese.core.textnorm import wer
 from synthese.transcribe import asr
-from synthese.transcribe.asr import BlockDecoder, Word, uncovered
+from synthese.transcribe.asr import BlockDecoder, uncovered
+from synthese.transcribe.segments import Word
 from synthese.transcribe.transcription import load_audio, transcribe_audio
 from synthese.transcribe.whisper_model import load_whisper
 
@@ -65,8 +66,8 @@ def two_clips(tmp_path_factory) -> tuple[Path, tuple[float, float]]:
 
 
 def words_in(result, start: float, end: float) -> str:
-    return " ".join(w["text"] for s in result.segments for w in s.words or []
-                    if start <= (w["start"] + w["end"]) / 2 <= end)
+    return " ".join(w.text for s in result.segments for w in s.words or []
+                    if start <= (w.start + w.end) / 2 <= end)
 
 
 def losing_decoder(monkeypatch, lost: tuple[float, float]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from synthese.core.artefacts import Segment, Word
 from synthese.core.config import DiarizeOptions
 from synthese.core.errors import InputError, ModelError
 from synthese.transcribe.audio import SAMPLE_RATE, load_audio
@@ -153,22 +154,22 @@ TURNS = [SpeakerTurn(0.0, 4.0, "Intervenant 1"), SpeakerTurn(4.3, 9.0, "Interven
          SpeakerTurn(9.5, 12.0, "Intervenant 1")]
 
 
-def words(*items: tuple[float, float, str]) -> list[dict]:
-    return [{"start": s, "end": e, "word": f" {w}", "p": 0.9} for s, e, w in items]
+def words(*items: tuple[float, float, str]) -> list[Word]:
+    return [Word(start=s, end=e, text=w, p=0.9) for s, e, w in items]
 
 
 def test_a_segment_is_split_at_the_word_where_the_speaker_changes():
-    segment = {"id": 0, "start": 2.0, "end": 6.0, "text": "Merci beaucoup. Bonjour à tous.",
-               "words": words((2.0, 2.6, "Merci"), (2.6, 3.8, "beaucoup."), (4.4, 4.9, "Bonjour"),
-                              (4.9, 5.2, "à"), (5.2, 6.0, "tous."))}
+    segment = Segment(start=2.0, end=6.0, text="Merci beaucoup. Bonjour à tous.",
+                      words=words((2.0, 2.6, "Merci"), (2.6, 3.8, "beaucoup."), (4.4, 4.9, "Bonjour"),
+                                  (4.9, 5.2, "à"), (5.2, 6.0, "tous.")))
     out = assign_speakers([segment], TURNS)
-    assert [(s["start"], s["end"], s["text"], s["speaker"]) for s in out] == [
+    assert [(s.start, s.end, s.text, s.speaker) for s in out] == [
         (2.0, 3.8, "Merci beaucoup.", "Intervenant 1"),
         (4.4, 6.0, "Bonjour à tous.", "Intervenant 2"),
     ]
-    assert [w["speaker"] for w in out[0]["words"]] == ["Intervenant 1"] * 2
-    assert [w["speaker"] for w in out[1]["words"]] == ["Intervenant 2"] * 3
-    assert "speaker" not in segment  # the input is left as it was
+    assert [w.speaker for w in out[0].words] == ["Intervenant 1"] * 2
+    assert [w.speaker for w in out[1].words] == ["Intervenant 2"] * 3
+    assert segment.speaker is None and {w.speaker for w in segment.words} == {None}  # the input is left as it was
 
 
 def test_no_segment_spans_two_speakers():
@@ -180,22 +181,22 @@ def test_no_segment_spans_two_speakers():
             length = float(rng.uniform(0.2, 0.6))
             items.append((round(t, 2), round(t + length, 2), "mot"))
             t += length + 0.05
-        segments.append({"start": items[0][0], "end": items[-1][1], "text": " ".join(w for *_, w in items),
-                         "words": words(*items)})
+        segments.append(Segment(start=items[0][0], end=items[-1][1], text=" ".join(w for *_, w in items),
+                                words=words(*items)))
     out = assign_speakers(segments, TURNS)
-    assert sum(len(s["words"]) for s in out) == sum(len(s["words"]) for s in segments)
+    assert sum(len(s.words) for s in out) == sum(len(s.words) for s in segments)
     for segment in out:
-        assert {w["speaker"] for w in segment["words"]} == {segment["speaker"]}
-        assert segment["start"] <= segment["end"] and segment["text"].split() == ["mot"] * len(segment["words"])
-    assert [s["speaker"] for s in out][0] == "Intervenant 1" and len({s["speaker"] for s in out}) == 2
+        assert {w.speaker for w in segment.words} == {segment.speaker}
+        assert segment.start <= segment.end and segment.text.split() == ["mot"] * len(segment.words)
+    assert out[0].speaker == "Intervenant 1" and len({s.speaker for s in out}) == 2
 
 
 def test_segments_without_words_take_the_speaker_of_most_overlap_and_named_ones_are_kept():
-    segments = [{"start": 3.0, "end": 8.0, "text": "a"},  # 1 s with speaker 1, 3.7 s with speaker 2
-                {"start": 9.3, "end": 9.45, "text": "b"},  # in a pause: the nearest turn
-                {"start": 0.0, "end": 3.0, "text": "c", "speaker": "Claire Vasseur"}]
+    segments = [Segment(start=3.0, end=8.0, text="a"),  # 1 s with speaker 1, 3.7 s with speaker 2
+                Segment(start=9.3, end=9.45, text="b"),  # in a pause: the nearest turn
+                Segment(start=0.0, end=3.0, text="c", speaker="Claire Vasseur")]
     out = assign_speakers(segments, TURNS)
-    assert [s["speaker"] for s in out] == ["Intervenant 2", "Intervenant 1", "Claire Vasseur"]
+    assert [s.speaker for s in out] == ["Intervenant 2", "Intervenant 1", "Claire Vasseur"]
     assert assign_speakers(segments, []) == segments
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from synthese.transcribe import asr
-from synthese.transcribe.asr import PAUSE_SPLIT_S, SENTENCE_ENDS, BlockDecoder, BlockResult, DecodeSettings, Word
+from synthese.transcribe.asr import PAUSE_SPLIT_S, SENTENCE_ENDS, BlockDecoder, BlockResult, DecodeSettings
 from synthese.transcribe.hints import (
     checked_words,
     flagged_sentences,
@@ -15,6 +15,7 @@ from synthese.transcribe.hints import (
     hint_vocabulary,
     reconcile,
 )
+from synthese.transcribe.segments import Word
 
 PROMPT = ("Table ronde 4, la ville numérique en débat, Plan Urbanisme Construction Architecture (Puca), "
           "Sidonie Lenglet, Puca, Bénédicte Vautrin, Institut Paris Region, Ophélie Charvet, "

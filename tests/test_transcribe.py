@@ -25,7 +25,8 @@ from synthese.transcribe import transcription as stage
 from synthese.transcribe import whisper_model
 from synthese.transcribe.asr import BlockDecoder
 from synthese.transcribe.checkpoint import CHECKPOINT_SCHEMA, read_checkpoint
-from synthese.transcribe.importers import Segment, parse_srt, parse_vtt
+from synthese.transcribe.importers import parse_srt, parse_vtt
+from synthese.transcribe.segments import Segment, Word
 from synthese.transcribe.transcription import (
     Dropped,
     audio_blocks,
@@ -591,12 +592,11 @@ def test_settings_that_were_replaced_are_named(tmp_path):
 
 
 def test_clean_segments_keeps_words_with_their_text():
-    words = [{"start": 0.1 * i, "end": 0.1 * i + 0.08, "text": t, "p": 0.9}
-             for i, t in enumerate("merci merci merci merci beaucoup".split())]
+    words = [Word(0.1 * i, 0.1 * i + 0.08, t, 0.9) for i, t in enumerate("merci merci merci merci beaucoup".split())]
     dropped = Dropped()
     kept = clean_segments([Segment(0.0, 0.5, "merci merci merci merci beaucoup", None, words)], None, dropped)
     assert kept[0].text == "merci beaucoup"
-    assert [w["text"] for w in kept[0].words] == ["merci", "beaucoup"]
+    assert [w.text for w in kept[0].words] == ["merci", "beaucoup"]
     assert dropped.repetition == 1
 
 

@@ -35,7 +35,7 @@ import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -46,7 +46,7 @@ from ..core.artefacts import Gap, HintCheck
 from ..core.textnorm import normalise
 from .audio import SAMPLE_RATE, levelled
 from .hints import flagged_sentences, hint_vocabulary, reconcile
-from .importers import Segment
+from .segments import Segment, Word
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,6 @@ SILENCE_PHRASES = ("amara org", "sous titres réalisés par", "sous titrage st 5
 WINDOW_S = 30.0  # Whisper hears 30 s at a time
 MIN_AUDITED_S = 1.5  # speech at least this long without a word is decoded again, then reported
 WORD_REACH_S = 0.3  # aligned word times are approximate: a word vouches for the speech this close to it
-# Word probability below which a word is flagged for review (`Word.flagged`; the transcript
-# keeps every word's `p`): with the default decoding, 52-62 % of the words below 0.5 are wrong
-# against 9-24 % of the others (FLEURS, the long session, the montage: bench_transcribe.py).
-LOW_CONFIDENCE_P = 0.5
 # A window or stretch is decoded in another language only when the detector is sure of it and
 # has heard enough: on the French of FLEURS, the long session and the sample, the detector gave
 # French p >= 0.92 for every utterance of 1.5 s or more but one, of 1.5 s, heard as Japanese (0.59).
@@ -89,22 +85,6 @@ _APPEND = "\"'.。,，!！?？:：”)]}、"
 
 
 # --- data between steps -------------------------------------------------------------------------
-
-@dataclass
-class Word:
-    start: float  # seconds
-    end: float
-    text: str  # as printed, no leading space
-    p: float  # Whisper's probability for the word (the least sure of its pieces)
-
-    @property
-    def flagged(self) -> bool:
-        """Low confidence: worth a look before the word is quoted."""
-        return self.p < LOW_CONFIDENCE_P
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text, "p": round(self.p, 3)}
-
 
 @dataclass
 class Dropped:
@@ -295,7 +275,7 @@ def clean_segments(raw: list[Segment], scores: list[tuple[float, float]] | None,
     for index, segment in enumerate(raw):
         no_speech_prob, avg_logprob = scores[index] if scores else (0.0, 0.0)
         text = " ".join(segment.text.split())
-        words = [dict(w) for w in segment.words] if segment.words else None
+        words = [replace(w) for w in segment.words] if segment.words else None
         if not normalise(text):
             continue
         if no_speech_prob > NO_SPEECH_PROB_MIN and avg_logprob < AVG_LOGPROB_MIN:
@@ -305,7 +285,7 @@ def clean_segments(raw: list[Segment], scores: list[tuple[float, float]] | None,
             dropped.silence += 1
             continue
         separator = "" if segment.lang in NO_SPACE_LANGUAGES else " "
-        tokens = [str(w["text"]) for w in words] if words else text.split()
+        tokens = [w.text for w in words] if words else text.split()
         kept_indexes = _collapse([normalise(t) for t in tokens], 3)
         collapsed = separator.join(tokens[i] for i in kept_indexes)
         if len(kept_indexes) < len(tokens) or compression_ratio(text) > COMPRESSION_RATIO_MAX:
@@ -323,12 +303,12 @@ def clean_segments(raw: list[Segment], scores: list[tuple[float, float]] | None,
             dropped.backwards += 1
             start = last_end
             if words:
-                words = [w for w in words if w["end"] > start]
+                words = [w for w in words if w.end > start]
                 for w in words:
-                    w["start"] = round(max(w["start"], start), 3)
+                    w.start = round(max(w.start, start), 3)
                 if not words:
                     continue
-                text = separator.join(str(w["text"]) for w in words)
+                text = separator.join(w.text for w in words)
         kept.append(Segment(round(start, 3), round(end, 3), text, segment.speaker, words, segment.lang))
         last_end = end
     return kept
@@ -354,7 +334,8 @@ def whole_words(pieces: Iterator[Any] | Sequence[Any], language: str) -> list[Wo
             continue
         if words and not joined and not text.startswith(" "):
             last = words[-1]
-            words[-1] = Word(last.start, max(last.end, end), last.text + text.strip(), min(last.p, p))
+            words[-1] = Word(last.start, max(last.end, end), last.text + text.strip(),
+                             p if last.p is None else min(last.p, p))
         else:
             words.append(Word(start, max(start, end), text.strip(), p))
     return words
@@ -386,7 +367,7 @@ def sentences(words: list[tuple[Word, str]], session_language: str | None) -> li
         if current:
             lang = current_language if current_language != session_language else None
             segments.append(Segment(current[0].start, current[-1].end, _join(current, current_language), None,
-                                    [w.as_dict() for w in current], lang))
+                                    [w.rounded() for w in current], lang))
             current.clear()
 
     for word, language in words:
@@ -492,7 +473,7 @@ class BlockDecoder:
 
     def _choose_language(self, probabilities: dict[str, float], duration_s: float = WINDOW_S) -> str:
         """The session's language unless the detector is sure of another on enough speech."""
-        top = max(probabilities, key=probabilities.get)
+        top = max(probabilities, key=probabilities.__getitem__)
         session = self.settings.language
         if session is None or top == session:
             return top
@@ -551,7 +532,7 @@ class BlockDecoder:
         with result.stats.timed("batched"):  # features, encoder, detector, decoder, alignment, decoding again
             if language is None:  # the first batch's first window chooses the language of the rest
                 decoded.append(self._decode_batch(block, batches[0], None))
-                top = max(decoded[0].detected[0], key=decoded[0].detected[0].get)
+                top = max(decoded[0].detected[0], key=decoded[0].detected[0].__getitem__)
                 result.language, result.language_probability = top, round(decoded[0].detected[0][top], 3)
                 language = top
             later = self._in_parallel(lambda batch: self._decode_batch(block, batch, language), batches[len(decoded):])
@@ -577,7 +558,7 @@ class BlockDecoder:
         features = np.stack([pad_or_trim(model.feature_extractor(w.audio(block))[..., :-1]) for w in batch])
         encoder_output = model.encode(features)
         detected = [{token[2:-2]: p for token, p in probs} for probs in model.model.detect_language(encoder_output)]
-        language = language or max(detected[0], key=detected[0].get)
+        language = language or max(detected[0], key=detected[0].__getitem__)
         tokenizer = self._tokenizer(language)
         previous = self._prompt_tokens(tokenizer, language) if prompt else []
         tokens = model.get_prompt(tokenizer, previous, without_timestamps=True)

@@ -112,6 +112,7 @@ def decode_audio(path: Path) -> Generator[np.ndarray, None, int]:
             raise InputError(f"{path.name}: the file is truncated or corrupt ({exc}). "
                              "Download or export the recording again.") from None
     decoded_s = decoded / SAMPLE_RATE
+    problem: str | None
     if decoded == 0:
         problem = "no sound could be decoded"
     elif bad_packets > 10:

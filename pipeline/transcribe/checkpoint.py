@@ -13,7 +13,7 @@ from typing import Any
 
 from ..core.errors import SyntheseError
 from ..core.storage import read_json, write_json
-from .importers import Segment
+from .segments import Segment
 
 log = logging.getLogger(__name__)
 
@@ -51,5 +51,4 @@ def write_checkpoint(checkpoint: Path, source_sha256: str, options_key: str, don
 
 def segments_from(items: list[dict[str, Any]]) -> list[Segment]:
     """Segments as saved by `Segment.as_dict` (checkpoint or transcript)."""
-    return [Segment(s["start"], s["end"], s["text"], s.get("speaker"), s.get("words"), s.get("lang"))
-            for s in items]
+    return [Segment.from_dict(s) for s in items]

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.artefacts import Segment, Word
 from .speaker_embedding import SAMPLE_RATE, SpeakerEncoder, load_encoder, single_threaded_blas
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,8 @@ def _embed_blocks(blocks: Iterable[tuple[int, np.ndarray]], encoder: SpeakerEnco
             found.embeddings.append(encoder.embed(np.stack(pending)))
             pending.clear()
 
-    chunked = settings.shared_frames and hasattr(encoder, "embed_chunk")
+    # An encoder that shares its frames between overlapping windows (CamppEncoder) embeds them by stretch.
+    embed_chunk = getattr(encoder, "embed_chunk", None) if settings.shared_frames else None
     for offset, block in blocks:
         for start, end in speech_regions(block, settings):
             found.regions.append(((offset + start) / SAMPLE_RATE, (offset + end) / SAMPLE_RATE))
@@ -174,9 +176,9 @@ def _embed_blocks(blocks: Iterable[tuple[int, np.ndarray]], encoder: SpeakerEnco
                 found.region_of.append(len(found.regions) - 1)
             if len(block) < window:
                 block = np.pad(block, (0, window - len(block)))
-            if chunked:
+            if embed_chunk is not None:
                 for i in range(0, len(spans), settings.chunk_windows):
-                    found.embeddings.append(encoder.embed_chunk(block, spans[i: i + settings.chunk_windows]))
+                    found.embeddings.append(embed_chunk(block, spans[i: i + settings.chunk_windows]))
                 continue
             for a, b in spans:
                 pending.append(block[a:b])
@@ -305,7 +307,7 @@ def _merge_groups(embeddings: np.ndarray, labels: np.ndarray, hop_s: float, min_
         if sizes[smallest] * hop_s < min_speaker_s:
             source, target = smallest, int(np.argmax(similarity[smallest]))
         else:
-            a, b = np.unravel_index(int(np.argmax(similarity)), similarity.shape)
+            a, b = (int(i) for i in np.unravel_index(int(np.argmax(similarity)), similarity.shape))
             if similarity[a, b] < same_cosine:
                 return labels
             source, target = (a, b) if sizes[a] < sizes[b] else (b, a)
@@ -514,49 +516,44 @@ def _speaker_at(start: float, end: float, turns: list[SpeakerTurn], starts: np.n
     return nearest.speaker
 
 
-def _word_text(word: dict[str, Any]) -> str:
-    return str(word.get("word", word.get("text", "")))
-
-
-def _split_text(text: str, words: list[dict[str, Any]], cuts: list[int]) -> list[str]:
+def _split_text(text: str, words: list[Word], cuts: list[int]) -> list[str]:
     """The segment's text cut before the words at `cuts`. When the text has one token per word
     (the usual case), the text's own tokens are kept; otherwise the words' texts are joined."""
     tokens = text.split()
     bounds = [0, *cuts, len(words)]
     if len(tokens) == len(words):
         return [" ".join(tokens[a:b]) for a, b in zip(bounds, bounds[1:])]
-    return [" ".join("".join(_word_text(w) for w in words[a:b]).split()) for a, b in zip(bounds, bounds[1:])]
+    return [" ".join(" ".join(w.text for w in words[a:b]).split()) for a, b in zip(bounds, bounds[1:])]
 
 
-def assign_speakers(segments: list[dict[str, Any]], turns: list[SpeakerTurn]) -> list[dict[str, Any]]:
-    """Each transcript segment ({start, end, text, speaker?, words?}) with the speaker of the turn
-    it overlaps most. A segment with word times in which the speaker changes is split at the word
-    where the change happens, so that no segment spans two speakers; each word gets its speaker
-    too. Segments that already name a speaker (voice tags of an imported transcript) are kept as
-    they are. Returns new dicts; ids, if any, are left to the caller to renumber."""
+def assign_speakers(segments: list[Segment], turns: list[SpeakerTurn]) -> list[Segment]:
+    """Each transcript segment with the speaker of the turn it overlaps most. A segment with word
+    times in which the speaker changes is split at the word where the change happens, so that no
+    segment spans two speakers; each word gets its speaker too. Segments that already name a
+    speaker (voice tags of an imported transcript) are kept as they are. Returns new segments;
+    their ids are left to the caller to renumber."""
     ordered = sorted(turns, key=lambda t: t.start)
     starts = np.array([t.start for t in ordered])
-    out: list[dict[str, Any]] = []
+    out: list[Segment] = []
     for segment in segments:
-        if segment.get("speaker") or not ordered:
-            out.append(dict(segment))
+        if segment.speaker or not ordered:
+            out.append(segment.model_copy())
             continue
-        words = segment.get("words") or []
+        words = segment.words
         if not words:
-            out.append({**segment, "speaker": _speaker_at(float(segment["start"]), float(segment["end"]),
-                                                          ordered, starts)})
+            out.append(segment.model_copy(update={"speaker": _speaker_at(segment.start, segment.end, ordered, starts)}))
             continue
-        speakers = [_speaker_at(float(w["start"]), float(w["end"]), ordered, starts) for w in words]
-        labelled = [{**w, "speaker": s} for w, s in zip(words, speakers)]
+        speakers = [_speaker_at(w.start, w.end, ordered, starts) for w in words]
+        labelled = [w.model_copy(update={"speaker": s}) for w, s in zip(words, speakers)]
         cuts = [i for i in range(1, len(words)) if speakers[i] != speakers[i - 1]]
         if not cuts:
-            out.append({**segment, "speaker": speakers[0], "words": labelled})
+            out.append(segment.model_copy(update={"speaker": speakers[0], "words": labelled}))
             continue
-        texts = _split_text(str(segment.get("text", "")), words, cuts)
+        texts = _split_text(segment.text, words, cuts)
         bounds = [0, *cuts, len(words)]
         for piece, (a, b) in enumerate(zip(bounds, bounds[1:])):
-            start = float(segment["start"]) if piece == 0 else float(words[a]["start"])
-            end = float(segment["end"]) if b == len(words) else float(words[b - 1]["end"])
-            out.append({**segment, "start": round(start, 3), "end": round(max(end, start), 3), "text": texts[piece],
-                        "speaker": speakers[a], "words": labelled[a:b]})
+            start = segment.start if piece == 0 else words[a].start
+            end = segment.end if b == len(words) else words[b - 1].end
+            out.append(segment.model_copy(update={"start": round(start, 3), "end": round(max(end, start), 3),
+                                                  "text": texts[piece], "speaker": speakers[a], "words": labelled[a:b]}))
     return out

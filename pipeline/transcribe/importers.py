@@ -24,6 +24,7 @@ from typing import Any
 from ..core import limits
 from ..core.errors import InputError
 from ..core.typography import format_timestamp
+from .segments import Segment, Word
 
 log = logging.getLogger(__name__)
 
@@ -35,26 +36,6 @@ TRANSCRIPT_SCHEMAS = ("synthese.transcript/1", "synthese.transcript/2")
 def is_transcript_file(path: Path) -> bool:
     """True for an existing transcript (.vtt .srt .txt .docx .json) rather than a recording."""
     return Path(path).suffix.lower() in TRANSCRIPT_SUFFIXES
-
-
-@dataclass
-class Segment:
-    start: float  # seconds from the start of the recording
-    end: float
-    text: str
-    speaker: str | None = None
-    # Word times and probability, [{"start", "end", "text", "p"}], when speech recognition made them.
-    words: list[dict[str, Any]] | None = None
-    lang: str | None = None  # only when not the transcript's language
-
-    def as_dict(self, index: int) -> dict[str, Any]:
-        data: dict[str, Any] = {"id": index, "start": round(self.start, 3), "end": round(self.end, 3),
-                                "text": self.text, "speaker": self.speaker}
-        if self.lang:
-            data["lang"] = self.lang
-        if self.words:
-            data["words"] = self.words
-        return data
 
 
 @dataclass
@@ -157,7 +138,9 @@ def _split_speaker(text: str, names: set[str]) -> tuple[str | None, str]:
 
 def _blocks(text: str) -> list[tuple[int, list[str]]]:
     """Blank-line separated blocks with the 1-based line number of their first line."""
-    blocks, current, first = [], [], 0
+    blocks: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    first = 0
     for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
             if not current:
@@ -220,8 +203,8 @@ def _parse_cues(path: Path, text: str, separator: str) -> list[Segment]:
         cues.append((start, end, _clean(voice.group(1)) if voice else None, _clean(raw)))
     names = _speaker_names(text for _, _, voice, text in cues if not voice)
     segments = []
-    for start, end, voice, text in cues:
-        speaker, body = (voice, text) if voice else _split_speaker(text, names)
+    for start, end, tagged, text in cues:
+        speaker, body = (tagged, text) if tagged else _split_speaker(text, names)
         if body:
             segments.append(Segment(start, end, body, speaker))
     return segments
@@ -390,7 +373,7 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _word_timings(words: Any) -> list[dict[str, Any]] | None:
+def _word_timings(words: Any) -> list[Word] | None:
     """Word times `{start, end, text, p}` (schema /2; /1 had the text under "word" with its
     leading space, and "probability"), kept only when every word has a text and numeric times:
     a hand edit that breaks one leaves the segment without word times, never with wrong ones."""
@@ -401,12 +384,10 @@ def _word_timings(words: Any) -> list[dict[str, Any]] | None:
         text = word.get("text", word.get("word")) if isinstance(word, dict) else None
         if not isinstance(text, str) or not all(_number(word.get(k)) for k in ("start", "end")):
             return None
-        entry: dict[str, Any] = {"start": float(word["start"]), "end": float(word["end"]),
-                                 "text": limits.strip_controls(text).strip()}
         p = word.get("p", word.get("probability"))
-        if _number(p):
-            entry["p"] = float(p)
-        if entry["text"]:
+        entry = Word(float(word["start"]), float(word["end"]), limits.strip_controls(text).strip(),
+                     float(p) if _number(p) else None)
+        if entry.text:
             kept.append(entry)
     return kept or None
 
@@ -463,7 +444,7 @@ def import_transcript(path: Path) -> ImportedTranscript:
 def _check_times(name: str, transcript: ImportedTranscript) -> None:
     """Refuse a cue, a word or a gap that ends beyond the longest session (limits.MAX_SESSION_SECONDS)."""
     def end_of(segment: Segment) -> float:
-        return max([segment.end, *(w["end"] for w in segment.words or [])])
+        return max([segment.end, *(w.end for w in segment.words or [])])
 
     beyond = [s for s in transcript.segments if end_of(s) > limits.MAX_SESSION_SECONDS]
     if beyond:

@@ -258,7 +258,7 @@ def slaney_mel_filters(sample_rate: int, n_fft: int, n_mels: int, fmin: float, f
     f_sp, min_log_hz = 200.0 / 3, 1000.0
     min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
 
-    def hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
         hz = np.asanyarray(hz, dtype=np.float64)
         return np.where(hz >= min_log_hz, min_log_mel + np.log(np.maximum(hz, 1e-10) / min_log_hz) / logstep,
                         hz / f_sp)

@@ -59,7 +59,8 @@ from .audio import (  # noqa: F401 - re-exported: the stage's audio helpers
     release_free_memory,
 )
 from .checkpoint import read_checkpoint, segments_from, write_checkpoint
-from .importers import Segment, import_transcript, is_transcript_file
+from .importers import import_transcript, is_transcript_file
+from .segments import Segment
 from .spellings import apply_spellings
 
 log = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ def _language_check(heard: dict[str, float], language: str, name: str) -> tuple[
     A replay entirely in another language (a wrong file, or a wrong setting) is worth a warning;
     a passage in another language is transcribed in it and marked, not warned about.
     """
-    detected = max(heard, key=heard.get)
+    detected = max(heard, key=heard.__getitem__)
     configured = heard.get(language, 0.0)
     if detected != language and heard[detected] >= 0.5:
         return round(configured, 3), (
@@ -167,13 +168,6 @@ def _language_check(heard: dict[str, float], language: str, name: str) -> tuple[
 
 def _decode_block(decoder: BlockDecoder, block: np.ndarray, on_progress: Callable[[float], None]) -> BlockResult:
     return decoder.decode(block, on_progress)
-
-
-def _shifted(segment: Segment, offset_s: float) -> Segment:
-    words = ([{**w, "start": round(w["start"] + offset_s, 3), "end": round(w["end"] + offset_s, 3)}
-              for w in segment.words] if segment.words else None)
-    return Segment(round(segment.start + offset_s, 3), round(segment.end + offset_s, 3), segment.text,
-                   segment.speaker, words, segment.lang)
 
 
 def _report_gap(name: str, gap: Gap) -> None:
@@ -235,10 +229,12 @@ def transcribe_audio(source: Path, config: Config, *, checkpoint: Path | None, s
         blocks = audio_blocks(decode_audio(source), block_s, start=round(start_s * SAMPLE_RATE))
         for number, (begin, block) in enumerate(blocks, start=1):
             offset_s = begin / SAMPLE_RATE
-            decoded = _decode_block(
-                decoder, block,
-                lambda seconds, offset_s=offset_s: progress.update(max(0.0, offset_s + seconds - progress.n)))
-            if not checked_language and decoded.first_window_languages:
+
+            def advance(seconds: float, offset_s: float = offset_s) -> None:
+                progress.update(max(0.0, offset_s + seconds - progress.n))
+
+            decoded = _decode_block(decoder, block, advance)
+            if not checked_language and language and decoded.first_window_languages:
                 checked_language = True
                 result.language_probability, warning = _language_check(decoded.first_window_languages, language,
                                                                         source.name)
@@ -249,7 +245,7 @@ def transcribe_audio(source: Path, config: Config, *, checkpoint: Path | None, s
                 settings = dataclasses.replace(settings, language=result.language)
                 decoder = BlockDecoder(model, settings)
             after_s = result.segments[-1].end if result.segments else 0.0
-            result.segments += clean_segments([_shifted(s, offset_s) for s in decoded.segments], None,
+            result.segments += clean_segments([s.shifted(offset_s) for s in decoded.segments], None,
                                               result.dropped, after_s)
             for gap in decoded.gaps:
                 gap = Gap(start=round(gap.start + offset_s, 3), end=round(gap.end + offset_s, 3), reason=gap.reason)
@@ -312,8 +308,7 @@ def artefact_segments(segments: list[Segment]) -> list[artefacts.Segment]:
     """The recogniser's segments as the transcript's (numbered from 0)."""
     result = []
     for index, s in enumerate(segments):
-        words = [artefacts.Word(start=w["start"], end=w["end"], text=str(w.get("text", "")).strip(), p=w.get("p"))
-                 for w in s.words or []]
+        words = [artefacts.Word(start=w.start, end=w.end, text=w.text.strip(), p=w.p) for w in s.words or []]
         result.append(artefacts.Segment(id=index, start=round(s.start, 3), end=round(s.end, 3), text=s.text,
                                         speaker=s.speaker, lang=s.lang, words=words))
     return result
@@ -401,8 +396,7 @@ def who_spoke(source: Path, segments: list[artefacts.Segment], config: Config, d
                               progress=lambda done_s: progress.update(max(0.0, done_s - progress.n)))
     finally:
         progress.close()
-    labelled = assign_speakers([s.model_dump() for s in segments], result.turns)
-    revised = [artefacts.Segment.model_validate({**s, "id": i}) for i, s in enumerate(labelled)]
+    revised = [s.model_copy(update={"id": i}) for i, s in enumerate(assign_speakers(segments, result.turns))]
     summary = Diarization(speakers_found=result.speakers_found, estimated_speakers=result.estimated_speakers,
                           requested=result.requested, declared=declared, model=options.model,
                           seconds_of_speech=round(result.seconds_of_speech, 1),
