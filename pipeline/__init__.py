@@ -8,9 +8,12 @@ The package shows the pipeline, one sub-package per stage over what they share:
     tag/          stage 2: Transcript (+ review file) -> Tags
     render/       stage 3: Tags -> PDF, DOCX, HTML, subtitles and a RenderManifest
     publish/      stage 4: the rendered documents -> the readers' site (SiteManifest)
-    workspace.py, run.py   the orchestration: where artefacts live, which stage is stale, the
-                  stage table that runs them
-    cli.py, review/        the two front ends: the command line and the review page
+    workspace.py, stages.py, run.py, files.py, voices.py, scaffold.py
+                  the orchestration: where artefacts live, the stage table (which stage is
+                  stale, what runs it), `synthese run`, each stage alone on files, voice
+                  profiles across sessions, `synthese init`
+    cli.py, serve.py, review/   the front ends: the command line, the site's preview server,
+                  the review page
 
 Stages import only `core`, never each other; the orchestration imports the stages; the front
 ends import the orchestration. Each stage is a function of its inputs, usable as a library:
