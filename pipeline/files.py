@@ -67,6 +67,11 @@ def transcribe_files(inputs: Sequence[Path], config: Config, *, output_dir: Path
         except SyntheseError as exc:
             log.error("Error: %s", exc)
             failed.append(source.name)
+        except Exception as exc:  # noqa: BLE001 - one input's failure must not stop the others
+            log.debug("%s failed", source, exc_info=True)
+            log.error("Error: %s: unexpected %s: %s (run with --debug for details and report it)",
+                      source, type(exc).__name__, exc)
+            failed.append(source.name)
     if failed:
         raise SyntheseError(f"{len(failed)} of {len(inputs)} input(s) failed: {', '.join(failed)} "
                             "(see the messages above); the others were written.")

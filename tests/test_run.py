@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+import synthese.files as files
 import synthese.render as render_stage
+import synthese.transcribe as transcribe_stage
 from synthese.core.config import load_config
+from synthese.core.errors import SyntheseError
 from synthese.run import run_all
 from synthese.scaffold import create_cycle_folder
 
@@ -44,6 +47,24 @@ def test_an_unforeseen_error_in_one_session_spares_the_others(tmp_path, monkeypa
     outputs = tmp_path / "cycle" / "outputs"
     assert (outputs / "seances" / "s2.html").is_file() and not (outputs / "seances" / "s1.html").exists()
     assert "Error: session s1: unexpected ValueError" in caplog.text
+
+
+def test_an_unforeseen_error_on_one_file_spares_the_others(tmp_path, monkeypatch, caplog):
+    config = load_config(two_sessions(tmp_path / "cycle"))
+    real = transcribe_stage.transcribe
+
+    def broken_for_s1(source, *args, **kwargs):
+        if source.name == "s1.vtt":
+            raise ValueError("something nobody foresaw")
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(transcribe_stage, "transcribe", broken_for_s1)
+    sources = [tmp_path / "cycle" / "transcripts" / f"{name}.vtt" for name in ("s1", "s2")]
+    out = tmp_path / "out"
+    with pytest.raises(SyntheseError, match=r"1 of 2 input\(s\) failed: s1.vtt"):
+        files.transcribe_files(sources, config, output_dir=out, quiet=True)
+    assert (out / "s2.transcript.json").is_file() and not (out / "s1.transcript.json").exists()
+    assert "s1.vtt: unexpected ValueError: something nobody foresaw" in caplog.text
 
 
 @pytest.mark.slow
