@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from . import limits
 from .errors import ConfigError, InputError
@@ -720,7 +721,7 @@ def _line_map(node: yaml.Node, prefix: tuple[Any, ...] = ()) -> dict[str, int]:
     return lines
 
 
-def _describe(error: dict[str, Any], name: str, lines: dict[str, int]) -> str:
+def _describe(error: ErrorDetails, name: str, lines: dict[str, int]) -> str:
     loc = tuple(error["loc"])
     # pydantic appends the validator's name for model validators; keep only real keys.
     while loc and isinstance(loc[-1], str) and "[" in loc[-1]:
