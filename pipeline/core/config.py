@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import ErrorDetails
 
 from . import limits
+from .artefacts import EntityLabel
 from .errors import ConfigError, InputError
 from .resources import TemplateSet
 
@@ -470,8 +471,6 @@ class PublicationOptions(Strict):
         return None
 
 
-EntityKind = Literal["PER", "ORG", "LOC"]
-
 
 class IndexOptions(Strict):
     """The name index: which people, organisations and places a synthesis lists.
@@ -482,7 +481,7 @@ class IndexOptions(Strict):
     the same kind. A name of `exclude` is never listed.
     """
 
-    known: dict[EntityKind, list[str]] = {}
+    known: dict[EntityLabel, list[str]] = {}
     exclude: list[str] = []
     min_mentions: int = Field(default=2, ge=1, le=50)
 
