@@ -305,8 +305,12 @@ class PreviewServer:
         self._map: dict[int, Any] = {}
         self._stopping = threading.Event()
         self._stopped = threading.Event()
+        if app is None:
+            if site_dir is None:
+                raise TypeError("PreviewServer serves a site folder or an application: give one")
+            app = SiteFiles(site_dir)
         self._server = create_server(
-            app if app is not None else SiteFiles(site_dir), map=self._map, host=host, port=port, threads=threads,
+            app, map=self._map, host=host, port=port, threads=threads,
             connection_limit=_open_files_for(connection_limit), channel_timeout=idle_timeout_s,
             cleanup_interval=max(1, idle_timeout_s // 3), asyncore_use_poll=True, asyncore_loop_timeout=1,
             max_request_header_size=MAX_REQUEST_HEADER_BYTES, max_request_body_size=max_request_body_bytes,

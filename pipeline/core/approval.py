@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .artefacts import Approval, Tags, Transcript
+from .artefacts import Approval, ApprovalState, Tags, Transcript
 from .heard import UNSURE_P
 from .review_file import Review, revise_transcript
 from .revision import in_inaudible_sentences
@@ -59,7 +59,7 @@ def approval_of(review: Review, revised: Transcript) -> Approval:
     approved = review.approved
     if approved is None:
         return Approval()
-    state = "approved" if approved.fingerprint == content_fingerprint(revised, review) else "changed"
+    state: ApprovalState = "approved" if approved.fingerprint == content_fingerprint(revised, review) else "changed"
     return Approval(state=state, by=approved.by, at=approved.at.isoformat(timespec="minutes"),
                     fingerprint=approved.fingerprint)
 

@@ -29,6 +29,10 @@ from .storage import read_json, write_text
 A = TypeVar("A", bound="Artefact")
 LANGUAGE_CODE = r"^[a-z]{2,3}$"  # Whisper's language codes (ISO 639-1, or 639-3 where there is none)
 
+EntityLabel = Literal["PER", "ORG", "LOC"]  # spaCy's French labels kept for the index
+ApprovalState = Literal["draft", "approved", "changed"]
+RenderKind = Literal["session", "cycle"]
+
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -327,7 +331,7 @@ class ThemeTag(Record):
 
 class Entity(Record):
     text: str
-    label: Literal["PER", "ORG", "LOC"]
+    label: EntityLabel
 
 
 class UnsureWord(Record):
@@ -492,7 +496,7 @@ class IndexedEntity(Record):
     OPTIONAL: ClassVar[tuple[str, ...]] = ("reason",)
 
     text: str
-    label: Literal["PER", "ORG", "LOC"]
+    label: EntityLabel
     count: int
     passages: list[str]
     listed: bool = True
@@ -535,7 +539,7 @@ class Approval(Record):
 
     OPTIONAL: ClassVar[tuple[str, ...]] = ("by", "at", "fingerprint")
 
-    state: Literal["draft", "approved", "changed"] = "draft"
+    state: ApprovalState = "draft"
     by: str = ""
     at: str = ""  # ISO 8601 date and time of the approval, with its offset
     fingerprint: str = ""  # of the content approved
@@ -653,7 +657,7 @@ class RenderManifest(Artefact):
     SCHEMA: ClassVar[str] = "synthese.render/2"
     STAGE: ClassVar[str] = "render"
 
-    kind: Literal["session", "cycle"] = "session"
+    kind: RenderKind = "session"
     session_id: str | None = None
     stem: str
     sources: list[str] = []  # the tags files read

@@ -15,8 +15,10 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from . import limits
+from .artefacts import EntityLabel
 from .errors import ConfigError, InputError
 from .resources import TemplateSet
 
@@ -469,8 +471,6 @@ class PublicationOptions(Strict):
         return None
 
 
-EntityKind = Literal["PER", "ORG", "LOC"]
-
 
 class IndexOptions(Strict):
     """The name index: which people, organisations and places a synthesis lists.
@@ -481,7 +481,7 @@ class IndexOptions(Strict):
     the same kind. A name of `exclude` is never listed.
     """
 
-    known: dict[EntityKind, list[str]] = {}
+    known: dict[EntityLabel, list[str]] = {}
     exclude: list[str] = []
     min_mentions: int = Field(default=2, ge=1, le=50)
 
@@ -720,7 +720,7 @@ def _line_map(node: yaml.Node, prefix: tuple[Any, ...] = ()) -> dict[str, int]:
     return lines
 
 
-def _describe(error: dict[str, Any], name: str, lines: dict[str, int]) -> str:
+def _describe(error: ErrorDetails, name: str, lines: dict[str, int]) -> str:
     loc = tuple(error["loc"])
     # pydantic appends the validator's name for model validators; keep only real keys.
     while loc and isinstance(loc[-1], str) and "[" in loc[-1]:

@@ -209,7 +209,7 @@ class Revision:
         return False
 
     def span(self, segment: int, index: int, count: int) -> list[tuple[int, int, Piece]]:
-        found = []
+        found: list[tuple[int, int, Piece]] = []
         for place in self.walk(segment, index):
             if len(found) == count:
                 break
@@ -268,7 +268,8 @@ class Revision:
                 following = old[a1] if a1 < len(old) else after
                 start = previous.end if previous else (following.start if following else 0.0)
                 end = max(start, following.start) if following else start
-                timed = (previous or following).timed if (previous or following) else False
+                neighbour = previous or following
+                timed = neighbour.timed if neighbour else False
                 replaced = ""
             weights = [len(w) + 1 for w in new_words[b1:b2]]
             total = sum(weights)
@@ -374,11 +375,11 @@ class Revision:
             k += len(match)
         for k, count, written in reversed(found):
             span = places[k:k + count]
-            heard = [p.text for _, _, p in span]
+            heard_words = [p.text for _, _, p in span]
             self.replace(span, written.split(), source="glossary", case_from_heard=True)
             made = [p for _, _, p in self.span(span[0][0], span[0][1], len(written.split()))]
-            if len(made) == len(heard):
-                for piece, text in zip(made, heard):
+            if len(made) == len(heard_words):
+                for piece, text in zip(made, heard_words):
                     piece.heard = text
         return counts
 

@@ -12,8 +12,8 @@ import dataclasses
 import datetime as dt
 import logging
 import math
-from collections import Counter
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -100,10 +100,10 @@ def _themes(config: Config, tags: Sequence[Tags]) -> list[_ThemeInfo]:
                                      [french_text(s.label) for s in theme.subthemes], list(theme.keywords),
                                      tuple(s.label for s in theme.subthemes))
     for tagged in tags:
-        for theme in tagged.codebook.themes:
-            if theme.id not in infos:
-                infos[theme.id] = _ThemeInfo(theme.id, french_text(theme.label), french_text(theme.description),
-                                             [], list(theme.keywords))
+        for coded in tagged.codebook.themes:
+            if coded.id not in infos:
+                infos[coded.id] = _ThemeInfo(coded.id, french_text(coded.label), french_text(coded.description),
+                                             [], list(coded.keywords))
     return list(infos.values())
 
 
@@ -111,10 +111,11 @@ def _duration_of(tags: Tags) -> float:
     return float(tags.duration_s or 0) or max((p.end for p in tags.passages), default=0.0)
 
 
-def _theme_seconds(passages: Sequence[Passage]) -> tuple[Counter, Counter, float]:
-    """Seconds and passage counts per theme id, and the seconds of passages with no theme."""
-    seconds: Counter = Counter()
-    counts: Counter = Counter()
+def _theme_seconds(passages: Sequence[Passage]) -> tuple[defaultdict[str, float], Counter[str], float]:
+    """Seconds and passage counts per theme id (0 for a theme not found), and the seconds of
+    passages with no theme."""
+    seconds: defaultdict[str, float] = defaultdict(float)
+    counts: Counter[str] = Counter()
     untagged = 0.0
     for passage in passages:
         length = max(0.0, passage.end - passage.start)
@@ -219,7 +220,7 @@ def _no_excerpt(tags: Tags, theme_id: str, wording: dict[str, Any]) -> str:
                                                high=tags.options.get("quote_max_words", 70))
 
 
-def _share_chart(stem: str, themes: list[_ThemeInfo], seconds: Counter, counts: Counter,
+def _share_chart(stem: str, themes: list[_ThemeInfo], seconds: Mapping[str, float], counts: Mapping[str, int],
                  untagged: float, untagged_count: int, total_s: float, wording: dict[str, Any], *,
                  cycle: bool) -> Chart:
     total_s = total_s or 1.0
@@ -296,7 +297,7 @@ def timeline_step(total_s: float) -> int:
     return step or math.ceil(total_s / TIMELINE_SLICES / 3600) * 3600
 
 
-def _index(entries: list[tuple[str, str, list[IndexRef]]], wording: dict[str, Any]) -> list[IndexGroup]:
+def _index(entries: Sequence[tuple[str, str, list[IndexRef]]], wording: dict[str, Any]) -> list[IndexGroup]:
     """Group named entities (text, kind, refs) by kind, merge duplicates, sort them the French way."""
     merged: dict[tuple[str, str], list[IndexRef]] = {}
     names: dict[tuple[str, str], str] = {}
@@ -650,10 +651,12 @@ def _theme_sessions_table(theme: _ThemeInfo, sessions: Sequence[SessionInputs], 
         tagged = [p for p in inputs.tags.passages if p.theme(theme.id) is not None]
         if not tagged:
             continue
-        voices: Counter = Counter()
+        voices: defaultdict[str, float] = defaultdict(float)
         for passage in tagged:
             voices[directory.speaker_of(passage)] += max(0.0, passage.end - passage.start)
-        named = [f"{name} ({duration_text(time)})" for name, time in voices.most_common(TABLE_SPEAKERS)]
+        # Longest first; among equal times, the first to speak (as Counter.most_common orders them).
+        longest = sorted(voices.items(), key=lambda item: item[1], reverse=True)[:TABLE_SPEAKERS]
+        named = [f"{name} ({duration_text(time)})" for name, time in longest]
         if len(voices) > TABLE_SPEAKERS:
             named.append("…")
         rows.append([session_label(inputs.session, wording) or french_text(inputs.session.title),
@@ -783,7 +786,7 @@ def build_document(inputs: SessionInputs, config: Config, *, stem: str | None = 
     def excerpts_of(quotes: Sequence[Quote], *, quoted: bool = False) -> list[Excerpt]:
         return [_excerpt(q, by_id[q.passage], speakers, replay, wording, quoted=quoted) for q in quotes]
 
-    chapters = []
+    chapters: list[ThemeChapter] = []
     for theme in themes:
         quoted = sorted((q for q in tags.excerpts.get(theme.id, []) if q.passage in by_id), key=lambda q: q.start)
         if not counts[theme.id] and not quoted:
@@ -896,8 +899,8 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
     wording = config.templates.wording()
     themes = _themes(config, [inputs.tags for inputs in sessions])
     total_s = 0.0
-    seconds: Counter = Counter()
-    counts: Counter = Counter()
+    seconds: defaultdict[str, float] = defaultdict(float)
+    counts: Counter[str] = Counter()
     untagged = 0.0
     untagged_count = 0
     heat_rows: list[list[str]] = []
@@ -922,7 +925,8 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
         duration = _duration_of(tags)
         s_seconds, s_counts, s_untagged = _theme_seconds(passages)
         total_s += duration
-        seconds.update(s_seconds)
+        for theme_id, theme_s in s_seconds.items():
+            seconds[theme_id] += theme_s
         counts.update(s_counts)
         untagged += s_untagged
         untagged_count += sum(1 for p in passages if not p.themes)
@@ -957,7 +961,7 @@ def build_cycle_document(config: Config, sessions: Sequence[SessionInputs], *, s
             approved_dates.append(tags.review.approval)
 
     all_passages = [p for inputs in sessions for p in inputs.tags.passages]
-    chapters = []
+    chapters: list[ThemeChapter] = []
     for theme in themes:
         if not excerpts[theme.id]:
             continue

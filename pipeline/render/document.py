@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ..core.artefacts import ApprovalState
+
 # How each video host's page reads the moment to start at; any other address gets the W3C media
 # fragment `#t=SECONDS`, which HTML5 players understand.
 QUERY_TIME_HOSTS = ("youtube.com", "youtu.be", "youtube-nocookie.com")  # ?t=SECONDS
@@ -278,7 +280,7 @@ class ReviewMark:
     while it changed since), the mark 'Document de travail — non relu' on the cover and in the
     header of every page, with `note` saying why; once approved, who approved it and when."""
 
-    state: str = "draft"  # draft, approved, changed (the cycle's: approved only when every session is)
+    state: ApprovalState = "draft"  # the cycle's: approved only when every session is
     mark: str = ""  # '' once approved
     note: str = ""
     approved_by: str = ""

@@ -686,9 +686,9 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
     if doc.index:
         document.add_heading(w["index"], level=1)
         _small(document.add_paragraph(), w["index_intro"])
-        for group in doc.index:
-            document.add_heading(group.title, level=2)
-            for entry in group.entries:
+        for index_group in doc.index:
+            document.add_heading(index_group.title, level=2)
+            for entry in index_group.entries:
                 _index_entry(document, entry)
 
     if doc.references:
@@ -726,8 +726,8 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
             _mark_language(document.add_paragraph(turn.text), turn.lang)
 
     document.add_heading(w["colophon"], level=1)
-    for line in doc.colophon:
-        _small(document.add_paragraph(), line, colour=INK)
+    for colophon_line in doc.colophon:
+        _small(document.add_paragraph(), colophon_line, colour=INK)
     publication = doc.publication
     for label, text, link in ((w["licence"], publication.licence, publication.licence_url),
                               (w["citation"], publication.citation, None),

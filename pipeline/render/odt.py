@@ -14,10 +14,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core import limits
 from ..core.typography import NBSP, NNBSP
 from .document import Excerpt, IndexEntry, IndexRef, SynthesisDocument, Table
+
+if TYPE_CHECKING:
+    from odf.opendocument import OpenDocument
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +43,7 @@ TOC_LEVELS = 1
 class _Styles:
     """The document's named and automatic styles, created once."""
 
-    def __init__(self, odt):
+    def __init__(self, odt: OpenDocument) -> None:
         from odf.style import (
             DefaultStyle,
             FontFace,

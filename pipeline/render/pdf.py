@@ -80,7 +80,8 @@ def _tag_languages() -> None:
         finally:
             inherited.pop()
 
-    build_with_languages.tags_languages = True
+    # Marks the wrapper so that it is not wrapped twice; mypy does not model attributes set on a function.
+    build_with_languages.tags_languages = True  # type: ignore[attr-defined]
     tags._build_box_tree = build_with_languages
 
 

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..core.artefacts import Approval, PageSummary, RenderManifest, SiteExcerpt, Tags, ThemeCount, Transcript
+from ..core.artefacts import Approval, PageSummary, RenderKind, RenderManifest, SiteExcerpt, Tags, ThemeCount, Transcript
 from ..core.config import Config, Speaker
 from ..core.errors import SyntheseError
 from ..core.resources import TemplateSet
@@ -79,7 +79,7 @@ def write_documents(doc: SynthesisDocument, out_dir: Path, formats: Sequence[str
 
 
 def _manifest(doc: SynthesisDocument, config: Config, out_dir: Path, formats: list[str], page: PageSummary,
-              *, kind: str, session_id: str | None, sources: list[str]) -> RenderManifest:
+              *, kind: RenderKind, session_id: str | None, sources: list[str]) -> RenderManifest:
     """Write the documents and the site's fragment; return the manifest describing them."""
     templates = config.templates
     targets, charts = write_documents(doc, out_dir, formats, templates)

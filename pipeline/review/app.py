@@ -79,6 +79,7 @@ from .edits import (
 from .view import (
     CorrectionError,
     ReviewState,
+    TagsSummary,
     corrections_for,
     effect_of,
     find_words,
@@ -148,8 +149,8 @@ class WorkspaceHold:
             with self._mutex:
                 self._count -= 1
                 if self._count == 0 and self._held is not None:
-                    held, self._held = self._held, None
-                    held.__exit__(None, None, None)
+                    releasing, self._held = self._held, None
+                    releasing.__exit__(None, None, None)
 
 
 # --- the background work: bring the documents up to date, publish ------------------------------------
@@ -263,7 +264,7 @@ class ReviewApp:
         self._effect_lock = threading.Lock()
         self._actions = 0
         self._undo: dict[str, tuple[str, Callable[[str, ReviewState], str]]] = {}
-        self._effect_base = None
+        self._effect_base: TagsSummary | None = None  # the tags before the action awaiting its effect
         self._effect_for = ""
         self.effect: dict[str, Any] | None = None
         self.unpublished = self._unpublished()
@@ -667,6 +668,7 @@ class ReviewApp:
         if theme not in state.theme_labels:
             raise PageError(400, self.wording["bad_request"].format(detail="thème inconnu"))
         decision = body.get("decision") or None
+        family: tuple[str, ...]
         if action == "theme":
             family = THEME_KINDS
         elif action == "excerpt":

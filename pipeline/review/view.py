@@ -422,9 +422,9 @@ def read_state(ws: Workspace, session: Session) -> ReviewState:
 
     by_id = {p.id: p for p in passages}
     for held in tags.held:
-        passage = by_id.get(held.passage)
-        if passage is not None:
-            state.held.append(HeldView(labels.get(held.theme, held.theme), passage, french_text(held.text),
+        held_passage = by_id.get(held.passage)
+        if held_passage is not None:
+            state.held.append(HeldView(labels.get(held.theme, held.theme), held_passage, french_text(held.text),
                                        held.start, timestamp(held.start), list(held.reasons),
                                        [w.text for w in held.unsure], list(held.doubtful)))
 
@@ -434,12 +434,13 @@ def read_state(ws: Workspace, session: Session) -> ReviewState:
     for chapter in document.chapters:
         quotes = []
         for excerpt in chapter.excerpts:
-            passage = by_id.get(excerpt.passage_id)
-            if passage is None:
+            quoted_passage = by_id.get(excerpt.passage_id)
+            if quoted_passage is None:
                 continue
-            kind, chosen = excerpt_decisions.get((passage.id, chapter.id), (None, ()))
-            quotes.append(QuoteView(excerpt.text, excerpt.speaker, excerpt.timestamp, excerpt.start_s, passage, kind,
-                                    [(i, s.text, not chosen or i in chosen) for i, s in enumerate(passage.sentences)]))
+            kind, chosen = excerpt_decisions.get((quoted_passage.id, chapter.id), (None, ()))
+            quotes.append(QuoteView(excerpt.text, excerpt.speaker, excerpt.timestamp, excerpt.start_s, quoted_passage,
+                                    kind, [(i, s.text, not chosen or i in chosen)
+                                           for i, s in enumerate(quoted_passage.sentences)]))
         quoted = {q.passage.id for q in quotes}
         others = [(p, excerpt_decisions.get((p.id, chapter.id), (None, ()))[0]) for p in passages
                   if p.id not in quoted and (p.theme(chapter.id) is not None or (p.id, chapter.id) in excerpt_decisions)]
@@ -670,7 +671,8 @@ def replace_words(state: ReviewState, query: str, replacement: str, chosen: Sequ
     """The corrections that write `replacement` at the chosen occurrences of `query` (their
     first word's index): the punctuation around each stays, and a capital at a sentence start."""
     found = {o.index: o for o in find_words(state, query)}
-    if not chosen or any(i not in found for i in chosen):
+    revised = state.revised  # None only when no word is shown, so none is found
+    if revised is None or not chosen or any(i not in found for i in chosen):
         raise CorrectionError("text_changed")
     texts = [t.text for t in state.tokens]
     target: list[str] = []
@@ -683,8 +685,8 @@ def replace_words(state: ReviewState, query: str, replacement: str, chosen: Sequ
         old = texts[index:index + occurrence.count]
         if words:
             speaker_change = index > 0 and state.tokens[index - 1].segment != state.tokens[index].segment and \
-                state.revised.segments[state.tokens[index - 1].segment].speaker != \
-                state.revised.segments[state.tokens[index].segment].speaker
+                revised.segments[state.tokens[index - 1].segment].speaker != \
+                revised.segments[state.tokens[index].segment].speaker
             if old[0].lstrip("«\"“(")[:1].isupper() and (index == 0 or ends_sentence(texts[index - 1]) or speaker_change):
                 at = len(lead(words[0]))
                 words[0] = words[0][:at] + words[0][at:at + 1].upper() + words[0][at + 1:]

@@ -24,16 +24,21 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
-from ..core.artefacts import Entity, IndexedEntity, Passage
+from ..core.artefacts import Entity, EntityLabel, IndexedEntity, Passage
 
 if TYPE_CHECKING:
     from spacy.tokens import Span
 
     from ..core.config import Config, IndexOptions, Session, Theme
 
-ENTITY_LABELS = ("PER", "ORG", "LOC")
+ENTITY_LABELS: tuple[EntityLabel, ...] = ("PER", "ORG", "LOC")
+
+
+def _indexed_label(label: str) -> TypeGuard[EntityLabel]:
+    """Whether spaCy's label is one the index keeps (it also gives MISC)."""
+    return label in ENTITY_LABELS
 
 
 def _keep_entity(text: str, ent: Span | None = None) -> bool:
@@ -62,11 +67,12 @@ def leading_article(articles: Sequence[str]) -> re.Pattern[str]:
 
 def passage_entities(span: Span, articles: re.Pattern[str]) -> list[Entity]:
     """The passage's people, organisations and places, each once, in order of appearance."""
-    seen: dict[tuple[str, str], None] = {}
+    seen: dict[tuple[str, EntityLabel], None] = {}
     for ent in span.ents:
         text = articles.sub("", " ".join(ent.text.split())).strip(" -'’.,;:«»\"")
-        if ent.label_ in ENTITY_LABELS and text and _keep_entity(text, ent):
-            seen.setdefault((text, ent.label_), None)
+        label = ent.label_
+        if _indexed_label(label) and text and _keep_entity(text, ent):
+            seen.setdefault((text, label), None)
     return [Entity(text=text, label=label) for text, label in seen]
 
 
@@ -75,7 +81,7 @@ class DeclaredName:
     """A name the index keeps whenever it is said: its spellings, kind and why it is kept."""
 
     text: str
-    label: str  # PER, ORG, LOC
+    label: EntityLabel
     reason: str  # speaker, organisation, known
     spellings: tuple[str, ...]
     hint: bool = False  # given to Whisper as a spelling hint: found only where a name is recognised
@@ -92,7 +98,7 @@ def _spellings(name: str) -> tuple[str, ...]:
 def declared_names(config: Config, session: Session | None) -> list[DeclaredName]:
     """The cycle's organiser, the session's speakers and organisations, and `index.known`; a name
     already declared under another spelling ("Puca" for the organiser) is that name."""
-    found = []
+    found: list[DeclaredName] = []
     organiser = _spellings(config.cycle.organiser)
     if organiser:
         found.append(DeclaredName(organiser[0], "ORG", "organisation", organiser))
@@ -102,15 +108,15 @@ def declared_names(config: Config, session: Session | None) -> list[DeclaredName
             spellings = _spellings(speaker.organisation)
             found.append(DeclaredName(spellings[0], "ORG", "organisation", spellings, hint=True))
     for label, known in config.index.known.items():
-        for name in known:
-            found.append(DeclaredName(" ".join(name.split()), label, "known", _spellings(name)))
+        for known_name in known:
+            found.append(DeclaredName(" ".join(known_name.split()), label, "known", _spellings(known_name)))
     names: list[DeclaredName] = []
     seen: set[str] = set()
     for name in found:
-        spellings = {_plain(s) for s in name.spellings}
-        if not spellings & seen:
+        plain_spellings = {_plain(s) for s in name.spellings}
+        if not plain_spellings & seen:
             names.append(name)
-        seen |= spellings
+        seen |= plain_spellings
     return names
 
 
@@ -142,11 +148,11 @@ def entity_index(passages: Sequence[Passage], options: IndexOptions | None = Non
                                                           *(k for k in theme.all_keywords if k[:1].islower()))}
     session_text = " ".join(p.text for p in passages)
     entries: dict[str, IndexedEntity] = {}
-    votes: dict[str, Counter] = {}
-    heard: Counter = Counter()  # recognitions without an unsure word, by name
+    votes: dict[str, Counter[EntityLabel]] = {}
+    heard: Counter[str] = Counter()  # recognitions without an unsure word, by name
     unsure = unsure or {}
 
-    def entry(text: str, label: str) -> IndexedEntity:
+    def entry(text: str, label: EntityLabel) -> IndexedEntity:
         key = _plain(text)
         if key not in entries:
             entries[key] = IndexedEntity(text=text, label=label, count=0, passages=[], listed=False)
@@ -163,8 +169,8 @@ def entity_index(passages: Sequence[Passage], options: IndexOptions | None = Non
     for passage in passages:
         doubtful = unsure.get(passage.id, set())
         for ent in passage.entities:
-            name = by_spelling.get(_plain(ent.text))
-            found = entry(name.text, name.label) if name else entry(ent.text, ent.label)
+            declared_as = by_spelling.get(_plain(ent.text))
+            found = entry(declared_as.text, declared_as.label) if declared_as else entry(ent.text, ent.label)
             found.count += 1
             votes[_plain(found.text)][ent.label] += 1
             if not {w.lower() for w in re.findall(r"[\w'’-]+", ent.text)} & doubtful:
@@ -184,13 +190,13 @@ def entity_index(passages: Sequence[Passage], options: IndexOptions | None = Non
         if key in excluded:
             found.listed, found.reason = False, "excluded"
         elif key in reasons:
-            found.listed, found.reason, found.label = True, reasons[key], labels[key]  # type: ignore[assignment]
+            found.listed, found.reason, found.label = True, reasons[key], labels[key]
         elif key in theme_words or _said(found.text.lower(), session_text):
             found.listed, found.reason = False, "common word"
         else:
             label, agreeing = votes[key].most_common(1)[0] if votes[key] else (found.label, 0)
             consistent = agreeing >= max(options.min_mentions, 0.75 * sum(votes[key].values()))
-            found.label = label  # type: ignore[assignment]
+            found.label = label
             found.listed, found.reason = ((True, "mentions") if consistent and heard[key] else
                                           (False, "unsure") if consistent else (False, "once"))
     return sorted(entries.values(), key=lambda e: (not e.listed, -e.count, e.text.lower(), e.label))

@@ -186,7 +186,7 @@ def quote_text(passage: Passage, indices: Sequence[int]) -> str:
 def _shapes(count: int, available: set[int]) -> list[tuple[int, ...]]:
     """Index sets a quote may take in a passage of `count` sentences: one to three sentences,
     consecutive or with one sentence left out inside."""
-    shapes = []
+    shapes: list[tuple[int, ...]] = []
     for first in range(count):
         for indices in ((first,), (first, first + 1), (first, first + 1, first + 2), (first, first + 2),
                         (first, first + 1, first + 3), (first, first + 2, first + 3)):

@@ -130,7 +130,7 @@ class KeywordMatcher:
 
     # ------------------------------------------------------------------ compiling
 
-    def _compile(self, theme_id: str, term: str, doc: Sequence[Token]) -> CompiledKeyword:
+    def _compile(self, theme_id: str, term: str, doc: Iterable[Token]) -> CompiledKeyword:
         if term.endswith("*"):
             return CompiledKeyword(theme_id, term, "prefix", (), (), normalise(term[:-1].lower()))
         words = [t for t in doc if not t.is_punct]
@@ -143,7 +143,8 @@ class KeywordMatcher:
             word = normalise(token.lower_)
             family = self.family(word)
             return CompiledKeyword(theme_id, term, "word", (frozenset({word, *family}),), (family,))
-        slots, families = [], []
+        slots: list[frozenset[str]] = []
+        families: list[frozenset[str]] = []
         for token in content:
             if is_cased(token.text):
                 slots.append(frozenset({CASED + normalise(token.text)}))

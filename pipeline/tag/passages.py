@@ -311,7 +311,10 @@ def split_passages(segments: Sequence[Segment], nlp: Any, options: TagOptions,
     if embed is not None:
         flat = [u.span.text for units in turn_units for u in units]
         vectors = embed(flat) if flat else np.zeros((0, 1), dtype="float32")
-    turn_vectors, turn_depths, position = [], [], 0
+    # None for every turn when passages are not cut by topic (no sentence embeddings).
+    turn_vectors: list[np.ndarray | None] = []
+    turn_depths: list[np.ndarray | None] = []
+    position = 0
     for units in turn_units:
         if vectors is None:
             turn_vectors.append(None)
@@ -363,7 +366,7 @@ def unsure_words(turn: list[Segment], offsets: list[int]) -> list[tuple[int, Uns
         position = 0
         for word, owners in zip(text.split(), text_word_owners(segment)):
             position = text.find(word, position)
-            probabilities = [segment.words[w].p for w in owners if segment.words[w].p is not None]
+            probabilities = [p for w in owners if (p := segment.words[w].p) is not None]
             if probabilities and min(probabilities) < UNSURE_P:
                 found.append((offset + position, UnsureWord(text=word, p=round(min(probabilities), 3),
                                                             at=segment.words[owners[0]].start)))

@@ -29,7 +29,7 @@ from __future__ import annotations
 import bisect
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +40,7 @@ from .keywords import KeywordMatcher, Match
 if TYPE_CHECKING:  # spaCy is a heavy import: only for type names here.
     import numpy as np
     from spacy.language import Language
-    from spacy.tokens import Doc, Span, Token
+    from spacy.tokens import Span, Token
 
     from .meaning import CalibratedMeaning, ThemeMeaning
 
@@ -245,7 +245,7 @@ class ThemeClassifier:
     def matches(self, tokens: Sequence[Token]) -> list[Match]:
         return self.matcher.match(tokens)
 
-    def evidence_many(self, passages: Sequence[Sequence[Token] | Doc]) -> list[list[ThemeEvidence]]:
+    def evidence_many(self, passages: Sequence[Iterable[Token]]) -> list[list[ThemeEvidence]]:
         """Keywords found and meaning similarity for every theme of every passage, in codebook
         order (the sentence encoder runs once over all passages)."""
         token_lists = [list(p) for p in passages]
@@ -297,18 +297,18 @@ class ThemeClassifier:
                 meaning=[round(float(x), 4) for x in relative[k]] if relative is not None else [],
                 subthemes={theme_id: [round(float(x), 4) for x in sims[k]] for theme_id, sims in subthemes.items()}
                 if subthemes is not None else {},
-                verb=any(t.pos_ in ("VERB", "AUX") and "Fin" in t.morph.get("VerbForm") for t in sentence),
+                verb=any(t.pos_ in ("VERB", "AUX") and "Fin" in t.morph.get("VerbForm", []) for t in sentence),
                 meta=(meta is not None and bool(meta.search(" ".join(
                     [sentence.text.lower(), *(t.lemma_.lower() for t in sentence)])))) or _addresses(sentence),
             ))
         return result
 
-    def score_many(self, passages: Sequence[Sequence[Token] | Doc]) -> list[list[ThemeScore]]:
+    def score_many(self, passages: Sequence[Iterable[Token]]) -> list[list[ThemeScore]]:
         """Scores for every theme of every passage, in codebook order (tagged or not)."""
         return [[combine(e, self.weights[e.theme_id], self.options, self.calibrated_meaning) for e in evidence]
                 for evidence in self.evidence_many(passages)]
 
-    def score(self, tokens: Sequence[Token] | Doc) -> list[ThemeScore]:
+    def score(self, tokens: Iterable[Token]) -> list[ThemeScore]:
         """Scores for every theme of one passage, in codebook order (tagged or not)."""
         return self.score_many([tokens])[0]
 
