@@ -12,7 +12,11 @@ An import inside a function counts: a lazy import is still a dependency. Imports
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "pipeline"
@@ -135,6 +139,15 @@ def layer_graph() -> dict[str, set[str]]:
     return graph
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["ruff", "check", "."], ["mypy"]], ids=["ruff", "mypy"])
+def test_the_tree_passes_the_linter_and_the_type_checker(command):
+    # Both read their settings from pyproject.toml.
+    result = subprocess.run([sys.executable, "-m", *command], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 if __name__ == "__main__":  # `python tests/test_architecture.py` prints the graph between layers
     for name, targets in sorted(layer_graph().items()):
         print(f"{name:12s} -> {', '.join(sorted(t for t in targets if t != 'root')) or '(nothing)'}")
+
