@@ -320,6 +320,7 @@ def test_approval_from_the_page_on_a_stale_version_is_refused(page):
     assert status == 409 and page.paths.review.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_approve_from_the_page_then_a_correction_brings_the_mark_back(page, cli):
     status, _, content = call(page, "GET", "/fragment/approbation")
     assert status == 200 and "non relue (document de travail)" in content.decode()
@@ -355,6 +356,7 @@ def test_approve_from_the_page_then_a_correction_brings_the_mark_back(page, cli)
         status.stdout.replace("\u00a0", " ")
 
 
+@pytest.mark.slow
 def test_withhold_keeps_an_unapproved_session_out_of_the_site_until_approved(page, tmp_path):
     wait_for_jobs(page)
     root = tmp_path / "withhold"
@@ -385,6 +387,7 @@ def test_withhold_keeps_an_unapproved_session_out_of_the_site_until_approved(pag
     assert "draft-banner" not in (outputs / "seances" / f"{session.id}.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_the_cycle_glossary_is_part_of_what_is_approved(page, tmp_path):
     """`synthese approve` and the tag stage fingerprint the transcript as the glossary and the
     review file revise it: approved stays approved at the next run; a glossary entry that

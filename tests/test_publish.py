@@ -689,6 +689,7 @@ def test_publish_refuses_documents_rendered_with_other_settings(tmp_path):
     assert not (ws.outputs_dir / SITE_MANIFEST).exists()
 
 
+@pytest.mark.slow
 def test_the_site_subtitles_are_those_of_the_reviewed_transcript(tmp_path):
     """The render stage writes the readers' subtitles from the transcript as reviewed (words
     corrected, voices named); publishing copies those, not the machine's captions."""

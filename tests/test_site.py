@@ -150,6 +150,7 @@ def test_passages_and_quotes_are_anchors_for_the_search_results(site):
     assert UNIQUE_WORD not in (outputs / "seances" / "seance-2.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_without_search_there_is_no_index_nor_form(tmp_path):
     ws = make_site_workspace(tmp_path, publish={"search": False})
     publish_workspace(ws)
@@ -200,6 +201,7 @@ def test_a_media_url_plays_from_its_server_only_when_asked(site):
     assert not (outputs / "seances" / "seance-3" / "seance-3.mp3").exists()
 
 
+@pytest.mark.slow
 def test_a_replay_the_browser_cannot_play_is_not_copied(tmp_path, caplog):
     from test_publish import _write_rendered_session, make_workspace
 
@@ -214,6 +216,7 @@ def test_a_replay_the_browser_cannot_play_is_not_copied(tmp_path, caplog):
     assert not list(ws.outputs_dir.rglob("*.avi"))
 
 
+@pytest.mark.slow
 def test_a_missing_replay_is_an_error_naming_the_setting(tmp_path):
     from test_publish import _write_rendered_session, make_workspace
 
@@ -351,6 +354,7 @@ def test_the_feed_uses_the_sites_address_when_given(tmp_path):
     assert re.fullmatch(r"2026-01-05T09:00:00[+-]\d\d:\d\d", root.find(f"{ATOM}entry/{ATOM}updated").text)
 
 
+@pytest.mark.slow
 def test_without_pagefind_publishing_says_what_to_install(tmp_path, monkeypatch):
     import pagefind.service
     from test_publish import make_workspace
