@@ -319,6 +319,21 @@ def test_every_named_speaker_has_a_paragraph_with_their_own_checked_sentences(wr
             assert replay_link(config.session("seance-2").replay_url, quote.start) in section
 
 
+@pytest.mark.parametrize("role, after_name", [
+    ("Fondateur d'une start-up", "fondateur d’une start-up"),
+    ("Médiatrice numérique", "médiatrice numérique"),
+    ("Sociologue", "sociologue"),
+    ("DINUM", "DINUM"),  # an acronym stays as is
+])
+def test_a_role_reads_in_lower_case_after_a_name(config, session, role, after_name):
+    from synthese.core.config import Speaker
+    from synthese.render.compose import _SpeakerDirectory
+
+    declared = session.model_copy(update={"speakers": [Speaker(name="Thomas Berthier", role=role)]})
+    directory = _SpeakerDirectory(declared, None, config.templates.wording())
+    assert directory.affiliation("Thomas Berthier") == after_name
+
+
 def test_a_question_staff_mark_is_grouped_with_the_answer_that_follows(config, session, sample, plain):
     asked = next(p for p in plain.passages if any(s.text.rstrip().endswith("?") for s in p.sentences)
                  and p.start < (plain.duration_s or 0) * 2 / 3)
