@@ -334,6 +334,21 @@ def test_a_role_reads_in_lower_case_after_a_name(config, session, role, after_na
     assert directory.affiliation("Thomas Berthier") == after_name
 
 
+def test_nine_declared_speakers_keep_to_the_title_page(config, session, plain, sample, tmp_path):
+    from pypdf import PdfReader
+
+    from synthese.core.config import Speaker
+
+    nine = [Speaker(name=f"Intervenante {n}", role="Chercheuse en urbanisme", organisation="Université de Lyon")
+            for n in range(1, 10)]
+    crowded = session.model_copy(update={"speakers": nine})
+    config = config.model_copy(update={"render": config.render.model_copy(update={"formats": ["pdf"]})})
+    manifest = render.render_session(SessionInputs(crowded, plain, sample[0]), config, out_dir=tmp_path, stem="s")
+    pages = PdfReader(tmp_path / manifest.files["pdf"]).pages
+    assert "Intervenante 9" in pages[0].extract_text()
+    assert squeeze("Sommaire") in squeeze(pages[1].extract_text())  # the contents follow the title page
+
+
 def test_a_question_staff_mark_is_grouped_with_the_answer_that_follows(config, session, sample, plain):
     asked = next(p for p in plain.passages if any(s.text.rstrip().endswith("?") for s in p.sentences)
                  and p.start < (plain.duration_s or 0) * 2 / 3)
