@@ -20,6 +20,7 @@ from synthese.core.config import load_config
 from synthese.core.errors import ReviewError
 from synthese.core.ideas import SAME_IDEA_COSINE, recurring_groups
 from synthese.core.review_file import parse_cycle_review, parse_review
+from synthese.core.typography import timestamp
 from synthese.render import rendering as render
 from synthese.render.compose import SessionInputs, build_cycle_document, build_document
 from synthese.render.document import replay_link
@@ -408,6 +409,13 @@ def test_the_cycle_synthesis_of_two_sessions(config, session, sample, plain, tmp
     assert [a.id for a in doc.axes] == [a.id for a in config.cycle.axes]
     assert doc.recurring  # the same session twice: its ideas recur, and are not quoted again in a chapter
     assert [t.text for t in doc.tensions] == ["Mesurer ou agir d’abord"] and len(doc.tensions[0].refs) == 1
+    # Each side of a tension is attributed as a recurring idea is: who, which session, when.
+    passage = plain.passages[4]
+    (ref,) = doc.tensions[0].refs
+    assert ref.label == f"{passage.speaker} · Séance 3 · {timestamp(passage.start)}"
+    assert ref.link == replay_link(second.replay_url, passage.start)
+    # The sessions not reviewed are named on the cover without brackets inside brackets.
+    assert doc.review.draft and "Séance 2 (" in doc.review.note and "))" not in doc.review.note
     manifest = render.render_cycle(sessions, config, out_dir=tmp_path, review=review)
     page = html.unescape((tmp_path / manifest.files["html"]).read_text(encoding="utf-8"))
     pdf = squeeze(pdf_text(tmp_path / manifest.files["pdf"]))

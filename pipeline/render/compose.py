@@ -621,11 +621,6 @@ RECURRING_IDEAS = 8  # at most, the ideas shared by the most sessions first
 TABLE_SPEAKERS = 4  # speakers named in a chapter's table, per session (the most time first)
 
 
-def _short_label(session: Session, wording: dict[str, Any]) -> str:
-    return f"S{session.number}" if session.number is not None else (session_label(session, wording)
-                                                                    or french_text(session.title))
-
-
 def _theme_table(themes: Sequence[_ThemeInfo], sessions: Sequence[SessionInputs], wording: dict[str, Any]) -> Table:
     """Themes × sessions: in each cell the passages tagged with the theme and their time."""
     per_session = [_theme_seconds(i.tags.passages)[:2] for i in sessions]
@@ -720,7 +715,11 @@ def _tensions(review: CycleReview, sessions: Sequence[SessionInputs], wording: d
                 log.warning("cycle review: %s: passage \"%s %s\" not found in the cycle's sessions; left out",
                             tension.describe(), session_id, key)
                 continue
-            refs.append(IndexRef(f"{_short_label(inputs.session, wording)} {timestamp(passage.start)}",
+            # Who said it, where and when, as the recurring ideas attribute their sentences: a
+            # tension opposes people, so the reader sees who holds each side.
+            speaker = _SpeakerDirectory(inputs.session, inputs.transcript, wording).speaker_of(passage)
+            where = session_label(inputs.session, wording) or french_text(inputs.session.title)
+            refs.append(IndexRef(" · ".join([speaker, where, timestamp(passage.start)]),
                                  replay_link(replay_of(inputs.session), passage.start), passage.start))
         found.append(Tension(french_text(tension.text), refs))
     return found
