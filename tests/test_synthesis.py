@@ -432,6 +432,19 @@ def test_the_cycle_synthesis_of_two_sessions(config, session, sample, plain, tmp
                                        if p.style.name.startswith("Heading")])
 
 
+def test_a_chapter_table_names_four_speakers_and_counts_the_others(config, session, sample, plain):
+    # Every passage said by a voice of its own: the chapters' themes have more than four speakers.
+    voices = plain.model_copy(update={"passages": [p.model_copy(update={"speaker": f"Voix {n}"})
+                                                   for n, p in enumerate(plain.passages)]})
+    doc = build_cycle_document(config, [SessionInputs(session, voices, sample[0])])
+    crowded = [row for chapter in doc.chapters for row in chapter.table.rows if int(row[2]) > 4]
+    assert crowded
+    for row in crowded:
+        others = int(row[2]) - 4
+        assert row[1].count("Voix") == 4, row[1]
+        assert row[1].endswith(f"et {others} autre" + ("s" if others > 1 else "")) and "…" not in row[1]
+
+
 @pytest.mark.slow
 def test_the_cycle_of_the_long_generated_session_in_two_finds_a_recurring_idea(tmp_path):
     """The long generated session (bench/make_long_session.py) cut in two sessions: the cycle's

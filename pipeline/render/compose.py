@@ -650,9 +650,9 @@ def _theme_sessions_table(theme: _ThemeInfo, sessions: Sequence[SessionInputs], 
             voices[directory.speaker_of(passage)] += max(0.0, passage.end - passage.start)
         named = [f"{name} ({duration_text(time)})" for name, time in voices.most_common(TABLE_SPEAKERS)]
         if len(voices) > TABLE_SPEAKERS:
-            named.append("…")
+            named.append(counted(wording["more_speakers"], len(voices) - TABLE_SPEAKERS))
         rows.append([session_label(inputs.session, wording) or french_text(inputs.session.title),
-                     french_text(", ".join(named)), str(len(tagged)),
+                     french_text(join_list(named)), str(len(tagged)),
                      duration_text(sum(max(0.0, p.end - p.start) for p in tagged))])
     return Table(wording["chapter_table_caption"],
                  [wording["col_session"], wording["col_speakers"], wording["col_passages"], wording["col_duration"]],
