@@ -363,6 +363,22 @@ def test_a_question_staff_mark_is_grouped_with_the_answer_that_follows(config, s
     assert not doc.exchanges.proposed and doc.exchanges.items[0].answer.speaker == answer.speaker
 
 
+def test_the_answer_staff_name_is_printed_once_its_speaker_quoted_elsewhere(config, session, sample, plain):
+    # A sentence the speakers' section quotes when no question is marked, opening its passage...
+    quote = next(q for speaker in plain.speakers for q in speaker.quotes if q.sentences == [0])
+    answer = plain.passage(quote.passage)
+    asked = plain.passages[plain.passages.index(answer) - 1]
+    # ...is the answer staff name to a question: printed there, and nowhere else.
+    tags = tagged(config, session, sample, f'questions:\n  - {{passage: "{asked.key}", answer: "{answer.key}"}}\n')
+    (exchange,) = tags.exchanges
+    assert exchange.answer is not None and exchange.answer.passage == answer.id and 0 in exchange.answer.sentences
+    printed = [(q.passage, i) for quotes in tags.excerpts.values() for q in quotes for i in q.sentences]
+    printed += [(q.passage, i) for speaker in tags.speakers for q in speaker.quotes for i in q.sentences]
+    printed += [(q.passage, i) for points in tags.key_points.themes.values() for q in points for i in q.sentences]
+    printed += [(q.passage, i) for e in tags.exchanges for q in (e.question, e.answer) for i in q.sentences]
+    assert len(printed) == len(set(printed))
+
+
 def test_until_staff_mark_some_the_questions_of_the_last_part_are_proposed(plain):
     assert plain.exchanges and all(e.source == "proposed" for e in plain.exchanges)
     for exchange in plain.exchanges:
