@@ -20,6 +20,7 @@ from synthese.core.config import load_config
 from synthese.core.errors import ReviewError
 from synthese.core.ideas import SAME_IDEA_COSINE, recurring_groups
 from synthese.core.review_file import parse_cycle_review, parse_review
+from synthese.core.typography import timestamp
 from synthese.render import rendering as render
 from synthese.render.compose import SessionInputs, build_cycle_document, build_document
 from synthese.render.document import replay_link
@@ -319,6 +320,36 @@ def test_every_named_speaker_has_a_paragraph_with_their_own_checked_sentences(wr
             assert replay_link(config.session("seance-2").replay_url, quote.start) in section
 
 
+@pytest.mark.parametrize("role, after_name", [
+    ("Fondateur d'une start-up", "fondateur d’une start-up"),
+    ("Médiatrice numérique", "médiatrice numérique"),
+    ("Sociologue", "sociologue"),
+    ("DINUM", "DINUM"),  # an acronym stays as is
+])
+def test_a_role_reads_in_lower_case_after_a_name(config, session, role, after_name):
+    from synthese.core.config import Speaker
+    from synthese.render.compose import _SpeakerDirectory
+
+    declared = session.model_copy(update={"speakers": [Speaker(name="Thomas Berthier", role=role)]})
+    directory = _SpeakerDirectory(declared, None, config.templates.wording())
+    assert directory.affiliation("Thomas Berthier") == after_name
+
+
+def test_nine_declared_speakers_keep_to_the_title_page(config, session, plain, sample, tmp_path):
+    from pypdf import PdfReader
+
+    from synthese.core.config import Speaker
+
+    nine = [Speaker(name=f"Intervenante {n}", role="Chercheuse en urbanisme", organisation="Université de Lyon")
+            for n in range(1, 10)]
+    crowded = session.model_copy(update={"speakers": nine})
+    config = config.model_copy(update={"render": config.render.model_copy(update={"formats": ["pdf"]})})
+    manifest = render.render_session(SessionInputs(crowded, plain, sample[0]), config, out_dir=tmp_path, stem="s")
+    pages = PdfReader(tmp_path / manifest.files["pdf"]).pages
+    assert "Intervenante 9" in pages[0].extract_text()
+    assert squeeze("Sommaire") in squeeze(pages[1].extract_text())  # the contents follow the title page
+
+
 def test_a_question_staff_mark_is_grouped_with_the_answer_that_follows(config, session, sample, plain):
     asked = next(p for p in plain.passages if any(s.text.rstrip().endswith("?") for s in p.sentences)
                  and p.start < (plain.duration_s or 0) * 2 / 3)
@@ -330,6 +361,22 @@ def test_a_question_staff_mark_is_grouped_with_the_answer_that_follows(config, s
     assert answer.start >= asked.end and answer.speaker != asked.speaker
     doc = build_document(SessionInputs(session, tags, sample[0]), config)
     assert not doc.exchanges.proposed and doc.exchanges.items[0].answer.speaker == answer.speaker
+
+
+def test_the_answer_staff_name_is_printed_once_its_speaker_quoted_elsewhere(config, session, sample, plain):
+    # A sentence the speakers' section quotes when no question is marked, opening its passage...
+    quote = next(q for speaker in plain.speakers for q in speaker.quotes if q.sentences == [0])
+    answer = plain.passage(quote.passage)
+    asked = plain.passages[plain.passages.index(answer) - 1]
+    # ...is the answer staff name to a question: printed there, and nowhere else.
+    tags = tagged(config, session, sample, f'questions:\n  - {{passage: "{asked.key}", answer: "{answer.key}"}}\n')
+    (exchange,) = tags.exchanges
+    assert exchange.answer is not None and exchange.answer.passage == answer.id and 0 in exchange.answer.sentences
+    printed = [(q.passage, i) for quotes in tags.excerpts.values() for q in quotes for i in q.sentences]
+    printed += [(q.passage, i) for speaker in tags.speakers for q in speaker.quotes for i in q.sentences]
+    printed += [(q.passage, i) for points in tags.key_points.themes.values() for q in points for i in q.sentences]
+    printed += [(q.passage, i) for e in tags.exchanges for q in (e.question, e.answer) for i in q.sentences]
+    assert len(printed) == len(set(printed))
 
 
 def test_until_staff_mark_some_the_questions_of_the_last_part_are_proposed(plain):
@@ -378,6 +425,13 @@ def test_the_cycle_synthesis_of_two_sessions(config, session, sample, plain, tmp
     assert [a.id for a in doc.axes] == [a.id for a in config.cycle.axes]
     assert doc.recurring  # the same session twice: its ideas recur, and are not quoted again in a chapter
     assert [t.text for t in doc.tensions] == ["Mesurer ou agir d’abord"] and len(doc.tensions[0].refs) == 1
+    # Each side of a tension is attributed as a recurring idea is: who, which session, when.
+    passage = plain.passages[4]
+    (ref,) = doc.tensions[0].refs
+    assert ref.label == f"{passage.speaker} · Séance 3 · {timestamp(passage.start)}"
+    assert ref.link == replay_link(second.replay_url, passage.start)
+    # The sessions not reviewed are named on the cover without brackets inside brackets.
+    assert doc.review.draft and "Séance 2 (" in doc.review.note and "))" not in doc.review.note
     manifest = render.render_cycle(sessions, config, out_dir=tmp_path, review=review)
     page = html.unescape((tmp_path / manifest.files["html"]).read_text(encoding="utf-8"))
     pdf = squeeze(pdf_text(tmp_path / manifest.files["pdf"]))
@@ -392,6 +446,19 @@ def test_the_cycle_synthesis_of_two_sessions(config, session, sample, plain, tmp
     assert heading_levels_are_regular([int(e[1]) for e in odt if e.startswith("H")])
     assert heading_levels_are_regular([int(p.style.name.split()[-1]) for p in word.paragraphs
                                        if p.style.name.startswith("Heading")])
+
+
+def test_a_chapter_table_names_four_speakers_and_counts_the_others(config, session, sample, plain):
+    # Every passage said by a voice of its own: the chapters' themes have more than four speakers.
+    voices = plain.model_copy(update={"passages": [p.model_copy(update={"speaker": f"Voix {n}"})
+                                                   for n, p in enumerate(plain.passages)]})
+    doc = build_cycle_document(config, [SessionInputs(session, voices, sample[0])])
+    crowded = [row for chapter in doc.chapters for row in chapter.table.rows if int(row[2]) > 4]
+    assert crowded
+    for row in crowded:
+        others = int(row[2]) - 4
+        assert row[1].count("Voix") == 4, row[1]
+        assert row[1].endswith(f"et {others} autre" + ("s" if others > 1 else "")) and "…" not in row[1]
 
 
 @pytest.mark.slow

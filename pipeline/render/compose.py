@@ -622,11 +622,6 @@ RECURRING_IDEAS = 8  # at most, the ideas shared by the most sessions first
 TABLE_SPEAKERS = 4  # speakers named in a chapter's table, per session (the most time first)
 
 
-def _short_label(session: Session, wording: dict[str, Any]) -> str:
-    return f"S{session.number}" if session.number is not None else (session_label(session, wording)
-                                                                    or french_text(session.title))
-
-
 def _theme_table(themes: Sequence[_ThemeInfo], sessions: Sequence[SessionInputs], wording: dict[str, Any]) -> Table:
     """Themes × sessions: in each cell the passages tagged with the theme and their time."""
     per_session = [_theme_seconds(i.tags.passages)[:2] for i in sessions]
@@ -658,9 +653,9 @@ def _theme_sessions_table(theme: _ThemeInfo, sessions: Sequence[SessionInputs], 
         longest = sorted(voices.items(), key=lambda item: item[1], reverse=True)[:TABLE_SPEAKERS]
         named = [f"{name} ({duration_text(time)})" for name, time in longest]
         if len(voices) > TABLE_SPEAKERS:
-            named.append("…")
+            named.append(counted(wording["more_speakers"], len(voices) - TABLE_SPEAKERS))
         rows.append([session_label(inputs.session, wording) or french_text(inputs.session.title),
-                     french_text(", ".join(named)), str(len(tagged)),
+                     french_text(join_list(named)), str(len(tagged)),
                      duration_text(sum(max(0.0, p.end - p.start) for p in tagged))])
     return Table(wording["chapter_table_caption"],
                  [wording["col_session"], wording["col_speakers"], wording["col_passages"], wording["col_duration"]],
@@ -723,7 +718,11 @@ def _tensions(review: CycleReview, sessions: Sequence[SessionInputs], wording: d
                 log.warning("cycle review: %s: passage \"%s %s\" not found in the cycle's sessions; left out",
                             tension.describe(), session_id, key)
                 continue
-            refs.append(IndexRef(f"{_short_label(inputs.session, wording)} {timestamp(passage.start)}",
+            # Who said it, where and when, as the recurring ideas attribute their sentences: a
+            # tension opposes people, so the reader sees who holds each side.
+            speaker = _SpeakerDirectory(inputs.session, inputs.transcript, wording).speaker_of(passage)
+            where = session_label(inputs.session, wording) or french_text(inputs.session.title)
+            refs.append(IndexRef(" · ".join([speaker, where, timestamp(passage.start)]),
                                  replay_link(replay_of(inputs.session), passage.start), passage.start))
         found.append(Tension(french_text(tension.text), refs))
     return found

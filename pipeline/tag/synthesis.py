@@ -283,10 +283,11 @@ def _answer(passages: Sequence[Passage], position: int, after: int, evidence: Se
 
 def exchanges(passages: Sequence[Passage], evidence: SessionEvidence, marked: Sequence[MarkedQuestion],
               duration_s: float, used: AbstractSet[tuple[str, int]]) -> tuple[list[Exchange], list[str]]:
-    """The questions staff marked, each with the answer that follows (or the one they name), in
-    the order said; until they mark some, those proposed: questions asked in the session's last
-    part (QUESTION_PART), quotable, with a quotable answer, none printed elsewhere. And the marks
-    that name no passage, described."""
+    """The questions staff marked, each with the answer that follows (or the one they name: its
+    first quotable sentences not in `used`, printed elsewhere), in the order said; until they
+    mark some, those proposed: questions asked in the session's last part (QUESTION_PART),
+    quotable, with a quotable answer, none printed elsewhere. And the marks that name no
+    passage, described."""
     position = {p.id: n for n, p in enumerate(passages)}
     voices = {p.speaker for p in passages if p.speaker}
     other_voice = len(voices) > 1
@@ -309,9 +310,9 @@ def exchanges(passages: Sequence[Passage], evidence: SessionEvidence, marked: Se
             if replying is None:
                 orphaned.append(f"{mark.describe()}: answer \"{mark.answer}\" not found")
             else:
-                answer = _answer_in(replying, 0, evidence, set())
+                answer = _answer_in(replying, 0, evidence, used)
         else:
-            answer = _answer(passages, position[passage.id], indices[-1], evidence, set(), other_voice=other_voice)
+            answer = _answer(passages, position[passage.id], indices[-1], evidence, used, other_voice=other_voice)
         found.append(Exchange(source="review", question=_quote(passage, indices), asked_by=passage.speaker,
                               answer=answer, answered_by=passages[position[answer.passage]].speaker if answer else None))
     if marked:

@@ -240,15 +240,24 @@ def tag(transcript: Transcript, config: Config, *, review: Review | None = None,
     used, used_texts = printed([*(q for quotes in excerpts.values() for q in quotes), *(p.quote for p in proposals)],
                                passages)
     written, message_orphans = written_messages(review.key_messages, passages)
+    duration_s = float(transcript.duration_s or max((p.end for p in passages), default=0.0))
+    # The questions staff mark, and the answers they name, are theirs: printed as they chose,
+    # they come before the sentences the tool picks for the speakers and the key points, which
+    # then never say them again. The questions the tool proposes take what is left, last.
+    talks, question_orphans = exchanges(passages, evidence, review.questions, duration_s, used) \
+        if review.questions else ([], [])
+    asked = [quote for talk in talks for quote in (talk.question, talk.answer) if quote is not None]
+    asked_sentences, asked_texts = printed(asked, passages)
+    used |= asked_sentences
+    used_texts |= asked_texts
     speakers, presentation_orphans = speaker_summaries(
         passages, evidence, revised_transcript.segments, voice_pattern(wording["speaker_label"]), review.presentations,
         review.presentation_lines, used, used_texts)
     points = key_points(passages, evidence, excerpts, outcome.choices, session=[p.quote for p in proposals],
-                        reserved=[q for speaker in speakers for q in speaker.quotes])
+                        reserved=[*(q for speaker in speakers for q in speaker.quotes), *asked])
     used.update((q.passage, i) for chosen in points.themes.values() for q in chosen for i in q.sentences)
-    talks, question_orphans = exchanges(passages, evidence, review.questions,
-                                        float(transcript.duration_s or max((p.end for p in passages), default=0.0)),
-                                        used)
+    if not review.questions:
+        talks, question_orphans = exchanges(passages, evidence, review.questions, duration_s, used)
     written_orphans = [*message_orphans, *presentation_orphans, *question_orphans]
     for orphan in written_orphans:
         log.warning("review: %s; it is kept in the file but not applied", orphan)
