@@ -9,7 +9,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from bench_excerpts import evaluate, multivoice_truth  # noqa: E402
+from bench_excerpts import evaluate, multivoice_truth, nearly_the_same  # noqa: E402
 
 DEV_ROWS = [
     {"id": "dev-a", "themes": ["gouvernance"],
@@ -84,3 +84,14 @@ def test_a_quoted_hand_over_is_housekeeping_and_a_key_point_off_its_theme_a_miss
     assert [m["theme"] for m in result["key_points_missed"]] == ["gouvernance"]
     # The same sentence as two key points: printed twice.
     assert len(result["duplicate_sentences"]) == 1
+
+
+def test_a_sentence_printed_again_heard_a_little_differently_is_reported():
+    said = "Il semblerait que cela était causé par un incendie malveillant."
+    heard_again = "Et il semblerait que cela était causé par un 110 malveillant."
+    other = "L'accident a eu lieu en terrain montagneux, loin de toute route."
+    sentences = [{"text": t, "start": 10.0 * n, "end": 10.0 * n + 5} for n, t in enumerate([said, heard_again, other])]
+    tags = {"passages": [{"id": "p1", "sentences": sentences}],
+            "excerpts": {"vulnerabilites": [{"passage": "p1", "sentences": [0, 2]}]},
+            "key_points": {"session": [{"passage": "p1", "sentences": [1]}], "themes": {}}}
+    assert nearly_the_same(tags) == [(said, heard_again)]
