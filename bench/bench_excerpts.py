@@ -18,14 +18,24 @@ then what the document prints between « » (quotes and key points) against its 
 with a word the recogniser was unsure of (probability < 0.5, read from the transcript) that no
 reviewer corrected or confirmed, no sentence printed twice, none from the moderator's programme,
 turns or closing words (ground truth kinds programme/transition/closing), key points of themes
-on their theme >= 0.9, precision@k >= --target.
+on their theme >= 0.9, precision@k >= --target. Reported without a target: the sentences printed
+twice in nearly the same words (said again, or heard a little differently: at most a quarter of
+their words differ), which the exact rule does not see.
 
 `--text FILE.jsonl` checks the same on labelled passages that were not spoken: the passages of
 FILE (e.g. ../shared/eval/themes/dev2.jsonl), grouped by source in a shuffled order, become a
 transcript without audio, which is tagged and judged the same way (by time, which is exact here).
 
+`--multivoice DIR...` judges the sessions of make_multivoice_session.py (several voices, declared
+speakers, the moderator handing over the floor by name): their ground-truth passages are the
+spoken segments of truth.json, a sentence of dev.jsonl carrying its row's themes, the moderator's
+hand-overs and the guests' greetings as housekeeping (kind 'transition'), a real voice's FLEURS
+piece as text without theme; `synthese --config DIR/config.yaml run` is run first for each (it
+skips what is up to date; `--no-run` only judges), then each session and their total is reported.
+
     .venv/bin/python bench/bench_excerpts.py --session-dir bench/data/long-session
     .venv/bin/python bench/bench_excerpts.py --text ../shared/eval/themes/dev2.jsonl
+    .venv/bin/python bench/bench_excerpts.py --multivoice bench/data/multivoice/multivoix-*
 """
 
 from __future__ import annotations
@@ -34,11 +44,12 @@ import argparse
 import json
 import re
 import statistics
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
-from measure import REPO, load_truth, passages_by_source, print_table, write_results
+from measure import REPO, SYNTHESE, load_truth, passages_by_source, print_table, write_results
 
 TERMINAL = re.compile(r"[.!?…][»\"”)\]]*$")
 OPENING = re.compile(r"^[«\"“(\[—–-]?\s*[A-ZÀ-ÖØ-Þ0-9]")
@@ -121,8 +132,9 @@ def evaluate(tags: dict, truth: dict, k: int = 3, min_overlap_s: float = 2.0) ->
         for quote in quotes[:k]:
             verdict = judge_quote(quote, theme, truth_passages, min_overlap_s)
             judged.append({"passage": quote["passage"], "start": quote["start"], "end": quote["end"],
-                           "words": len(quote["text"].split()), "text": quote["text"][:120], **verdict,
-                           "verdict_text": verdict["text"]})
+                           "words": len(quote["text"].split()), **verdict,
+                           # The verdict by text under its own name: "text" is the quote's.
+                           "verdict_text": verdict["text"], "text": quote["text"][:120]})
         for quote in quotes:
             bounded.append(on_boundaries(quote, passages[quote["passage"]]))
             lengths.append(len(quote["text"].replace("[…]", " ").split()))
@@ -152,6 +164,7 @@ def evaluate(tags: dict, truth: dict, k: int = 3, min_overlap_s: float = 2.0) ->
         "precision_strict": round(sum(t["strict"] for t in themes.values()) / count, 3) if count else None,
         "precision_any": round(sum(t["any"] for t in themes.values()) / count, 3) if count else None,
         "precision_text": round(sum(t["text"] for t in themes.values()) / count, 3) if count else None,
+        "excerpts_strict": sum(t["strict"] for t in themes.values()),
         "quotes": len(lengths),
         "on_sentence_boundaries": round(sum(bounded) / len(bounded), 3) if bounded else None,
         "words": {"min": min(lengths, default=0), "q1": quartiles[0], "median": quartiles[1], "q3": quartiles[2],
@@ -160,10 +173,16 @@ def evaluate(tags: dict, truth: dict, k: int = 3, min_overlap_s: float = 2.0) ->
         "elided": sum("[…]" in q["text"] for quotes in tags["excerpts"].values() for q in quotes),
         "key_points_on_theme": round(sum(key_judged) / len(key_judged), 3) if key_judged else None,
         "key_points": len(key_judged),
+        "key_points_right": sum(key_judged),
+        "key_points_missed": [{"theme": theme, **judge_quote(point, theme, truth_passages, min_overlap_s),
+                               "text": point["text"][:120]}
+                              for theme, points in key_points.items() for point in points
+                              if not judge_quote(point, theme, truth_passages, min_overlap_s)["strict"]],
         "printed": len(printed(tags)),
         "held": len(tags.get("held", [])),
         "housekeeping_printed": housekeeping,
         "duplicate_sentences": duplicate_sentences(tags),
+        "nearly_the_same": nearly_the_same(tags),
         "themes_without_excerpts": [theme for theme, t in themes.items() if not t["count"]],
         "strict_misses_by_kind": dict(Counter(j["main_kind"] for t in themes.values() for j in t["excerpts"]
                                               if not j["strict"])),
@@ -197,6 +216,40 @@ def duplicate_sentences(tags: dict) -> list[str]:
             seen[words] += 1
             texts[(quote["passage"], index)] = sentence
     return [words for words, n in seen.items() if n > 1]
+
+
+NEARLY_SAME = 0.25  # share of words that differ up to which two printed sentences are one said again
+
+
+def nearly_the_same(tags: dict) -> list[tuple[str, str]]:
+    """Pairs of sentences printed in the document (quotes and key points) that differ in words
+    but are one sentence said again or heard a little differently: a word edit distance of at
+    most a quarter of the longer's words (at least one word). Reported, no target."""
+    passages = {p["id"]: p for p in tags["passages"]}
+    texts = {}
+    for _, quote in printed(tags):
+        for index in quote.get("sentences") or []:
+            sentence = passages[quote["passage"]]["sentences"][index]["text"]
+            texts.setdefault(" ".join(re.findall(r"\w+", sentence.lower())), sentence)
+    found = []
+    items = list(texts.items())
+    for position, (words_a, a) in enumerate(items):
+        for words_b, b in items[position + 1:]:
+            longer = max(len(words_a.split()), len(words_b.split()))
+            if word_distance(words_a.split(), words_b.split()) <= max(1.0, NEARLY_SAME * longer):
+                found.append((a, b))
+    return found
+
+
+def word_distance(a: list[str], b: list[str]) -> int:
+    """Edit distance in words (numbers as written: "110" for "incendie" is one word wrong)."""
+    previous = list(range(len(b) + 1))
+    for i, word in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, other in enumerate(b, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other))
+        previous = current
+    return previous[-1]
 
 
 def unsure_printed(tags: dict, tags_path: Path | None) -> list[dict]:
@@ -255,6 +308,166 @@ def text_session(path: Path, seed: int, work: Path) -> tuple[Path, dict]:
     return target, {"session_id": path.stem, "duration_s": clock, "passages": truth}
 
 
+def multivoice_truth(truth: dict, dev_rows: list[dict]) -> dict:
+    """The ground-truth passages of a session of make_multivoice_session.py, one per spoken segment
+    of its truth.json: a sentence of the dev set carries its row's themes; the moderator's
+    hand-overs and the guests' greetings are housekeeping (kind 'transition'); a real voice's
+    FLEURS piece is text without theme."""
+    from make_multivoice_session import DECLARED, GIVING_THE_FLOOR, GREETING, INTRODUCTION, THANKS, sentences
+
+    rows_of: dict[str, list[dict]] = {}
+    for row in dev_rows:
+        for sentence in sentences([row]):
+            rows_of.setdefault(sentence, []).append(row)
+    housekeeping = {GREETING}
+    for name, _, of in DECLARED.values():
+        housekeeping.add(INTRODUCTION.format(name=name, of=of))
+        housekeeping.update(line.format(name=name) for line in GIVING_THE_FLOOR)
+        housekeeping.update(line.format(first=name.split()[0]) for line in THANKS)
+    passages = []
+    for segment in truth["segments"]:
+        text = segment["text"]
+        where = {"start": segment["start"], "end": segment["end"], "speaker": segment["speaker"], "text": text}
+        if re.fullmatch(r"\(fleurs-[\w-]+\.ogg\)", text):
+            passages.append({"id": f"fleurs:{text.strip('()')}", "kind": "text", "themes": [], **where})
+        elif text in housekeeping:
+            passages.append({"id": "transition", "kind": "transition", "themes": [], **where})
+        elif text in rows_of:
+            # A sentence found in two rows (none in dev.jsonl today) takes the themes of both.
+            themes = sorted({theme for row in rows_of[text] for theme in row["themes"]})
+            passages.append({"id": rows_of[text][0]["id"], "kind": "text", "themes": themes, **where})
+        else:
+            raise SystemExit(f"{truth['session_id']}: segment at {segment['start']} s is neither a dev sentence, "
+                             f"a hand-over nor a FLEURS piece: {text!r}. Make the sessions again with "
+                             "bench/make_multivoice_session.py")
+    return {"session_id": truth["session_id"], "duration_s": truth["duration_s"], "passages": passages}
+
+
+def tags_of_session(session_dir: Path, session_id: str) -> Path:
+    return session_dir / "transcripts" / session_id / f"{session_id}.tags.json"
+
+
+def judge_session(tags_path: Path, truth: dict, k: int, min_overlap_s: float, unsure: bool = True) -> dict:
+    """evaluate() and the unconfirmed unsure words of one tagged session."""
+    tags = json.loads(tags_path.read_text(encoding="utf-8"))
+    result = evaluate(tags, truth, k, min_overlap_s)
+    result["unsure_printed"] = unsure_printed(tags, tags_path if unsure else None)
+    result["review_status"] = tags.get("review", {}).get("status")
+    result["tagger"], result["models"] = tags.get("options"), tags.get("models")
+    return result
+
+
+def targets_table(result: dict, k: int, target: float) -> None:
+    """What the document prints between « », against its targets."""
+    targets = [
+        ("quotes and key points with unconfirmed unsure words", len(result["unsure_printed"]), "0",
+         not result["unsure_printed"]),
+        ("sentences printed twice in the document", len(result["duplicate_sentences"]), "0",
+         not result["duplicate_sentences"]),
+        ("housekeeping printed (moderator's programme, turns, closing)", len(result["housekeeping_printed"]), "0",
+         not result["housekeeping_printed"]),
+        ("key points of themes on their theme (strict)", result["key_points_on_theme"], ">= 0.9",
+         (result["key_points_on_theme"] or 0) >= 0.9),
+        (f"precision@{k} (strict)", result["precision_strict"], f">= {target}",
+         (result["precision_strict"] or 0) >= target),
+    ]
+    print(f"\n{result['printed']} printed between « » (quotes and key points), {result['held']} quotes held back "
+          "until a reviewer checks them")
+    print_table([(name, value, goal, "met" if met else "NOT MET") for name, value, goal, met in targets],
+                ("measure", "value", "target", ""))
+    for item in result["unsure_printed"] + result["housekeeping_printed"]:
+        print(f"  {item}")
+    for words in result["duplicate_sentences"]:
+        print(f"  printed twice: {words}")
+    print(f"sentences printed twice in nearly the same words (no target): {len(result['nearly_the_same'])}")
+    for a, b in result["nearly_the_same"]:
+        print(f"  « {a} » / « {b} »")
+
+
+def misses(result: dict) -> list[str]:
+    """The quotes judged (first k of each theme) and the key points that are off their theme."""
+    found = [f"quote {theme}: {j['on_theme_share']:.0%} of its time on the theme ({j['main_kind']}; "
+             f"truth {', '.join(map(str, j['truth_passages']))}): {j['text']}"
+             for theme, t in result["themes"].items() for j in t["excerpts"] if not j["strict"]]
+    found += [f"key point {m['theme']}: {m['on_theme_share']:.0%} of its time on the theme ({m['main_kind']}; "
+              f"truth {', '.join(map(str, m['truth_passages']))}): {m['text']}" for m in result["key_points_missed"]]
+    return found
+
+
+def run_multivoice(folders: list[Path], k: int, min_overlap_s: float, target: float, run: bool) -> int:
+    """Run the pipeline on each multi-voice session folder (unless told not to), judge each, and
+    report each session and their total."""
+    from make_long_session import DEV_SET, load_dev_set
+
+    dev_rows = load_dev_set(DEV_SET)
+    sessions = {}
+    for folder in folders:
+        truth_path, config = folder / "truth.json", folder / "config.yaml"
+        if not truth_path.is_file() or not config.is_file():
+            sys.exit(f"{folder}: no truth.json or config.yaml. Make the sessions first: "
+                     ".venv/bin/python bench/make_multivoice_session.py")
+        raw = json.loads(truth_path.read_text(encoding="utf-8"))
+        if not raw.get("introductions") or not raw.get("declared"):
+            sys.exit(f"{folder}: made without declared speakers or introductions: "
+                     "run bench/make_multivoice_session.py again (without --no-introductions)")
+        if run:
+            print(f"{raw['session_id']}: synthese run…", flush=True)
+            done = subprocess.run([str(SYNTHESE), "-q", "--config", str(config), "run"], check=False)
+            if done.returncode:
+                sys.exit(f"{folder}: `synthese --config {config} run` failed (exit {done.returncode})")
+        tags_path = tags_of_session(folder, raw["session_id"])
+        if not tags_path.is_file():
+            sys.exit(f"{tags_path}: not found. Run the pipeline first: .venv/bin/synthese --config {config} run")
+        sessions[raw["session_id"]] = {"folder": str(folder), "tags": str(tags_path),
+                                       **judge_session(tags_path, multivoice_truth(raw, dev_rows), k, min_overlap_s),
+                                       "duration_s": raw["duration_s"]}
+
+    def ratio(right: int, count: int) -> float | None:
+        return round(right / count, 3) if count else None
+
+    rows = []
+    for session_id, r in sessions.items():
+        rows.append((session_id, f"{r['duration_s'] / 60:.1f}", r["printed"], r["held"], len(r["unsure_printed"]),
+                     len(r["duplicate_sentences"]), len(r["housekeeping_printed"]),
+                     f"{r['key_points_right']}/{r['key_points']}", f"{r['excerpts_strict']}/{r['excerpts']}",
+                     r["precision_any"], r["precision_text"]))
+    every = list(sessions.values())
+    total = {
+        "printed": sum(r["printed"] for r in every),
+        "held": sum(r["held"] for r in every),
+        "unsure_printed": [{"session": s, **item} for s, r in sessions.items() for item in r["unsure_printed"]],
+        "duplicate_sentences": [f"{s}: {words}" for s, r in sessions.items() for words in r["duplicate_sentences"]],
+        "housekeeping_printed": [{"session": s, **item} for s, r in sessions.items()
+                                 for item in r["housekeeping_printed"]],
+        "nearly_the_same": [pair for r in every for pair in r["nearly_the_same"]],
+        "key_points": sum(r["key_points"] for r in every),
+        "key_points_right": sum(r["key_points_right"] for r in every),
+        "excerpts": sum(r["excerpts"] for r in every),
+        "excerpts_strict": sum(r["excerpts_strict"] for r in every),
+        "duration_s": sum(r["duration_s"] for r in every),
+    }
+    total["key_points_on_theme"] = ratio(total["key_points_right"], total["key_points"])
+    total["precision_strict"] = ratio(total["excerpts_strict"], total["excerpts"])
+    rows.append(("total", f"{total['duration_s'] / 60:.1f}", total["printed"], total["held"],
+                 len(total["unsure_printed"]), len(total["duplicate_sentences"]),
+                 len(total["housekeeping_printed"]), f"{total['key_points_right']}/{total['key_points']}",
+                 f"{total['excerpts_strict']}/{total['excerpts']}", "", ""))
+    print()
+    print_table(rows, ("session", "min", "printed", "held", "unsure", "twice", "housekeeping",
+                       "key points on theme", f"p@{k} strict", "any", "text"))
+    print(f"\n{len(sessions)} multi-voice sessions, {total['duration_s'] / 60:.1f} min; "
+          f"review: {', '.join(sorted({str(r['review_status']) for r in every}))}")
+    targets_table(total, k, target)
+    found = [f"{s}: {line}" for s, r in sessions.items() for line in misses(r)]
+    print("off their theme: " + ("none" if not found else ""))
+    for line in found:
+        print(f"  {line}")
+    path = write_results("excerpts-multivoice", {"sessions": sessions, "total": total, "k": k, "target": target,
+                                                 "min_overlap_s": min_overlap_s})
+    print(f"written: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--session-dir", type=Path, default=REPO / "bench" / "data" / "long-session",
@@ -267,8 +480,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-overlap-s", type=float, default=2.0,
                         help="overlap with a ground-truth passage that counts for 'any' (default 2 s)")
     parser.add_argument("--target", type=float, default=0.8, help="precision@k target (reported, never enforced)")
+    parser.add_argument("--multivoice", type=Path, nargs="+", metavar="DIR",
+                        help="judge these sessions of make_multivoice_session.py instead (after `synthese run`)")
+    parser.add_argument("--no-run", action="store_true", help="with --multivoice: judge without running the pipeline")
     args = parser.parse_args(argv)
 
+    if args.multivoice:
+        return run_multivoice(args.multivoice, args.k, args.min_overlap_s, args.target, run=not args.no_run)
     if args.text:
         import tempfile
 
@@ -284,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         truth = load_truth(args.session_dir)
         session_id = truth["session_id"]
-        tags_path = args.tags or args.session_dir / "transcripts" / session_id / f"{session_id}.tags.json"
+        tags_path = args.tags or tags_of_session(args.session_dir, session_id)
         if not tags_path.is_file():
             sys.exit(f"{tags_path}: not found. Run the pipeline first: "
                      f".venv/bin/synthese --config {args.session_dir / 'config.yaml'} run")
@@ -308,26 +526,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"key points of themes about their theme (strict): {result['key_points_on_theme']} "
           f"of {result['key_points']}")
     result["unsure_printed"] = unsure_printed(tags, None if args.text else tags_path)
-    targets = [
-        ("quotes and key points with unconfirmed unsure words", len(result["unsure_printed"]), "0",
-         not result["unsure_printed"]),
-        ("sentences printed twice in the document", len(result["duplicate_sentences"]), "0",
-         not result["duplicate_sentences"]),
-        ("housekeeping printed (moderator's programme, turns, closing)", len(result["housekeeping_printed"]), "0",
-         not result["housekeeping_printed"]),
-        ("key points of themes on their theme (strict)", result["key_points_on_theme"], ">= 0.9",
-         (result["key_points_on_theme"] or 0) >= 0.9),
-        (f"precision@{args.k} (strict)", result["precision_strict"], f">= {args.target}",
-         (result["precision_strict"] or 0) >= args.target),
-    ]
-    print(f"\n{result['printed']} printed between « » (quotes and key points), {result['held']} quotes held back "
-          "until a reviewer checks them")
-    print_table([(name, value, target, "met" if met else "NOT MET") for name, value, target, met in targets],
-                ("measure", "value", "target", ""))
-    for item in result["unsure_printed"] + result["housekeeping_printed"]:
-        print(f"  {item}")
-    misses = ", ".join(f"{n} in {kind} passages" for kind, n in result["strict_misses_by_kind"].items())
-    print(f"strict misses: {misses or 'none'}")
+    targets_table(result, args.k, args.target)
+    by_kind = ", ".join(f"{n} in {kind} passages" for kind, n in result["strict_misses_by_kind"].items())
+    print(f"strict misses: {by_kind or 'none'}")
     path = write_results(name, {"session_dir": None if args.text else str(args.session_dir), "tags": str(tags_path),
                                 "text": str(args.text) if args.text else None,
                                 "duration_s": truth["duration_s"], "target": args.target,

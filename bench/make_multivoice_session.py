@@ -34,6 +34,7 @@ Each session folder under bench/data/multivoice/ (git-ignored) gets:
 Needs `py-nanotts` (the `bench` extra) and `espeak-ng` (`apt-get install -y espeak-ng`).
 
     .venv/bin/python bench/make_multivoice_session.py
+    .venv/bin/python bench/make_multivoice_session.py --config-only   # after config.yaml changed
 """
 
 from __future__ import annotations
@@ -343,9 +344,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="session ids to make (default: all)")
     parser.add_argument("--no-introductions", action="store_true",
                         help="no names said, no greetings: the sessions the diarization figures were measured on")
+    parser.add_argument("--config-only", action="store_true",
+                        help="only write config.yaml again from the repository's, keeping each recording and "
+                             "truth.json (when config.yaml changed since the sessions were made)")
     args = parser.parse_args(argv)
     for session_id, seed, voices, turns, audio_format in SESSIONS:
         if args.only and session_id not in args.only:
+            continue
+        if args.config_only:
+            truth_path = args.output / session_id / "truth.json"
+            if not truth_path.is_file():
+                sys.exit(f"{truth_path}: not found. Make the session first: "
+                         f".venv/bin/python bench/make_multivoice_session.py --only {session_id}")
+            truth = json.loads(truth_path.read_text(encoding="utf-8"))
+            write_config(truth_path.parent, session_id, truth["media"], truth)
+            print(f"{session_id}: config.yaml written again")
             continue
         truth = make_session(session_id, seed, voices, turns, audio_format, args.output,
                              introductions=not args.no_introductions)

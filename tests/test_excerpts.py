@@ -236,6 +236,19 @@ def test_a_chapter_prints_no_quote_rather_than_a_doubtful_one():
     assert [h.reasons for h in held_quotes(passages, evidence, ExcerptChoices(), quotes)] == [["gap"]]
 
 
+def test_a_passage_tagged_with_the_theme_is_not_quoted_by_sentences_that_do_not_say_it():
+    # p1 owes its theme to a doubtful sentence; its other sentence is about nothing of the cycle.
+    made = passage("p1", 0.0, [(ANECDOTE, {}), (sentence("la sobriété des serveurs", 1), {"a": 2.0})], {"a": 0.9})
+    passages, evidence = build(made)
+    evidence = SessionEvidence(evidence.sentences, {}, THEMES, OPTIONS, doubtful={"p1": {1: ["unsure"]}})
+    quotes = select_quotes(passages, evidence, ExcerptChoices())
+    assert quotes["a"] == []  # not the anecdote in its place
+    assert [h.sentences for h in held_quotes(passages, evidence, ExcerptChoices(), quotes)] == [[1]]
+    # A reviewer's pin is quoted all the same.
+    pinned = select_quotes(passages, evidence, ExcerptChoices(pinned={"a": ["p1"]}, sentences={"a": {"p1": [0]}}))
+    assert [q.sentences for q in pinned["a"]] == [[0]]
+
+
 def test_sentence_doubts_name_unsure_words_and_untranscribed_speech_unless_confirmed():
     from synthese.core.artefacts import Gap, UnsureWord
 

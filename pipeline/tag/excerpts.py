@@ -15,7 +15,9 @@ corrects or confirms it (those quotes are listed as held back, `held_quotes`); n
 where a reviewer marked a stretch [inaudible] (it is not held back: it is never quoted); nor housekeeping
 (greetings, thanks, sound checks, agenda, turn-taking: wording.fr.yaml's `meta_talk`), nor a
 heading read out (no verb), nor a fragment (a quote opens and closes like a sentence). A chapter
-prints fewer quotes rather than doubtful ones; a reviewer's pin is quoted all the same.
+prints fewer quotes rather than doubtful ones, and none from a passage tagged with its theme
+whose sentences that say it cannot be quoted (the others owe the theme to them); a reviewer's
+pin is quoted all the same.
 
 Chapters are filled together, best (theme, quote) first, with maximal marginal relevance so one
 chapter's quotes do not repeat each other; a sentence is quoted once in the whole document. A
@@ -292,6 +294,8 @@ class _Selection:
                           if not self._repeats(c)]
             if self.serves[pid] and not relaxed:  # a second chapter: only when truly about it
                 candidates = [c for c in candidates if c.points >= SECOND_CHAPTER_POINTS]
+            if not pinned:  # the machine quotes only sentences that say the theme, not their neighbours
+                candidates = [c for c in candidates if c.points > 0]
             self._best[key] = max(candidates, key=lambda c: (c.score, -c.indices[0]), default=None)
         return self._best[key]
 
