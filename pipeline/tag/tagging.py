@@ -215,9 +215,9 @@ def tag(transcript: Transcript, config: Config, *, review: Review | None = None,
     confirmed, confirmation_orphans = confirmed_sentences(review.confirmations, passages)
     orphaned = [*revision_orphans, *outcome.orphaned, *confirmation_orphans]
     warnings = [*machine.warnings, *(f"review decision not applied: {o}" for o in orphaned)]
-    off_topic = off_topic_warning(passages, session_id or (session.id if session else None))
+    off_topic = off_topic_warning(passages)
     if off_topic:
-        log.warning("%s", off_topic)
+        log.warning("%s: %s", session_id or (session.id if session else "the session"), off_topic)
         warnings.append(off_topic)
     wording = config.templates.wording()
     evidence = SessionEvidence(machine.sentences, machine.vectors, theme_ids, config.tag,
@@ -299,13 +299,14 @@ def tag(transcript: Transcript, config: Config, *, review: Review | None = None,
     return tags
 
 
-def off_topic_warning(passages: Sequence[Passage], session_id: str | None) -> str:
+def off_topic_warning(passages: Sequence[Passage]) -> str:
     """A warning when most passages carry no theme of the codebook ("" otherwise): the session
-    may not belong to the cycle, or discusses what its codebook does not name."""
+    may not belong to the cycle, or discusses what its codebook does not name. Like the tags'
+    other warnings it does not name the session: whoever shows it says which."""
     untagged = sum(1 for p in passages if not p.themes)
     if not passages or untagged / len(passages) <= OFF_TOPIC_SHARE:
         return ""
-    return (f"{session_id or 'the session'}: {untagged} of {len(passages)} passages "
+    return (f"{untagged} of {len(passages)} passages "
             f"({round(100 * untagged / len(passages))} %) have no theme of the cycle: check that the session "
             f"belongs to the cycle, or add the themes it discusses to config.yaml's themes")
 
