@@ -1,12 +1,13 @@
 """Shared fixtures: paths to the repository and the evaluation material, and a CLI runner.
 
-Plain `pytest` runs the fast tests (a few minutes on 2 cores); tests marked `slow` (Whisper on
-real clips, whole runs of the pipeline, the browser) run only with `--slow`, as the README's test
-command and CI do.
+Plain `pytest` runs the fast tests (under 3 minutes on 2 cores, on two workers); tests marked
+`slow` (Whisper on real clips, whole runs of the pipeline, the browser) run only with `--slow`, as
+the README's test command and CI do.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,17 @@ REPO = Path(__file__).resolve().parents[1]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--slow", action="store_true", help="also run the slow tests (Whisper, whole runs, browser)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """The fast tests are many short ones: they run on two workers (pytest-xdist, in the test
+    extras) unless told otherwise (`-n 0`, or `-p no:xdist`). The slow ones keep one process:
+    Whisper and the diarization already use every core, and the browser tests drive a server."""
+    if (config.getoption("--slow") or not config.pluginmanager.hasplugin("xdist") or hasattr(config, "workerinput")
+            or config.getoption("numprocesses", None) is not None or (os.cpu_count() or 1) < 2):
+        return
+    config.option.numprocesses = 2
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
