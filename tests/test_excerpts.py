@@ -40,9 +40,11 @@ ENDINGS = ["ce qui change nos méthodes de travail", "et les résultats arrivent
 
 
 def sentence(topic: str, number: int = 0) -> str:
-    """A sentence of about twenty words about `topic`, worded differently for each number."""
+    """A sentence of about twenty words about `topic`, worded differently for each number (no two
+    of the first 144 share both their opening and their ending: they would be one sentence said
+    again)."""
     return (f"{OPENINGS[number % len(OPENINGS)]}, nous travaillons sur {topic} depuis le début du projet, "
-            f"{ENDINGS[(number * 5 + 3) % len(ENDINGS)]}.")
+            f"{ENDINGS[(number * 5 + 3 + number // len(OPENINGS)) % len(ENDINGS)]}.")
 
 
 def passage(pid: str, start: float, sentences: list[tuple[str, dict[str, float]]], themes: dict[str, float],
@@ -319,3 +321,27 @@ def test_a_theme_key_point_comes_from_a_passage_it_leads():
     points = key_points(passages, evidence, {}, ExcerptChoices())
     assert points.themes["a"] and {p.passage for p in points.themes["a"]} == {"p1"}
     assert {p.passage for p in points.themes.get("b", [])} <= {"p0"}
+
+
+def test_a_sentence_heard_again_a_little_differently_is_printed_once():
+    # The recogniser writes a stretch said three times a little differently each time (one word);
+    # the document prints it once, whether as a quote, a key point of the session or of a theme.
+    said = "Depuis trois ans, nous mesurons la sobriété du réseau de chaleur dans chaque quartier de la métropole"
+    heard = [f"{said} {ending}." for ending in ("avec les habitants", "avec les habitantes", "avec des habitants")]
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=16)
+    made, vectors = [], {}
+    for i, speaker in enumerate(["Anne", "Paul", "Léa", "Marc"]):
+        texts = [(sentence(f"la sobriété du site {4 * i + k}", 10 * i + k), {"a": 1.2}) for k in range(3)]
+        if i < 3:
+            texts.insert(1, (heard[i], {"a": 2.0}))
+        made.append(passage(f"p{i}", 60.0 * i, texts, {"a": 0.9}, speaker=speaker))
+        block = base + rng.normal(scale=0.6, size=(len(texts), 16))
+        if i < 3:
+            block[1] = base  # the most central sentence of the session, each time
+        vectors[f"p{i}"] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    passages, evidence = build(*made, vectors=vectors)
+    quotes = select_quotes(passages, evidence, ExcerptChoices())
+    points = key_points(passages, evidence, quotes, ExcerptChoices())
+    printed = [q.text for q in quotes["a"] + points.session + points.themes.get("a", [])]
+    assert sum(any(h in text for h in heard) for text in printed) == 1, printed

@@ -35,6 +35,7 @@ in a document: a key point is never a quote, nor another key point.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -55,6 +56,11 @@ if TYPE_CHECKING:
     import numpy as np
 
 REPEAT_OVERLAP = 0.6  # share of a quote's word pairs found in a chosen one from which it is said twice
+# A sentence with this share of its word pairs in one printed already is that sentence again,
+# heard a little differently (a word or two in twenty): never printed a second time then. Two
+# sentences that only share a long phrase ("nous travaillons sur … depuis le début du projet") stay
+# below it.
+NEAR_REPEAT = 0.8
 ELISION = "[…]"
 # A passage may serve a second chapter only when the sentences quoted there carry that theme
 # with at least this many points of evidence of their own (the tagging bar is about 1 point).
@@ -311,8 +317,19 @@ class _Selection:
         return Candidate(pid, kept, words, 1.0, points)
 
     def _repeats(self, candidate: Candidate) -> bool:
-        pairs = _word_pairs(quote_text(self.by_id[candidate.passage], candidate.indices))
-        return bool(pairs) and any(len(pairs & chosen) / len(pairs) >= REPEAT_OVERLAP for chosen in self.pairs)
+        """The quote says one chosen already (REPEAT_OVERLAP of its word pairs), or one of its
+        sentences is in one chosen already, maybe heard a little differently (NEAR_REPEAT)."""
+        passage = self.by_id[candidate.passage]
+        pairs = _word_pairs(quote_text(passage, candidate.indices))
+        if not pairs:
+            return False
+        if any(len(pairs & chosen) / len(pairs) >= REPEAT_OVERLAP for chosen in self.pairs):
+            return True
+        for index in candidate.indices:
+            own = _word_pairs(passage.sentences[index].text)
+            if own and any(len(own & chosen) / len(own) >= NEAR_REPEAT for chosen in self.pairs):
+                return True
+        return False
 
     def redundancy(self, theme_id: str, candidate: Candidate) -> float:
         vector = self.evidence.vector(candidate.passage, candidate.indices)
@@ -460,6 +477,23 @@ def _plain(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
+@functools.lru_cache(maxsize=4096)
+def _plain_pairs(plain: str) -> frozenset[tuple[str, str]]:
+    words = plain.split()
+    return frozenset(zip(words, words[1:]))
+
+
+def _printed_already(text: str, printed: AbstractSet[str]) -> bool:
+    """The sentence, or the same heard again with a word or two changed (NEAR_REPEAT of its word
+    pairs in one sentence or quote printed already: the recogniser writes a repeated stretch a
+    little differently each time), is in the document already. `printed`: plain texts."""
+    plain = _plain(text)
+    if plain in printed:
+        return True
+    pairs = _plain_pairs(plain)
+    return bool(pairs) and any(len(pairs & _plain_pairs(other)) / len(pairs) >= NEAR_REPEAT for other in printed)
+
+
 def _key_candidates(passages: Sequence[Passage], evidence: SessionEvidence, used: AbstractSet[tuple[str, int]],
                     used_texts: AbstractSet[str], words: tuple[int, int] = KEY_POINT_WORDS) -> list[tuple[Passage, int]]:
     """The sentences that may be key points: of KEY_POINT_WORDS words, a statement (a verb, not a
@@ -471,7 +505,7 @@ def _key_candidates(passages: Sequence[Passage], evidence: SessionEvidence, used
             continue
         for index, sentence in enumerate(passage.sentences):
             info = sentences[index]
-            if (passage.id, index) in used or _plain(sentence.text) in used_texts or not info.verb \
+            if (passage.id, index) in used or _printed_already(sentence.text, used_texts) or not info.verb \
                     or not evidence.quotable(passage.id, index) or sentence.text.rstrip().endswith("?") \
                     or INAUDIBLE in sentence.text or not _whole(passage, [index], evidence):
                 continue
