@@ -446,6 +446,9 @@ def test_the_cycle_synthesis_of_two_sessions(config, session, sample, plain, tmp
     assert heading_levels_are_regular([int(e[1]) for e in odt if e.startswith("H")])
     assert heading_levels_are_regular([int(p.style.name.split()[-1]) for p in word.paragraphs
                                        if p.style.name.startswith("Heading")])
+    # Word's navigation pane tells the axes' section from their entry in the annex.
+    headings = [p.text for p in word.paragraphs if p.style.name.startswith("Heading")]
+    assert headings.count("Axes transversaux") == 1 and "Les axes transversaux du programme" in headings
 
 
 def test_a_chapter_table_names_four_speakers_and_counts_the_others(config, session, sample, plain):
