@@ -481,6 +481,26 @@ def test_annex_can_be_left_out(config, tags, transcript):
     assert with_annex.annex[0].text.startswith("Bonjour à toutes et à tous")
 
 
+def test_chapters_with_nothing_to_quote_share_a_page(tmp_path, config, tags):
+    # An unreviewed short session may have nothing to quote yet: its chapters are a few lines
+    # each and follow one another, instead of a page each.
+    bare = tags.model_copy(update={"excerpts": {}, "key_points": tags.key_points.model_copy(update={"themes": {}})})
+    manifest = render_file(save_tags(bare, tmp_path / "nu.tags.json"), config, output_dir=tmp_path / "out",
+                           formats=["html", "pdf", "docx"])
+    assert json.loads(manifest.read_text(encoding="utf-8"))["files"]["pdf"]
+    from pypdf import PdfReader
+
+    pages = [squeeze(page.extract_text()) for page in PdfReader(tmp_path / "out" / "nu.pdf").pages]
+    labels = [theme.label.replace("'", "’") for theme in config.themes]  # as French typography prints them
+    where = [next(i for i, text in enumerate(pages) if squeeze(f"{n}. {label}") in text)
+             for n, label in enumerate(labels, start=1)]
+    assert where[-1] - where[0] < len(labels) - 1, where
+    assert html_text(tmp_path / "out" / "nu.html").count('class="chapter brief"') == len(labels)
+    chapters = [p for p in docx_paragraphs(tmp_path / "out" / "nu.docx")
+                if p.style.name == "Heading 1" and p.text.startswith(("1. ", "2. ", "3. ", "4. ", "5. ", "6. "))]
+    assert len(chapters) == len(labels) and all(p.paragraph_format.page_break_before is False for p in chapters)
+
+
 def test_a_session_with_no_passage_still_renders(tmp_path, config, tags):
     empty = tags.model_copy(update={"passages": [], "excerpts": {}, "entities": [], "duration_s": 0})
     path = save_tags(empty, tmp_path / "vide.tags.json")
@@ -489,7 +509,7 @@ def test_a_session_with_no_passage_still_renders(tmp_path, config, tags):
     assert set(data["files"]) == {"html", "docx", "pdf"}
     page = html_text(tmp_path / "out" / "vide.html")
     assert "en 0\xa0passage," in page or "en 0 passage," in page
-    assert 'class="chapter"' not in page
+    assert '<section class="chapter' not in page
 
 
 @pytest.mark.parametrize(

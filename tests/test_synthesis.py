@@ -309,7 +309,7 @@ def test_every_named_speaker_has_a_paragraph_with_their_own_checked_sentences(wr
             assert tags.passage(quote.passage).speaker == speaker.name
             assert not any((quote.passage, i) in held | printed for i in quote.sentences)
     page = html.unescape((out / "seance-2.html").read_text(encoding="utf-8"))
-    section = page[page.index('<section class="speakers"'):page.index('<section class="chapter"')]
+    section = page[page.index('<section class="speakers"'):page.index('<section class="chapter')]
     word = [p.text for p in docx_document(out / "seance-2.docx").paragraphs]
     for name in voices:
         assert f">{name}</h3>" in section and name in word

@@ -659,7 +659,10 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
     _cycle_sections(document, doc, before_chapters=True)
 
     for chapter in doc.chapters:
-        document.add_heading(f"{chapter.number}. {chapter.label}", level=1)
+        heading = document.add_heading(f"{chapter.number}. {chapter.label}", level=1)
+        if not (chapter.excerpts or chapter.key_points or chapter.table):
+            # Nothing to quote yet: a few lines, on the page of the chapter before (as in the PDF).
+            heading.paragraph_format.page_break_before = False
         _small(document.add_paragraph(), chapter.summary)
         if chapter.table is not None:
             _table(document, chapter.table)
