@@ -140,6 +140,8 @@ def test_review_a_session_from_listening_to_publishing(tmp_path, browser):
         others.locator("form[data-cle='extrait-gouvernance-p005'] button[value=pin]").click()
         wait_saved(page)
         page.wait_for_function("document.querySelector('#extrait-gouvernance-p005.pin') !== null", timeout=120_000)
+        # The chapters were drawn again after the pin: what the reviewer opened is still open.
+        assert others.evaluate("details => details.open")
 
         # Publish; the page shows the steps, then the outcome.
         page.get_by_role("button", name="Publier la séance").click()

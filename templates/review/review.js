@@ -453,7 +453,14 @@
       pending.delete(name);
       const focused = document.activeElement && document.activeElement.id;
       const fresh = new DOMParser().parseFromString(html, "text/html").getElementById(name);
-      if (fresh && old) old.replaceWith(document.adoptNode(fresh));
+      if (fresh && old) {
+        // What the reader opened (a chapter's other passages…) stays open in the new version.
+        const opened = new Set([...old.querySelectorAll("details[open]")].map(detailsKey));
+        old.replaceWith(document.adoptNode(fresh));
+        for (const details of fresh.querySelectorAll("details")) {
+          if (opened.has(detailsKey(details))) details.open = true;
+        }
+      }
       if (name === "passages") passages = true;
       if (focused && document.activeElement === document.body) {
         const again = document.getElementById(focused);
@@ -463,6 +470,14 @@
     if (passages) { indexWords(); restoreDrafts(); }
     highlight();
     if (names.includes("apercu") && lastJobs) { shownJobs = ""; showJobs(lastJobs); }
+  }
+  function detailsKey(details) {
+    // The nearest element that names itself (a quote's id, a chapter's heading), then the
+    // details' kind and rank among those of its kind there: stable when quotes come and go.
+    const anchor = details.parentElement ? details.parentElement.closest("[id], [aria-labelledby]") : null;
+    const name = anchor ? anchor.id || anchor.getAttribute("aria-labelledby") : "";
+    const among = anchor ? [...anchor.querySelectorAll("details")].filter((d) => d.className === details.className) : [];
+    return `${name}|${details.className}|${among.indexOf(details)}`;
   }
   function showJobs(jobs) {
     lastJobs = jobs;
