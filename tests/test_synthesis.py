@@ -409,6 +409,17 @@ def test_recurring_groups_join_what_different_sessions_say_alike():
     assert all(len({owners[k] for k in g}) == len(g) for g in groups)
 
 
+def test_a_cycle_of_one_session_has_no_recurring_ideas_section(config, session, sample, plain, tmp_path):
+    # With one session nothing can recur: the section would only say so, in every format.
+    manifest = render.render_cycle([SessionInputs(session, plain, sample[0])], config, out_dir=tmp_path)
+    page = html.unescape((tmp_path / manifest.files["html"]).read_text(encoding="utf-8"))
+    word = [p.text for p in docx_document(tmp_path / manifest.files["docx"]).paragraphs]
+    odt = odt_content(tmp_path / manifest.files["odt"])
+    assert "Idées qui reviennent" not in page and "Idées qui reviennent" not in word
+    assert not any("Idées qui reviennent" in entry for entry in odt)
+    assert "Les thèmes, séance par séance" in word  # the cycle's other sections are there
+
+
 def test_the_cycle_synthesis_of_two_sessions(config, session, sample, plain, tmp_path):
     second = session.model_copy(update={"id": "seance-3", "number": 3, "title": "Suite"})
     key = plain.passages[4].key

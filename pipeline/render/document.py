@@ -352,6 +352,12 @@ class SynthesisDocument:
         return self.kicker
 
     @property
+    def shows_recurring(self) -> bool:
+        """The cycle's « Idées qui reviennent »: once two sessions can be compared (with one, the
+        section could only say that nothing recurs)."""
+        return self.kind == "cycle" and (bool(self.recurring) or len(self.sessions) >= 2)
+
+    @property
     def document_title(self) -> str:
         """'Synthèse · Sobriété… · Après la smart city': the title of the file in every format
         (the cycle's title once, also in the cycle's synthesis)."""
@@ -375,7 +381,7 @@ class SynthesisDocument:
             entries.append(TocEntry("speakers", w["speakers_section"]))
         if self.theme_table is not None:
             entries.append(TocEntry("theme-table", w["theme_table_title"]))
-        if self.kind == "cycle":
+        if self.shows_recurring:
             entries.append(TocEntry("recurring", w["recurring_title"]))
         if self.tensions:
             entries.append(TocEntry("tensions", w["tensions_title"]))

@@ -530,7 +530,7 @@ def _cycle_sections(document, doc: SynthesisDocument, *, before_chapters: bool) 
             document.add_heading(w["theme_table_title"], level=1)
             document.add_paragraph(w["theme_table_intro"])
             _table(document, doc.theme_table)
-        if doc.kind == "cycle":
+        if doc.shows_recurring:
             document.add_heading(w["recurring_title"], level=1)
             _small(document.add_paragraph(), w["recurring_intro"] if doc.recurring else w["recurring_none"])
             for idea in doc.recurring:

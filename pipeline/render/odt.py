@@ -511,7 +511,7 @@ def _cycle_sections(w: _Writer, doc: SynthesisDocument, *, before_chapters: bool
             w.heading(words["theme_table_title"], 1, "theme-table")
             w.paragraph(words["theme_table_intro"])
             w.table(doc.theme_table)
-        if doc.kind == "cycle":
+        if doc.shows_recurring:
             w.heading(words["recurring_title"], 1, "recurring")
             w.paragraph(words["recurring_intro"] if doc.recurring else words["recurring_none"], w.s.small)
             for number, idea in enumerate(doc.recurring, start=1):
