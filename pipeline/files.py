@@ -97,7 +97,10 @@ def tag_file(transcript: Path, config: Config, *, output_dir: Path | None = None
     session = next((s for s in config.sessions if s.id == stem), None)
     paths = SessionPaths(output_dir or transcript.parent, stem)
     inputs_hash = tag_inputs_hash(transcript, paths.review, config, session)
-    return tag_transcript(config, session, paths, inputs_hash, transcript_path=transcript)[0]
+    saved = tag_transcript(config, session, paths, inputs_hash, transcript_path=transcript)[0]
+    for warning in Tags.load(saved).warnings:  # shown once, as `synthese run` does after each session
+        log.warning("%s: %s", stem, warning)
+    return saved
 
 
 def _session_for(tags: Tags, stem: str, config: Config) -> Session:

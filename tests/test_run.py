@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -65,6 +66,21 @@ def test_an_unforeseen_error_on_one_file_spares_the_others(tmp_path, monkeypatch
         files.transcribe_files(sources, config, output_dir=out, quiet=True)
     assert (out / "s2.transcript.json").is_file() and not (out / "s1.transcript.json").exists()
     assert "s1.vtt: unexpected ValueError: something nobody foresaw" in caplog.text
+
+
+def test_a_warning_of_the_tags_is_shown_once(tmp_path, caplog):
+    config = load_config(two_sessions(tmp_path / "cycle"))
+    cooking = ["La pâte doit reposer une heure au frais avant de l'étaler finement sur le plan de travail.",
+               "On ajoute ensuite les pommes coupées en lamelles, le sucre et une pincée de cannelle.",
+               "La cuisson dure quarante minutes dans un four chaud, jusqu'à ce que la croûte soit dorée."]
+    vtt = tmp_path / "cuisine.vtt"
+    vtt.write_text("WEBVTT\n\n" + "".join(f"00:00:{20 * i:02d}.000 --> 00:00:{20 * i + 18:02d}.000\n{text}\n\n"
+                                          for i, text in enumerate(cooking)), encoding="utf-8")
+    [transcript] = files.transcribe_files([vtt], config, output_dir=tmp_path / "out", quiet=True)
+    files.tag_file(transcript, config)
+    shown = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and "no theme" in r.getMessage()]
+    assert shown == ["cuisine: 1 of 1 passages (100 %) have no theme of the cycle: check that the session belongs "
+                     "to the cycle, or add the themes it discusses to config.yaml's themes"]
 
 
 @pytest.mark.slow

@@ -160,7 +160,7 @@ def machine_tags(transcript: Transcript, config: Config) -> MachineTags:
     if not found:
         name = transcript.path.name if transcript.path else "the transcript"
         message = f"{name}: the transcript has no text, so there are no passages to tag."
-        log.warning(message)
+        log.info(message)  # a warning of the tags: whoever runs the stage shows them (`synthese run` after each session)
         warnings.append(message)
     passages: list[Passage] = []
     scores: dict[str, dict[str, float]] = {}
@@ -217,7 +217,7 @@ def tag(transcript: Transcript, config: Config, *, review: Review | None = None,
     warnings = [*machine.warnings, *(f"review decision not applied: {o}" for o in orphaned)]
     off_topic = off_topic_warning(passages)
     if off_topic:
-        log.warning("%s: %s", session_id or (session.id if session else "the session"), off_topic)
+        log.info("%s: %s", session_id or (session.id if session else "the session"), off_topic)  # shown by the caller
         warnings.append(off_topic)
     wording = config.templates.wording()
     evidence = SessionEvidence(machine.sentences, machine.vectors, theme_ids, config.tag,
