@@ -251,6 +251,19 @@ def test_a_passage_tagged_with_the_theme_is_not_quoted_by_sentences_that_do_not_
     assert [q.sentences for q in pinned["a"]] == [[0]]
 
 
+def test_a_short_sentence_that_says_the_theme_does_not_bring_a_long_neighbour_that_does_not():
+    # Under quote_min_words, it would reach the length with the anecdote beside it: most of that
+    # quote would say nothing of the theme. It is quoted alone, as a short quote.
+    short = "Nous mesurons la sobriété des serveurs."
+    made = passage("p1", 0.0, [(ANECDOTE, {}), (short, {"a": 2.0})], {"a": 0.9})
+    passages, evidence = build(made)
+    assert [q.sentences for q in select_quotes(passages, evidence, ExcerptChoices())["a"]] == [[1]]
+    # The same short sentence beside a long one that also says the theme makes a quote.
+    made = passage("p1", 0.0, [(sentence("la sobriété des réseaux", 2), {"a": 1.0}), (short, {"a": 2.0})], {"a": 0.9})
+    passages, evidence = build(made)
+    assert [q.sentences for q in select_quotes(passages, evidence, ExcerptChoices())["a"]] == [[0, 1]]
+
+
 def test_sentence_doubts_name_unsure_words_and_untranscribed_speech_unless_confirmed():
     from synthese.core.artefacts import Gap, UnsureWord
 

@@ -682,23 +682,35 @@ def test_speech_left_untranscribed_is_listed_to_listen_to(tmp_path):
         app.close()
 
 
-def test_quotes_held_back_are_listed_with_why_and_a_confirmation_lets_them_be_quoted(fresh):
-    app = fresh
-    state = app.state()
-    assert state.held, "the sample's recogniser was unsure of words in the quotes it would print"
-    held = state.held[0]
-    assert held.reasons == ["unsure"] and held.unsure
-    html = call(app, "GET", "/fragment/avis")[2].decode()
-    assert "Extraits en attente de vérification" in html and f"« {held.unsure[0]} »" in html
-    assert 'data-action="confirm"' in html and f'href="#passage-{held.passage.id}"' in html
-    status, _ = action(app, action="confirm", passage=held.passage.id, sentences=[len(held.passage.sentences)])
-    assert status == 400 and review_of(app).confirmations == []
-    status, _ = action(app, action="confirm", passage=held.passage.id, sentences=held.sentences)
-    assert status == 200
-    assert [(c.passage, list(c.sentences)) for c in review_of(app).confirmations] == [(held.passage.key,
-                                                                                       held.sentences)]
-    wait_for_jobs(app)
-    tags = Tags.load(app.paths.tags)
-    assert not any(h.passage == held.passage.id and h.doubtful == held.sentences for h in tags.held)
-    quoted = {(q.passage, i) for quotes in tags.excerpts.values() for q in quotes for i in q.sentences}
-    assert {(held.passage.id, i) for i in held.sentences} <= quoted
+def test_quotes_held_back_are_listed_with_why_and_a_confirmation_lets_them_be_quoted(tmp_path):
+    # The recogniser unsure of a word of the sentence the Sobriété chapter would quote
+    # (« La transition numérique n'est pas la transition écologique. »): that quote waits.
+    transcript = Transcript.load(DATA / "review_sample.transcript.json")
+    unsure = [(s.id, i) for s in transcript.segments for i, w in enumerate(s.words)
+              if w.text == "écologique." and 19.0 < w.start < 24.0]
+    assert len(unsure) == 1
+    segment_id, index = unsure[0]
+    segment = transcript.segments[segment_id]
+    segment.words[index] = segment.words[index].model_copy(update={"p": 0.2})
+    app = prepared_app(review_workspace(tmp_path / "review", transcript, formats=["html"]))
+    try:
+        state = app.state()
+        assert state.held, "the chapter's quote holds a word the recogniser was unsure of"
+        held = state.held[0]
+        assert held.reasons == ["unsure"] and held.unsure
+        html = call(app, "GET", "/fragment/avis")[2].decode()
+        assert "Extraits en attente de vérification" in html and f"« {held.unsure[0]} »" in html
+        assert 'data-action="confirm"' in html and f'href="#passage-{held.passage.id}"' in html
+        status, _ = action(app, action="confirm", passage=held.passage.id, sentences=[len(held.passage.sentences)])
+        assert status == 400 and review_of(app).confirmations == []
+        status, _ = action(app, action="confirm", passage=held.passage.id, sentences=held.sentences)
+        assert status == 200
+        assert [(c.passage, list(c.sentences)) for c in review_of(app).confirmations] == [(held.passage.key,
+                                                                                           held.sentences)]
+        wait_for_jobs(app)
+        tags = Tags.load(app.paths.tags)
+        assert not any(h.passage == held.passage.id and h.doubtful == held.sentences for h in tags.held)
+        quoted = {(q.passage, i) for quotes in tags.excerpts.values() for q in quotes for i in q.sentences}
+        assert {(held.passage.id, i) for i in held.sentences} <= quoted
+    finally:
+        app.close()

@@ -61,6 +61,9 @@ REPEAT_OVERLAP = 0.6  # share of a quote's word pairs found in a chosen one from
 # sentences that only share a long phrase ("nous travaillons sur … depuis le début du projet") stay
 # below it.
 NEAR_REPEAT = 0.8
+# Half of a quote's words at least are in sentences with evidence of its theme: a short sentence
+# that says it does not bring a long neighbour that does not into the chapter.
+MIN_SAID_SHARE = 0.5
 ELISION = "[…]"
 # A passage may serve a second chapter only when the sentences quoted there carry that theme
 # with at least this many points of evidence of their own (the tagging bar is about 1 point).
@@ -174,6 +177,7 @@ class Candidate:
     words: int
     score: float
     points: float  # evidence of the theme in these sentences
+    said_share: float = 1.0  # share of its words in sentences with evidence of the theme
 
 
 def _word_pairs(text: str) -> set[tuple[str, str]]:
@@ -244,7 +248,8 @@ def _candidates(passage: Passage, theme_id: str, evidence: SessionEvidence, avai
             score *= ELISION_FACTOR
         if not COMFORT_WORDS[0] <= words <= COMFORT_WORDS[1]:
             score *= SHORT_LONG_FACTOR
-        found.append(Candidate(passage.id, indices, words, score, points))
+        said_share = sum(sentences[i].words for i, p in zip(indices, own) if p > 0) / max(words, 1)
+        found.append(Candidate(passage.id, indices, words, score, points, said_share))
     return found
 
 
@@ -300,8 +305,8 @@ class _Selection:
                           if not self._repeats(c)]
             if self.serves[pid] and not relaxed:  # a second chapter: only when truly about it
                 candidates = [c for c in candidates if c.points >= SECOND_CHAPTER_POINTS]
-            if not pinned:  # the machine quotes only sentences that say the theme, not their neighbours
-                candidates = [c for c in candidates if c.points > 0]
+            if not pinned:  # the machine quotes sentences that say the theme, not mostly their neighbours
+                candidates = [c for c in candidates if c.points > 0 and c.said_share >= MIN_SAID_SHARE]
             self._best[key] = max(candidates, key=lambda c: (c.score, -c.indices[0]), default=None)
         return self._best[key]
 
