@@ -380,15 +380,9 @@ def _question(node: yaml.Node, name: str) -> MarkedQuestion:
         return MarkedQuestion(_plain_text(node), (), "", line)
     if not isinstance(node, yaml.MappingNode):
         raise ReviewError(f"{name}, line {line}: {usage}. Fix it and re-run.")
-    sentences: tuple[int, ...] = ()
-    kept = []
-    for key_node, value_node in node.value:
-        if str(key_node.value) == "sentences":
-            sentences = _sentence_indices(value_node, name, "the numbers of the passage's sentences that ask the "
-                                                            "question, from 0, e.g. [1]")
-        else:
-            kept.append((key_node, value_node))
-    fields = _scalars(yaml.MappingNode(node.tag, kept, node.start_mark, node.end_mark, node.flow_style), name, usage)
+    rest, sentences = _without_sentences(node, name, "the numbers of the passage's sentences that ask the "
+                                                     "question, from 0, e.g. [1]")
+    fields = _scalars(rest, name, usage)
     unknown = sorted(set(fields) - {"passage", "answer", "note"})
     if unknown or not fields.get("passage"):
         detail = f"unknown key '{unknown[0]}'" if unknown else "'passage' is required"
@@ -431,15 +425,9 @@ def _confirmation(node: yaml.Node, name: str) -> Confirmation:
     usage = f"each item of 'confirm' must be {CONFIRM_USAGE}"
     if not isinstance(node, yaml.MappingNode):
         raise ReviewError(f"{name}, line {line}: {usage}. Fix it and re-run.")
-    sentences: tuple[int, ...] = ()
-    kept = []
-    for key_node, value_node in node.value:
-        if str(key_node.value) == "sentences":
-            sentences = _sentence_indices(value_node, name, "the numbers of the passage's sentences whose words "
-                                                            "you checked, from 0, e.g. [0, 2]")
-        else:
-            kept.append((key_node, value_node))
-    fields = _scalars(yaml.MappingNode(node.tag, kept, node.start_mark, node.end_mark, node.flow_style), name, usage)
+    rest, sentences = _without_sentences(node, name, "the numbers of the passage's sentences whose words "
+                                                     "you checked, from 0, e.g. [0, 2]")
+    fields = _scalars(rest, name, usage)
     unknown = sorted(set(fields) - {"passage", "note"})
     if unknown or not fields.get("passage") or not sentences:
         detail = f"unknown key '{unknown[0]}'" if unknown else "'passage' and 'sentences' are required"
@@ -478,20 +466,27 @@ def _decision(kind: str, node: yaml.Node, name: str) -> Decision:
     sentences: tuple[int, ...] = ()
     if kind == "pin" and isinstance(node, yaml.MappingNode):
         # A pin may choose the passage's sentences to quote: `sentences: [0, 2]`.
-        kept = []
-        for key_node, value_node in node.value:
-            if str(key_node.value) != "sentences":
-                kept.append((key_node, value_node))
-                continue
-            sentences = _sentence_indices(value_node, name, "the numbers of the passage's sentences to quote, "
-                                                            "from 0, e.g. [0, 2]")
-        node = yaml.MappingNode(node.tag, kept, node.start_mark, node.end_mark, node.flow_style)
+        node, sentences = _without_sentences(node, name, "the numbers of the passage's sentences to quote, "
+                                                         "from 0, e.g. [0, 2]")
     fields = _scalars(node, name, usage)
     unknown = sorted(set(fields) - {"passage", "theme", "note"})
     if unknown or not fields.get("passage") or not fields.get("theme"):
         detail = f"unknown key '{unknown[0]}'" if unknown else "'passage' and 'theme' are required"
         raise ReviewError(f"{name}, line {line}: {detail}; {usage}. Fix it and re-run.")
     return Decision(kind, fields["passage"], fields["theme"], line, sentences)
+
+
+def _without_sentences(node: yaml.MappingNode, name: str, what: str) -> tuple[yaml.MappingNode, tuple[int, ...]]:
+    """The item without its `sentences:` list, and the sentence numbers that list gives (`what`
+    says which, for the error); () without one."""
+    sentences: tuple[int, ...] = ()
+    kept = []
+    for key_node, value_node in node.value:
+        if str(key_node.value) == "sentences":
+            sentences = _sentence_indices(value_node, name, what)
+        else:
+            kept.append((key_node, value_node))
+    return yaml.MappingNode(node.tag, kept, node.start_mark, node.end_mark, node.flow_style), sentences
 
 
 def _sentence_indices(node: yaml.Node, name: str, what: str) -> tuple[int, ...]:
