@@ -20,6 +20,7 @@ import yaml
 from . import limits
 from .errors import ReviewError
 from .revision import bare
+from .staff_yaml import compose
 
 GLOSSARY_FILE = "glossary.yaml"
 USAGE = 'a list of {heard: "words as the recogniser writes them", written: "words as they are written"}'
@@ -58,13 +59,7 @@ def load_glossary(path: Path) -> list[GlossaryEntry]:
 
 def parse_glossary(text: str, name: str) -> list[GlossaryEntry]:
     """The glossary's text as entries; ReviewError naming the line where it is wrong."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{name}, line {mark.line + 1}" if mark else name
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ReviewError(f"{where}: YAML syntax error: {problem}. Fix the glossary and re-run.") from None
+    root = compose(text, name, "Fix the glossary and re-run.")
     if root is None or (isinstance(root, yaml.ScalarNode) and root.value in ("", "~", "null")):
         return []
     if not isinstance(root, yaml.SequenceNode):

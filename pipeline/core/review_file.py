@@ -33,6 +33,7 @@ from .errors import ReviewError
 from .glossary import GlossaryEntry
 from .limits import strip_controls
 from .revision import INAUDIBLE, Piece, Revision
+from .staff_yaml import compose
 from .storage import write_text
 
 log = logging.getLogger(__name__)
@@ -231,15 +232,7 @@ def load_review(path: Path) -> Review:
 
 def parse_review(text: str, name: str) -> Review:
     """The review file's text as a Review; ReviewError naming the line where it is wrong."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{name}, line {mark.line + 1}" if mark else name
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ReviewError(
-            f"{where}: YAML syntax error: {problem}. Fix the review file (it was left unchanged) and re-run."
-        ) from None
+    root = compose(text, name, "Fix the review file (it was left unchanged) and re-run.")
     review = Review()
     if root is None:
         return review
@@ -545,13 +538,7 @@ def session_passage(reference: str) -> tuple[str, str]:
 
 def parse_cycle_review(text: str, name: str) -> CycleReview:
     """The cycle's review file as a CycleReview; ReviewError naming the line where it is wrong."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{name}, line {mark.line + 1}" if mark else name
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ReviewError(f"{where}: YAML syntax error: {problem}. Fix the file (it was left unchanged) and re-run.") from None
+    root = compose(text, name, "Fix the file (it was left unchanged) and re-run.")
     review = CycleReview()
     if root is None:
         return review
