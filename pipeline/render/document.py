@@ -210,6 +210,12 @@ class ThemeChapter:
     def anchor(self) -> str:
         return f"theme-{self.id}"
 
+    @property
+    def brief(self) -> bool:
+        """Nothing to quote yet (a short or unreviewed session): a few lines, laid out after the
+        chapter before rather than on a page of their own."""
+        return not (self.excerpts or self.key_points or self.table)
+
 
 @dataclass(frozen=True)
 class IndexRef:

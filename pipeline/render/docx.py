@@ -660,8 +660,7 @@ def write_docx(doc: SynthesisDocument, target: Path, image_dir: Path) -> None:
 
     for chapter in doc.chapters:
         heading = document.add_heading(f"{chapter.number}. {chapter.label}", level=1)
-        if not (chapter.excerpts or chapter.key_points or chapter.table):
-            # Nothing to quote yet: a few lines, on the page of the chapter before (as in the PDF).
+        if chapter.brief:  # on the page of the chapter before, as in the PDF
             heading.paragraph_format.page_break_before = False
         _small(document.add_paragraph(), chapter.summary)
         if chapter.table is not None:
