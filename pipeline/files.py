@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .core.artefacts import Tags
 from .core.config import Config, Session
-from .core.errors import InputError, SyntheseError
+from .core.errors import InputError, SyntheseError, unforeseen
 from .core.storage import read_jsonl, write_text
 from .stages import (
     render_inputs_hash,
@@ -69,8 +69,7 @@ def transcribe_files(inputs: Sequence[Path], config: Config, *, output_dir: Path
             failed.append(source.name)
         except Exception as exc:  # noqa: BLE001 - one input's failure must not stop the others
             log.debug("%s failed", source, exc_info=True)
-            log.error("Error: %s: unexpected %s: %s (run with --debug for details and report it)",
-                      source, type(exc).__name__, exc)
+            log.error("Error: %s: %s", source, unforeseen(exc))
             failed.append(source.name)
     if failed:
         raise SyntheseError(f"{len(failed)} of {len(inputs)} input(s) failed: {', '.join(failed)} "

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .core.config import Config
-from .core.errors import SyntheseError
+from .core.errors import SyntheseError, unforeseen
 from .stages import CycleRun, SessionRun
 from .voices import learn_all
 from .workspace import Workspace
@@ -45,7 +45,7 @@ def run_all(config: Config, session_ids: Sequence[str] | None = None, *, force: 
                 report.failed[session.id] = str(exc)
             except Exception as exc:  # noqa: BLE001 - one session's failure must not stop the others
                 log.debug("session %s failed", session.id, exc_info=True)
-                message = f"unexpected {type(exc).__name__}: {exc} (run with --debug for details and report it)"
+                message = unforeseen(exc)
                 log.error("Error: session %s: %s", session.id, message)
                 report.failed[session.id] = message
         report.published = CycleRun(ws).bring_up_to_date(force=force) is not None

@@ -35,3 +35,9 @@ class DependencyError(SyntheseError):
 
 class StorageError(SyntheseError):
     """A file cannot be written: disk full, read-only folder or no permission."""
+
+
+def unforeseen(exc: BaseException) -> str:
+    """The one line for an error nobody foresaw: the program's fault, not the user's, so it asks
+    for the details and a report; one input's or session's, never the whole run's."""
+    return f"unexpected {type(exc).__name__}: {exc} (run with --debug for details and report it)"
