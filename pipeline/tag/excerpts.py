@@ -180,9 +180,8 @@ class Candidate:
     said_share: float = 1.0  # share of its words in sentences with evidence of the theme
 
 
-def _word_pairs(text: str) -> set[tuple[str, str]]:
-    words = re.findall(r"\w+", text.lower())
-    return set(zip(words, words[1:]))
+def _word_pairs(text: str) -> frozenset[tuple[str, str]]:
+    return _plain_pairs(_plain(text))
 
 
 def quote_text(passage: Passage, indices: Sequence[int]) -> str:
@@ -281,7 +280,7 @@ class _Selection:
         self.unquotable = {p.id: {i for i, s in enumerate(p.sentences) if INAUDIBLE in s.text} for p in passages}
         self.chosen: dict[str, list[Candidate]] = {t: [] for t in theme_ids}
         self.serves: dict[str, set[str]] = {p.id: set() for p in passages}
-        self.pairs: list[set[tuple[str, str]]] = []
+        self.pairs: list[frozenset[tuple[str, str]]] = []
         self.tagged = {t: [p.id for p in passages if p.theme(t) is not None
                            and p.id not in choices.excluded.get(t, set())] for t in theme_ids}
         self._best: dict[tuple[str, str, bool, bool], Candidate | None] = {}
