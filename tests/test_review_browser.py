@@ -91,6 +91,7 @@ def test_review_a_session_from_listening_to_publishing(tmp_path, browser):
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(url)
         assert page.locator("html").get_attribute("lang") == "fr"
+        assert not page.locator("#effet").is_visible()  # no empty effect box before any edit
         assert axe_violations(page) == []
         page.wait_for_function("document.getElementById('audio').readyState >= 1")
 
