@@ -336,9 +336,28 @@ def test_a_theme_key_point_comes_from_a_passage_it_leads():
     assert {p.passage for p in points.themes.get("b", [])} <= {"p0"}
 
 
+def test_a_theme_key_point_says_the_theme_on_its_own_as_a_tagged_passage_must():
+    # p0 leads with a: its first sentences say a weakly (a generic word, or only in meaning),
+    # the last clearly. Only the last is a's key point; with no such sentence, a has none.
+    bar = OPTIONS.bar_points
+    rng = np.random.default_rng(3)
+    texts = [(sentence("le sujet faible", 1), {"a": bar * 0.5}), (sentence("le sujet moyen", 2), {"a": bar * 0.9}),
+             (sentence("la sobriété des serveurs", 3), {"a": bar + 0.2})]
+    block = rng.normal(size=(3, 16))
+    vectors = {"p0": block / np.linalg.norm(block, axis=1, keepdims=True)}
+    options = OPTIONS.model_copy(update={"excerpts_per_theme": 0})
+    passages, evidence = build(passage("p0", 0.0, texts, {"a": 0.95}), vectors=vectors, options=options)
+    points = key_points(passages, evidence, {}, ExcerptChoices(), session=[])
+    assert [p.sentences for p in points.themes["a"]] == [[2]]
+    passages, evidence = build(passage("p0", 0.0, texts[:2], {"a": 0.95}), vectors={"p0": vectors["p0"][:2]},
+                               options=options)
+    assert "a" not in key_points(passages, evidence, {}, ExcerptChoices(), session=[]).themes
+
+
 def test_a_sentence_heard_again_a_little_differently_is_printed_once():
     # The recogniser writes a stretch said three times a little differently each time (one word);
-    # the document prints it once, whether as a quote, a key point of the session or of a theme.
+    # the document prints it once, whether as a quote, a key point of the session or of a theme
+    # (in a session, such a sentence waits for a reviewer first: sentence_doubts, "repeated").
     said = "Depuis trois ans, nous mesurons la sobriété du réseau de chaleur dans chaque quartier de la métropole"
     heard = [f"{said} {ending}." for ending in ("avec les habitants", "avec les habitantes", "avec des habitants")]
     rng = np.random.default_rng(5)
@@ -358,3 +377,42 @@ def test_a_sentence_heard_again_a_little_differently_is_printed_once():
     points = key_points(passages, evidence, quotes, ExcerptChoices())
     printed = [q.text for q in quotes["a"] + points.session + points.themes.get("a", [])]
     assert sum(any(h in text for h in heard) for text in printed) == 1, printed
+
+
+def test_a_sentence_heard_three_times_in_nearly_the_same_words_waits_for_a_reviewer():
+    # A clip played again, or the recogniser looping: each time heard a little differently.
+    clip = ["Il semblerait que cela était causé par un incendie malveillant.",
+            "Et il semblerait que cela était causé par un incendie malveillant.",
+            "Il semblerait que cela était causé par un 110 malveillant."]
+    said = "Nous mesurons la sobriété des serveurs de la ville depuis deux ans."
+    made = [passage(f"p{k}", 20.0 * k, [(text, {}), (said if k == 0 else ANECDOTE, {})], {"a": 0.9})[0]
+            for k, text in enumerate(clip)]
+    doubts = sentence_doubts(made, [], {})
+    assert doubts == {"p0": {0: ["repeated"]}, "p1": {0: ["repeated"]}, "p2": {0: ["repeated"]}}
+    # A reviewer confirms one: it may be quoted; the others still wait.
+    assert sentence_doubts(made, [], {"p1": {0}}) == {"p0": {0: ["repeated"]}, "p2": {0: ["repeated"]}}
+    # Said twice (emphasis, a question asked again), a sentence is not doubtful.
+    assert sentence_doubts(made[:2], [], {}) == {}
+    # Nor are sentences that share a long phrase but say different things.
+    other = [passage("q0", 0.0, [("Il semblerait que cela était causé par une panne du réseau électrique de la ville.", {})],
+                     {"a": 0.9})[0]]
+    assert sentence_doubts([*made[:2], *other], [], {}) == {}
+
+
+def test_repeated_sentences_finds_every_near_copy_among_many_sentences():
+    import random
+
+    from synthese.tag.excerpts import repeated_sentences, word_distance
+
+    rng = random.Random(4)
+    vocabulary = [f"mot{k}" for k in range(60)] + ["de", "la", "le"] * 10
+    texts = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(4, 14))) for _ in range(120)]
+    texts += [texts[5].replace(texts[5].split()[1], "autre", 1), texts[5] + " fin", texts[9]]  # copies
+    made = [passage(f"p{k}", 10.0 * k, [(text, {})], {"a": 0.9})[0] for k, text in enumerate(texts)]
+    found = {pid for pid, _ in repeated_sentences(made)}
+    # Against every pair compared: the same sentences.
+    words = [t.lower().split() for t in texts]
+    heard = [sum(1 for b in words if abs(len(a) - len(b)) <= 0.25 * max(len(a), len(b))
+                 and word_distance(a, b) <= 0.25 * max(len(a), len(b))) for a in words]
+    assert found == {f"p{k}" for k, n in enumerate(heard) if n >= 3}
+    assert {"p5", "p120", "p121"} <= found

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import SAMPLE_MEDIA, repository_config
+from conftest import REPO, SAMPLE_MEDIA, repository_config
 
 from synthese.core.artefacts import Segment, Tags, Transcript
 from synthese.core.config import load_config
@@ -680,6 +680,17 @@ def test_speech_left_untranscribed_is_listed_to_listen_to(tmp_path):
         assert 'data-t="130.0"' in notices and "(une autre langue)" in notices
     finally:
         app.close()
+
+
+def test_every_reason_a_quote_is_held_back_is_worded_for_the_reviewer():
+    from typing import get_args
+
+    from synthese.core.artefacts import HeldQuote
+
+    reasons = get_args(get_args(HeldQuote.model_fields["reasons"].annotation)[0])
+    assert set(reasons) == {"unsure", "gap", "repeated"}
+    wording = load_config(REPO / "config.yaml").templates.wording()["review_page"]
+    assert all(wording.get(f"held_reason_{reason}") for reason in reasons)
 
 
 def test_quotes_held_back_are_listed_with_why_and_a_confirmation_lets_them_be_quoted(tmp_path):

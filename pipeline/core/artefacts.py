@@ -388,7 +388,9 @@ class Quote(Record):
 class HeldQuote(Record):
     """A quote a chapter would print, held back until a reviewer corrects or confirms its text
     (review file: `corrections`, `confirm`): the recogniser was unsure of some of its words
-    ("unsure"), or heard speech next to it that it could not transcribe ("gap")."""
+    ("unsure"), or heard speech next to it that it could not transcribe ("gap"), or heard the
+    sentence again and again in nearly the same words ("repeated": a recording played again, or
+    the recogniser stuck in a loop)."""
 
     OPTIONAL: ClassVar[tuple[str, ...]] = ("unsure",)
 
@@ -399,7 +401,7 @@ class HeldQuote(Record):
     text: str
     sentences: list[int]  # the passage's sentences it is made of
     doubtful: list[int]  # those to correct or confirm
-    reasons: list[Literal["unsure", "gap"]]
+    reasons: list[Literal["unsure", "gap", "repeated"]]
     unsure: list[UnsureWord] = []
 
 

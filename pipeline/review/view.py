@@ -146,7 +146,7 @@ class HeldView:
     text: str
     start_s: float
     timestamp: str
-    reasons: list[str]  # "unsure", "gap"
+    reasons: list[str]  # "unsure", "gap", "repeated"
     unsure: list[str]  # the words the recogniser was unsure of, as written
     sentences: list[int]  # the passage's sentences to correct or confirm
 

@@ -28,7 +28,8 @@ for that theme. Each chapter's quotes are listed in the order they were said.
 
 Key points are sentences chosen extractively, under the same rules as quotes: for the session,
 those central to all that was said and about the cycle's themes; for a theme, those central to
-the passages it leads (its strongest theme, by a margin) and saying it more than any other; not
+the passages it leads (its strongest theme, by a margin), saying it more than any other and as
+clearly on their own as a passage must to be tagged with it (tag.threshold); not
 redundant with one another, from different speakers where possible. No sentence is printed twice
 in a document: a key point is never a quote, nor another key point.
 """
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
@@ -411,15 +413,25 @@ def select_quotes(passages: Sequence[Passage], evidence: SessionEvidence, choice
 
 # Speech the recogniser heard but could not transcribe this close to a sentence may belong to it.
 GAP_MARGIN_S = 1.0
+# A sentence heard this many times in nearly the same words is not quoted before a reviewer
+# confirms it: twice may be emphasis, or a question asked again; three times, it is a recording
+# played again (a jingle, a clip) or the recogniser stuck in a loop, writing the same words over
+# other speech. Nearly the same: a quarter of the words of the longer at most differ (a repeated
+# stretch is heard a little differently each time: « incendie » once, « 110 » the next).
+REPEATED_TIMES = 3
+REPEATED_DIFFERENCE = 0.25
+REPEATED_MIN_WORDS = 4  # shorter ones ("Merci beaucoup.") come back all the time, and are never quoted
 
 
 def sentence_doubts(passages: Sequence[Passage], gaps: Sequence[Gap], confirmed: Mapping[str, AbstractSet[int]]
                     ) -> dict[str, dict[int, list[str]]]:
     """The sentences not to quote until a reviewer checks them, with why ("unsure": a word the
-    recogniser was unsure of; "gap": untranscribed speech next to it), but for those `confirmed`
+    recogniser was unsure of; "gap": untranscribed speech next to it; "repeated": heard
+    REPEATED_TIMES times or more in nearly the same words), but for those `confirmed`
     (passage id -> sentence indices) and those marked [inaudible]. A word a correction put there
     is not unsure."""
     doubts: dict[str, dict[int, list[str]]] = {}
+    repeated = repeated_sentences(passages)
     for passage in passages:
         for index, sentence in enumerate(passage.sentences):
             # Confirmed, or marked [inaudible] (never quoted: nothing to check before quoting it).
@@ -428,9 +440,53 @@ def sentence_doubts(passages: Sequence[Passage], gaps: Sequence[Gap], confirmed:
             reasons = ["unsure"] if sentence.unsure else []
             if any(gap.start - GAP_MARGIN_S < sentence.end and sentence.start < gap.end + GAP_MARGIN_S for gap in gaps):
                 reasons.append("gap")
+            if (passage.id, index) in repeated:
+                reasons.append("repeated")
             if reasons:
                 doubts.setdefault(passage.id, {})[index] = reasons
     return doubts
+
+
+def repeated_sentences(passages: Sequence[Passage]) -> set[tuple[str, int]]:
+    """The sentences (passage id, index) heard REPEATED_TIMES times or more in the session, in
+    nearly the same words (REPEATED_DIFFERENCE of the words of the longer at most differ)."""
+    where: dict[tuple[str, ...], list[tuple[str, int]]] = {}
+    for passage in passages:
+        for index, sentence in enumerate(passage.sentences):
+            words = tuple(re.findall(r"\w+", sentence.text.lower()))
+            if len(words) >= REPEATED_MIN_WORDS:
+                where.setdefault(words, []).append((passage.id, index))
+    texts = list(where)  # each text once: a loop writes the same words hundreds of times
+    frequency = Counter(word for words in texts for word in set(words))
+    postings: dict[str, list[int]] = {}
+    for k, words in enumerate(texts):
+        for word in set(words):
+            postings.setdefault(word, []).append(k)
+    heard = [len(where[words]) for words in texts]  # times each text was heard, nearly the same
+    for k, words in enumerate(texts):
+        # Two texts with a quarter of the longer's words different at most differ in a third of
+        # either's words at most: they share one of its len/3 + 1 rarest words (prefix
+        # filtering), which finds every such pair among few candidates.
+        rarest = sorted(set(words), key=lambda w: (frequency[w], w))[:len(words) // 3 + 1]
+        for j in sorted({j for word in rarest for j in postings[word] if j > k}):
+            other = texts[j]
+            longer = max(len(words), len(other))
+            if abs(len(words) - len(other)) <= REPEATED_DIFFERENCE * longer \
+                    and word_distance(words, other) <= REPEATED_DIFFERENCE * longer:
+                heard[k] += len(where[other])
+                heard[j] += len(where[words])
+    return {place for k, words in enumerate(texts) if heard[k] >= REPEATED_TIMES for place in where[words]}
+
+
+def word_distance(a: Sequence[str], b: Sequence[str]) -> int:
+    """Edit distance in words: insertions, deletions and substitutions."""
+    previous = list(range(len(b) + 1))
+    for i, word in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, other in enumerate(b, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other))
+        previous = current
+    return previous[-1]
 
 
 def held_quotes(passages: Sequence[Passage], evidence: SessionEvidence, choices: ExcerptChoices,
@@ -575,10 +631,11 @@ def key_points(passages: Sequence[Passage], evidence: SessionEvidence, quotes: M
     """The key sentences of the session and of each theme with tagged passages (tag.key_points
     of each at most), each in the order said. No sentence is said twice in a document: a key
     point is never a sentence quoted in a chapter, nor another key point. A theme's key points
-    come from passages whose strongest theme it is (by KEY_POINT_MARGIN), and say it more than
-    any other. `session`: the session's key sentences chosen already (the proposals of « À
-    retenir », tag/synthesis.py); the themes' are then chosen among the others, and never among
-    the `reserved` sentences (printed elsewhere in the document)."""
+    come from passages whose strongest theme it is (by KEY_POINT_MARGIN), say it more than any
+    other, and say it on their own as clearly as a passage must to be tagged with it.
+    `session`: the session's key sentences chosen already (the proposals of « À retenir »,
+    tag/synthesis.py); the themes' are then chosen among the others, and never among the
+    `reserved` sentences (printed elsewhere in the document)."""
     count = evidence.options.key_points
     themes = list(evidence.theme_ids)
     if count <= 0 or not passages:
@@ -603,10 +660,13 @@ def key_points(passages: Sequence[Passage], evidence: SessionEvidence, quotes: M
     per_theme: dict[str, list[Quote]] = {}
     for theme_id in themes:
         leading = [p for p in passages if _leads(p, theme_id) and p.id not in choices.excluded.get(theme_id, set())]
+        # The sentence says the theme on its own as clearly as a passage must to be tagged with
+        # it: a keyword of the theme at least (closeness in meaning supports keywords, never
+        # tags alone), not an anecdote that owes its place to its neighbours.
         found = [(p, i) for p, i in _key_candidates(leading, evidence, used, used_texts)
-                 if _sentence_leads(evidence, p.id, i, theme_id)]
-        found_relevance = [evidence.relevance(p.id, i, theme_id) for p, i in found]
-        kept = [(c, r) for c, r in zip(found, found_relevance) if r >= KEY_POINT_RELEVANCE]
-        if kept:
-            per_theme[theme_id] = take(_pick_key_points([c for c, _ in kept], [r for _, r in kept], evidence, count))
+                 if _sentence_leads(evidence, p.id, i, theme_id)
+                 and evidence.points(p.id, i, theme_id) >= evidence.options.bar_points]
+        if found:
+            relevance = [evidence.relevance(p.id, i, theme_id) for p, i in found]
+            per_theme[theme_id] = take(_pick_key_points(found, relevance, evidence, count))
     return KeyPoints(session=chosen, themes=per_theme)
