@@ -9,7 +9,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from bench_excerpts import evaluate, multivoice_truth, nearly_the_same  # noqa: E402
+from bench_excerpts import evaluate, multivoice_truth, nearly_the_same, rewritten, targets_table  # noqa: E402
 
 DEV_ROWS = [
     {"id": "dev-a", "themes": ["gouvernance"],
@@ -95,3 +95,26 @@ def test_a_sentence_printed_again_heard_a_little_differently_is_reported():
             "excerpts": {"vulnerabilites": [{"passage": "p1", "sentences": [0, 2]}]},
             "key_points": {"session": [{"passage": "p1", "sentences": [1]}], "themes": {}}}
     assert nearly_the_same(tags) == [(said, heard_again)]
+
+
+def test_the_scripted_reviewer_writes_what_was_said_but_leaves_a_real_voice_as_heard():
+    segments = [segment(0.0, 3.0, "Mesurer l'empreinte des serveurs."),
+                segment(3.5, 6.0, "(fleurs-fr-000.ogg)", speaker="fleurs-a"),
+                segment(6.5, 9.0, "Les élus en débattent.")]
+    shown = ["Mesurer", "lampreinte", "des", "serveurs", "L'accident", "a", "eu", "lieu.", "les", "élus", "en",
+             "débattent."]
+    target, blocks = rewritten(shown, segments)
+    # The misheard word is rewritten; the FLEURS piece (no text) and a case difference stay.
+    assert target == ["Mesurer", "l'empreinte", "des", "serveurs", "L'accident", "a", "eu", "lieu.", "les", "élus",
+                      "en", "débattent."]
+    assert blocks == [(1, 2, 1, 2)]
+
+
+def test_a_ratio_over_nothing_printed_is_neither_met_nor_missed(capsys):
+    result = {"unsure_printed": [], "duplicate_sentences": [], "housekeeping_printed": [], "nearly_the_same": [],
+              "key_points_on_theme": None, "precision_strict": 0.5, "printed": 2, "held": 3}
+    targets_table(result, 3, 0.8)
+    lines = {line.split("  ")[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "none printed" in lines["key points of themes on their theme (strict)"]
+    assert not lines["key points of themes on their theme (strict)"].rstrip().endswith("met")
+    assert lines["precision@3 (strict)"].rstrip().endswith("NOT MET")
