@@ -457,22 +457,26 @@ def repeated_sentences(passages: Sequence[Passage]) -> set[tuple[str, int]]:
             if len(words) >= REPEATED_MIN_WORDS:
                 where.setdefault(words, []).append((passage.id, index))
     texts = list(where)  # each text once: a loop writes the same words hundreds of times
-    frequency = Counter(word for words in texts for word in set(words))
+    vocabularies = [frozenset(words) for words in texts]
+    frequency = Counter(word for vocabulary in vocabularies for word in vocabulary)
+    # Two texts with a quarter of the longer's words different at most differ in a third of
+    # either's words at most, so their len/3 + 1 rarest words meet (prefix filtering): each text
+    # is looked up by those words only, which finds every such pair among few candidates.
+    prefixes = [sorted(vocabulary, key=lambda w: (frequency[w], w))[:len(words) // 3 + 1]
+                for words, vocabulary in zip(texts, vocabularies)]
     postings: dict[str, list[int]] = {}
-    for k, words in enumerate(texts):
-        for word in set(words):
+    for k, prefix in enumerate(prefixes):
+        for word in prefix:
             postings.setdefault(word, []).append(k)
     heard = [len(where[words]) for words in texts]  # times each text was heard, nearly the same
     for k, words in enumerate(texts):
-        # Two texts with a quarter of the longer's words different at most differ in a third of
-        # either's words at most: they share one of its len/3 + 1 rarest words (prefix
-        # filtering), which finds every such pair among few candidates.
-        rarest = sorted(set(words), key=lambda w: (frequency[w], w))[:len(words) // 3 + 1]
-        for j in sorted({j for word in rarest for j in postings[word] if j > k}):
+        for j in {j for word in prefixes[k] for j in postings[word] if j > k}:
             other = texts[j]
             longer = max(len(words), len(other))
-            if abs(len(words) - len(other)) <= REPEATED_DIFFERENCE * longer \
-                    and word_distance(words, other) <= REPEATED_DIFFERENCE * longer:
+            most = REPEATED_DIFFERENCE * longer
+            # Each word of one missing from the other is one edit at least: a cheap bound first.
+            if abs(len(words) - len(other)) <= most and len(vocabularies[k] - vocabularies[j]) <= most \
+                    and word_distance(words, other) <= most:
                 heard[k] += len(where[other])
                 heard[j] += len(where[words])
     return {place for k, words in enumerate(texts) if heard[k] >= REPEATED_TIMES for place in where[words]}
