@@ -725,3 +725,21 @@ def test_quotes_held_back_are_listed_with_why_and_a_confirmation_lets_them_be_qu
         assert {(held.passage.id, i) for i in held.sentences} <= quoted
     finally:
         app.close()
+
+
+def test_an_unforeseen_failure_of_a_job_is_said_on_the_page_with_what_to_do(tmp_path, monkeypatch):
+    ws = review_workspace(tmp_path / "review")
+    app = ReviewApp(ws.config, ws.config.session(SESSION), token="jeton-de-test")
+    try:
+        wait_for_jobs(app)
+
+        def broken(kind, job):
+            raise RuntimeError("disque introuvable")
+
+        monkeypatch.setattr(app, "run_job", broken)
+        app.jobs.request("refresh")
+        jobs = wait_for_jobs(app)
+        assert "unexpected RuntimeError: disque introuvable" in jobs["error"]
+        assert "--debug" in jobs["error"] and "report it" in jobs["error"]
+    finally:
+        app.close()

@@ -47,7 +47,7 @@ from typing import Any
 from ..core import limits
 from ..core.artefacts import RenderManifest, Tags
 from ..core.config import Config, Session
-from ..core.errors import LockError, ReviewError, StorageError, SyntheseError
+from ..core.errors import LockError, ReviewError, StorageError, SyntheseError, unforeseen
 from ..core.glossary import GLOSSARY_FILE, glossary_path, parse_glossary
 from ..core.resources import REVIEW_FOLDER as TEMPLATE_FOLDER
 from ..core.review_file import Correction, find_passage, parse_review, revise
@@ -222,7 +222,7 @@ class Jobs:
                 outcome, error = "", str(exc)
             except Exception as exc:  # noqa: BLE001 - the page must hear of any failure, and go on
                 log.debug("review: %s failed", kind, exc_info=True)
-                outcome, error = "", f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)"
+                outcome, error = "", unforeseen(exc)
             else:
                 error = ""
             if error:
