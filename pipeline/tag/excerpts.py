@@ -665,8 +665,8 @@ def key_points(passages: Sequence[Passage], evidence: SessionEvidence, quotes: M
     for theme_id in themes:
         leading = [p for p in passages if _leads(p, theme_id) and p.id not in choices.excluded.get(theme_id, set())]
         # The sentence says the theme on its own as clearly as a passage must to be tagged with
-        # it: a keyword of the theme at least (closeness in meaning supports keywords, never
-        # tags alone), not an anecdote that owes its place to its neighbours.
+        # it, not an anecdote that owes its place to its neighbours: a keyword of the theme at
+        # least, as closeness in meaning (tag.similarity_points) stays under the bar.
         found = [(p, i) for p, i in _key_candidates(leading, evidence, used, used_texts)
                  if _sentence_leads(evidence, p.id, i, theme_id)
                  and evidence.points(p.id, i, theme_id) >= evidence.options.bar_points]
