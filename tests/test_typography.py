@@ -36,6 +36,10 @@ from synthese.core.typography import (
         ("il a dit “bonjour”.", f"il a dit «{NBSP}bonjour{NBSP}»."),
         ("l'action publique", "l’action publique"),
         ("trop  d'espaces", "trop d’espaces"),
+        ("au numérique . Il s'agit", "au numérique. Il s’agit"),
+        ("au numérique, . il s'agit", "au numérique. il s’agit"),
+        ("d'abord , ensuite", "d’abord, ensuite"),
+        ("un taux de .5 ou ... rien", "un taux de .5 ou ... rien"),
     ],
 )
 def test_french_text_spacing_and_guillemets(raw, expected):

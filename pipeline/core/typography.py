@@ -29,6 +29,11 @@ _CLOSE_GUILLEMET = re.compile(rf"{_SPACES}*»")
 # Straight or English quotes around a phrase: "…" or “…”.
 _QUOTED = re.compile(r"(?:(?<=^)|(?<=[\s(\[]))[\"“]([^\"“”\n]+?)[\"”](?=$|[\s.,;:!?)\]])")
 _MULTI_SPACE = re.compile(r"[ \t]{2,}")
+# A full stop or a comma standing alone after a word, as typed in haste ("numérique ."): French
+# puts no space before it. After a comma, a full stop takes its place (", ." reads "."). A number
+# (".5") or an ellipsis ("...") is left alone: a space or the end must follow.
+_LOOSE_STOP = re.compile(rf"(?<=[\w»)\]]){_SPACES}+([.,])(?=\s|$)")
+_COMMA_STOP = re.compile(r",\s*\.(?=\s|$)")
 _APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")  # l'eau -> l’eau; quotes and code-like text are left alone
 
 
@@ -48,6 +53,8 @@ def french_text(text: str) -> str:
 
     text = _URL.sub(set_aside, text)
     text = _MULTI_SPACE.sub(" ", text.strip())
+    text = _LOOSE_STOP.sub(r"\1", text)
+    text = _COMMA_STOP.sub(".", text)
     text = _QUOTED.sub(lambda m: f"«{m.group(1).strip()}»", text)
     text = _OPEN_GUILLEMET.sub("«" + NBSP, text)
     text = _CLOSE_GUILLEMET.sub(NBSP + "»", text)
