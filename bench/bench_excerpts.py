@@ -412,14 +412,21 @@ def synthese_run(config: Path) -> None:
 def rewritten(shown: list[str], segments: list[dict]) -> tuple[list[str], list[tuple[int, int, int, int]]]:
     """The session's words as said, aligned to the words shown: the text a perfect reviewer
     writes, and the stretches that differ ((i1, i2) in `shown`, (j1, j2) in the text). A real
-    voice's FLEURS piece, which has no text, stays as heard; words that differ only in case or
-    punctuation too."""
+    voice's FLEURS piece, which has no text, stays as heard. Words are matched whatever their
+    case and punctuation, which are then written as said too (one word at a time)."""
     import difflib
 
     said: list[str] = []
     for segment in sorted(segments, key=lambda s: s["start"]):
         text = segment["text"]
-        said += ["\x00"] if re.fullmatch(r"\(fleurs-[\w-]+\.ogg\)", text) else text.split()
+        if re.fullmatch(r"\(fleurs-[\w-]+\.ogg\)", text):
+            said.append("\x00")
+            continue
+        for word in text.split():
+            if said and said[-1] != "\x00" and re.fullmatch(r"[.,;:!?…]+", word):
+                said[-1] += word  # "numérique ." in a text is typed "numérique."
+            else:
+                said.append(word)
 
     def bare(word: str) -> str:
         return word.strip(".,;:!?«»\"'’()[]…“”—–-").lower().replace("’", "'")
@@ -428,7 +435,12 @@ def rewritten(shown: list[str], segments: list[dict]) -> tuple[list[str], list[t
     blocks = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, [bare(w) for w in shown], [bare(w) for w in said],
                                                       autojunk=False).get_opcodes():
-        if op == "equal" or "\x00" in said[j1:j2]:
+        if op == "equal":
+            for i, j in zip(range(i1, i2), range(j1, j2)):
+                if shown[i] != said[j]:
+                    blocks.append((i, i + 1, len(target), len(target) + 1))
+                target.append(said[j] if shown[i] != said[j] else shown[i])
+        elif "\x00" in said[j1:j2]:
             target += shown[i1:i2]
         else:
             blocks.append((i1, i2, len(target), len(target) + j2 - j1))

@@ -104,10 +104,13 @@ def test_the_scripted_reviewer_writes_what_was_said_but_leaves_a_real_voice_as_h
     shown = ["Mesurer", "lampreinte", "des", "serveurs", "L'accident", "a", "eu", "lieu.", "les", "élus", "en",
              "débattent."]
     target, blocks = rewritten(shown, segments)
-    # The misheard word is rewritten; the FLEURS piece (no text) and a case difference stay.
-    assert target == ["Mesurer", "l'empreinte", "des", "serveurs", "L'accident", "a", "eu", "lieu.", "les", "élus",
+    # The misheard word and the case are rewritten; the FLEURS piece (no text) stays as heard.
+    assert target == ["Mesurer", "l'empreinte", "des", "serveurs.", "L'accident", "a", "eu", "lieu.", "Les", "élus",
                       "en", "débattent."]
-    assert blocks == [(1, 2, 1, 2)]
+    assert blocks == [(1, 2, 1, 2), (3, 4, 3, 4), (8, 9, 8, 9)]
+    # A stop typed apart in the text is written with its word.
+    target, _ = rewritten(["au", "numérique"], [segment(0.0, 2.0, "au numérique .")])
+    assert target == ["au", "numérique."]
 
 
 def test_a_ratio_over_nothing_printed_is_neither_met_nor_missed(capsys):
