@@ -58,6 +58,8 @@ from pathlib import Path
 
 from measure import REPO, SYNTHESE, load_truth, passages_by_source, print_table, write_results
 
+from synthese.tag.excerpts import word_distance  # in words: "110" for "incendie" is one word wrong
+
 TERMINAL = re.compile(r"[.!?…][»\"”)\]]*$")
 OPENING = re.compile(r"^[«\"“(\[—–-]?\s*[A-ZÀ-ÖØ-Þ0-9]")
 WORDS_PER_S = 2.4
@@ -246,17 +248,6 @@ def nearly_the_same(tags: dict) -> list[tuple[str, str]]:
             if word_distance(words_a.split(), words_b.split()) <= max(1.0, NEARLY_SAME * longer):
                 found.append((a, b))
     return found
-
-
-def word_distance(a: list[str], b: list[str]) -> int:
-    """Edit distance in words (numbers as written: "110" for "incendie" is one word wrong)."""
-    previous = list(range(len(b) + 1))
-    for i, word in enumerate(a, start=1):
-        current = [i] + [0] * len(b)
-        for j, other in enumerate(b, start=1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other))
-        previous = current
-    return previous[-1]
 
 
 def unsure_printed(tags: dict, tags_path: Path | None) -> list[dict]:
