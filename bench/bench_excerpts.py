@@ -58,7 +58,7 @@ from pathlib import Path
 
 from measure import REPO, SYNTHESE, load_truth, passages_by_source, print_table, write_results
 
-from synthese.tag.excerpts import word_distance  # in words: "110" for "incendie" is one word wrong
+from synthese.core.textnorm import edit_distance  # in words: "110" for "incendie" is one word wrong
 
 TERMINAL = re.compile(r"[.!?…][»\"”)\]]*$")
 OPENING = re.compile(r"^[«\"“(\[—–-]?\s*[A-ZÀ-ÖØ-Þ0-9]")
@@ -245,7 +245,7 @@ def nearly_the_same(tags: dict) -> list[tuple[str, str]]:
     for position, (words_a, a) in enumerate(items):
         for words_b, b in items[position + 1:]:
             longer = max(len(words_a.split()), len(words_b.split()))
-            if word_distance(words_a.split(), words_b.split()) <= max(1.0, NEARLY_SAME * longer):
+            if edit_distance(words_a.split(), words_b.split()) <= max(1.0, NEARLY_SAME * longer):
                 found.append((a, b))
     return found
 

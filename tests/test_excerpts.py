@@ -402,7 +402,8 @@ def test_a_sentence_heard_three_times_in_nearly_the_same_words_waits_for_a_revie
 def test_repeated_sentences_finds_every_near_copy_among_many_sentences():
     import random
 
-    from synthese.tag.excerpts import repeated_sentences, word_distance
+    from synthese.core.textnorm import edit_distance
+    from synthese.tag.excerpts import repeated_sentences
 
     rng = random.Random(4)
     vocabulary = [f"mot{k}" for k in range(60)] + ["de", "la", "le"] * 10
@@ -413,6 +414,6 @@ def test_repeated_sentences_finds_every_near_copy_among_many_sentences():
     # Against every pair compared: the same sentences.
     words = [t.lower().split() for t in texts]
     heard = [sum(1 for b in words if abs(len(a) - len(b)) <= 0.25 * max(len(a), len(b))
-                 and word_distance(a, b) <= 0.25 * max(len(a), len(b))) for a in words]
+                 and edit_distance(a, b) <= 0.25 * max(len(a), len(b))) for a in words]
     assert found == {f"p{k}" for k, n in enumerate(heard) if n >= 3}
     assert {"p5", "p120", "p121"} <= found

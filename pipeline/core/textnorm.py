@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 _NOT_WORD = re.compile(r"[^\w]+")
 
@@ -69,17 +70,23 @@ def _spelled(words: list[str]) -> list[str]:
     return out
 
 
+def edit_distance(a: Sequence[str], b: Sequence[str]) -> int:
+    """Levenshtein distance: insertions, deletions and substitutions of items (the characters
+    of a string, or words)."""
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, y in enumerate(b, start=1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y))
+        previous = current
+    return previous[-1]
+
+
 def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
     """(edit distance in words, number of reference words) after normalisation, numbers in
     digits read as words."""
     ref, hyp = _spelled(normalise(reference).split()), _spelled(normalise(hypothesis).split())
-    previous = list(range(len(hyp) + 1))
-    for i, ref_word in enumerate(ref, start=1):
-        current = [i] + [0] * len(hyp)
-        for j, hyp_word in enumerate(hyp, start=1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word))
-        previous = current
-    return previous[-1], len(ref)
+    return edit_distance(ref, hyp), len(ref)
 
 
 def wer(reference: str, hypothesis: str) -> float:

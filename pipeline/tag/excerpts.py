@@ -49,6 +49,7 @@ from ..core.config import TagOptions
 from ..core.heard import Mending
 from ..core.ideas import pack_vectors, unpack_vectors
 from ..core.revision import INAUDIBLE
+from ..core.textnorm import edit_distance
 from .themes import SentenceEvidence, meaning_points
 
 __all__ = ["ELISION", "ExcerptChoices", "SessionEvidence", "SentenceEvidence", "held_quotes", "key_points",
@@ -476,21 +477,10 @@ def repeated_sentences(passages: Sequence[Passage]) -> set[tuple[str, int]]:
             most = REPEATED_DIFFERENCE * longer
             # Each word of one missing from the other is one edit at least: a cheap bound first.
             if abs(len(words) - len(other)) <= most and len(vocabularies[k] - vocabularies[j]) <= most \
-                    and word_distance(words, other) <= most:
+                    and edit_distance(words, other) <= most:
                 heard[k] += len(where[other])
                 heard[j] += len(where[words])
     return {place for k, words in enumerate(texts) if heard[k] >= REPEATED_TIMES for place in where[words]}
-
-
-def word_distance(a: Sequence[str], b: Sequence[str]) -> int:
-    """Edit distance in words: insertions, deletions and substitutions."""
-    previous = list(range(len(b) + 1))
-    for i, word in enumerate(a, start=1):
-        current = [i] + [0] * len(b)
-        for j, other in enumerate(b, start=1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (word != other))
-        previous = current
-    return previous[-1]
 
 
 def held_quotes(passages: Sequence[Passage], evidence: SessionEvidence, choices: ExcerptChoices,

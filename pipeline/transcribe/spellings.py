@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..core.artefacts import Segment, SpellingFix, Word
+from ..core.textnorm import edit_distance
 
 # How far a heard span may be from a spelling, as a share of the longer string.
 MAX_SOUND_DISTANCE = 0.2  # phonetic keys: "mesnar" / "menar"
@@ -116,19 +117,8 @@ def sound(text: str) -> str:
     return "".join(keys)
 
 
-def _distance(a: str, b: str) -> int:
-    """Levenshtein distance between two short strings."""
-    previous = list(range(len(b) + 1))
-    for i, x in enumerate(a, start=1):
-        current = [i] + [0] * len(b)
-        for j, y in enumerate(b, start=1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y))
-        previous = current
-    return previous[-1]
-
-
 def _share(a: str, b: str) -> float:
-    return _distance(a, b) / max(len(a), len(b), 1)
+    return edit_distance(a, b) / max(len(a), len(b), 1)
 
 
 def _forms(spellings: Sequence[str]) -> list[_Form]:
