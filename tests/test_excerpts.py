@@ -405,6 +405,8 @@ def test_repeated_sentences_finds_every_near_copy_among_many_sentences():
     from synthese.core.textnorm import edit_distance
     from synthese.tag.excerpts import repeated_sentences
 
+    assert edit_distance("incendie", "incendies") == 1 and edit_distance("", "abc") == 3
+    assert edit_distance("un incendie malveillant".split(), "un 110 malveillant".split()) == 1
     rng = random.Random(4)
     vocabulary = [f"mot{k}" for k in range(60)] + ["de", "la", "le"] * 10
     texts = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(4, 14))) for _ in range(120)]
