@@ -454,7 +454,7 @@ def repeated_sentences(passages: Sequence[Passage]) -> set[tuple[str, int]]:
     where: dict[tuple[str, ...], list[tuple[str, int]]] = {}
     for passage in passages:
         for index, sentence in enumerate(passage.sentences):
-            words = tuple(re.findall(r"\w+", sentence.text.lower()))
+            words = tuple(_plain(sentence.text).split())
             if len(words) >= REPEATED_MIN_WORDS:
                 where.setdefault(words, []).append((passage.id, index))
     texts = list(where)  # each text once: a loop writes the same words hundreds of times
