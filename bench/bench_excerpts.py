@@ -311,7 +311,7 @@ def multivoice_truth(truth: dict, dev_rows: list[dict]) -> dict:
     of its truth.json: a sentence of the dev set carries its row's themes; the moderator's
     hand-overs and the guests' greetings are housekeeping (kind 'transition'); a real voice's
     FLEURS piece is text without theme."""
-    from make_multivoice_session import DECLARED, GIVING_THE_FLOOR, GREETING, INTRODUCTION, THANKS, sentences
+    from make_multivoice_session import DECLARED, GIVING_THE_FLOOR, GREETING, INTRODUCTION, THANKS, real_voice_piece, sentences
 
     rows_of: dict[str, list[dict]] = {}
     for row in dev_rows:
@@ -326,7 +326,7 @@ def multivoice_truth(truth: dict, dev_rows: list[dict]) -> dict:
     for segment in truth["segments"]:
         text = segment["text"]
         where = {"start": segment["start"], "end": segment["end"], "speaker": segment["speaker"], "text": text}
-        if re.fullmatch(r"\(fleurs-[\w-]+\.ogg\)", text):
+        if real_voice_piece(text):
             passages.append({"id": f"fleurs:{text.strip('()')}", "kind": "text", "themes": [], **where})
         elif text in housekeeping:
             passages.append({"id": "transition", "kind": "transition", "themes": [], **where})
@@ -407,10 +407,13 @@ def rewritten(shown: list[str], segments: list[dict]) -> tuple[list[str], list[t
     case and punctuation, which are then written as said too (one word at a time)."""
     import difflib
 
+    from bench_review import bare
+    from make_multivoice_session import real_voice_piece
+
     said: list[str] = []
     for segment in sorted(segments, key=lambda s: s["start"]):
         text = segment["text"]
-        if re.fullmatch(r"\(fleurs-[\w-]+\.ogg\)", text):
+        if real_voice_piece(text):
             said.append("\x00")
             continue
         for word in text.split():
@@ -418,9 +421,6 @@ def rewritten(shown: list[str], segments: list[dict]) -> tuple[list[str], list[t
                 said[-1] += word  # "numérique ." in a text is typed "numérique."
             else:
                 said.append(word)
-
-    def bare(word: str) -> str:
-        return word.strip(".,;:!?«»\"'’()[]…“”—–-").lower().replace("’", "'")
 
     target: list[str] = []
     blocks = []
@@ -430,7 +430,7 @@ def rewritten(shown: list[str], segments: list[dict]) -> tuple[list[str], list[t
             for i, j in zip(range(i1, i2), range(j1, j2)):
                 if shown[i] != said[j]:
                     blocks.append((i, i + 1, len(target), len(target) + 1))
-                target.append(said[j] if shown[i] != said[j] else shown[i])
+                target.append(said[j])
         elif "\x00" in said[j1:j2]:
             target += shown[i1:i2]
         else:
@@ -444,6 +444,8 @@ def review_perfectly(folder: Path, raw: dict) -> None:
     rewritten to what was said (one plan of corrections over the whole session, as the review
     page writes them), then every sentence confirmed, but for the real voices' FLEURS pieces,
     which have no text to check them against; then `synthese run`."""
+    from make_multivoice_session import real_voice_piece
+
     from synthese.core.config import load_config
     from synthese.review.edits import add_confirmation, add_correction
     from synthese.review.view import plan_corrections, read_state
@@ -462,7 +464,7 @@ def review_perfectly(folder: Path, raw: dict) -> None:
             text = add_correction(text, name, correction.at_s, correction.original, correction.corrected)
         state.review_path.write_text(text, encoding="utf-8")
         synthese_run(config_path)
-    fleurs = [(s["start"], s["end"]) for s in raw["segments"] if s["text"].startswith("(fleurs-")]
+    fleurs = [(s["start"], s["end"]) for s in raw["segments"] if real_voice_piece(s["text"])]
     tags = json.loads(tags_of_session(folder, raw["session_id"]).read_text(encoding="utf-8"))
     for passage in tags["passages"]:
         if not any(overlap_s(passage["start"], passage["end"], *piece) > 0 for piece in fleurs):

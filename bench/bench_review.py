@@ -33,6 +33,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_multivoice_session import real_voice_piece  # noqa: E402
 from measure import write_results  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,7 +72,7 @@ def wanted_texts(passages: list[dict], truth: dict) -> dict[str, str]:
     truth_words: list[str] = []
     for segment in sorted(truth["segments"], key=lambda s: s["start"]):
         text = segment["text"]
-        truth_words += ["\x00"] if text.startswith("(") and text.endswith(")") else text.split()
+        truth_words += ["\x00"] if real_voice_piece(text) else text.split()
     shown = [w for p in passages for w in p["text"].split()]
     matcher = difflib.SequenceMatcher(None, [bare(w) for w in shown], [bare(w) for w in truth_words], autojunk=False)
     opcodes = matcher.get_opcodes()

@@ -105,6 +105,12 @@ SESSIONS = [
 ]
 
 
+def real_voice_piece(text: str) -> bool:
+    """The text truth.json gives a real voice's piece: its clip's name, "(fleurs-fr-00N.ogg)",
+    for the piece has no text of its own."""
+    return re.fullmatch(r"\(fleurs-[\w-]+\.ogg\)", text) is not None
+
+
 @dataclass
 class Piece:
     """One stretch of speech of one voice (seconds)."""
@@ -280,7 +286,7 @@ def make_session(session_id: str, seed: int, voices: list[str], turns: int, audi
                 position += pause_samples
             if spec["kind"] == "fleurs":
                 choices = fleurs_pieces(spec["clip"])
-                samples, text = choices[rng.randrange(len(choices))], f"({spec['clip']})"
+                samples, text = choices[rng.randrange(len(choices))], f"({spec['clip']})"  # real_voice_piece
             else:
                 text = next(text_iter)
                 samples = speak(voice, text)
